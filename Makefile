@@ -1,0 +1,130 @@
+# framefarm: one Makefile, out-of-tree builds.
+#   make            build (build/bin/)
+#   make demo       install missing packages, build, make a sample zip, render it
+#   make test       unit + integration tests
+#   make SANITIZER=asan test   ASan+UBSan build in build-asan/
+#   make SANITIZER=tsan test   TSan build in build-tsan/
+#   make bench      node pipeline vs the ffmpeg command line, same frames
+
+CC ?= gcc
+SANITIZER ?=
+ifeq ($(SANITIZER),)
+BUILD ?= build
+SANFLAGS :=
+else ifeq ($(SANITIZER),asan)
+BUILD ?= build-asan
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+else ifeq ($(SANITIZER),tsan)
+BUILD ?= build-tsan
+SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer
+else
+$(error SANITIZER must be empty, asan or tsan)
+endif
+
+PKGS := libavformat libavcodec libavutil libswscale libavfilter libzip \
+	libcjson libcrypto libturbojpeg zlib
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wcast-qual -Wpointer-arith -Wformat=2 -Wvla \
+	-Wimplicit-fallthrough -Wnull-dereference -Werror
+CFLAGS ?= -O2 -g
+ALL_CFLAGS = -std=c17 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -pthread \
+	-MMD -MP -I. $(PKG_CFLAGS)
+LDLIBS_ALL = $(PKG_LIBS) -lm -pthread
+
+COMMON_SRC := $(wildcard common/*.c)
+MEDIA_SRC := $(wildcard media/*.c)
+COORD_SRC := $(wildcard coordinator/*.c)
+NODE_SRC := $(wildcard gpu-node/*.c)
+CLI_SRC := $(wildcard cli/*.c)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+TOOL_SRC := $(wildcard tests/tools/*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+LIBCOMMON := $(BUILD)/lib/libffcommon.a
+LIBMEDIA := $(BUILD)/lib/libffmedia.a
+LIBCOORD := $(BUILD)/lib/libffcoord.a
+LIBNODE := $(BUILD)/lib/libffnode.a
+
+BINS := $(BUILD)/bin/framefarm $(BUILD)/bin/framefarm-coordinator \
+	$(BUILD)/bin/framefarm-node
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(TOOL_SRC))
+
+.PHONY: all deps demo test test-unit test-integration test-gpu bench \
+	format format-check clean
+.DEFAULT_GOAL := all
+
+all: deps
+	@$(MAKE) --no-print-directory binaries
+
+deps:
+	@sh scripts/deps.sh
+
+.PHONY: binaries
+binaries: $(BINS) $(UNIT_BINS) $(TOOL_BINS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIBCOMMON): $(call obj,$(COMMON_SRC))
+$(LIBMEDIA): $(call obj,$(MEDIA_SRC))
+$(LIBCOORD): $(call obj,$(filter-out coordinator/main.c,$(COORD_SRC)))
+$(LIBNODE): $(call obj,$(filter-out gpu-node/main.c,$(NODE_SRC)))
+$(BUILD)/lib/%.a:
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/bin/framefarm-coordinator: $(BUILD)/obj/coordinator/main.o \
+		$(LIBCOORD) $(LIBMEDIA) $(LIBCOMMON)
+$(BUILD)/bin/framefarm-node: $(BUILD)/obj/gpu-node/main.o $(LIBNODE) \
+		$(LIBMEDIA) $(LIBCOMMON)
+$(BUILD)/bin/framefarm: $(call obj,$(CLI_SRC)) $(LIBMEDIA) $(LIBCOMMON)
+$(BINS):
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_ALL)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBCOORD) $(LIBNODE) \
+		$(LIBMEDIA) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_ALL) -lcmocka
+$(TOOL_BINS): $(BUILD)/tests/%: $(BUILD)/obj/tests/tools/%.o $(LIBMEDIA) \
+		$(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_ALL)
+
+demo: all
+	@sh scripts/demo.sh $(BUILD)
+
+test: all
+	@BUILD=$(BUILD) sh tests/run.sh
+
+test-unit: all
+	@BUILD=$(BUILD) sh tests/run.sh unit
+
+test-integration: all
+	@BUILD=$(BUILD) sh tests/run.sh integration
+
+test-gpu: all
+	@BUILD=$(BUILD) sh tests/gpu/run.sh
+
+bench: all
+	@sh bench/run.sh $(BUILD)
+
+FORMAT_FILES = $(wildcard common/*.[ch] media/*.[ch] coordinator/*.[ch] \
+	gpu-node/*.[ch] cli/*.[ch] tests/unit/*.[ch] tests/tools/*.[ch])
+format:
+	clang-format -i $(FORMAT_FILES)
+format-check:
+	clang-format --dry-run -Werror $(FORMAT_FILES)
+
+clean:
+	rm -rf build build-asan build-tsan
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

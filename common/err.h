@@ -1,0 +1,17 @@
+/*
+ * err.h - error-message buffers filled by parsers of untrusted input and by
+ * anything whose failure a user must be able to read. Any thread.
+ */
+#ifndef FF_ERR_H
+#define FF_ERR_H
+
+#include <stddef.h>
+
+#include "common/log.h"
+
+#define ERR_MAX 512 /* size of every err buffer in the project */
+
+/* snprintf into err (NULL or errlen 0 is allowed); never fails. */
+void errf(char *err, size_t errlen, const char *fmt, ...) PRINTFLIKE(3, 4);
+
+#endif

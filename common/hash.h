@@ -1,0 +1,18 @@
+/*
+ * hash.h - SHA-256 (OpenSSL's libcrypto) and CRC-32 (zlib). Any thread.
+ */
+#ifndef FF_HASH_H
+#define FF_HASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HASH_HEX_LEN 64 /* sha256 as lowercase hex, without the NUL */
+
+/* sha256 of a whole file into hex[HASH_HEX_LEN + 1]; also its size.
+ * 0, or -1 + errno. */
+int hash_sha256_file(const char *path, char *hex, uint64_t *size);
+void hash_sha256_buf(const void *buf, size_t len, char *hex);
+uint32_t hash_crc32(const void *buf, size_t len);
+
+#endif

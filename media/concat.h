@@ -1,0 +1,20 @@
+/*
+ * concat.h - joins the accepted mini-videos, in set order, into the final
+ * MP4 by stream copy with libavformat (timestamps shifted so each input
+ * starts where the previous ended). The output is written to a temp name
+ * beside out_path, its frame count checked, fsynced, then renamed: the
+ * final name only ever holds a complete, verified file.
+ */
+#ifndef FF_CONCAT_H
+#define FF_CONCAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* 0 with *frames_out set, or -1 with err. Fails (and leaves nothing under
+ * out_path) when the frame count of the result is not expect_frames. */
+int concat_videos(const char *const *inputs, size_t n, const char *out_path,
+                  uint64_t expect_frames, uint64_t *frames_out, char *err,
+                  size_t errlen);
+
+#endif

@@ -1,0 +1,42 @@
+/*
+ * render.h - a render node's pipeline for one set: JPEG entries read from
+ * the zip (zipframes), decoded on several threads, converted from full-range
+ * JPEG YCbCr to the encoder's format with explicit range/matrix tags,
+ * encoded (fixed GOP, IDR at frame 0, identical parameters for every set)
+ * and muxed into MP4. The file is written to "<out>.part", fsynced, renamed
+ * to "<out>", and its directory fsynced. One call per set; the caller's
+ * thread owns every libav object it creates. Thread-safe across calls.
+ */
+#ifndef FF_RENDER_H
+#define FF_RENDER_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "common/hash.h"
+#include "common/manifest.h"
+
+struct render_request {
+    const struct manifest *m; /* frames and encode parameters */
+    const char *zip_path;     /* the zip, as a path this host can open */
+    const char *out_path;     /* final name of the mini-video */
+    const char *encoder;      /* FFmpeg encoder name, e.g. "libx264" */
+    int threads;              /* decode threads; 0 = one per CPU */
+};
+
+struct render_result {
+    uint64_t frames;                /* frames encoded (== m->count) */
+    uint64_t bytes;                 /* size of the file */
+    char sha256[HASH_HEX_LEN + 1];  /* of the file */
+    char encoder[ENC_NAME_MAX];     /* encoder that produced it */
+};
+
+/* Render the set. *progress (may be NULL) counts frames encoded so far;
+ * when *cancel (may be NULL) becomes non-zero the render stops, removes
+ * its .part file and fails with ECANCELED. 0, or -1 with err; on failure
+ * nothing is left under out_path. */
+int render_set(const struct render_request *rq,
+               atomic_uint_fast64_t *progress, const atomic_int *cancel,
+               struct render_result *res, char *err, size_t errlen);
+
+#endif
