@@ -13,6 +13,9 @@
 #define FRAMEMARK_BITS 16
 #define FRAMEMARK_MIN_WIDTH 136 /* 34 blocks of at least 4 pixels */
 
+/* 1 when a picture of this size can hold a mark (width at least
+ * FRAMEMARK_MIN_WIDTH, height at least 3/68 of the width), else 0. */
+int framemark_fits(int width, int height);
 /* Draw index (mod 2^16) at the top left of a full-range luma plane. */
 void framemark_draw(uint8_t *y, int stride, int width, int height,
                     uint32_t index);

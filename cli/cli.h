@@ -1,0 +1,14 @@
+/*
+ * cli.h - the user-facing `framefarm` program's commands. Each takes the
+ * arguments after its name and returns the process exit status.
+ */
+#ifndef FF_CLI_H
+#define FF_CLI_H
+
+#define CLI_EXIT_USAGE 2
+
+int cli_render(int argc, char **argv);
+int cli_sample(int argc, char **argv);
+int cli_verify(int argc, char **argv);
+
+#endif

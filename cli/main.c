@@ -1,0 +1,57 @@
+/*
+ * main.c - `framefarm COMMAND ...`: dispatches to render, sample and verify.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "common/log.h"
+
+static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *help;
+} commands[] = {
+    {"render", cli_render,
+     "render ZIP -o OUT.mp4 [--nodes N] [--set-size N] [--fps F]: run an\n"
+     "             ambassador and N local render nodes on a share of their\n"
+     "             own (the embedded default), with a progress bar"},
+    {"sample", cli_sample,
+     "sample -o ZIP [--frames N] [--size WxH] [--seed S]: write a zip like\n"
+     "             a nuScenes CAM_FRONT download, with indexed frames"},
+    {"verify", cli_verify,
+     "verify OUT.mp4 --input ZIP [--min-psnr DB]: check every frame of a\n"
+     "             video against the zip's frames, in order"},
+};
+
+static void
+usage(FILE *f)
+{
+    fprintf(f, "usage: framefarm COMMAND [ARGS]\n\n");
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(f, "  %s\n", commands[i].help);
+    fprintf(f, "\nRun `framefarm COMMAND --help` for a command's flags.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+    signal(SIGPIPE, SIG_IGN);
+    log_init("framefarm");
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "framefarm: unknown command \"%s\"\n", argv[1]);
+    usage(stderr);
+    return CLI_EXIT_USAGE;
+}

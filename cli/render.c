@@ -1,0 +1,424 @@
+/*
+ * render.c - `framefarm render`, the embedded default: on one machine it
+ * starts an ambassador (framefarm-coordinator) and N render nodes
+ * (framefarm-node) as real processes on loopback, on a share directory of
+ * their own, draws a progress bar from the ambassador's progress lines,
+ * and leaves OUT.mp4. Logs go to <share>/logs/; the share is removed after
+ * a successful run unless --keep-share or --share was given.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "common/clock.h"
+#include "common/fsutil.h"
+
+#define RENDER_DEFAULT_NODES 2
+#define RENDER_MAX_NODES 64
+#define RENDER_MAX_ARGS 64
+#define RENDER_LISTEN_TIMEOUT_MS 30000
+#define RENDER_NODE_EXIT_GRACE_MS 5000
+#define RENDER_BAR_WIDTH 30
+#define RENDER_LINE_MAX 1024
+#define RENDER_LOG_TAIL 15
+
+static const char render_usage[] =
+    "usage: framefarm render ZIP -o OUT.mp4 [--nodes N] [--set-size N]\n"
+    "           [--fps F] [--codec C] [--encoder E] [--preset P] [--crf N]\n"
+    "           [--share DIR] [--keep-share] [-v]\n"
+    "Runs an ambassador and N render nodes (default 2) on this machine,\n"
+    "on a private share directory, and writes OUT.mp4.\n";
+
+struct render_opts {
+    char *zip, *out, *share;
+    int nodes, keep, verbose;
+    char *pass[RENDER_MAX_ARGS]; /* flags passed to the coordinator */
+    int npass;
+};
+
+static volatile sig_atomic_t render_interrupted;
+
+static void
+render_on_signal(int sig)
+{
+    (void)sig;
+    render_interrupted = 1;
+}
+
+static int
+render_bindir(char *dir, size_t len)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    char *slash;
+    if (n <= 0)
+        return -1;
+    exe[n] = '\0';
+    slash = strrchr(exe, '/');
+    if (slash == NULL)
+        return -1;
+    *slash = '\0';
+    snprintf(dir, len, "%s", exe);
+    return 0;
+}
+
+/* fork + exec argv with stdout to out_fd (-1: inherit) and stderr to a
+ * log file (NULL: inherit). The pid, or -1. */
+static pid_t
+render_spawn(char *const argv[], int out_fd, const char *log)
+{
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    if (log != NULL) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (fd != -1)
+            dup2(fd, STDERR_FILENO);
+    }
+    if (out_fd != -1)
+        dup2(out_fd, STDOUT_FILENO);
+    execv(argv[0], argv);
+    fprintf(stderr, "framefarm render: exec %s: %s\n", argv[0],
+            strerror(errno));
+    _exit(127);
+}
+
+static void
+render_bar(uint32_t counted, uint32_t sets, uint64_t frames, uint64_t total,
+           uint64_t t0, int tty)
+{
+    double secs = (double)(clock_now_ms() - t0) / 1000.0;
+    double fps = secs > 0 ? (double)frames / secs : 0;
+    double eta = fps > 0 ? (double)(total - frames) / fps : 0;
+    int fill = total > 0 ? (int)(RENDER_BAR_WIDTH * frames / total) : 0;
+    char bar[RENDER_BAR_WIDTH + 1];
+
+    for (int i = 0; i < RENDER_BAR_WIDTH; i++)
+        bar[i] = i < fill ? '#' : '.';
+    bar[RENDER_BAR_WIDTH] = '\0';
+    fprintf(stderr, "%s[%s] %u/%u sets  %llu/%llu frames  %.1f fps  ETA %.0fs%s",
+            tty ? "\r" : "", bar, counted, sets, (unsigned long long)frames,
+            (unsigned long long)total, fps, eta, tty ? "   " : "\n");
+    fflush(stderr);
+}
+
+static void
+render_tail(const char *path)
+{
+    char line[RENDER_LINE_MAX];
+    char *lines[RENDER_LOG_TAIL] = {NULL};
+    int n = 0;
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        free(lines[n % RENDER_LOG_TAIL]);
+        lines[n % RENDER_LOG_TAIL] = strdup(line);
+        n++;
+    }
+    fclose(f);
+    fprintf(stderr, "--- last lines of %s ---\n", path);
+    for (int i = n > RENDER_LOG_TAIL ? n - RENDER_LOG_TAIL : 0; i < n; i++)
+        if (lines[i % RENDER_LOG_TAIL] != NULL)
+            fputs(lines[i % RENDER_LOG_TAIL], stderr);
+    for (int i = 0; i < RENDER_LOG_TAIL; i++)
+        free(lines[i]);
+}
+
+static int
+render_parse(int argc, char **argv, struct render_opts *o)
+{
+    static const struct option opts[] = {
+        {"output", required_argument, NULL, 'o'},
+        {"nodes", required_argument, NULL, 'n'},
+        {"share", required_argument, NULL, 'S'},
+        {"keep-share", no_argument, NULL, 'k'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {"set-size", required_argument, NULL, 1},
+        {"fps", required_argument, NULL, 1},
+        {"codec", required_argument, NULL, 1},
+        {"encoder", required_argument, NULL, 1},
+        {"preset", required_argument, NULL, 1},
+        {"crf", required_argument, NULL, 1},
+        {"gop", required_argument, NULL, 1},
+        {NULL, 0, NULL, 0},
+    };
+    int opt, idx = 0;
+    char *end;
+
+    o->nodes = RENDER_DEFAULT_NODES;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "o:vh", opts, &idx)) != -1) {
+        switch (opt) {
+        case 'o':
+            o->out = optarg;
+            break;
+        case 'n':
+            o->nodes = (int)strtol(optarg, &end, 10);
+            if (*end != '\0' || o->nodes < 1 || o->nodes > RENDER_MAX_NODES) {
+                fprintf(stderr, "framefarm render: --nodes: 1..%d\n",
+                        RENDER_MAX_NODES);
+                return -1;
+            }
+            break;
+        case 'S':
+            o->share = optarg;
+            break;
+        case 'k':
+            o->keep = 1;
+            break;
+        case 'v':
+            o->verbose = 1;
+            break;
+        case 'h':
+            fputs(render_usage, stdout);
+            exit(0);
+        case 1:
+            if (o->npass + 2 > RENDER_MAX_ARGS)
+                return -1;
+            /* Pass the flag on to the coordinator as the user wrote it:
+             * "--flag=value" or "--flag value". */
+            if (strchr(argv[optind - 1], '=') != NULL &&
+                strncmp(argv[optind - 1], "--", 2) == 0) {
+                o->pass[o->npass++] = argv[optind - 1];
+            } else {
+                o->pass[o->npass++] = argv[optind - 2];
+                o->pass[o->npass++] = optarg;
+            }
+            break;
+        default:
+            return -1;
+        }
+    }
+    if (optind != argc - 1 || o->out == NULL)
+        return -1;
+    o->zip = argv[optind];
+    return 0;
+}
+
+struct render_run {
+    pid_t coord;
+    pid_t nodes[RENDER_MAX_NODES];
+    int nnodes;
+    char share[FS_PATH_MAX];
+    char logs[FS_PATH_MAX];
+};
+
+static void
+render_kill_nodes(struct render_run *r, int sig)
+{
+    for (int i = 0; i < r->nnodes; i++)
+        if (r->nodes[i] > 0)
+            kill(r->nodes[i], sig);
+}
+
+static void
+render_reap_nodes(struct render_run *r)
+{
+    uint64_t deadline = clock_now_ms() + RENDER_NODE_EXIT_GRACE_MS;
+    int left = r->nnodes;
+    while (left > 0) {
+        left = 0;
+        for (int i = 0; i < r->nnodes; i++) {
+            if (r->nodes[i] <= 0)
+                continue;
+            if (waitpid(r->nodes[i], NULL, WNOHANG) == r->nodes[i])
+                r->nodes[i] = 0;
+            else
+                left++;
+        }
+        if (left > 0 && clock_now_ms() >= deadline) {
+            render_kill_nodes(r, SIGKILL);
+            deadline = UINT64_MAX;
+        }
+        if (left > 0)
+            clock_sleep_ms(20);
+    }
+}
+
+/* Read the coordinator's stdout: the listening line, then progress lines
+ * and the final summary. Returns the coordinator's exit status. */
+static int
+render_follow(struct render_run *r, const struct render_opts *o, int fd,
+              const char *bindir)
+{
+    char buf[RENDER_LINE_MAX * 4], summary[RENDER_LINE_MAX] = "";
+    size_t len = 0;
+    int tty = isatty(STDERR_FILENO), started = 0, status = 0, bar = 0;
+    uint64_t t0 = clock_now_ms(), listen_deadline = t0 + RENDER_LISTEN_TIMEOUT_MS;
+
+    for (;;) {
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        ssize_t n;
+        char *nl;
+        int pr = poll(&pfd, 1, 200);
+
+        if (render_interrupted) {
+            kill(r->coord, SIGTERM);
+            render_kill_nodes(r, SIGTERM);
+        }
+        if (!started && clock_now_ms() > listen_deadline) {
+            fprintf(stderr, "framefarm render: the ambassador did not start\n");
+            kill(r->coord, SIGKILL);
+        }
+        if (pr <= 0)
+            continue;
+        n = read(fd, buf + len, sizeof(buf) - 1 - len);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        buf[len] = '\0';
+        while ((nl = strchr(buf, '\n')) != NULL) {
+            unsigned a, b;
+            unsigned long long c, d;
+            char host[256];
+            int port;
+            *nl = '\0';
+            if (!started && sscanf(buf, "listening on %255[^:]:%d", host,
+                                   &port) == 2) {
+                started = 1;
+                t0 = clock_now_ms();
+                for (int i = 0; i < o->nodes; i++) {
+                    char exe[FS_PATH_MAX], coord[64], name[32], logn[48];
+                    char log[FS_PATH_MAX];
+                    snprintf(coord, sizeof(coord), "127.0.0.1:%d", port);
+                    snprintf(name, sizeof(name), "local-%d", i + 1);
+                    snprintf(logn, sizeof(logn), "%s.log", name);
+                    if (fs_join(exe, sizeof(exe), bindir, "framefarm-node") ==
+                            -1 ||
+                        fs_join(log, sizeof(log), r->logs, logn) == -1)
+                        break;
+                    char *argv[] = {exe, "--coordinator", coord, "--share",
+                                    r->share, "--name", name, "--retry-for",
+                                    "30", NULL};
+                    r->nodes[i] = render_spawn(argv, -1,
+                                               o->verbose ? NULL : log);
+                    if (r->nodes[i] > 0)
+                        r->nnodes = i + 1;
+                }
+            } else if (sscanf(buf, "progress %u %u %llu %llu", &a, &b, &c,
+                              &d) == 4) {
+                render_bar(a, b, c, d, t0, tty);
+                bar = 1;
+            } else if (buf[0] != '\0') {
+                snprintf(summary, sizeof(summary), "%.1000s", buf);
+            }
+            memmove(buf, nl + 1, len - (size_t)(nl + 1 - buf));
+            len -= (size_t)(nl + 1 - buf);
+            buf[len] = '\0';
+        }
+        if (len >= sizeof(buf) - 1)
+            len = 0; /* a line longer than we care for */
+    }
+    if (bar && tty)
+        fputc('\n', stderr);
+    waitpid(r->coord, &status, 0);
+    if (summary[0] != '\0' && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        printf("%s\n", summary);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
+int
+cli_render(int argc, char **argv)
+{
+    struct render_opts o;
+    struct render_run r;
+    char bindir[PATH_MAX], exe[FS_PATH_MAX], log[FS_PATH_MAX];
+    char *cargv[RENDER_MAX_ARGS + 16];
+    int pipefd[2], rc, n = 0, own_share = 0;
+
+    memset(&o, 0, sizeof(o));
+    memset(&r, 0, sizeof(r));
+    if (render_parse(argc, argv, &o) == -1) {
+        fputs(render_usage, stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (render_bindir(bindir, sizeof(bindir)) == -1) {
+        fprintf(stderr, "framefarm render: cannot find my own directory\n");
+        return 1;
+    }
+    if (o.share != NULL) {
+        snprintf(r.share, sizeof(r.share), "%s", o.share);
+        if (fs_mkdir_p(r.share, 0755) == -1) {
+            fprintf(stderr, "framefarm render: %s: %s\n", r.share,
+                    strerror(errno));
+            return 1;
+        }
+    } else {
+        const char *tmp = getenv("TMPDIR");
+        snprintf(r.share, sizeof(r.share), "%s/framefarm-share-XXXXXX",
+                 tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
+        if (mkdtemp(r.share) == NULL) {
+            fprintf(stderr, "framefarm render: mkdtemp: %s\n",
+                    strerror(errno));
+            return 1;
+        }
+        own_share = 1;
+    }
+    if (fs_join(r.logs, sizeof(r.logs), r.share, "logs") == -1 ||
+        fs_mkdir_p(r.logs, 0755) == -1 ||
+        fs_join(log, sizeof(log), r.logs, "coordinator.log") == -1 ||
+        fs_join(exe, sizeof(exe), bindir, "framefarm-coordinator") == -1) {
+        fprintf(stderr, "framefarm render: %s: %s\n", r.share,
+                strerror(errno));
+        return 1;
+    }
+
+    cargv[n++] = exe;
+    cargv[n++] = "--share";
+    cargv[n++] = r.share;
+    cargv[n++] = "--input";
+    cargv[n++] = o.zip;
+    cargv[n++] = "--output";
+    cargv[n++] = o.out;
+    cargv[n++] = "--listen";
+    cargv[n++] = "127.0.0.1:0";
+    cargv[n++] = "--progress";
+    for (int i = 0; i < o.npass; i++)
+        cargv[n++] = o.pass[i];
+    cargv[n] = NULL;
+
+    signal(SIGINT, render_on_signal);
+    signal(SIGTERM, render_on_signal);
+    if (pipe2(pipefd, O_CLOEXEC) == -1) {
+        fprintf(stderr, "framefarm render: pipe: %s\n", strerror(errno));
+        return 1;
+    }
+    r.coord = render_spawn(cargv, pipefd[1],
+                           o.verbose ? NULL : log);
+    close(pipefd[1]);
+    if (r.coord == -1) {
+        fprintf(stderr, "framefarm render: fork: %s\n", strerror(errno));
+        close(pipefd[0]);
+        return 1;
+    }
+    rc = render_follow(&r, &o, pipefd[0], bindir);
+    close(pipefd[0]);
+    render_reap_nodes(&r);
+    if (rc != 0) {
+        if (!o.verbose)
+            render_tail(log);
+        fprintf(stderr,
+                "framefarm render: failed (exit %d); logs and share kept in "
+                "%s\n",
+                rc, r.share);
+        return rc;
+    }
+    if (own_share && !o.keep)
+        fs_rm_rf(r.share);
+    else
+        fprintf(stderr, "framefarm render: share kept in %s\n", r.share);
+    return 0;
+}

@@ -1,0 +1,83 @@
+/*
+ * auth.c - see auth.h.
+ */
+#include "common/auth.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include "common/err.h"
+#include "common/fsutil.h"
+
+#define AUTH_NONCE_BYTES (AUTH_NONCE_HEX / 2)
+
+static void
+auth_hex(const unsigned char *b, size_t n, char *hex)
+{
+    static const char d[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        hex[2 * i] = d[b[i] >> 4];
+        hex[2 * i + 1] = d[b[i] & 0xf];
+    }
+    hex[2 * n] = '\0';
+}
+
+int
+auth_load(const char *path, struct auth_secret *s, char *err, size_t errlen)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    if (fs_read_max(path, AUTH_SECRET_MAX, &buf, &len) == -1) {
+        errf(err, errlen, "secret %s: %s", path, strerror(errno));
+        return -1;
+    }
+    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+        len--;
+    if (len < AUTH_SECRET_MIN) {
+        errf(err, errlen, "secret %s: shorter than %d bytes", path,
+             AUTH_SECRET_MIN);
+        free(buf);
+        return -1;
+    }
+    memcpy(s->key, buf, len);
+    s->len = len;
+    OPENSSL_cleanse(buf, len);
+    free(buf);
+    return 0;
+}
+
+int
+auth_nonce(char *hex)
+{
+    unsigned char b[AUTH_NONCE_BYTES];
+    if (RAND_bytes(b, sizeof(b)) != 1)
+        return -1;
+    auth_hex(b, sizeof(b), hex);
+    return 0;
+}
+
+void
+auth_mac(const struct auth_secret *s, const char *nonce, char *hex)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned mdlen = 0;
+    HMAC(EVP_sha256(), s->key, (int)s->len, (const unsigned char *)nonce,
+         strlen(nonce), md, &mdlen);
+    auth_hex(md, mdlen, hex);
+}
+
+int
+auth_check(const struct auth_secret *s, const char *nonce, const char *mac)
+{
+    char want[AUTH_MAC_HEX + 1];
+    if (strlen(mac) != AUTH_MAC_HEX)
+        return 0;
+    auth_mac(s, nonce, want);
+    return CRYPTO_memcmp(want, mac, AUTH_MAC_HEX) == 0;
+}

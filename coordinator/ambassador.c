@@ -1,0 +1,677 @@
+/*
+ * ambassador.c - see ambassador.h.
+ *
+ * Every event is handled to completion before the next: the set table and
+ * node table change only here, so there are no locks on them. A node
+ * session is identified by a number that is never reused; an assignment by
+ * (set, epoch). A result is counted only if the set is still in B at that
+ * epoch when the done arrives and when its check comes back.
+ */
+#include "coordinator/ambassador.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/evq.h"
+#include "common/jsonutil.h"
+#include "common/log.h"
+#include "common/proto.h"
+#include "coordinator/checker.h"
+#include "coordinator/events.h"
+#include "coordinator/nodeconn.h"
+#include "coordinator/sets.h"
+
+#define AMB_TICK_MS 100
+#define AMB_PROGRESS_MS 250
+#define AMB_FINISH_GRACE_MS 3000
+
+struct amb_node {
+    uint64_t session;
+    struct nodeconn *conn;
+    char name[IDENT_MAX + 1];
+    char peer[64];
+    char encoders[EV_ENCODERS_MAX];
+    char breaker[16];
+    int hello;
+    int wants;
+    uint64_t counted;
+    struct amb_node *next;
+};
+
+struct ambassador {
+    const struct coord_config *cfg;
+    const struct job *job;
+    int lfd;
+    struct evq *events;
+    struct checker *checker;
+    struct set_table *sets;
+    uint64_t *progress; /* frames done per set, current attempt */
+    char **accepted;    /* rel path of the counted result per set */
+    struct vidinfo first_info;
+    int have_first_info;
+    struct amb_node *nodes;
+    uint64_t next_session;
+    uint64_t rr; /* round-robin start for dispatch */
+    int concat_started;
+    int finished; /* 1 done, -1 failed */
+    char report[ERR_MAX * 2];
+    uint64_t last_progress_ms;
+    char last_progress[128];
+    struct amb_stats st;
+};
+
+struct ambassador *
+ambassador_new(const struct coord_config *cfg, const struct job *job,
+               int lfd)
+{
+    struct ambassador *a = calloc(1, sizeof(*a));
+    if (a == NULL)
+        return NULL;
+    a->cfg = cfg;
+    a->job = job;
+    a->lfd = lfd;
+    a->next_session = 1;
+    a->events = evq_new();
+    a->sets = set_table_new(job->nsets);
+    a->progress = calloc(job->nsets, sizeof(*a->progress));
+    a->accepted = calloc(job->nsets, sizeof(*a->accepted));
+    if (a->events == NULL || a->sets == NULL || a->progress == NULL ||
+        a->accepted == NULL) {
+        ambassador_free(a);
+        return NULL;
+    }
+    a->checker = checker_start(a->events);
+    if (a->checker == NULL) {
+        ambassador_free(a);
+        return NULL;
+    }
+    return a;
+}
+
+const struct amb_stats *
+ambassador_stats(const struct ambassador *a)
+{
+    return &a->st;
+}
+
+static struct amb_node *
+amb_node_find(struct ambassador *a, uint64_t session)
+{
+    for (struct amb_node *n = a->nodes; n != NULL; n = n->next)
+        if (n->session == session)
+            return n;
+    return NULL;
+}
+
+static void
+amb_node_remove(struct ambassador *a, struct amb_node *node)
+{
+    for (struct amb_node **p = &a->nodes; *p != NULL; p = &(*p)->next) {
+        if (*p == node) {
+            *p = node->next;
+            break;
+        }
+    }
+    nodeconn_free(node->conn);
+    free(node);
+}
+
+static void
+amb_send(struct amb_node *node, enum node_cmd_type type, uint32_t set,
+         uint64_t epoch, int ok, cJSON *msg)
+{
+    struct node_cmd *cmd = calloc(1, sizeof(*cmd));
+    if (cmd == NULL) {
+        cJSON_Delete(msg);
+        return;
+    }
+    cmd->type = type;
+    cmd->set = set;
+    cmd->epoch = epoch;
+    cmd->ok = ok;
+    cmd->msg = msg;
+    nodeconn_send(node->conn, cmd);
+}
+
+static void
+amb_send_result(struct amb_node *node, uint32_t set, uint64_t epoch, int ok,
+                const char *reason)
+{
+    cJSON *m;
+    if (node == NULL)
+        return;
+    m = cJSON_CreateObject();
+    if (m == NULL)
+        return;
+    cJSON_AddStringToObject(m, "type", MSG_RESULT);
+    json_add_u64(m, "set", set);
+    json_add_u64(m, "epoch", epoch);
+    cJSON_AddBoolToObject(m, "accepted", ok);
+    if (reason != NULL)
+        cJSON_AddStringToObject(m, "reason", reason);
+    amb_send(node, CMD_RESULT, set, epoch, ok, m);
+}
+
+static void
+amb_fail_job(struct ambassador *a, uint32_t set)
+{
+    const struct set_info *s = set_table_get(a->sets, set);
+    uint64_t first, count;
+    char nodes[256] = "";
+    size_t n = 0;
+
+    job_set_range(a->job, set, &first, &count);
+    for (uint32_t i = 0; i < s->nfailed_on && n < sizeof(nodes); i++) {
+        int w = snprintf(nodes + n, sizeof(nodes) - n, "%s%s", i ? ", " : "",
+                         s->failed_on[i]);
+        if (w < 0)
+            break;
+        n += (size_t)w;
+    }
+    snprintf(a->report, sizeof(a->report),
+             "set %u (frames %llu..%llu: %s .. %s) failed on %u nodes (%s); "
+             "last error: %s",
+             set, (unsigned long long)first,
+             (unsigned long long)(first + count - 1),
+             a->job->frames->frames[first].name,
+             a->job->frames->frames[first + count - 1].name, s->nfailed_on,
+             nodes, s->last_error);
+    log_warnx("job %s: stopping: %s", a->job->id, a->report);
+    a->finished = -1;
+}
+
+/* A set's attempt failed (node error, disconnect, rejected result). */
+static void
+amb_after_failure(struct ambassador *a, uint32_t set, uint32_t nodes_failed)
+{
+    a->st.failures++;
+    a->progress[set] = 0;
+    if (nodes_failed >= a->cfg->max_nodes_per_set && a->finished == 0)
+        amb_fail_job(a, set);
+}
+
+static void
+amb_on_hello(struct ambassador *a, struct amb_node *node,
+             const struct amb_event *ev)
+{
+    for (struct amb_node *o = a->nodes; o != NULL; o = o->next) {
+        if (o != node && o->hello && strcmp(o->name, ev->name) == 0) {
+            log_warnx("node %s: refused: a node of that name is connected "
+                      "(%s)",
+                      ev->name, o->peer);
+            nodeconn_stop(node->conn);
+            return;
+        }
+    }
+    node->hello = 1;
+    snprintf(node->name, sizeof(node->name), "%s", ev->name);
+    snprintf(node->encoders, sizeof(node->encoders), "%s", ev->encoders);
+    snprintf(node->breaker, sizeof(node->breaker), "closed");
+    log_info("node %s: connected from %s, encoders %s, %d slot(s)",
+             node->name, node->peer, node->encoders, ev->slots);
+}
+
+static void
+amb_on_gone(struct ambassador *a, struct amb_node *node, const char *why)
+{
+    uint32_t held[CONFIG_MAX_SLOTS];
+    size_t n = set_table_held(a->sets, node->session, held, CONFIG_MAX_SLOTS);
+
+    if (n > CONFIG_MAX_SLOTS)
+        n = CONFIG_MAX_SLOTS;
+    if (node->hello)
+        log_info("node %s: session ended: %s", node->name,
+                 why[0] ? why : "closed");
+    else
+        log_warnx("connection from %s dropped before hello: %s", node->peer,
+                  why[0] ? why : "closed");
+    for (size_t i = 0; i < n; i++) {
+        uint32_t nf = 0;
+        uint64_t epoch = set_table_get(a->sets, held[i])->epoch;
+        char reason[ERR_MAX];
+        snprintf(reason, sizeof(reason), "node %s: %s", node->name, why);
+        if (set_table_fail(a->sets, held[i], epoch, reason, &nf) == 0) {
+            a->st.reclaimed++;
+            log_info("job %s set %u epoch %llu: reclaimed from node %s (%s); "
+                     "Available again",
+                     a->job->id, held[i], (unsigned long long)epoch,
+                     node->name, why);
+            amb_after_failure(a, held[i], nf);
+        }
+    }
+    amb_node_remove(a, node);
+}
+
+static void
+amb_on_done(struct ambassador *a, struct amb_node *node,
+            const struct amb_event *ev)
+{
+    char rel[FS_PATH_MAX], abs[FS_PATH_MAX];
+    const struct set_info *s = set_table_get(a->sets, ev->set);
+    uint64_t first, count;
+
+    if (s == NULL || job_result_rel(a->job, ev->set, ev->epoch, ev->name, rel,
+                                    sizeof(rel)) == -1) {
+        log_warnx("node %s: done for unknown set %u", ev->name, ev->set);
+        amb_send_result(node, ev->set, ev->epoch, 0, "unknown set");
+        return;
+    }
+    if (fs_join(abs, sizeof(abs), a->job->share, rel) == -1)
+        return;
+    if (set_table_begin_check(a->sets, ev->set, ev->epoch) == -1) {
+        int dup = a->accepted[ev->set] != NULL &&
+                  strcmp(a->accepted[ev->set], rel) == 0;
+        if (dup) {
+            a->st.duplicates++;
+            log_warnx("job %s set %u epoch %llu: duplicate done from node %s "
+                      "ignored (already counted)",
+                      a->job->id, ev->set, (unsigned long long)ev->epoch,
+                      ev->name);
+        } else {
+            a->st.stale_results++;
+            log_warnx("job %s set %u epoch %llu: stale result from node %s "
+                      "rejected (set is %c at epoch %llu)",
+                      a->job->id, ev->set, (unsigned long long)ev->epoch,
+                      ev->name, s->status, (unsigned long long)s->epoch);
+            checker_remove(a->checker, abs);
+        }
+        amb_send_result(node, ev->set, ev->epoch, 0,
+                        dup ? "duplicate" : "stale epoch");
+        return;
+    }
+    job_set_range(a->job, ev->set, &first, &count);
+    if (strcmp(ev->path, rel) != 0 || ev->frames != count) {
+        uint32_t nf = 0;
+        char why[ERR_MAX];
+        snprintf(why, sizeof(why),
+                 "node %s reported %.200s with %llu frames; expected %.200s "
+                 "with %llu",
+                 ev->name, ev->path, (unsigned long long)ev->frames, rel,
+                 (unsigned long long)count);
+        set_table_reject(a->sets, ev->set, ev->epoch, why, &nf);
+        a->st.rejected_results++;
+        log_warnx("job %s set %u epoch %llu: result rejected: %s", a->job->id,
+                  ev->set, (unsigned long long)ev->epoch, why);
+        amb_send_result(node, ev->set, ev->epoch, 0, why);
+        amb_after_failure(a, ev->set, nf);
+        return;
+    }
+    checker_check(a->checker, ev->session, ev->set, ev->epoch, abs, rel,
+                  ev->bytes, ev->sha256, count, &a->job->enc);
+}
+
+static void
+amb_on_checked(struct ambassador *a, const struct amb_event *ev)
+{
+    struct amb_node *node = amb_node_find(a, ev->session);
+    const char *name = set_table_get(a->sets, ev->set)->holder_name;
+    uint32_t nf = 0;
+
+    if (!ev->ok) {
+        if (set_table_reject(a->sets, ev->set, ev->epoch, ev->text, &nf) ==
+            0) {
+            a->st.rejected_results++;
+            log_warnx("job %s set %u epoch %llu: result from node %s "
+                      "rejected: %s; Available again",
+                      a->job->id, ev->set, (unsigned long long)ev->epoch,
+                      name, ev->text);
+            amb_after_failure(a, ev->set, nf);
+        }
+        amb_send_result(node, ev->set, ev->epoch, 0, ev->text);
+        return;
+    }
+    if (set_table_accept(a->sets, ev->set, ev->epoch) == -1) {
+        log_warnx("job %s set %u epoch %llu: check passed but the set moved "
+                  "on; not counted",
+                  a->job->id, ev->set, (unsigned long long)ev->epoch);
+        return;
+    }
+    free(a->accepted[ev->set]);
+    a->accepted[ev->set] = strdup(ev->path);
+    if (!a->have_first_info) {
+        a->first_info = ev->info;
+        a->have_first_info = 1;
+    } else if (!vidinfo_compatible(&a->first_info, &ev->info)) {
+        log_warnx("job %s set %u: stream parameters differ from set 0's "
+                  "(%s %s profile %d level %d)",
+                  a->job->id, ev->set, ev->info.codec, ev->info.pix_fmt,
+                  ev->info.profile, ev->info.level);
+    }
+    a->st.counted++;
+    if (node != NULL)
+        node->counted++;
+    log_info("job %s set %u epoch %llu: counted (node %s, %llu frames, %s)",
+             a->job->id, ev->set, (unsigned long long)ev->epoch, name,
+             (unsigned long long)ev->info.frames, ev->path);
+    amb_send_result(node, ev->set, ev->epoch, 1, NULL);
+}
+
+static void
+amb_on_fail(struct ambassador *a, const struct amb_event *ev)
+{
+    uint32_t nf = 0;
+    if (set_table_fail(a->sets, ev->set, ev->epoch, ev->text, &nf) == -1) {
+        log_debug("node %s: fail for set %u epoch %llu ignored (stale)",
+                  ev->name, ev->set, (unsigned long long)ev->epoch);
+        return;
+    }
+    log_warnx("job %s set %u epoch %llu: failed on node %s: %s; Available "
+              "again",
+              a->job->id, ev->set, (unsigned long long)ev->epoch, ev->name,
+              ev->text);
+    amb_after_failure(a, ev->set, nf);
+}
+
+static void
+amb_on_concated(struct ambassador *a, const struct amb_event *ev)
+{
+    if (!ev->ok) {
+        snprintf(a->report, sizeof(a->report), "concat failed: %s",
+                 ev->text);
+        log_warnx("job %s: %s", a->job->id, a->report);
+        a->finished = -1;
+        return;
+    }
+    log_info("job %s: wrote %s: %llu frames, verified", a->job->id,
+             a->cfg->output, (unsigned long long)ev->frames);
+    a->finished = 1;
+}
+
+static void
+amb_handle(struct ambassador *a, struct amb_event *ev)
+{
+    struct amb_node *node = amb_node_find(a, ev->session);
+
+    switch (ev->type) {
+    case EV_CHECKED:
+        amb_on_checked(a, ev);
+        return;
+    case EV_CONCATED:
+        amb_on_concated(a, ev);
+        return;
+    default:
+        break;
+    }
+    if (node == NULL)
+        return;
+    switch (ev->type) {
+    case EV_HELLO:
+        amb_on_hello(a, node, ev);
+        break;
+    case EV_WANT:
+        node->wants++;
+        break;
+    case EV_UNWANT:
+        node->wants = 0;
+        break;
+    case EV_DECLINE:
+        if (set_table_unassign(a->sets, ev->set, ev->epoch) == 0)
+            a->st.declined++;
+        break;
+    case EV_PROGRESS:
+        if (ev->set < a->job->nsets &&
+            set_table_get(a->sets, ev->set)->epoch == ev->epoch)
+            a->progress[ev->set] = ev->frames;
+        break;
+    case EV_DONE:
+        amb_on_done(a, node, ev);
+        break;
+    case EV_FAIL:
+        amb_on_fail(a, ev);
+        break;
+    case EV_BREAKER:
+        snprintf(node->breaker, sizeof(node->breaker), "%.15s", ev->text);
+        break;
+    case EV_GONE:
+        amb_on_gone(a, node, ev->text);
+        break;
+    case EV_CHECKED:
+    case EV_CONCATED:
+        break;
+    }
+}
+
+static int
+amb_assign(struct ambassador *a, struct amb_node *node, uint32_t set)
+{
+    struct manifest *m = NULL;
+    cJSON *msg = NULL, *mj = NULL;
+    uint64_t epoch;
+
+    if (set_table_assign(a->sets, set, node->session, node->name, &epoch) ==
+        -1)
+        return -1;
+    m = job_manifest(a->job, set, epoch);
+    mj = m != NULL ? manifest_to_json(m) : NULL;
+    msg = cJSON_CreateObject();
+    if (mj == NULL || msg == NULL ||
+        cJSON_AddStringToObject(msg, "type", MSG_ASSIGN) == NULL ||
+        json_add_u64(msg, "set", set) == NULL ||
+        json_add_u64(msg, "epoch", epoch) == NULL) {
+        cJSON_Delete(mj);
+        cJSON_Delete(msg);
+        manifest_free(m);
+        set_table_unassign(a->sets, set, epoch);
+        return -1;
+    }
+    cJSON_AddItemToObject(msg, "manifest", mj);
+    manifest_free(m);
+    node->wants--;
+    a->progress[set] = 0;
+    a->st.assigned++;
+    log_info("job %s set %u epoch %llu: assigned to node %s", a->job->id, set,
+             (unsigned long long)epoch, node->name);
+    amb_send(node, CMD_ASSIGN, set, epoch, 0, msg);
+    return 0;
+}
+
+/* Give free sets to nodes that asked, round robin. */
+static void
+amb_dispatch(struct ambassador *a)
+{
+    int progress = 1;
+    if (a->finished != 0)
+        return;
+    while (progress) {
+        progress = 0;
+        for (struct amb_node *n = a->nodes; n != NULL; n = n->next) {
+            int64_t set;
+            if (!n->hello || n->wants <= 0)
+                continue;
+            set = set_table_pick(a->sets, n->name);
+            if (set < 0)
+                return;
+            if (amb_assign(a, n, (uint32_t)set) == 0)
+                progress = 1;
+        }
+    }
+}
+
+static void
+amb_start_concat(struct ambassador *a)
+{
+    char **paths = calloc(a->job->nsets, sizeof(*paths));
+    if (paths == NULL)
+        return;
+    for (uint32_t i = 0; i < a->job->nsets; i++) {
+        char abs[FS_PATH_MAX];
+        if (fs_join(abs, sizeof(abs), a->job->share, a->accepted[i]) == -1 ||
+            (paths[i] = strdup(abs)) == NULL) {
+            for (uint32_t k = 0; k < i; k++)
+                free(paths[k]);
+            free(paths);
+            return;
+        }
+    }
+    a->concat_started = 1;
+    log_info("job %s: all %u sets counted; concatenating in set order",
+             a->job->id, a->job->nsets);
+    checker_concat(a->checker, paths, a->job->nsets, a->cfg->output,
+                   a->job->frames->count);
+}
+
+static void
+amb_progress(struct ambassador *a, uint64_t now, int force)
+{
+    char line[128];
+    uint64_t frames = 0;
+    uint32_t counted = set_table_count(a->sets, SET_COUNTED);
+
+    if (!a->cfg->progress ||
+        (!force && now - a->last_progress_ms < AMB_PROGRESS_MS))
+        return;
+    a->last_progress_ms = now;
+    for (uint32_t i = 0; i < a->job->nsets; i++) {
+        uint64_t first, count;
+        job_set_range(a->job, i, &first, &count);
+        frames += set_table_get(a->sets, i)->status == SET_COUNTED
+                      ? count
+                      : a->progress[i];
+    }
+    snprintf(line, sizeof(line), "progress %u %u %llu %zu\n", counted,
+             a->job->nsets, (unsigned long long)frames,
+             a->job->frames->count);
+    if (strcmp(line, a->last_progress) == 0)
+        return;
+    snprintf(a->last_progress, sizeof(a->last_progress), "%s", line);
+    fputs(line, stdout);
+    fflush(stdout);
+}
+
+static void
+amb_accept(struct ambassador *a)
+{
+    char peer[64];
+    struct amb_node *node;
+    int fd = net_accept(a->lfd, peer, sizeof(peer));
+
+    if (fd == -1) {
+        if (errno != EAGAIN && errno != ECONNABORTED)
+            log_warn("accept");
+        return;
+    }
+    node = calloc(1, sizeof(*node));
+    if (node == NULL) {
+        close(fd);
+        return;
+    }
+    node->session = a->next_session++;
+    snprintf(node->peer, sizeof(node->peer), "%s", peer);
+    snprintf(node->name, sizeof(node->name), "(%.60s)", peer);
+    node->conn = nodeconn_start(fd, peer, node->session, a->cfg, a->events);
+    if (node->conn == NULL) {
+        log_warn("connection from %s: cannot start its thread", peer);
+        free(node);
+        return;
+    }
+    node->next = a->nodes;
+    a->nodes = node;
+}
+
+/* Tell every node the job is over and wait (bounded) for them to go. */
+static void
+amb_finish_nodes(struct ambassador *a)
+{
+    uint64_t deadline = clock_now_ms() + AMB_FINISH_GRACE_MS;
+    for (struct amb_node *n = a->nodes; n != NULL; n = n->next) {
+        cJSON *m = cJSON_CreateObject();
+        if (m != NULL) {
+            cJSON_AddStringToObject(m, "type", MSG_FINISH);
+            cJSON_AddBoolToObject(m, "ok", a->finished == 1);
+            if (a->finished != 1)
+                cJSON_AddStringToObject(m, "error", a->report);
+        }
+        amb_send(n, CMD_FINISH, 0, 0, 0, m);
+    }
+    while (a->nodes != NULL) {
+        struct pollfd pfd = {.fd = evq_fd(a->events), .events = POLLIN};
+        struct amb_event *ev;
+        uint64_t now = clock_now_ms();
+        while ((ev = evq_pop(a->events)) != NULL) {
+            struct amb_node *n = amb_node_find(a, ev->session);
+            if (ev->type == EV_GONE && n != NULL)
+                amb_node_remove(a, n);
+            free(ev);
+        }
+        if (a->nodes == NULL || now >= deadline)
+            break;
+        poll(&pfd, 1, (int)(deadline - now));
+    }
+    /* Nodes that did not go in time: their threads exit at the next
+     * heartbeat failure; we cannot wait on them forever. */
+    while (a->nodes != NULL) {
+        struct amb_node *n = a->nodes;
+        nodeconn_stop(n->conn);
+        a->nodes = n->next;
+        nodeconn_free(n->conn);
+        free(n);
+    }
+}
+
+int
+ambassador_run(struct ambassador *a)
+{
+    log_info("job %s: %u sets ready; waiting for nodes", a->job->id,
+             a->job->nsets);
+    while (a->finished == 0) {
+        struct pollfd pfd[2] = {{.fd = a->lfd, .events = POLLIN},
+                                {.fd = evq_fd(a->events), .events = POLLIN}};
+        struct amb_event *ev;
+        int r = poll(pfd, 2, AMB_TICK_MS);
+        if (r == -1 && errno != EINTR) {
+            log_warn("poll");
+            return -1;
+        }
+        if (pfd[0].revents & POLLIN)
+            amb_accept(a);
+        while ((ev = evq_pop(a->events)) != NULL) {
+            amb_handle(a, ev);
+            free(ev);
+        }
+        amb_dispatch(a);
+        if (set_table_done(a->sets) && !a->concat_started)
+            amb_start_concat(a);
+        amb_progress(a, clock_now_ms(), a->finished != 0);
+    }
+    amb_finish_nodes(a);
+    log_info("job %s: %s; assigned %llu, counted %llu, failures %llu "
+             "(reclaimed %llu), results rejected %llu, stale %llu, "
+             "duplicates %llu",
+             a->job->id, a->finished == 1 ? "done" : "FAILED",
+             (unsigned long long)a->st.assigned,
+             (unsigned long long)a->st.counted,
+             (unsigned long long)a->st.failures,
+             (unsigned long long)a->st.reclaimed,
+             (unsigned long long)a->st.rejected_results,
+             (unsigned long long)a->st.stale_results,
+             (unsigned long long)a->st.duplicates);
+    return a->finished == 1 ? 0 : -1;
+}
+
+void
+ambassador_free(struct ambassador *a)
+{
+    if (a == NULL)
+        return;
+    while (a->nodes != NULL) {
+        struct amb_node *n = a->nodes;
+        a->nodes = n->next;
+        nodeconn_stop(n->conn);
+        nodeconn_free(n->conn);
+        free(n);
+    }
+    checker_free(a->checker);
+    evq_free(a->events, free);
+    if (a->accepted != NULL)
+        for (uint32_t i = 0; i < a->job->nsets; i++)
+            free(a->accepted[i]);
+    free(a->accepted);
+    free(a->progress);
+    set_table_free(a->sets);
+    free(a);
+}

@@ -1,0 +1,34 @@
+/*
+ * ambassador.h - the coordinator's loop thread. It owns the set table, the
+ * node table and every decision: which node gets which set at which epoch,
+ * whether a reported result is accepted (after the checker validated it)
+ * or rejected, when a failed or reclaimed set goes back to Available, when
+ * the job stops, and when the final concat starts. It accepts connections
+ * and starts one nodeconn (thread + breaker) per node. It never touches
+ * the share itself: the checker does.
+ */
+#ifndef FF_AMBASSADOR_H
+#define FF_AMBASSADOR_H
+
+#include <stdint.h>
+
+#include "coordinator/config.h"
+#include "coordinator/job.h"
+
+struct amb_stats {
+    uint64_t assigned, counted, failures, reclaimed, declined;
+    uint64_t stale_results, rejected_results, duplicates;
+};
+
+struct ambassador;
+
+/* The ambassador takes nothing: cfg, job and lfd must outlive it. */
+struct ambassador *ambassador_new(const struct coord_config *cfg,
+                                  const struct job *job, int lfd);
+/* Run the job to its end. 0 = the final video is written and verified;
+ * -1 = the job failed (report already logged). */
+int ambassador_run(struct ambassador *a);
+const struct amb_stats *ambassador_stats(const struct ambassador *a);
+void ambassador_free(struct ambassador *a);
+
+#endif

@@ -1,0 +1,260 @@
+/*
+ * checker.c - see checker.h. Tasks run in the order queued, one at a time.
+ */
+#include "coordinator/checker.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/hash.h"
+#include "common/log.h"
+#include "coordinator/events.h"
+#include "media/concat.h"
+#include "media/vidinfo.h"
+
+enum checker_task_type { TASK_CHECK, TASK_REMOVE, TASK_CONCAT, TASK_STOP };
+
+struct checker_task {
+    enum checker_task_type type;
+    uint64_t session;
+    uint32_t set;
+    uint64_t epoch;
+    uint64_t bytes, frames;
+    char sha256[HASH_HEX_LEN + 1];
+    char path[FS_PATH_MAX];
+    char rel[FS_PATH_MAX];
+    struct enc_params enc;
+    char **paths; /* TASK_CONCAT, owned */
+    size_t npaths;
+};
+
+struct checker {
+    struct evq *tasks;  /* owned: loop -> checker */
+    struct evq *events; /* borrowed: checker -> loop */
+    pthread_t thread;
+};
+
+static void
+checker_task_free(void *p)
+{
+    struct checker_task *t = p;
+    if (t == NULL)
+        return;
+    for (size_t i = 0; i < t->npaths; i++)
+        free(t->paths[i]);
+    free(t->paths);
+    free(t);
+}
+
+/* 0 when the file is the result the node described and the manifest
+ * asked for; else -1 with err. */
+static int
+checker_validate(const struct checker_task *t, struct vidinfo *vi, char *err,
+                 size_t errlen)
+{
+    char hex[HASH_HEX_LEN + 1];
+    uint64_t size = 0;
+
+    if (hash_sha256_file(t->path, hex, &size) == -1) {
+        errf(err, errlen, "cannot read the result: %s", strerror(errno));
+        return -1;
+    }
+    if (size != t->bytes) {
+        errf(err, errlen, "result is %llu bytes, the node said %llu",
+             (unsigned long long)size, (unsigned long long)t->bytes);
+        return -1;
+    }
+    if (strcmp(hex, t->sha256) != 0) {
+        errf(err, errlen, "result sha256 %.12s..., the node said %.12s...",
+             hex, t->sha256);
+        return -1;
+    }
+    if (vidinfo_probe(t->path, vi, err, errlen) == -1)
+        return -1;
+    if (vi->frames != t->frames) {
+        errf(err, errlen, "result has %llu frames, the set has %llu",
+             (unsigned long long)vi->frames, (unsigned long long)t->frames);
+        return -1;
+    }
+    if (vi->width != t->enc.width || vi->height != t->enc.height) {
+        errf(err, errlen, "result is %dx%d, the job is %dx%d", vi->width,
+             vi->height, t->enc.width, t->enc.height);
+        return -1;
+    }
+    if (strcmp(vi->codec, t->enc.codec) != 0) {
+        errf(err, errlen, "result codec is %s, the job wants %s", vi->codec,
+             t->enc.codec);
+        return -1;
+    }
+    if (!vi->first_is_key) {
+        errf(err, errlen, "result does not start with a key frame");
+        return -1;
+    }
+    return 0;
+}
+
+static void
+checker_emit(struct checker *k, struct amb_event *ev)
+{
+    if (ev == NULL || evq_push(k->events, ev) == -1) {
+        log_warn("checker: cannot reach the loop");
+        free(ev);
+    }
+}
+
+static void
+checker_run(struct checker *k, struct checker_task *t)
+{
+    struct amb_event *ev = calloc(1, sizeof(*ev));
+    uint64_t frames = 0;
+
+    if (ev == NULL && t->type != TASK_REMOVE)
+        return;
+    switch (t->type) {
+    case TASK_CHECK:
+        ev->type = EV_CHECKED;
+        ev->session = t->session;
+        ev->set = t->set;
+        ev->epoch = t->epoch;
+        snprintf(ev->path, sizeof(ev->path), "%s", t->rel);
+        ev->ok = checker_validate(t, &ev->info, ev->text,
+                                  sizeof(ev->text)) == 0;
+        if (!ev->ok && unlink(t->path) == -1 && errno != ENOENT)
+            log_warn("checker: remove %s", t->path);
+        checker_emit(k, ev);
+        return;
+    case TASK_CONCAT:
+        ev->type = EV_CONCATED;
+        ev->ok = concat_videos((const char *const *)t->paths, t->npaths,
+                               t->path, t->frames, &frames, ev->text,
+                               sizeof(ev->text)) == 0;
+        ev->frames = frames;
+        checker_emit(k, ev);
+        return;
+    case TASK_REMOVE:
+        if (unlink(t->path) == -1 && errno != ENOENT)
+            log_warn("checker: remove %s", t->path);
+        break;
+    case TASK_STOP:
+        break;
+    }
+    free(ev);
+}
+
+static void *
+checker_main(void *arg)
+{
+    struct checker *k = arg;
+    for (;;) {
+        struct pollfd pfd = {.fd = evq_fd(k->tasks), .events = POLLIN};
+        struct checker_task *t;
+        while ((t = evq_pop(k->tasks)) != NULL) {
+            int stop = t->type == TASK_STOP;
+            checker_run(k, t);
+            checker_task_free(t);
+            if (stop)
+                return NULL;
+        }
+        if (poll(&pfd, 1, -1) == -1 && errno != EINTR)
+            return NULL;
+    }
+}
+
+struct checker *
+checker_start(struct evq *events)
+{
+    struct checker *k = calloc(1, sizeof(*k));
+    if (k == NULL)
+        return NULL;
+    k->events = events;
+    k->tasks = evq_new();
+    if (k->tasks == NULL || pthread_create(&k->thread, NULL, checker_main,
+                                           k) != 0) {
+        evq_free(k->tasks, NULL);
+        free(k);
+        return NULL;
+    }
+    return k;
+}
+
+static void
+checker_push(struct checker *k, struct checker_task *t)
+{
+    if (evq_push(k->tasks, t) == -1) {
+        log_warn("checker: cannot queue a task");
+        checker_task_free(t);
+    }
+}
+
+void
+checker_check(struct checker *k, uint64_t session, uint32_t set,
+              uint64_t epoch, const char *abs_path, const char *rel,
+              uint64_t bytes, const char *sha256, uint64_t frames,
+              const struct enc_params *enc)
+{
+    struct checker_task *t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return;
+    t->type = TASK_CHECK;
+    t->session = session;
+    t->set = set;
+    t->epoch = epoch;
+    t->bytes = bytes;
+    t->frames = frames;
+    t->enc = *enc;
+    snprintf(t->sha256, sizeof(t->sha256), "%s", sha256);
+    snprintf(t->path, sizeof(t->path), "%s", abs_path);
+    snprintf(t->rel, sizeof(t->rel), "%s", rel);
+    checker_push(k, t);
+}
+
+void
+checker_remove(struct checker *k, const char *abs_path)
+{
+    struct checker_task *t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return;
+    t->type = TASK_REMOVE;
+    snprintf(t->path, sizeof(t->path), "%s", abs_path);
+    checker_push(k, t);
+}
+
+void
+checker_concat(struct checker *k, char **paths, size_t n, const char *out,
+               uint64_t expect_frames)
+{
+    struct checker_task *t = calloc(1, sizeof(*t));
+    if (t == NULL) {
+        for (size_t i = 0; i < n; i++)
+            free(paths[i]);
+        free(paths);
+        return;
+    }
+    t->type = TASK_CONCAT;
+    t->paths = paths;
+    t->npaths = n;
+    t->frames = expect_frames;
+    snprintf(t->path, sizeof(t->path), "%s", out);
+    checker_push(k, t);
+}
+
+void
+checker_free(struct checker *k)
+{
+    struct checker_task *t;
+    if (k == NULL)
+        return;
+    t = calloc(1, sizeof(*t));
+    if (t != NULL) {
+        t->type = TASK_STOP;
+        checker_push(k, t);
+        pthread_join(k->thread, NULL);
+    }
+    evq_free(k->tasks, checker_task_free);
+    free(k);
+}

@@ -1,0 +1,71 @@
+/*
+ * events.h - what the node threads and the checker tell the ambassador's
+ * loop (struct amb_event, through the loop's evq), and what the loop tells a
+ * node thread (struct node_cmd, through that node's outbox). Events are
+ * plain values: the loop never reads a node thread's state directly.
+ */
+#ifndef FF_EVENTS_H
+#define FF_EVENTS_H
+
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "common/err.h"
+#include "common/fsutil.h"
+#include "common/hash.h"
+#include "common/ident.h"
+#include "media/vidinfo.h"
+
+#define EV_ENCODERS_MAX 256
+#define EV_ENCODER_LIST_MAX 32
+
+enum amb_event_type {
+    EV_HELLO,    /* node thread: handshake done (name, encoders, slots) */
+    EV_WANT,     /* node thread: a slot is free and the breaker allows */
+    EV_UNWANT,   /* node thread: breaker opened or node suspect */
+    EV_DECLINE,  /* node thread: an assign came after EV_UNWANT */
+    EV_PROGRESS, /* node thread: frames done on a set */
+    EV_DONE,     /* node thread: the node says a set is rendered */
+    EV_FAIL,     /* node thread: the node says a set failed */
+    EV_BREAKER,  /* node thread: its breaker changed state */
+    EV_GONE,     /* node thread: exiting; text = why */
+    EV_CHECKED,  /* checker: a result was validated (ok) or not */
+    EV_CONCATED, /* checker: the final video is written (ok) or not */
+};
+
+struct amb_event {
+    enum amb_event_type type;
+    uint64_t session; /* node session (not for checker events) */
+    uint32_t set;
+    uint64_t epoch;
+    uint64_t frames;
+    uint64_t bytes;
+    int ok;
+    int slots;
+    char name[IDENT_MAX + 1];
+    char sha256[HASH_HEX_LEN + 1];
+    char encoder[32];
+    char encoders[EV_ENCODERS_MAX];
+    char path[FS_PATH_MAX]; /* relative to the share */
+    char text[ERR_MAX];     /* reason, error or state */
+    struct vidinfo info;    /* EV_CHECKED */
+};
+
+enum node_cmd_type {
+    CMD_ASSIGN, /* msg is the assign; set/epoch say which */
+    CMD_RESULT, /* msg is the result; ok says accepted */
+    CMD_FINISH, /* msg is the finish; then close */
+};
+
+struct node_cmd {
+    enum node_cmd_type type;
+    uint32_t set;
+    uint64_t epoch;
+    int ok;
+    cJSON *msg; /* owned */
+};
+
+void node_cmd_free(void *cmd); /* evq free_item; NULL ok */
+
+#endif

@@ -1,0 +1,215 @@
+/*
+ * job.c - see job.h.
+ */
+#include "coordinator/job.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/err.h"
+#include "common/log.h"
+
+#define JOB_DIR_MODE 0755
+
+void
+job_free(struct job *j)
+{
+    if (j == NULL)
+        return;
+    zipf_listing_free(j->frames);
+    free(j);
+}
+
+void
+job_set_range(const struct job *j, uint32_t set, uint64_t *first,
+              uint64_t *count)
+{
+    uint64_t f = (uint64_t)set * j->set_size;
+    uint64_t n = j->frames->count - f;
+    *first = f;
+    *count = n < j->set_size ? n : j->set_size;
+}
+
+struct manifest *
+job_manifest(const struct job *j, uint32_t set, uint64_t epoch)
+{
+    struct manifest *m = manifest_new();
+    uint64_t first, count;
+
+    if (m == NULL)
+        return NULL;
+    job_set_range(j, set, &first, &count);
+    snprintf(m->job, sizeof(m->job), "%s", j->id);
+    m->set = set;
+    m->sets = j->nsets;
+    m->epoch = epoch;
+    m->first = first;
+    m->total = j->frames->count;
+    m->enc = j->enc;
+    if (manifest_set_zip(m, j->zip_rel) == -1 ||
+        manifest_alloc_frames(m, (size_t)count) == -1)
+        goto fail;
+    for (uint64_t i = 0; i < count; i++) {
+        const struct zipf_frame *f = &j->frames->frames[first + i];
+        if (manifest_set_frame(m, (size_t)i, f->name, f->size, f->crc) == -1)
+            goto fail;
+    }
+    return m;
+fail:
+    manifest_free(m);
+    return NULL;
+}
+
+int
+job_result_rel(const struct job *j, uint32_t set, uint64_t epoch,
+               const char *node, char *out, size_t outlen)
+{
+    int n = snprintf(out, outlen, "jobs/%s/out/%u/%llu-%s.mp4", j->id, set,
+                     (unsigned long long)epoch, node);
+    return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}
+
+static int job_path(const struct job *j, char *out, size_t outlen,
+                    const char *fmt, ...) PRINTFLIKE(4, 5);
+
+/* share/<fmt...> into out. 0, or -1. */
+static int
+job_path(const struct job *j, char *out, size_t outlen, const char *fmt, ...)
+{
+    char rel[FS_PATH_MAX];
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(rel, sizeof(rel), fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof(rel))
+        return -1;
+    return fs_join(out, outlen, j->share, rel);
+}
+
+/* Put the zip where nodes can read it: its path inside the share, or a
+ * copy in the job's tree. */
+static int
+job_place_zip(struct job *j, const char *input, char *err, size_t errlen)
+{
+    char dst[FS_PATH_MAX];
+    int r = fs_path_under(j->share, input, j->zip_rel, sizeof(j->zip_rel));
+
+    if (r == 1)
+        return 0;
+    if (r == -1) {
+        errf(err, errlen, "%s: %s", input, strerror(errno));
+        return -1;
+    }
+    snprintf(j->zip_rel, sizeof(j->zip_rel), "jobs/%s/input.zip", j->id);
+    if (fs_join(dst, sizeof(dst), j->share, j->zip_rel) == -1 ||
+        fs_copy_atomic(input, dst) == -1) {
+        errf(err, errlen, "copying %s to the share: %s", input,
+             strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int
+job_write_manifests(const struct job *j, char *err, size_t errlen)
+{
+    char path[FS_PATH_MAX];
+    for (uint32_t s = 0; s < j->nsets; s++) {
+        struct manifest *m = job_manifest(j, s, 0);
+        char *text = m != NULL ? manifest_to_text(m) : NULL;
+        int rc = -1;
+        manifest_free(m);
+        if (text != NULL &&
+            job_path(j, path, sizeof(path), "jobs/%s/out/%u", j->id, s) ==
+                0 &&
+            fs_mkdir_p(path, JOB_DIR_MODE) == 0 &&
+            job_path(j, path, sizeof(path), "jobs/%s/sets/%u.json", j->id,
+                     s) == 0)
+            rc = fs_write_atomic(path, text, strlen(text));
+        free(text);
+        if (rc == -1) {
+            errf(err, errlen, "writing the manifest of set %u: %s", s,
+                 strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int
+job_prepare(const struct coord_config *cfg, struct job **out, char *err,
+            size_t errlen)
+{
+    struct job *j = calloc(1, sizeof(*j));
+    char dir[FS_PATH_MAX];
+    struct stat st;
+    int rc = -1;
+
+    if (j == NULL) {
+        errf(err, errlen, "out of memory");
+        goto out;
+    }
+    snprintf(j->id, sizeof(j->id), "%s", cfg->job);
+    snprintf(j->share, sizeof(j->share), "%s", cfg->share);
+    j->set_size = cfg->set_size;
+    j->enc = cfg->enc;
+    if (stat(cfg->share, &st) == -1 || !S_ISDIR(st.st_mode)) {
+        errf(err, errlen, "share %s is not a directory", cfg->share);
+        goto out;
+    }
+    /* Validate the input completely before writing anything. */
+    if (zipf_list(cfg->input, &cfg->limits, &j->frames, err, errlen) == -1)
+        goto out;
+    j->nsets = (uint32_t)((j->frames->count + j->set_size - 1) /
+                          j->set_size);
+    if (j->nsets > MANIFEST_MAX_SETS) {
+        errf(err, errlen, "%zu frames make %u sets, over %u: raise "
+                          "--set-size", j->frames->count, j->nsets,
+             MANIFEST_MAX_SETS);
+        goto out;
+    }
+    /* The job's size is its first frame's, rounded down to even (4:2:0);
+     * nodes scale any frame that differs. */
+    j->enc.width = j->frames->frames[0].width & ~1;
+    j->enc.height = j->frames->frames[0].height & ~1;
+    if (encparams_check(&j->enc, err, errlen) == -1)
+        goto out;
+    if (job_path(j, dir, sizeof(dir), "jobs/%s", j->id) == -1) {
+        errf(err, errlen, "job path too long");
+        goto out;
+    }
+    if (stat(dir, &st) == 0) {
+        errf(err, errlen,
+             "job \"%s\" already exists on the share (%s): choose another "
+             "--job or remove it",
+             j->id, dir);
+        goto out;
+    }
+    if (fs_mkdir_p(dir, JOB_DIR_MODE) == -1 ||
+        job_path(j, dir, sizeof(dir), "jobs/%s/sets", j->id) == -1 ||
+        fs_mkdir_p(dir, JOB_DIR_MODE) == -1) {
+        errf(err, errlen, "creating %s: %s", dir, strerror(errno));
+        goto out;
+    }
+    if (job_place_zip(j, cfg->input, err, errlen) == -1 ||
+        job_write_manifests(j, err, errlen) == -1)
+        goto out;
+    log_info("job %s: %zu frames (%s order, %zu other entries skipped), "
+             "%u sets of up to %u, %dx%d",
+             j->id, j->frames->count,
+             j->frames->by_timestamp ? "timestamp" : "natural",
+             j->frames->skipped, j->nsets, j->set_size, j->enc.width,
+             j->enc.height);
+    *out = j;
+    j = NULL;
+    rc = 0;
+out:
+    job_free(j);
+    return rc;
+}

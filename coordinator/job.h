@@ -1,0 +1,44 @@
+/*
+ * job.h - one job on the share: its frames (listed and validated from the
+ * zip before anything is written), its split into sets of consecutive
+ * frames, and its tree on the share:
+ *   jobs/<job>/input.zip            the frames, unless the zip already
+ *                                   lives on the share
+ *   jobs/<job>/sets/<id>.json       one manifest per set (epoch 0)
+ *   jobs/<job>/out/<id>/<epoch>-<node>.mp4   the nodes' mini-videos
+ * Prepared by main before the loop starts; read-only afterwards.
+ */
+#ifndef FF_JOB_H
+#define FF_JOB_H
+
+#include <stdint.h>
+
+#include "common/manifest.h"
+#include "coordinator/config.h"
+#include "media/zipframes.h"
+
+struct job {
+    char id[IDENT_MAX + 1];
+    char share[FS_PATH_MAX];
+    char zip_rel[FS_PATH_MAX]; /* relative to the share */
+    struct zipf_listing *frames;
+    uint32_t set_size;
+    uint32_t nsets;
+    struct enc_params enc;
+};
+
+/* List the zip, then create the job's tree and manifests. Nothing is
+ * written when the zip is rejected. 0, or -1 with err. */
+int job_prepare(const struct coord_config *cfg, struct job **out, char *err,
+                size_t errlen);
+void job_free(struct job *j);
+void job_set_range(const struct job *j, uint32_t set, uint64_t *first,
+                   uint64_t *count);
+/* The manifest of set at epoch; NULL on allocation failure. */
+struct manifest *job_manifest(const struct job *j, uint32_t set,
+                              uint64_t epoch);
+/* "jobs/<job>/out/<set>/<epoch>-<node>.mp4" into out. 0, or -1. */
+int job_result_rel(const struct job *j, uint32_t set, uint64_t epoch,
+                   const char *node, char *out, size_t outlen);
+
+#endif

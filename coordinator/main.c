@@ -1,0 +1,288 @@
+/*
+ * main.c - framefarm-coordinator, the ambassador: parses flags, listens,
+ * prepares the job on the share, runs the loop, and reports.
+ *
+ * Exit status: 0 the final video is written and verified; 1 the job
+ * failed (the report says which set, frames and errors); 2 bad usage or
+ * bad input (nothing written outside the share).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "common/log.h"
+#include "coordinator/ambassador.h"
+#include "coordinator/config.h"
+#include "coordinator/job.h"
+#include "media/vidinfo.h"
+
+#define EXIT_JOB_FAILED 1
+#define EXIT_USAGE 2
+
+static const char usage_text[] =
+    "usage: framefarm-coordinator --share DIR --input ZIP --output OUT.mp4\n"
+    "           [--listen HOST:PORT] [--job ID] [--set-size N] [--fps F]\n"
+    "           [--codec h264|hevc|av1] [--encoder auto|cpu|nvenc|vaapi|NAME]\n"
+    "           [--preset P] [--crf N] [--gop N] [--secret FILE]\n"
+    "           [--heartbeat-ms N] [--suspect-ms N] [--dead-ms N]\n"
+    "           [--time-scale X] [--max-zip-bytes N] [--progress] [-v]\n"
+    "\n"
+    "The ambassador: splits the zip's frames into sets, writes a manifest\n"
+    "per set under DIR/jobs/ID/, serves render nodes over TCP (default\n"
+    "port 7700; port 0 picks one and prints it), checks every mini-video,\n"
+    "and concatenates them into OUT.mp4.\n"
+    "Defaults: --set-size 24 --fps 12 --codec h264 --encoder auto\n"
+    "          --preset veryfast --crf 23 --gop 24 (2 s), heartbeats 1 s,\n"
+    "          suspect 3 s, dead 6 s.\n";
+
+enum {
+    OPT_SHARE = 256,
+    OPT_INPUT,
+    OPT_OUTPUT,
+    OPT_LISTEN,
+    OPT_JOB,
+    OPT_SET_SIZE,
+    OPT_FPS,
+    OPT_CODEC,
+    OPT_ENCODER,
+    OPT_PRESET,
+    OPT_CRF,
+    OPT_GOP,
+    OPT_SECRET,
+    OPT_HB,
+    OPT_SUSPECT,
+    OPT_DEAD,
+    OPT_SCALE,
+    OPT_MAX_ZIP,
+    OPT_PROGRESS,
+};
+
+static const struct option long_opts[] = {
+    {"share", required_argument, NULL, OPT_SHARE},
+    {"input", required_argument, NULL, OPT_INPUT},
+    {"output", required_argument, NULL, OPT_OUTPUT},
+    {"listen", required_argument, NULL, OPT_LISTEN},
+    {"job", required_argument, NULL, OPT_JOB},
+    {"set-size", required_argument, NULL, OPT_SET_SIZE},
+    {"fps", required_argument, NULL, OPT_FPS},
+    {"codec", required_argument, NULL, OPT_CODEC},
+    {"encoder", required_argument, NULL, OPT_ENCODER},
+    {"preset", required_argument, NULL, OPT_PRESET},
+    {"crf", required_argument, NULL, OPT_CRF},
+    {"gop", required_argument, NULL, OPT_GOP},
+    {"secret", required_argument, NULL, OPT_SECRET},
+    {"heartbeat-ms", required_argument, NULL, OPT_HB},
+    {"suspect-ms", required_argument, NULL, OPT_SUSPECT},
+    {"dead-ms", required_argument, NULL, OPT_DEAD},
+    {"time-scale", required_argument, NULL, OPT_SCALE},
+    {"max-zip-bytes", required_argument, NULL, OPT_MAX_ZIP},
+    {"progress", no_argument, NULL, OPT_PROGRESS},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+static noreturn void
+usage(const char *msg)
+{
+    if (msg != NULL)
+        fprintf(stderr, "framefarm-coordinator: %s\n", msg);
+    fputs(usage_text, stderr);
+    exit(EXIT_USAGE);
+}
+
+static uint64_t
+parse_u64(const char *s, uint64_t min, uint64_t max, const char *what)
+{
+    char *end;
+    unsigned long long v;
+    char msg[128];
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || errno != 0 || v < min || v > max) {
+        snprintf(msg, sizeof(msg), "%s: \"%s\" is not a number in %llu..%llu",
+                 what, s, (unsigned long long)min, (unsigned long long)max);
+        usage(msg);
+    }
+    return v;
+}
+
+static void
+copy_arg(char *dst, size_t cap, const char *s, const char *what)
+{
+    if (strlen(s) >= cap) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "%s is too long", what);
+        usage(msg);
+    }
+    memcpy(dst, s, strlen(s) + 1);
+}
+
+static void
+parse_args(int argc, char **argv, struct coord_config *c)
+{
+    double scale = 1.0;
+    int gop_set = 0, opt;
+    char err[ERR_MAX];
+    const char *secret = NULL;
+
+    while ((opt = getopt_long(argc, argv, "vh", long_opts, NULL)) != -1) {
+        switch (opt) {
+        case OPT_SHARE:
+            copy_arg(c->share, sizeof(c->share), optarg, "--share");
+            break;
+        case OPT_INPUT:
+            copy_arg(c->input, sizeof(c->input), optarg, "--input");
+            break;
+        case OPT_OUTPUT:
+            copy_arg(c->output, sizeof(c->output), optarg, "--output");
+            break;
+        case OPT_LISTEN:
+            if (net_parse_hostport(optarg, c->listen_host,
+                                   sizeof(c->listen_host), &c->listen_port,
+                                   NET_DEFAULT_PORT) == -1)
+                usage("--listen: expected HOST:PORT");
+            break;
+        case OPT_JOB:
+            if (!ident_is_valid(optarg))
+                usage("--job: use 1-63 of [A-Za-z0-9._-], not starting "
+                      "with '.'");
+            copy_arg(c->job, sizeof(c->job), optarg, "--job");
+            break;
+        case OPT_SET_SIZE:
+            c->set_size = (uint32_t)parse_u64(optarg, 1, CONFIG_MAX_SET_SIZE,
+                                              "--set-size");
+            break;
+        case OPT_FPS:
+            if (encparams_parse_fps(optarg, &c->enc.fps_num,
+                                    &c->enc.fps_den) == -1)
+                usage("--fps: expected e.g. 12, 29.97 or 30000/1001");
+            break;
+        case OPT_CODEC:
+            copy_arg(c->enc.codec, sizeof(c->enc.codec), optarg, "--codec");
+            break;
+        case OPT_ENCODER:
+            copy_arg(c->enc.encoder, sizeof(c->enc.encoder), optarg,
+                     "--encoder");
+            break;
+        case OPT_PRESET:
+            copy_arg(c->enc.preset, sizeof(c->enc.preset), optarg,
+                     "--preset");
+            break;
+        case OPT_CRF:
+            c->enc.crf = (int)parse_u64(optarg, 0, 51, "--crf");
+            break;
+        case OPT_GOP:
+            c->enc.gop = (int)parse_u64(optarg, 1, 10000, "--gop");
+            gop_set = 1;
+            break;
+        case OPT_SECRET:
+            secret = optarg;
+            break;
+        case OPT_HB:
+            c->hb_ms = parse_u64(optarg, 1, 600000, "--heartbeat-ms");
+            break;
+        case OPT_SUSPECT:
+            c->suspect_ms = parse_u64(optarg, 1, 600000, "--suspect-ms");
+            break;
+        case OPT_DEAD:
+            c->dead_ms = parse_u64(optarg, 1, 600000, "--dead-ms");
+            break;
+        case OPT_SCALE:
+            scale = strtod(optarg, NULL);
+            if (!(scale >= 1.0 && scale <= 1000.0))
+                usage("--time-scale: expected a number in 1..1000");
+            break;
+        case OPT_MAX_ZIP:
+            c->limits.max_total_bytes =
+                parse_u64(optarg, 1, UINT64_MAX >> 1, "--max-zip-bytes");
+            break;
+        case OPT_PROGRESS:
+            c->progress = 1;
+            break;
+        case 'v':
+            log_verbosity = 2;
+            break;
+        case 'h':
+            fputs(usage_text, stdout);
+            exit(0);
+        default:
+            usage(NULL);
+        }
+    }
+    if (optind != argc)
+        usage("unexpected arguments");
+    if (c->share[0] == '\0' || c->input[0] == '\0' || c->output[0] == '\0')
+        usage("--share, --input and --output are required");
+    if (!gop_set)
+        c->enc.gop = (c->enc.fps_num / c->enc.fps_den) *
+                     ENC_DEFAULT_GOP_SECONDS;
+    if (c->enc.gop < 1)
+        c->enc.gop = 1;
+    if (c->job[0] == '\0') {
+        const char *base = strrchr(c->output, '/');
+        char name[FS_PATH_MAX];
+        snprintf(name, sizeof(name), "%s", base != NULL ? base + 1 : c->output);
+        char *dot = strrchr(name, '.');
+        if (dot != NULL && dot != name)
+            *dot = '\0';
+        ident_sanitize(name, c->job);
+    }
+    if (secret != NULL) {
+        if (auth_load(secret, &c->secret, err, sizeof(err)) == -1)
+            usage(err);
+        c->keyed = 1;
+    }
+    config_scale(c, scale);
+}
+
+int
+main(int argc, char **argv)
+{
+    static struct coord_config cfg;
+    struct job *job = NULL;
+    struct ambassador *amb = NULL;
+    char err[ERR_MAX];
+    struct vidinfo vi;
+    int lfd, port = 0, rc = EXIT_JOB_FAILED;
+
+    signal(SIGPIPE, SIG_IGN);
+    log_init("coord");
+    config_defaults(&cfg);
+    parse_args(argc, argv, &cfg);
+
+    lfd = net_listen(cfg.listen_host, cfg.listen_port, &port);
+    if (lfd == -1)
+        fatal("listen on %s:%d", cfg.listen_host, cfg.listen_port);
+    printf("listening on %s:%d\n", cfg.listen_host, port);
+    fflush(stdout);
+
+    if (job_prepare(&cfg, &job, err, sizeof(err)) == -1) {
+        log_warnx("%s", err);
+        fprintf(stderr, "framefarm-coordinator: %s\n", err);
+        close(lfd);
+        return EXIT_USAGE;
+    }
+    amb = ambassador_new(&cfg, job, lfd);
+    if (amb == NULL)
+        fatal("starting the ambassador");
+    if (ambassador_run(amb) == 0) {
+        rc = 0;
+        if (vidinfo_probe(cfg.output, &vi, err, sizeof(err)) == 0)
+            printf("%s: %llu frames, %dx%d, %g fps, %s\n", cfg.output,
+                   (unsigned long long)vi.frames, vi.width, vi.height,
+                   vi.fps_den > 0 ? (double)vi.fps_num / vi.fps_den : 0.0,
+                   vi.codec);
+        else
+            printf("%s: written\n", cfg.output);
+    }
+    ambassador_free(amb);
+    job_free(job);
+    close(lfd);
+    return rc;
+}

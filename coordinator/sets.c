@@ -1,0 +1,241 @@
+/*
+ * sets.c - see sets.h. A flat array; set_table_pick keeps a hint to the
+ * lowest set that may be assignable so a large job does not rescan its
+ * counted prefix.
+ */
+#include "coordinator/sets.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct set_table {
+    uint32_t n;
+    uint32_t counted;
+    uint32_t low;           /* no set below this is A or C */
+    struct set_info *sets;
+};
+
+struct set_table *
+set_table_new(uint32_t nsets)
+{
+    struct set_table *t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return NULL;
+    t->sets = calloc(nsets > 0 ? nsets : 1, sizeof(*t->sets));
+    if (t->sets == NULL) {
+        free(t);
+        return NULL;
+    }
+    t->n = nsets;
+    for (uint32_t i = 0; i < nsets; i++)
+        t->sets[i].status = SET_AVAILABLE;
+    return t;
+}
+
+void
+set_table_free(struct set_table *t)
+{
+    if (t == NULL)
+        return;
+    free(t->sets);
+    free(t);
+}
+
+uint32_t
+set_table_size(const struct set_table *t)
+{
+    return t->n;
+}
+
+const struct set_info *
+set_table_get(const struct set_table *t, uint32_t set)
+{
+    return set < t->n ? &t->sets[set] : NULL;
+}
+
+uint32_t
+set_table_count(const struct set_table *t, enum set_status s)
+{
+    uint32_t c = 0;
+    if (s == SET_COUNTED)
+        return t->counted;
+    for (uint32_t i = 0; i < t->n; i++)
+        c += t->sets[i].status == s;
+    return c;
+}
+
+int
+set_table_done(const struct set_table *t)
+{
+    return t->counted == t->n;
+}
+
+static int
+set_failed_on(const struct set_info *s, const char *name)
+{
+    for (uint32_t i = 0; i < s->nfailed_on; i++)
+        if (strcmp(s->failed_on[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+int64_t
+set_table_pick(const struct set_table *t, const char *node_name)
+{
+    int64_t fallback = -1;
+    for (uint32_t i = t->low; i < t->n; i++) {
+        const struct set_info *s = &t->sets[i];
+        if (s->status != SET_AVAILABLE && s->status != SET_FAILED)
+            continue;
+        if (!set_failed_on(s, node_name))
+            return i;
+        if (fallback == -1)
+            fallback = i;
+    }
+    return fallback;
+}
+
+static void
+set_table_lower_hint(struct set_table *t, uint32_t set)
+{
+    if (set < t->low)
+        t->low = set;
+}
+
+static void
+set_table_raise_hint(struct set_table *t)
+{
+    while (t->low < t->n && t->sets[t->low].status != SET_AVAILABLE &&
+           t->sets[t->low].status != SET_FAILED)
+        t->low++;
+}
+
+int
+set_table_assign(struct set_table *t, uint32_t set, uint64_t session,
+                 const char *name, uint64_t *epoch)
+{
+    struct set_info *s;
+    if (set >= t->n || session == 0)
+        return -1;
+    s = &t->sets[set];
+    if (s->status != SET_AVAILABLE && s->status != SET_FAILED)
+        return -1;
+    s->status = SET_PROCESSING;
+    s->epoch++;
+    s->holder = session;
+    snprintf(s->holder_name, sizeof(s->holder_name), "%s", name);
+    s->checking = 0;
+    s->attempts++;
+    *epoch = s->epoch;
+    set_table_raise_hint(t);
+    return 0;
+}
+
+static struct set_info *
+set_table_current(struct set_table *t, uint32_t set, uint64_t epoch)
+{
+    struct set_info *s;
+    if (set >= t->n)
+        return NULL;
+    s = &t->sets[set];
+    if (s->status != SET_PROCESSING || s->epoch != epoch)
+        return NULL;
+    return s;
+}
+
+/* B -> C for the attempt at the current epoch. */
+static void
+set_table_to_failed(struct set_table *t, uint32_t set, struct set_info *s,
+                    const char *reason, uint32_t *nodes_failed)
+{
+    if (!set_failed_on(s, s->holder_name) &&
+        s->nfailed_on < SETS_MAX_FAILED_NODES)
+        snprintf(s->failed_on[s->nfailed_on++], sizeof(s->failed_on[0]),
+                 "%s", s->holder_name);
+    s->status = SET_FAILED;
+    s->epoch++;
+    s->holder = 0;
+    s->checking = 0;
+    s->failures++;
+    snprintf(s->last_error, sizeof(s->last_error), "%s", reason);
+    if (nodes_failed != NULL)
+        *nodes_failed = s->nfailed_on;
+    set_table_lower_hint(t, set);
+}
+
+int
+set_table_fail(struct set_table *t, uint32_t set, uint64_t epoch,
+               const char *reason, uint32_t *nodes_failed)
+{
+    struct set_info *s = set_table_current(t, set, epoch);
+    if (s == NULL || s->checking)
+        return -1;
+    set_table_to_failed(t, set, s, reason, nodes_failed);
+    return 0;
+}
+
+int
+set_table_unassign(struct set_table *t, uint32_t set, uint64_t epoch)
+{
+    struct set_info *s = set_table_current(t, set, epoch);
+    if (s == NULL || s->checking)
+        return -1;
+    s->status = SET_AVAILABLE;
+    s->epoch++;
+    s->holder = 0;
+    s->attempts--;
+    set_table_lower_hint(t, set);
+    return 0;
+}
+
+int
+set_table_begin_check(struct set_table *t, uint32_t set, uint64_t epoch)
+{
+    struct set_info *s = set_table_current(t, set, epoch);
+    if (s == NULL || s->checking)
+        return -1;
+    s->checking = 1;
+    return 0;
+}
+
+int
+set_table_accept(struct set_table *t, uint32_t set, uint64_t epoch)
+{
+    struct set_info *s = set_table_current(t, set, epoch);
+    if (s == NULL || !s->checking)
+        return -1;
+    s->status = SET_COUNTED;
+    s->checking = 0;
+    s->holder = 0;
+    t->counted++;
+    return 0;
+}
+
+int
+set_table_reject(struct set_table *t, uint32_t set, uint64_t epoch,
+                 const char *reason, uint32_t *nodes_failed)
+{
+    struct set_info *s = set_table_current(t, set, epoch);
+    if (s == NULL || !s->checking)
+        return -1;
+    set_table_to_failed(t, set, s, reason, nodes_failed);
+    return 0;
+}
+
+size_t
+set_table_held(const struct set_table *t, uint64_t session, uint32_t *out,
+               size_t max)
+{
+    size_t n = 0;
+    for (uint32_t i = 0; i < t->n; i++) {
+        const struct set_info *s = &t->sets[i];
+        if (s->status == SET_PROCESSING && s->holder == session &&
+            !s->checking) {
+            if (n < max)
+                out[n] = i;
+            n++;
+        }
+    }
+    return n;
+}

@@ -1,0 +1,80 @@
+/*
+ * sets.h - the set table: one entry per set with its status flag
+ * (A Available, B Processing, C Failed, D Counted), its epoch and who holds
+ * it. Pure: it takes decisions' inputs and returns their outcome; it never
+ * reads a clock, a socket or a file. Owned by the ambassador's loop thread.
+ *
+ * Invariants: an epoch only grows; every assignment and every reclaim
+ * bumps it; a result is accepted only for the current epoch of a set in B
+ * whose check was begun for that epoch, and only once (D is final).
+ */
+#ifndef FF_SETS_H
+#define FF_SETS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/ident.h"
+
+#define SETS_ERROR_MAX 160
+#define SETS_MAX_FAILED_NODES 8
+
+enum set_status {
+    SET_AVAILABLE = 'A',
+    SET_PROCESSING = 'B',
+    SET_FAILED = 'C',
+    SET_COUNTED = 'D',
+};
+
+struct set_info {
+    enum set_status status;
+    uint64_t epoch;    /* current epoch; 0 before the first assignment */
+    uint64_t holder;   /* node session holding it in B; 0 otherwise */
+    char holder_name[IDENT_MAX + 1];
+    int checking;      /* B: a done for this epoch is being validated */
+    uint32_t attempts; /* assignments made */
+    uint32_t failures; /* failed attempts */
+    uint32_t nfailed_on;
+    char failed_on[SETS_MAX_FAILED_NODES][IDENT_MAX + 1]; /* distinct */
+    char last_error[SETS_ERROR_MAX];
+};
+
+struct set_table;
+
+struct set_table *set_table_new(uint32_t nsets);
+void set_table_free(struct set_table *t);
+uint32_t set_table_size(const struct set_table *t);
+const struct set_info *set_table_get(const struct set_table *t, uint32_t set);
+uint32_t set_table_count(const struct set_table *t, enum set_status s);
+/* All sets Counted. */
+int set_table_done(const struct set_table *t);
+
+/* The next set to give node_name: A or C, lowest id first, preferring sets
+ * that never failed on this node. -1 when none. */
+int64_t set_table_pick(const struct set_table *t, const char *node_name);
+/* A or C -> B held by (session, name), epoch bumped into *epoch. 0, or -1
+ * when the set is not assignable. */
+int set_table_assign(struct set_table *t, uint32_t set, uint64_t session,
+                     const char *name, uint64_t *epoch);
+/* B (current epoch, not checking) -> C, epoch bumped: the attempt failed
+ * on its node. *nodes_failed gets the number of distinct nodes this set has
+ * failed on. 0, or -1 when stale (epoch not current or not in B). */
+int set_table_fail(struct set_table *t, uint32_t set, uint64_t epoch,
+                   const char *reason, uint32_t *nodes_failed);
+/* B -> A with the epoch bumped and no failure counted (the node declined
+ * or the assignment was never delivered). 0, or -1 when stale. */
+int set_table_unassign(struct set_table *t, uint32_t set, uint64_t epoch);
+/* A done arrived: B at this epoch and not yet checking -> checking.
+ * 0, or -1 when stale or duplicate. */
+int set_table_begin_check(struct set_table *t, uint32_t set, uint64_t epoch);
+/* The check passed: checking at this epoch -> D. 0, or -1. */
+int set_table_accept(struct set_table *t, uint32_t set, uint64_t epoch);
+/* The check failed: checking at this epoch -> C, as set_table_fail. */
+int set_table_reject(struct set_table *t, uint32_t set, uint64_t epoch,
+                     const char *reason, uint32_t *nodes_failed);
+/* Sets in B held by session and not being checked, into out (at most
+ * max); returns how many there are in all. */
+size_t set_table_held(const struct set_table *t, uint64_t session,
+                      uint32_t *out, size_t max);
+
+#endif

@@ -1,0 +1,522 @@
+/*
+ * session.c - see session.h.
+ */
+#include "gpu-node/session.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/jsonutil.h"
+#include "common/log.h"
+#include "common/manifest.h"
+#include "common/proto.h"
+#include "gpu-node/worker.h"
+
+#define SESSION_CONNECT_TIMEOUT_MS 3000
+#define SESSION_WELCOME_TIMEOUT_MS 30000
+#define SESSION_BACKOFF_BASE_MS 250
+#define SESSION_BACKOFF_CAP_MS 8000
+#define SESSION_DEFAULT_HB_MS 1000
+#define SESSION_DEFAULT_DEAD_MS 6000
+#define SESSION_DIR_MODE 0755
+#define SESSION_MAX_EPOCH UINT32_MAX
+
+enum session_end {
+    END_FINISHED_OK,
+    END_FINISHED_FAILED,
+    END_DISCONNECTED, /* reconnect */
+    END_REFUSED,      /* give up: auth or protocol */
+};
+
+struct session {
+    const struct node_config *cfg;
+    int fd;
+    struct proto_reader rd;
+    struct evq *done;
+    struct workers *workers;
+    struct work *active[NODE_MAX_SLOTS]; /* borrowed while at a worker */
+    uint64_t hb_ms, dead_ms, hb_seq;
+    uint64_t last_rx_ms, next_hb_ms;
+    uint64_t rng;
+};
+
+static uint64_t
+session_rand(struct session *s)
+{
+    s->rng ^= s->rng << 13;
+    s->rng ^= s->rng >> 7;
+    s->rng ^= s->rng << 17;
+    return s->rng;
+}
+
+static int
+session_send(struct session *s, cJSON *msg)
+{
+    int rc = msg != NULL ? proto_send(s->fd, msg) : -1;
+    cJSON_Delete(msg);
+    return rc;
+}
+
+static cJSON *
+session_msg(const char *type)
+{
+    cJSON *m = cJSON_CreateObject();
+    if (m != NULL && cJSON_AddStringToObject(m, "type", type) == NULL) {
+        cJSON_Delete(m);
+        return NULL;
+    }
+    return m;
+}
+
+/* Next message within timeout_ms: 1 = *msg, 0 = timeout, -1 = closed or
+ * malformed. */
+static int
+session_recv(struct session *s, int timeout_ms, cJSON **msg)
+{
+    char err[ERR_MAX];
+    uint64_t deadline = clock_now_ms() + (uint64_t)timeout_ms;
+    for (;;) {
+        int r = proto_reader_next(&s->rd, msg, err, sizeof(err));
+        struct pollfd pfd = {.fd = s->fd, .events = POLLIN};
+        uint64_t now = clock_now_ms();
+        if (r == -1)
+            log_warnx("ambassador sent a bad frame: %s", err);
+        if (r != 0)
+            return r;
+        if (now >= deadline)
+            return 0;
+        r = poll(&pfd, 1, (int)(deadline - now));
+        if (r <= 0)
+            continue;
+        if (proto_reader_fill(&s->rd, s->fd) <= 0)
+            return -1;
+    }
+}
+
+static cJSON *
+session_hello(const struct session *s, const char *nonce)
+{
+    const struct node_config *c = s->cfg;
+    cJSON *m = session_msg(MSG_HELLO), *encs;
+    char mac[AUTH_MAC_HEX + 1];
+
+    if (m == NULL)
+        return NULL;
+    json_add_u64(m, "proto", PROTO_VERSION);
+    cJSON_AddStringToObject(m, "node", c->name);
+    json_add_u64(m, "slots", (uint64_t)c->slots);
+    encs = cJSON_AddArrayToObject(m, "encoders");
+    for (size_t i = 0; encs != NULL && i < c->nenc; i++)
+        if (c->enc[i].ok)
+            cJSON_AddItemToArray(encs, cJSON_CreateString(c->enc[i].name));
+    if (nonce != NULL) {
+        auth_mac(&c->secret, nonce, mac);
+        cJSON_AddStringToObject(m, "auth", mac);
+    }
+    return m;
+}
+
+/* Challenge, hello, welcome. 0 ok; -1 retry; -2 refused for good. */
+static int
+session_handshake(struct session *s)
+{
+    cJSON *msg = NULL;
+    const char *nonce = NULL;
+    uint64_t v;
+    int rc = -1;
+
+    if (s->cfg->keyed) {
+        if (session_recv(s, SESSION_WELCOME_TIMEOUT_MS, &msg) != 1 ||
+            strcmp(proto_type(msg), MSG_CHALLENGE) != 0 ||
+            (nonce = json_str(msg, "nonce")) == NULL) {
+            log_warnx("ambassador sent no challenge (is it keyed with "
+                      "--secret too?)");
+            goto out;
+        }
+    }
+    if (session_send(s, session_hello(s, nonce)) == -1)
+        goto out;
+    cJSON_Delete(msg);
+    msg = NULL;
+    if (session_recv(s, SESSION_WELCOME_TIMEOUT_MS, &msg) != 1) {
+        log_warnx("no welcome from the ambassador");
+        goto out;
+    }
+    if (strcmp(proto_type(msg), MSG_ERROR) == 0) {
+        const char *e = json_str(msg, "msg");
+        log_warnx("ambassador refused us: %s", e != NULL ? e : "?");
+        rc = -2;
+        goto out;
+    }
+    if (strcmp(proto_type(msg), MSG_WELCOME) != 0) {
+        log_warnx("expected welcome, got \"%s\"", proto_type(msg));
+        goto out;
+    }
+    s->hb_ms = json_u64(msg, "heartbeat_ms", 600000, &v) == 0 && v > 0
+                   ? v
+                   : SESSION_DEFAULT_HB_MS;
+    s->dead_ms = json_u64(msg, "dead_ms", 600000, &v) == 0 && v > 0
+                     ? v
+                     : SESSION_DEFAULT_DEAD_MS;
+    rc = 0;
+out:
+    cJSON_Delete(msg);
+    return rc;
+}
+
+static void
+session_fail_set(struct session *s, uint64_t set, uint64_t epoch,
+                 const char *err)
+{
+    cJSON *m = session_msg(MSG_FAIL);
+    if (m == NULL)
+        return;
+    json_add_u64(m, "set", set);
+    json_add_u64(m, "epoch", epoch);
+    cJSON_AddStringToObject(m, "error", err);
+    session_send(s, m);
+}
+
+static int
+session_free_slot(const struct session *s)
+{
+    for (int i = 0; i < s->cfg->slots; i++)
+        if (s->active[i] == NULL)
+            return i;
+    return -1;
+}
+
+/* An assign: check it, pick the encoder, hand it to a worker. */
+static void
+session_on_assign(struct session *s, const cJSON *msg)
+{
+    const struct node_config *c = s->cfg;
+    char err[ERR_MAX];
+    const char *want, *encoder;
+    struct work *w = NULL;
+    uint64_t set = 0, epoch = 0;
+    char dir[FS_PATH_MAX];
+    int slot, n;
+
+    if (json_u64(msg, "set", MANIFEST_MAX_SETS, &set) == -1 ||
+        json_u64(msg, "epoch", SESSION_MAX_EPOCH, &epoch) == -1) {
+        log_warnx("assign without set/epoch ignored");
+        return;
+    }
+    w = calloc(1, sizeof(*w));
+    if (w == NULL) {
+        session_fail_set(s, set, epoch, "out of memory");
+        return;
+    }
+    if (manifest_from_json(cJSON_GetObjectItemCaseSensitive(msg, "manifest"),
+                           &w->m, err, sizeof(err)) == -1 ||
+        w->m->set != set || w->m->epoch != epoch) {
+        if (w->m != NULL)
+            snprintf(err, sizeof(err), "manifest does not match the assign");
+        log_warnx("set %llu epoch %llu: bad manifest: %s",
+                  (unsigned long long)set, (unsigned long long)epoch, err);
+        session_fail_set(s, set, epoch, err);
+        goto fail;
+    }
+    want = strcmp(w->m->enc.encoder, "auto") != 0 ? w->m->enc.encoder
+                                                   : c->encoder;
+    encoder = encprobe_pick(c->enc, c->nenc, w->m->enc.codec, want, err,
+                            sizeof(err));
+    if (encoder == NULL) {
+        log_warnx("job %s set %llu epoch %llu: %s", w->m->job,
+                  (unsigned long long)set, (unsigned long long)epoch, err);
+        session_fail_set(s, set, epoch, err);
+        goto fail;
+    }
+    snprintf(w->encoder, sizeof(w->encoder), "%s", encoder);
+    w->epoch = epoch;
+    w->threads = c->threads;
+    n = snprintf(w->rel, sizeof(w->rel), "jobs/%s/out/%u/%llu-%s.mp4",
+                 w->m->job, w->m->set, (unsigned long long)epoch, c->name);
+    if (n < 0 || (size_t)n >= sizeof(w->rel) ||
+        fs_join(w->out, sizeof(w->out), c->share, w->rel) == -1 ||
+        fs_join(w->zip, sizeof(w->zip), c->share, w->m->zip) == -1 ||
+        fs_join(dir, sizeof(dir), c->share, w->rel) == -1) {
+        session_fail_set(s, set, epoch, "path too long");
+        goto fail;
+    }
+    *strrchr(dir, '/') = '\0';
+    if (fs_mkdir_p(dir, SESSION_DIR_MODE) == -1) {
+        snprintf(err, sizeof(err), "cannot create %.300s: %s", dir,
+                 strerror(errno));
+        session_fail_set(s, set, epoch, err);
+        goto fail;
+    }
+    slot = session_free_slot(s);
+    if (slot < 0 || workers_submit(s->workers, w) == -1) {
+        session_fail_set(s, set, epoch, "no free render slot");
+        goto fail;
+    }
+    s->active[slot] = w;
+    log_info("job %s set %llu epoch %llu: rendering %zu frames with %s",
+             w->m->job, (unsigned long long)set, (unsigned long long)epoch,
+             w->m->count, w->encoder);
+    return;
+fail:
+    work_free(w);
+}
+
+static void
+session_forget(struct session *s, const struct work *w)
+{
+    for (int i = 0; i < s->cfg->slots; i++)
+        if (s->active[i] == w)
+            s->active[i] = NULL;
+}
+
+/* A worker finished: report it. 0, or -1 when the send failed. */
+static int
+session_on_done(struct session *s, struct work *w)
+{
+    cJSON *m;
+    session_forget(s, w);
+    if (!w->ok) {
+        log_warnx("job %s set %u epoch %llu: render failed: %s", w->m->job,
+                  w->m->set, (unsigned long long)w->epoch, w->err);
+        m = session_msg(MSG_FAIL);
+        if (m != NULL) {
+            json_add_u64(m, "set", w->m->set);
+            json_add_u64(m, "epoch", w->epoch);
+            cJSON_AddStringToObject(m, "error", w->err);
+        }
+        return session_send(s, m);
+    }
+    log_info("job %s set %u epoch %llu: rendered %llu frames, %llu bytes "
+             "with %s",
+             w->m->job, w->m->set, (unsigned long long)w->epoch,
+             (unsigned long long)w->res.frames,
+             (unsigned long long)w->res.bytes, w->res.encoder);
+    m = session_msg(MSG_DONE);
+    if (m != NULL) {
+        json_add_u64(m, "set", w->m->set);
+        json_add_u64(m, "epoch", w->epoch);
+        cJSON_AddStringToObject(m, "path", w->rel);
+        json_add_u64(m, "bytes", w->res.bytes);
+        cJSON_AddStringToObject(m, "sha256", w->res.sha256);
+        json_add_u64(m, "frames", w->res.frames);
+        cJSON_AddStringToObject(m, "encoder", w->res.encoder);
+    }
+    return session_send(s, m);
+}
+
+static int
+session_heartbeat(struct session *s)
+{
+    cJSON *m = session_msg(MSG_HEARTBEAT);
+    if (m == NULL)
+        return -1;
+    json_add_u64(m, "seq", ++s->hb_seq);
+    for (int i = 0; i < s->cfg->slots; i++) {
+        struct work *w = s->active[i];
+        if (w == NULL)
+            continue;
+        json_add_u64(m, "set", w->m->set);
+        json_add_u64(m, "epoch", w->epoch);
+        json_add_u64(m, "frames", atomic_load(&w->progress));
+        break;
+    }
+    return session_send(s, m);
+}
+
+/* One message from the ambassador. END_* when the session ends, else -1. */
+static int
+session_handle(struct session *s, const cJSON *msg)
+{
+    const char *type = proto_type(msg);
+    int ok;
+
+    if (strcmp(type, MSG_HEARTBEAT) == 0)
+        return -1;
+    if (strcmp(type, MSG_ASSIGN) == 0) {
+        session_on_assign(s, msg);
+        return -1;
+    }
+    if (strcmp(type, MSG_RESULT) == 0) {
+        uint64_t set = 0, epoch = 0;
+        json_u64(msg, "set", MANIFEST_MAX_SETS, &set);
+        json_u64(msg, "epoch", SESSION_MAX_EPOCH, &epoch);
+        if (json_bool(msg, "accepted", &ok) == 0 && !ok) {
+            const char *r = json_str(msg, "reason");
+            log_warnx("set %llu epoch %llu: result rejected: %s",
+                      (unsigned long long)set, (unsigned long long)epoch,
+                      r != NULL ? r : "?");
+        }
+        return -1;
+    }
+    if (strcmp(type, MSG_FINISH) == 0) {
+        ok = 0;
+        json_bool(msg, "ok", &ok);
+        if (!ok) {
+            const char *e = json_str(msg, "error");
+            log_warnx("the job failed: %s", e != NULL ? e : "?");
+        }
+        return ok ? END_FINISHED_OK : END_FINISHED_FAILED;
+    }
+    if (strcmp(type, MSG_ERROR) == 0) {
+        const char *e = json_str(msg, "msg");
+        log_warnx("ambassador error: %s", e != NULL ? e : "?");
+        return END_DISCONNECTED;
+    }
+    log_warnx("ignoring unknown message \"%.32s\"", type);
+    return -1;
+}
+
+static int
+session_serve(struct session *s)
+{
+    char err[ERR_MAX];
+    s->last_rx_ms = clock_now_ms();
+    s->next_hb_ms = s->last_rx_ms;
+
+    for (;;) {
+        uint64_t now = clock_now_ms();
+        struct pollfd pfd[2] = {{.fd = s->fd, .events = POLLIN},
+                                {.fd = evq_fd(s->done), .events = POLLIN}};
+        struct work *w;
+        cJSON *msg;
+        int r, timeout;
+
+        if (now - s->last_rx_ms >= s->dead_ms) {
+            log_warnx("ambassador silent for %llu ms; reconnecting",
+                      (unsigned long long)(now - s->last_rx_ms));
+            return END_DISCONNECTED;
+        }
+        if (now >= s->next_hb_ms) {
+            if (session_heartbeat(s) == -1)
+                return END_DISCONNECTED;
+            s->next_hb_ms = now + s->hb_ms;
+        }
+        timeout = (int)(s->next_hb_ms - now);
+        r = poll(pfd, 2, timeout);
+        if (r == -1 && errno != EINTR)
+            return END_DISCONNECTED;
+        while ((w = evq_pop(s->done)) != NULL) {
+            r = session_on_done(s, w);
+            work_free(w);
+            if (r == -1)
+                return END_DISCONNECTED;
+        }
+        if (pfd[0].revents == 0)
+            continue;
+        if (proto_reader_fill(&s->rd, s->fd) <= 0) {
+            log_warnx("connection to the ambassador lost");
+            return END_DISCONNECTED;
+        }
+        s->last_rx_ms = clock_now_ms();
+        while ((r = proto_reader_next(&s->rd, &msg, err, sizeof(err))) == 1) {
+            int end = session_handle(s, msg);
+            cJSON_Delete(msg);
+            if (end >= 0)
+                return end;
+        }
+        if (r == -1) {
+            log_warnx("ambassador sent a bad frame: %s", err);
+            return END_DISCONNECTED;
+        }
+    }
+}
+
+/* Cancel what the workers hold and collect it back. */
+static void
+session_drop_work(struct session *s)
+{
+    struct work *w;
+    for (int i = 0; i < s->cfg->slots; i++)
+        if (s->active[i] != NULL)
+            atomic_store(&s->active[i]->cancel, 1);
+    workers_free(s->workers);
+    s->workers = NULL;
+    memset(s->active, 0, sizeof(s->active));
+    while ((w = evq_pop(s->done)) != NULL)
+        work_free(w);
+}
+
+/* Connect, retrying with capped exponential backoff and full jitter,
+ * until deadline. The fd, or -1. */
+static int
+session_connect(struct session *s, uint64_t deadline)
+{
+    uint64_t backoff = SESSION_BACKOFF_BASE_MS;
+    int logged = 0;
+    for (;;) {
+        int fd = net_connect(s->cfg->host, s->cfg->port,
+                             SESSION_CONNECT_TIMEOUT_MS);
+        uint64_t now = clock_now_ms();
+        if (fd != -1) {
+            net_tune(fd, &s->cfg->tcp);
+            return fd;
+        }
+        if (!logged) {
+            log_info("ambassador %s:%d not reachable (%s); retrying",
+                     s->cfg->host, s->cfg->port, strerror(errno));
+            logged = 1;
+        }
+        if (now >= deadline)
+            return -1;
+        uint64_t sleep_ms = session_rand(s) % (backoff + 1);
+        if (now + sleep_ms > deadline)
+            sleep_ms = deadline - now;
+        clock_sleep_ms(sleep_ms);
+        if (backoff < SESSION_BACKOFF_CAP_MS)
+            backoff *= 2;
+    }
+}
+
+int
+session_run(const struct node_config *cfg)
+{
+    struct session s;
+    int rc = -1;
+
+    memset(&s, 0, sizeof(s));
+    s.cfg = cfg;
+    s.fd = -1;
+    s.rng = clock_now_ms() ^ ((uint64_t)getpid() << 32) ^ 0x2545f4914f6cdd1dull;
+    s.done = evq_new();
+    if (s.done == NULL)
+        return -1;
+    for (;;) {
+        int end, h;
+        s.fd = session_connect(&s, clock_now_ms() + cfg->retry_ms);
+        if (s.fd == -1) {
+            log_warnx("giving up: ambassador %s:%d unreachable for %llu s",
+                      cfg->host, cfg->port,
+                      (unsigned long long)(cfg->retry_ms / 1000));
+            break;
+        }
+        proto_reader_init(&s.rd);
+        h = session_handshake(&s);
+        if (h == 0) {
+            log_info("connected to the ambassador at %s:%d", cfg->host,
+                     cfg->port);
+            s.workers = workers_start(cfg->slots, s.done);
+            end = s.workers != NULL ? session_serve(&s) : END_REFUSED;
+            session_drop_work(&s);
+        } else {
+            end = h == -2 ? END_REFUSED : END_DISCONNECTED;
+        }
+        proto_reader_fini(&s.rd);
+        close(s.fd);
+        s.fd = -1;
+        if (end == END_FINISHED_OK || end == END_FINISHED_FAILED) {
+            log_info("job finished; exiting");
+            rc = end == END_FINISHED_OK ? 0 : 1;
+            break;
+        }
+        if (end == END_REFUSED)
+            break;
+        clock_sleep_ms(SESSION_BACKOFF_BASE_MS);
+    }
+    evq_free(s.done, work_free);
+    return rc;
+}

@@ -1,0 +1,45 @@
+/*
+ * session.h - a render node's life with the ambassador: connect (retrying
+ * with backoff and full jitter until it answers), authenticate, say hello
+ * with the encoders that passed their probe, then serve: take assigns,
+ * render them on the worker slots, report done or fail, and exchange
+ * heartbeats with progress. A lost connection cancels the work in hand
+ * and reconnects. Runs on the node's main thread.
+ */
+#ifndef FF_SESSION_H
+#define FF_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/auth.h"
+#include "common/fsutil.h"
+#include "common/ident.h"
+#include "common/netio.h"
+#include "media/encprobe.h"
+
+#define NODE_DEFAULT_RETRY_S 300
+#define NODE_MAX_SLOTS 16
+
+struct node_config {
+    char host[NET_HOST_MAX];
+    int port;
+    char share[FS_PATH_MAX];
+    char name[IDENT_MAX + 1];
+    char encoder[ENC_NAME_MAX]; /* node policy: auto, cpu, nvenc, ... */
+    int threads;                /* decode threads per render; 0 = CPUs */
+    int slots;
+    uint64_t retry_ms; /* give up when the ambassador is unreachable */
+    int keyed;
+    struct auth_secret secret;
+    struct net_timeouts tcp;
+    struct encprobe_entry enc[ENCPROBE_MAX];
+    size_t nenc;
+};
+
+/* 0 when the ambassador said the job is finished (ok), 1 when it
+ * finished with a failure, -1 when it could not be reached or refused us
+ * (logged). */
+int session_run(const struct node_config *cfg);
+
+#endif

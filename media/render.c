@@ -1,0 +1,636 @@
+/*
+ * render.c - see render.h.
+ *
+ * One render_set call runs three kinds of thread around a ring of slots;
+ * frame i always uses slot i % nslots:
+ *   - the reader owns the zip (zipf_reader) and reads frame i's JPEG into
+ *     its slot once the encoder has released the frame before it there;
+ *   - the decoders claim frames in order and decode each into its slot's
+ *     AVFrame, already in the encoder's format and limited range;
+ *   - the calling thread encodes and muxes the frames in order and frees
+ *     their slots.
+ * A slot's state says who owns it (FREE: reader, READ: any decoder,
+ * DECODING: the decoder that claimed it, READY: the encoder); only the
+ * owner touches its contents, and the mutex is held only to change a state
+ * or read the shared error, never across zip, JPEG, av* or file calls. The
+ * ring bounds memory to nslots JPEGs and pictures and lets the decoders
+ * run up to nslots frames ahead of the encoder, so decoding overlaps
+ * encoding. The first failure on any thread stops them all and is the one
+ * reported.
+ *
+ * The MP4 goes to "<out>.part" (created O_EXCL through our own descriptor
+ * and a custom AVIOContext, so the file is ours and its fsync is checked),
+ * then is hashed, renamed and its directory fsynced. Every packet lasts one
+ * frame (constant frame rate), so a set of N frames lasts exactly N / fps
+ * and sets join end to end.
+ */
+#include "media/render.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libavformat/avformat.h>
+
+#include "common/err.h"
+#include "common/fdio.h"
+#include "common/fsutil.h"
+#include "media/avlog.h"
+#include "media/encoder.h"
+#include "media/jpegdec.h"
+#include "media/zipframes.h"
+
+#define RENDER_PART_SUFFIX ".part"
+#define RENDER_MAX_THREADS 64
+#define RENDER_SLOTS_PER_THREAD 2
+#define RENDER_SLOTS_EXTRA 2
+#define RENDER_IO_BUFFER (1 << 20)
+#define RENDER_FILE_MODE 0644
+
+enum render_slot_state {
+    RENDER_SLOT_FREE,
+    RENDER_SLOT_READ,
+    RENDER_SLOT_DECODING,
+    RENDER_SLOT_READY,
+};
+
+struct render_slot {
+    enum render_slot_state state; /* under mu */
+    uint8_t *jpeg;                /* READ: the entry's bytes, owned */
+    size_t jpeg_len;
+    AVFrame *frame; /* READY: the picture; buffers made on first use */
+};
+
+struct render_pipe {
+    /* Set before the threads start, read-only after. */
+    const struct render_request *rq;
+    const struct manifest *m;
+    enum AVPixelFormat fmt; /* what the encoder takes */
+    size_t nslots;
+    struct render_slot *slots;
+
+    pthread_mutex_t mu;
+    pthread_cond_t freed; /* a slot became FREE: the reader waits */
+    pthread_cond_t read;  /* a slot became READ: decoders wait */
+    pthread_cond_t ready; /* a slot became READY: the encoder waits */
+    /* Under mu. */
+    size_t next_decode; /* the next frame a decoder claims */
+    int stop;           /* set on the first failure or cancel */
+    int errnum;         /* first failure: errno and message */
+    char err[ERR_MAX];
+};
+
+/* The muxer and the file under it, for the packet sink. */
+struct render_mux {
+    AVFormatContext *fmt;
+    AVStream *st;
+    AVRational enc_tb;
+    const char *part;
+    int fd;
+};
+
+static void render_pipe_fail(struct render_pipe *p, int errnum,
+                             const char *fmt, ...) PRINTFLIKE(3, 4);
+
+/* Record the first failure and wake every thread. Any thread, mu not held. */
+static void
+render_pipe_fail(struct render_pipe *p, int errnum, const char *fmt, ...)
+{
+    va_list ap;
+
+    pthread_mutex_lock(&p->mu);
+    if (p->errnum == 0) {
+        va_start(ap, fmt);
+        vsnprintf(p->err, sizeof(p->err), fmt, ap);
+        va_end(ap);
+        p->errnum = errnum != 0 ? errnum : EIO;
+    }
+    p->stop = 1;
+    pthread_cond_broadcast(&p->freed);
+    pthread_cond_broadcast(&p->read);
+    pthread_cond_broadcast(&p->ready);
+    pthread_mutex_unlock(&p->mu);
+}
+
+static void
+render_pipe_set_state(struct render_pipe *p, struct render_slot *s,
+                      enum render_slot_state state, pthread_cond_t *wake)
+{
+    pthread_mutex_lock(&p->mu);
+    s->state = state;
+    pthread_cond_broadcast(wake);
+    pthread_mutex_unlock(&p->mu);
+}
+
+static struct render_slot *
+render_pipe_slot(const struct render_pipe *p, size_t frame)
+{
+    return &p->slots[frame % p->nslots];
+}
+
+static void *
+render_reader(void *arg)
+{
+    struct render_pipe *p = arg;
+    struct zipf_reader *zr;
+    char err[ERR_MAX];
+
+    zr = zipf_reader_open(p->rq->zip_path, err, sizeof(err));
+    if (zr == NULL) {
+        render_pipe_fail(p, EIO, "%s", err);
+        return NULL;
+    }
+    for (size_t i = 0; i < p->m->count; i++) {
+        const struct manifest_frame *f = &p->m->frames[i];
+        struct render_slot *s = render_pipe_slot(p, i);
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        int stop;
+
+        pthread_mutex_lock(&p->mu);
+        while (!p->stop && s->state != RENDER_SLOT_FREE)
+            pthread_cond_wait(&p->freed, &p->mu);
+        stop = p->stop;
+        pthread_mutex_unlock(&p->mu);
+        if (stop)
+            break;
+        if (zipf_reader_read(zr, f->name, f->size, f->crc, &buf, &len, err,
+                             sizeof(err)) == -1) {
+            render_pipe_fail(p, EIO, "%s", err);
+            break;
+        }
+        s->jpeg = buf;
+        s->jpeg_len = len;
+        render_pipe_set_state(p, s, RENDER_SLOT_READ, &p->read);
+    }
+    zipf_reader_close(zr);
+    return NULL;
+}
+
+/* Frame i's JPEG into its slot's picture; the slot is ours (DECODING). */
+static int
+render_decode_one(struct render_pipe *p, struct jpegdec *d,
+                  struct render_slot *s, size_t i, char *err, size_t errlen)
+{
+    AVFrame *f = s->frame;
+    int ret, rc;
+
+    /* The encoder may still hold the last picture's buffers. */
+    if (f->buf[0] == NULL || !av_frame_is_writable(f)) {
+        av_frame_unref(f);
+        f->format = p->fmt;
+        f->width = p->m->enc.width;
+        f->height = p->m->enc.height;
+        ret = av_frame_get_buffer(f, 0);
+        if (ret < 0)
+            return avlog_fail(err, errlen, NULL, ret,
+                              "frame %s: av_frame_get_buffer",
+                              p->m->frames[i].name);
+    }
+    f->color_range = AVCOL_RANGE_MPEG;
+    f->colorspace = AVCOL_SPC_SMPTE170M;
+    f->pict_type = AV_PICTURE_TYPE_NONE;
+    rc = jpegdec_decode(d, s->jpeg, s->jpeg_len, f, err, errlen);
+    if (rc == -1) {
+        char why[ERR_MAX];
+        int saved = errno;
+        snprintf(why, sizeof(why), "%s", err);
+        errf(err, errlen, "frame %s: %s", p->m->frames[i].name, why);
+        errno = saved;
+    }
+    free(s->jpeg);
+    s->jpeg = NULL;
+    s->jpeg_len = 0;
+    return rc;
+}
+
+static void *
+render_decoder(void *arg)
+{
+    struct render_pipe *p = arg;
+    struct jpegdec *d = jpegdec_new();
+    char err[ERR_MAX];
+
+    if (d == NULL) {
+        render_pipe_fail(p, ENOMEM, "out of memory (JPEG decoder)");
+        return NULL;
+    }
+    for (;;) {
+        struct render_slot *s;
+        size_t i;
+
+        pthread_mutex_lock(&p->mu);
+        while (!p->stop && p->next_decode < p->m->count &&
+               render_pipe_slot(p, p->next_decode)->state != RENDER_SLOT_READ)
+            pthread_cond_wait(&p->read, &p->mu);
+        if (p->stop || p->next_decode >= p->m->count) {
+            pthread_mutex_unlock(&p->mu);
+            break;
+        }
+        i = p->next_decode++;
+        s = render_pipe_slot(p, i);
+        s->state = RENDER_SLOT_DECODING;
+        pthread_mutex_unlock(&p->mu);
+
+        if (render_decode_one(p, d, s, i, err, sizeof(err)) == -1) {
+            render_pipe_fail(p, errno, "%s", err);
+            break;
+        }
+        render_pipe_set_state(p, s, RENDER_SLOT_READY, &p->ready);
+    }
+    jpegdec_free(d);
+    return NULL;
+}
+
+static void render_pipe_fini(struct render_pipe *p);
+
+static int
+render_pipe_init(struct render_pipe *p, const struct render_request *rq,
+                 enum AVPixelFormat fmt, size_t threads)
+{
+    memset(p, 0, sizeof(*p));
+    p->rq = rq;
+    p->m = rq->m;
+    p->fmt = fmt;
+    p->nslots = threads * RENDER_SLOTS_PER_THREAD + RENDER_SLOTS_EXTRA;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->freed, NULL);
+    pthread_cond_init(&p->read, NULL);
+    pthread_cond_init(&p->ready, NULL);
+    p->slots = calloc(p->nslots, sizeof(*p->slots));
+    if (p->slots == NULL)
+        goto fail;
+    for (size_t i = 0; i < p->nslots; i++) {
+        p->slots[i].frame = av_frame_alloc();
+        if (p->slots[i].frame == NULL)
+            goto fail;
+    }
+    return 0;
+fail:
+    render_pipe_fini(p);
+    errno = ENOMEM;
+    return -1;
+}
+
+/* After every thread has been joined. */
+static void
+render_pipe_fini(struct render_pipe *p)
+{
+    for (size_t i = 0; p->slots != NULL && i < p->nslots; i++) {
+        av_frame_free(&p->slots[i].frame);
+        free(p->slots[i].jpeg);
+    }
+    free(p->slots);
+    p->slots = NULL;
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->freed);
+    pthread_cond_destroy(&p->read);
+    pthread_cond_destroy(&p->ready);
+}
+
+static int
+render_file_write(void *opaque, uint8_t *buf, int size)
+{
+    struct render_mux *mx = opaque;
+    if (fdio_write_full(mx->fd, buf, (size_t)size) == -1)
+        return AVERROR(errno);
+    return size;
+}
+
+static int64_t
+render_file_seek(void *opaque, int64_t offset, int whence)
+{
+    struct render_mux *mx = opaque;
+    struct stat st;
+    off_t r;
+
+    if (whence == AVSEEK_SIZE) {
+        if (fstat(mx->fd, &st) == -1)
+            return AVERROR(errno);
+        return (int64_t)st.st_size;
+    }
+    r = lseek(mx->fd, (off_t)offset, whence & ~AVSEEK_FORCE);
+    return r == (off_t)-1 ? AVERROR(errno) : (int64_t)r;
+}
+
+/* encoder_send's sink: one packet into the MP4. */
+static int
+render_mux_packet(void *arg, AVPacket *pkt, char *err, size_t errlen)
+{
+    struct render_mux *mx = arg;
+    int ret;
+
+    pkt->duration = 1; /* one frame, in the encoder's 1/fps time base */
+    av_packet_rescale_ts(pkt, mx->enc_tb, mx->st->time_base);
+    pkt->stream_index = mx->st->index;
+    /* Takes the packet's contents and leaves pkt blank. */
+    ret = av_interleaved_write_frame(mx->fmt, pkt);
+    if (ret < 0)
+        return avlog_fail(err, errlen, NULL, ret, "writing %s", mx->part);
+    return 0;
+}
+
+static size_t
+render_threads(const struct render_request *rq)
+{
+    long n = rq->threads > 0 ? rq->threads : sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1)
+        n = 1;
+    if (n > RENDER_MAX_THREADS)
+        n = RENDER_MAX_THREADS;
+    if ((size_t)n > rq->m->count)
+        n = (long)rq->m->count;
+    return (size_t)n;
+}
+
+static int
+render_check(const struct render_request *rq, char *err, size_t errlen)
+{
+    char why[ERR_MAX];
+
+    if (rq == NULL || rq->m == NULL || rq->zip_path == NULL ||
+        rq->out_path == NULL || rq->encoder == NULL) {
+        errf(err, errlen, "render request without manifest, zip, output "
+                          "or encoder");
+        return -1;
+    }
+    if (rq->m->count == 0 || rq->m->count > MANIFEST_MAX_FRAMES ||
+        rq->m->frames == NULL) {
+        errf(err, errlen, "set of %zu frames (1..%d allowed)", rq->m->count,
+             MANIFEST_MAX_FRAMES);
+        return -1;
+    }
+    if (encparams_check(&rq->m->enc, why, sizeof(why)) == -1) {
+        errf(err, errlen, "encode parameters: %s", why);
+        return -1;
+    }
+    return 0;
+}
+
+/* Open the MP4 muxer on a new "<out>.part" (which must not exist). */
+static int
+render_mux_open(struct render_mux *mx, const AVCodecContext *ec,
+                const struct avlog_capture *cap, char *err, size_t errlen)
+{
+    uint8_t *iobuf = NULL;
+    int ret;
+
+    ret = avformat_alloc_output_context2(&mx->fmt, NULL, "mp4", NULL);
+    if (ret < 0)
+        return avlog_fail(err, errlen, cap, ret,
+                          "avformat_alloc_output_context2(mp4)");
+    mx->st = avformat_new_stream(mx->fmt, NULL);
+    if (mx->st == NULL)
+        return avlog_fail(err, errlen, cap, AVERROR(ENOMEM),
+                          "avformat_new_stream");
+    ret = avcodec_parameters_from_context(mx->st->codecpar, ec);
+    if (ret < 0)
+        return avlog_fail(err, errlen, cap, ret,
+                          "avcodec_parameters_from_context");
+    /* hvc1: parameter sets only in the sample entry, as players expect. */
+    if (ec->codec_id == AV_CODEC_ID_HEVC)
+        mx->st->codecpar->codec_tag = MKTAG('h', 'v', 'c', '1');
+    mx->st->time_base = ec->time_base;
+    mx->st->avg_frame_rate = ec->framerate;
+    mx->enc_tb = ec->time_base;
+
+    mx->fd = open(mx->part, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                  RENDER_FILE_MODE);
+    if (mx->fd == -1) {
+        int saved = errno;
+        errf(err, errlen, "cannot create %s: %s", mx->part, strerror(saved));
+        errno = saved;
+        return -1;
+    }
+    iobuf = av_malloc(RENDER_IO_BUFFER);
+    if (iobuf != NULL)
+        mx->fmt->pb = avio_alloc_context(iobuf, RENDER_IO_BUFFER, 1, mx, NULL,
+                                         render_file_write, render_file_seek);
+    if (mx->fmt->pb == NULL) {
+        av_free(iobuf);
+        return avlog_fail(err, errlen, cap, AVERROR(ENOMEM),
+                          "avio_alloc_context");
+    }
+    mx->fmt->flags |= AVFMT_FLAG_CUSTOM_IO;
+    return 0;
+}
+
+static void
+render_mux_free(struct render_mux *mx)
+{
+    if (mx->fmt != NULL && mx->fmt->pb != NULL) {
+        av_freep(&mx->fmt->pb->buffer);
+        avio_context_free(&mx->fmt->pb);
+    }
+    avformat_free_context(mx->fmt);
+    mx->fmt = NULL;
+    if (mx->fd != -1)
+        close(mx->fd);
+    mx->fd = -1;
+}
+
+/* Write out what the muxer still buffers, then fsync and close the file. */
+static int
+render_mux_commit(struct render_mux *mx, char *err, size_t errlen)
+{
+    int fd = mx->fd;
+
+    avio_flush(mx->fmt->pb);
+    if (mx->fmt->pb->error < 0)
+        return avlog_fail(err, errlen, NULL, mx->fmt->pb->error, "writing %s",
+                          mx->part);
+    mx->fd = -1;
+    if (fsync(fd) == -1) {
+        int saved = errno;
+        close(fd);
+        errf(err, errlen, "fsync of %s: %s", mx->part, strerror(saved));
+        errno = saved;
+        return -1;
+    }
+    if (close(fd) == -1) {
+        int saved = errno;
+        errf(err, errlen, "closing %s: %s", mx->part, strerror(saved));
+        errno = saved;
+        return -1;
+    }
+    return 0;
+}
+
+int
+render_set(const struct render_request *rq, atomic_uint_fast64_t *progress,
+           const atomic_int *cancel, struct render_result *res, char *err,
+           size_t errlen)
+{
+    struct avlog_capture cap;
+    struct render_pipe pipe;
+    struct render_mux mx = {.fd = -1};
+    struct encoder *enc = NULL;
+    pthread_t reader, *decoders = NULL;
+    size_t threads = 0, started = 0;
+    int reader_started = 0, pipe_made = 0, header = 0, part_made = 0;
+    char part[FS_PATH_MAX];
+    char hex[HASH_HEX_LEN + 1];
+    uint64_t bytes = 0;
+    int ret, rc = -1, saved = EINVAL;
+
+    avlog_capture_begin(&cap);
+    memset(&pipe, 0, sizeof(pipe));
+    if (progress != NULL)
+        atomic_store(progress, 0);
+    if (render_check(rq, err, errlen) == -1)
+        goto out;
+    ret = snprintf(part, sizeof(part), "%s%s", rq->out_path,
+                   RENDER_PART_SUFFIX);
+    if (ret < 0 || (size_t)ret >= sizeof(part)) {
+        errf(err, errlen, "output path too long");
+        saved = ENAMETOOLONG;
+        goto out;
+    }
+    mx.part = part;
+
+    /* MP4 carries the parameter sets out of band, in the sample entry. */
+    enc = encoder_open(rq->encoder, &rq->m->enc, 1, err, errlen);
+    if (enc == NULL) {
+        saved = errno;
+        goto out;
+    }
+    ret = render_mux_open(&mx, encoder_context(enc), &cap, err, errlen);
+    saved = errno;
+    part_made = mx.fd != -1; /* ours: created with O_EXCL */
+    if (ret == -1)
+        goto out;
+    ret = avformat_write_header(mx.fmt, NULL);
+    if (ret < 0) {
+        avlog_fail(err, errlen, &cap, ret, "writing the header of %s", part);
+        saved = errno;
+        goto out;
+    }
+    header = 1;
+
+    threads = render_threads(rq);
+    decoders = calloc(threads, sizeof(*decoders));
+    if (decoders == NULL ||
+        render_pipe_init(&pipe, rq, encoder_input_format(enc), threads) ==
+            -1) {
+        errf(err, errlen, "out of memory");
+        saved = ENOMEM;
+        goto out;
+    }
+    pipe_made = 1;
+    ret = pthread_create(&reader, NULL, render_reader, &pipe);
+    if (ret != 0) {
+        errf(err, errlen, "cannot start the zip reader: %s", strerror(ret));
+        saved = ret;
+        goto out;
+    }
+    reader_started = 1;
+    for (; started < threads; started++) {
+        ret = pthread_create(&decoders[started], NULL, render_decoder, &pipe);
+        if (ret != 0) {
+            errf(err, errlen, "cannot start a decoder: %s", strerror(ret));
+            saved = ret;
+            goto out;
+        }
+    }
+
+    for (size_t i = 0; i < rq->m->count; i++) {
+        struct render_slot *s = render_pipe_slot(&pipe, i);
+        int stop;
+
+        if (cancel != NULL && atomic_load(cancel) != 0) {
+            errf(err, errlen, "cancelled");
+            saved = ECANCELED;
+            goto out;
+        }
+        pthread_mutex_lock(&pipe.mu);
+        while (!pipe.stop && s->state != RENDER_SLOT_READY)
+            pthread_cond_wait(&pipe.ready, &pipe.mu);
+        stop = pipe.stop;
+        if (stop) {
+            errf(err, errlen, "%s", pipe.err);
+            saved = pipe.errnum;
+        }
+        pthread_mutex_unlock(&pipe.mu);
+        if (stop)
+            goto out;
+
+        s->frame->pts = (int64_t)i;
+        if (encoder_send(enc, s->frame, render_mux_packet, &mx, err, errlen) ==
+            -1) {
+            saved = errno;
+            goto out;
+        }
+        render_pipe_set_state(&pipe, s, RENDER_SLOT_FREE, &pipe.freed);
+        if (progress != NULL)
+            atomic_store(progress, (uint_fast64_t)i + 1);
+    }
+    if (encoder_send(enc, NULL, render_mux_packet, &mx, err, errlen) == -1) {
+        saved = errno;
+        goto out;
+    }
+    header = 0;
+    ret = av_write_trailer(mx.fmt);
+    if (ret < 0) {
+        avlog_fail(err, errlen, &cap, ret, "writing the trailer of %s", part);
+        saved = errno;
+        goto out;
+    }
+    if (render_mux_commit(&mx, err, errlen) == -1) {
+        saved = errno;
+        goto out;
+    }
+    if (hash_sha256_file(part, hex, &bytes) == -1) {
+        saved = errno;
+        errf(err, errlen, "hashing %s: %s", part, strerror(saved));
+        goto out;
+    }
+    if (rename(part, rq->out_path) == -1) {
+        saved = errno;
+        errf(err, errlen, "renaming %s: %s", part, strerror(saved));
+        goto out;
+    }
+    part_made = 0;
+    if (fs_fsync_parent(rq->out_path) == -1) {
+        saved = errno;
+        errf(err, errlen, "fsync of the directory of %s: %s", rq->out_path,
+             strerror(saved));
+        unlink(rq->out_path);
+        goto out;
+    }
+    res->frames = rq->m->count;
+    res->bytes = bytes;
+    memcpy(res->sha256, hex, sizeof(res->sha256));
+    snprintf(res->encoder, sizeof(res->encoder), "%s", rq->encoder);
+    rc = 0;
+out:
+    if (reader_started || started > 0) {
+        pthread_mutex_lock(&pipe.mu);
+        pipe.stop = 1;
+        pthread_cond_broadcast(&pipe.freed);
+        pthread_cond_broadcast(&pipe.read);
+        pthread_mutex_unlock(&pipe.mu);
+    }
+    if (reader_started)
+        pthread_join(reader, NULL);
+    for (size_t i = 0; i < started; i++)
+        pthread_join(decoders[i], NULL);
+    if (header)
+        av_write_trailer(mx.fmt); /* frees the muxer's state; file dropped */
+    render_mux_free(&mx);
+    encoder_close(enc);
+    if (part_made)
+        unlink(part);
+    if (pipe_made)
+        render_pipe_fini(&pipe);
+    free(decoders);
+    avlog_capture_end(&cap);
+    if (rc == -1)
+        errno = saved != 0 ? saved : EIO;
+    return rc;
+}

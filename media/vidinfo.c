@@ -1,0 +1,118 @@
+/*
+ * vidinfo.c - see vidinfo.h.
+ *
+ * The stream's parameters come from libavformat after
+ * avformat_find_stream_info (MP4 leaves the pixel format and level to be
+ * found from the bitstream). The frame count is never the container's
+ * claim: every packet of the video stream is read and counted, so a file
+ * cut short or padded shows up here. Other streams are discarded unread.
+ * Each call owns all the libav objects it creates; nothing is global.
+ */
+#include "media/vidinfo.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/pixdesc.h>
+
+#include "common/err.h"
+
+/* Copy a libav name into a fixed field; "" when libav has none. */
+static void
+vidinfo_name(char *dst, size_t len, const char *name)
+{
+    snprintf(dst, len, "%s", name != NULL ? name : "");
+}
+
+int
+vidinfo_probe(const char *path, struct vidinfo *vi, char *err, size_t errlen)
+{
+    AVFormatContext *fmt = NULL;
+    AVPacket *pkt = NULL;
+    const AVCodecParameters *par;
+    const AVStream *st;
+    int ret, idx, rc = -1, first = 1;
+
+    memset(vi, 0, sizeof(*vi));
+    ret = avformat_open_input(&fmt, path, NULL, NULL);
+    if (ret < 0) {
+        errf(err, errlen, "%s: %s", path, av_err2str(ret));
+        goto out;
+    }
+    ret = avformat_find_stream_info(fmt, NULL);
+    if (ret < 0) {
+        errf(err, errlen, "%s: reading stream info: %s", path, av_err2str(ret));
+        goto out;
+    }
+    idx = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+    if (idx < 0) {
+        errf(err, errlen, "%s: no video stream", path);
+        goto out;
+    }
+    for (unsigned i = 0; i < fmt->nb_streams; i++)
+        if ((int)i != idx)
+            fmt->streams[i]->discard = AVDISCARD_ALL;
+    st = fmt->streams[idx];
+    par = st->codecpar;
+    vidinfo_name(vi->codec, sizeof(vi->codec), avcodec_get_name(par->codec_id));
+    vidinfo_name(vi->pix_fmt, sizeof(vi->pix_fmt),
+                 av_get_pix_fmt_name((enum AVPixelFormat)par->format));
+    vi->width = par->width;
+    vi->height = par->height;
+    vi->profile = par->profile;
+    vi->level = par->level;
+    vi->color_range = (int)par->color_range;
+    vi->tb_num = st->time_base.num;
+    vi->tb_den = st->time_base.den;
+    if (st->avg_frame_rate.num > 0 && st->avg_frame_rate.den > 0) {
+        vi->fps_num = st->avg_frame_rate.num;
+        vi->fps_den = st->avg_frame_rate.den;
+    } else {
+        vi->fps_num = 0;
+        vi->fps_den = 1;
+    }
+    hash_sha256_buf(par->extradata,
+                    par->extradata != NULL ? (size_t)par->extradata_size : 0,
+                    vi->extradata_sha256);
+
+    pkt = av_packet_alloc();
+    if (pkt == NULL) {
+        errf(err, errlen, "%s: out of memory", path);
+        goto out;
+    }
+    while ((ret = av_read_frame(fmt, pkt)) >= 0) {
+        if (pkt->stream_index == idx) {
+            int key = (pkt->flags & AV_PKT_FLAG_KEY) != 0;
+            if (first)
+                vi->first_is_key = key;
+            first = 0;
+            vi->frames++;
+            vi->keyframes += (uint64_t)key;
+        }
+        av_packet_unref(pkt);
+    }
+    if (ret != AVERROR_EOF) {
+        errf(err, errlen, "%s: reading packet %" PRIu64 ": %s", path,
+             vi->frames, av_err2str(ret));
+        goto out;
+    }
+    rc = 0;
+out:
+    av_packet_free(&pkt);
+    avformat_close_input(&fmt);
+    return rc;
+}
+
+int
+vidinfo_compatible(const struct vidinfo *a, const struct vidinfo *b)
+{
+    return strcmp(a->codec, b->codec) == 0 &&
+           strcmp(a->pix_fmt, b->pix_fmt) == 0 && a->width == b->width &&
+           a->height == b->height && a->profile == b->profile &&
+           a->level == b->level && a->color_range == b->color_range &&
+           a->tb_num == b->tb_num && a->tb_den == b->tb_den &&
+           strcmp(a->extradata_sha256, b->extradata_sha256) == 0;
+}

@@ -1,0 +1,370 @@
+/*
+ * zipframes.c - see zipframes.h. Every entry of the archive is checked
+ * (names, sizes, compression ratio) before any is trusted; JPEGs are
+ * recognised by their bytes, not their names.
+ */
+#include "media/zipframes.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zip.h>
+
+#include "common/err.h"
+#include "common/frameorder.h"
+#include "common/fsutil.h"
+#include "common/hash.h"
+#include "common/jpeghdr.h"
+#include "common/log.h"
+
+#define ZIPF_HEAD_CHUNK 4096u
+#define ZIPF_HEAD_MAX (256u << 10) /* SOF must appear within this */
+#define ZIPF_SKIP_LOG_MAX 10       /* skipped entries logged by name */
+
+struct zipf_reader {
+    zip_t *za;
+    char path[FS_PATH_MAX];
+};
+
+void
+zipf_limits_init(struct zipf_limits *l)
+{
+    l->max_entries = ZIPF_DEFAULT_MAX_ENTRIES;
+    l->max_entry_bytes = ZIPF_DEFAULT_MAX_ENTRY_BYTES;
+    l->max_total_bytes = ZIPF_DEFAULT_MAX_TOTAL_BYTES;
+    l->max_ratio = ZIPF_DEFAULT_MAX_RATIO;
+}
+
+static zip_t *
+zipf_open(const char *path, char *err, size_t errlen)
+{
+    int zerr = 0;
+    zip_t *za = zip_open(path, ZIP_RDONLY, &zerr);
+    if (za == NULL) {
+        zip_error_t ze;
+        zip_error_init_with_code(&ze, zerr);
+        errf(err, errlen, "%s: cannot open zip: %s", path,
+             zip_error_strerror(&ze));
+        zip_error_fini(&ze);
+    }
+    return za;
+}
+
+void
+zipf_listing_free(struct zipf_listing *l)
+{
+    if (l == NULL)
+        return;
+    for (size_t i = 0; i < l->count; i++)
+        free(l->frames[i].name);
+    free(l->frames);
+    free(l);
+}
+
+/* Read the head of entry idx until its JPEG header can be judged. 1 = a
+ * JPEG (h filled), 0 = not a JPEG, -1 = read error (err). */
+static int
+zipf_sniff(zip_t *za, zip_uint64_t idx, const char *name, uint64_t size,
+           struct jpeghdr *h, char *err, size_t errlen)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    zip_file_t *zf = NULL;
+    int rc = -1, r = 0;
+
+    zf = zip_fopen_index(za, idx, 0);
+    if (zf == NULL) {
+        errf(err, errlen, "entry %s: %s", name, zip_strerror(za));
+        goto out;
+    }
+    buf = malloc(ZIPF_HEAD_MAX);
+    if (buf == NULL) {
+        errf(err, errlen, "out of memory");
+        goto out;
+    }
+    while (len < ZIPF_HEAD_MAX && len < size) {
+        zip_int64_t n = zip_fread(zf, buf + len, ZIPF_HEAD_CHUNK);
+        if (n < 0) {
+            errf(err, errlen, "entry %s: %s", name, zip_file_strerror(zf));
+            goto out;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+        r = jpeghdr_parse(buf, len, h);
+        if (r != 0)
+            break;
+    }
+    rc = r == 1 ? 1 : 0;
+out:
+    if (zf != NULL)
+        zip_fclose(zf);
+    free(buf);
+    return rc;
+}
+
+/* Checks that apply to every entry, JPEG or not. */
+static int
+zipf_check_entry(const zip_stat_t *st, const struct zipf_limits *lim,
+                 const char *path, char *err, size_t errlen)
+{
+    char name[FS_PATH_MAX];
+    size_t n = strlen(st->name);
+
+    if (n == 0 || n >= sizeof(name)) {
+        errf(err, errlen, "%s: an entry has an empty or overlong name", path);
+        return -1;
+    }
+    memcpy(name, st->name, n + 1);
+    if (name[n - 1] == '/')
+        name[n - 1] = '\0';
+    if (name[0] == '/' || !fs_relpath_is_safe(name)) {
+        errf(err, errlen,
+             "%s: entry \"%s\" has an unsafe name (absolute path, \"..\" "
+             "or a control character); refusing the archive",
+             path, st->name);
+        return -1;
+    }
+    if (st->size > lim->max_entry_bytes) {
+        errf(err, errlen,
+             "%s: entry \"%s\" is %llu bytes, over the %llu-byte limit", path,
+             st->name, (unsigned long long)st->size,
+             (unsigned long long)lim->max_entry_bytes);
+        return -1;
+    }
+    if (st->size > 0 &&
+        (st->comp_size == 0 || st->size / st->comp_size > lim->max_ratio)) {
+        errf(err, errlen,
+             "%s: entry \"%s\" expands %llu -> %llu bytes (over %llux): "
+             "refusing a possible zip bomb",
+             path, st->name, (unsigned long long)st->comp_size,
+             (unsigned long long)st->size,
+             (unsigned long long)lim->max_ratio);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+zipf_sort(struct zipf_listing *l, const char *path, char *err, size_t errlen)
+{
+    const char **names = NULL;
+    size_t *order = NULL;
+    struct zipf_frame *sorted = NULL;
+    int rc = -1, by_ts;
+
+    names = calloc(l->count, sizeof(*names));
+    order = calloc(l->count, sizeof(*order));
+    sorted = calloc(l->count, sizeof(*sorted));
+    if (names == NULL || order == NULL || sorted == NULL) {
+        errf(err, errlen, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < l->count; i++)
+        names[i] = l->frames[i].name;
+    by_ts = frameorder_sort(names, l->count, order);
+    if (by_ts == -1) {
+        errf(err, errlen, "sorting frames: %s", strerror(errno));
+        goto out;
+    }
+    for (size_t i = 0; i < l->count; i++)
+        sorted[i] = l->frames[order[i]];
+    for (size_t i = 1; i < l->count; i++) {
+        if (strcmp(sorted[i - 1].name, sorted[i].name) == 0) {
+            errf(err, errlen, "%s: entry \"%s\" appears twice", path,
+                 sorted[i].name);
+            goto out;
+        }
+    }
+    free(l->frames);
+    l->frames = sorted;
+    sorted = NULL;
+    l->by_timestamp = by_ts;
+    rc = 0;
+out:
+    free(names);
+    free(order);
+    free(sorted);
+    return rc;
+}
+
+int
+zipf_list(const char *path, const struct zipf_limits *lim,
+          struct zipf_listing **out, char *err, size_t errlen)
+{
+    struct zipf_listing *l = NULL;
+    zip_t *za = NULL;
+    zip_int64_t n;
+    uint64_t total = 0;
+    int rc = -1;
+
+    za = zipf_open(path, err, errlen);
+    if (za == NULL)
+        goto out;
+    n = zip_get_num_entries(za, 0);
+    if (n < 0 || (uint64_t)n > lim->max_entries) {
+        errf(err, errlen, "%s: %lld entries, over the limit of %llu", path,
+             (long long)n, (unsigned long long)lim->max_entries);
+        goto out;
+    }
+    l = calloc(1, sizeof(*l));
+    if (l == NULL || (n > 0 && (l->frames = calloc((size_t)n,
+                                                   sizeof(*l->frames))) ==
+                                   NULL)) {
+        errf(err, errlen, "out of memory");
+        goto out;
+    }
+    for (zip_int64_t i = 0; i < n; i++) {
+        zip_stat_t st;
+        struct jpeghdr h;
+        int r;
+
+        zip_stat_init(&st);
+        if (zip_stat_index(za, (zip_uint64_t)i, 0, &st) == -1 ||
+            !(st.valid & ZIP_STAT_NAME) || !(st.valid & ZIP_STAT_SIZE) ||
+            !(st.valid & ZIP_STAT_COMP_SIZE) || !(st.valid & ZIP_STAT_CRC)) {
+            errf(err, errlen, "%s: entry %lld: cannot read its header: %s",
+                 path, (long long)i, zip_strerror(za));
+            goto out;
+        }
+        if (zipf_check_entry(&st, lim, path, err, errlen) == -1)
+            goto out;
+        if (st.name[strlen(st.name) - 1] == '/')
+            continue; /* a directory */
+        r = st.size == 0 ? 0
+                         : zipf_sniff(za, (zip_uint64_t)i, st.name, st.size,
+                                      &h, err, errlen);
+        if (r == -1)
+            goto out;
+        if (r == 0) {
+            if (l->skipped < ZIPF_SKIP_LOG_MAX)
+                log_warnx("%s: skipping \"%s\": not a JPEG", path, st.name);
+            l->skipped++;
+            continue;
+        }
+        total += st.size;
+        if (total > lim->max_total_bytes) {
+            errf(err, errlen,
+                 "%s: JPEG entries exceed the %llu-byte limit for a job", path,
+                 (unsigned long long)lim->max_total_bytes);
+            goto out;
+        }
+        struct zipf_frame *f = &l->frames[l->count];
+        f->name = strdup(st.name);
+        if (f->name == NULL) {
+            errf(err, errlen, "out of memory");
+            goto out;
+        }
+        f->size = st.size;
+        f->crc = st.crc;
+        f->width = h.width;
+        f->height = h.height;
+        l->count++;
+    }
+    if (l->skipped > ZIPF_SKIP_LOG_MAX)
+        log_warnx("%s: skipped %zu entries in all that are not JPEGs", path,
+                  l->skipped);
+    if (l->count == 0) {
+        errf(err, errlen, "%s: no JPEG frames in the archive (%lld entries)",
+             path, (long long)n);
+        goto out;
+    }
+    if (zipf_sort(l, path, err, errlen) == -1)
+        goto out;
+    *out = l;
+    l = NULL;
+    rc = 0;
+out:
+    zipf_listing_free(l);
+    if (za != NULL)
+        zip_discard(za);
+    return rc;
+}
+
+struct zipf_reader *
+zipf_reader_open(const char *path, char *err, size_t errlen)
+{
+    struct zipf_reader *r = calloc(1, sizeof(*r));
+    if (r == NULL) {
+        errf(err, errlen, "out of memory");
+        return NULL;
+    }
+    snprintf(r->path, sizeof(r->path), "%s", path);
+    r->za = zipf_open(path, err, errlen);
+    if (r->za == NULL) {
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+int
+zipf_reader_read(struct zipf_reader *r, const char *name,
+                 uint64_t expect_size, uint32_t expect_crc, uint8_t **bufp,
+                 size_t *lenp, char *err, size_t errlen)
+{
+    zip_file_t *zf = NULL;
+    uint8_t *buf = NULL;
+    zip_stat_t st;
+    zip_int64_t idx;
+    size_t len = 0;
+    int rc = -1;
+
+    idx = zip_name_locate(r->za, name, 0);
+    if (idx < 0) {
+        errf(err, errlen, "%s: no entry \"%s\"", r->path, name);
+        goto out;
+    }
+    zip_stat_init(&st);
+    if (zip_stat_index(r->za, (zip_uint64_t)idx, 0, &st) == -1) {
+        errf(err, errlen, "%s: %s: %s", r->path, name, zip_strerror(r->za));
+        goto out;
+    }
+    if (st.size != expect_size || st.size > ZIPF_DEFAULT_MAX_ENTRY_BYTES) {
+        errf(err, errlen, "%s: %s is %llu bytes, expected %llu", r->path, name,
+             (unsigned long long)st.size, (unsigned long long)expect_size);
+        goto out;
+    }
+    buf = malloc(st.size > 0 ? st.size : 1);
+    zf = zip_fopen_index(r->za, (zip_uint64_t)idx, 0);
+    if (buf == NULL || zf == NULL) {
+        errf(err, errlen, "%s: %s: %s", r->path, name,
+             buf == NULL ? "out of memory" : zip_strerror(r->za));
+        goto out;
+    }
+    while (len < st.size) {
+        zip_int64_t n = zip_fread(zf, buf + len, st.size - len);
+        if (n <= 0) {
+            errf(err, errlen, "%s: %s: %s", r->path, name,
+                 n < 0 ? zip_file_strerror(zf) : "entry shorter than stated");
+            goto out;
+        }
+        len += (size_t)n;
+    }
+    if (hash_crc32(buf, len) != expect_crc) {
+        errf(err, errlen, "%s: %s: CRC-32 mismatch (corrupt archive?)",
+             r->path, name);
+        goto out;
+    }
+    *bufp = buf;
+    *lenp = len;
+    buf = NULL;
+    rc = 0;
+out:
+    if (zf != NULL)
+        zip_fclose(zf);
+    free(buf);
+    return rc;
+}
+
+void
+zipf_reader_close(struct zipf_reader *r)
+{
+    if (r == NULL)
+        return;
+    if (r->za != NULL)
+        zip_discard(r->za);
+    free(r);
+}
