@@ -156,7 +156,7 @@ encprobe_device(const struct encoder_backend *be, struct encprobe_entry *e)
     avlog_capture_end(&cap);
     if (ret < 0) {
         char averr[AV_ERROR_MAX_STRING_SIZE];
-        char text[ENCPROBE_REASON_MAX];
+        char text[AVLOG_CAPTURE_MAX + AV_ERROR_MAX_STRING_SIZE + 4];
         av_strerror(ret, averr, sizeof(averr));
         if (cap.text[0] != '\0')
             snprintf(text, sizeof(text), "%s (%s)", cap.text, averr);
@@ -190,6 +190,7 @@ encprobe_count_packet(void *arg, AVPacket *pkt, char *err, size_t errlen)
 static void
 encprobe_one(const struct encoder_backend *be, struct encprobe_entry *e)
 {
+    struct avlog_capture cap;
     struct enc_params p;
     struct encoder *enc = NULL;
     AVFrame *frame = NULL;
@@ -236,11 +237,18 @@ encprobe_one(const struct encoder_backend *be, struct encprobe_entry *e)
     }
     /* A real frame, then the flush: the only way to learn that the
      * hardware encodes (and the only safe way to close libsvtav1). */
-    if (encoder_send(enc, frame, encprobe_count_packet, &packets, err,
-                     sizeof(err)) == -1 ||
-        encoder_send(enc, NULL, encprobe_count_packet, &packets, err,
-                     sizeof(err)) == -1) {
-        encprobe_explain(e, "test encode failed", err);
+    avlog_capture_begin(&cap);
+    ret = encoder_send(enc, frame, encprobe_count_packet, &packets, err,
+                       sizeof(err));
+    if (ret == 0)
+        ret = encoder_send(enc, NULL, encprobe_count_packet, &packets, err,
+                           sizeof(err));
+    avlog_capture_end(&cap);
+    if (ret == -1) {
+        char text[ERR_MAX + AVLOG_CAPTURE_MAX + 2];
+        snprintf(text, sizeof(text), "%s%s%s", err,
+                 cap.text[0] != '\0' ? ": " : "", cap.text);
+        encprobe_explain(e, "test encode failed", text);
         goto out;
     }
     if (packets == 0) {

@@ -1,0 +1,89 @@
+# Shared helpers for integration tests: real processes on loopback (port 0)
+# with a temporary share. Source it; every test gets $T (its temp dir),
+# $SHARE, $BIN, and cleanup of its processes on exit.
+set -eu
+top=$(cd "$(dirname "$0")/../.." && pwd)
+BIN=$top/${BUILD:-build}/bin
+TOOLS=$top/${BUILD:-build}/tests
+T=$(mktemp -d "${TMPDIR:-/tmp}/ff-it-XXXXXX")
+SHARE=$T/share
+mkdir -p "$SHARE"
+PIDS=""
+
+cleanup() {
+    for p in $PIDS; do kill -9 "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    if [ "${KEEP:-0}" = 1 ]; then echo "kept $T"; else rm -rf "$T"; fi
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "SKIP: $*"; exit 77; }
+
+# Sample zips are cached per build so each test does not regenerate them.
+sample() { # name frames size -> path
+    cache=$top/${BUILD:-build}/samples
+    mkdir -p "$cache"
+    z=$cache/$1.zip
+    [ -f "$z" ] || "$BIN/framefarm" sample -o "$z" --frames "$2" --size "$3" >/dev/null
+    echo "$z"
+}
+
+# Start the coordinator in the background on port 0; sets COORD_PID and PORT.
+# Its stdout goes to $T/coord.out, stderr to $T/coord.log.
+start_coord() { # args...
+    "$BIN/framefarm-coordinator" --share "$SHARE" --listen 127.0.0.1:0 "$@" \
+        >"$T/coord.out" 2>"$T/coord.log" &
+    COORD_PID=$!
+    PIDS="$PIDS $COORD_PID"
+    wait_for "$T/coord.out" '^listening on ' 30
+    PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$T/coord.out" | head -n1)
+    [ -n "$PORT" ] || fail "no port in $(cat "$T/coord.out")"
+}
+
+start_node() { # name extra-args...
+    n=$1; shift
+    "$BIN/framefarm-node" --coordinator "127.0.0.1:$PORT" --share "$SHARE" \
+        --name "$n" --retry-for 20 "$@" 2>"$T/node-$n.log" &
+    eval "NODE_PID_$(echo "$n" | tr -c 'A-Za-z0-9\n' _)=$!"
+    PIDS="$PIDS $!"
+}
+
+node_pid() { eval "echo \$NODE_PID_$(echo "$1" | tr -c 'A-Za-z0-9\n' _)"; }
+
+# Wait until FILE has a line matching PATTERN, or fail after SECS.
+wait_for() { # file pattern secs
+    end=$(( $(date +%s) + $3 ))
+    while ! grep -qE "$2" "$1" 2>/dev/null; do
+        [ "$(date +%s)" -lt "$end" ] || fail "timed out waiting for /$2/ in $1: $(tail -n 20 "$1" 2>/dev/null)"
+        sleep 0.05
+    done
+}
+
+# Wait for a pid to exit within SECS; its status goes to $STATUS.
+wait_exit() { # pid secs
+    end=$(( $(date +%s) + $2 ))
+    while kill -0 "$1" 2>/dev/null; do
+        if [ "$(date +%s)" -ge "$end" ]; then
+            echo "--- coordinator log:"; tail -n 40 "$T/coord.log" || true
+            fail "process $1 still running after $2 s"
+        fi
+        sleep 0.05
+    done
+    set +e; wait "$1"; STATUS=$?; set -e
+}
+
+# The final video must match the zip, frame by frame.
+verify() { # video zip
+    "$BIN/framefarm" verify "$1" --input "$2" >"$T/verify.out" 2>&1 || {
+        cat "$T/verify.out"; fail "verify failed"; }
+    cat "$T/verify.out"
+}
+
+# No set may be counted twice: one "counted" line per set in the log.
+check_no_double_count() { # expected-sets
+    c=$(grep -c ': counted (' "$T/coord.log" || true)
+    u=$(grep -o 'set [0-9]* epoch [0-9]*: counted' "$T/coord.log" | awk '{print $2}' | sort -u | wc -l)
+    [ "$c" -eq "$1" ] || fail "$c counted lines for $1 sets"
+    [ "$u" -eq "$1" ] || fail "$u distinct counted sets for $1 sets"
+}
