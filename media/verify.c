@@ -1,0 +1,562 @@
+/*
+ * verify.c - see verify.h.
+ *
+ * One pass over the video: packets are decoded (libavcodec, frame and
+ * slice threads) and each frame, in presentation order, is compared with
+ * the zip's frames in video order (zipframes). Only luma is compared. The
+ * sources are decoded to grey with libjpeg-turbo (no chroma work), mapped
+ * from JPEG's full range to the video's range (limited: 16 + y * 219 / 255)
+ * and scaled to the video's size with libswscale when the sizes differ.
+ * Frame i is checked against sources i-1, i and i+1, so only those three
+ * source pictures are held (a ring indexed by frame mod 3): memory does
+ * not grow with the length of the video. A frame must be at least min_psnr
+ * from its own source and no neighbour may be strictly closer: a swapped,
+ * dropped or repeated frame shows up as an order error at that frame. A
+ * framefarm sample (by its archive comment) also carries each frame's
+ * index in a framemark, read back from the decoded picture.
+ *
+ * Decoder trouble is counted, not fatal: AV_EF_EXPLODE turns concealed
+ * bitstream errors into failed calls so that they can be counted, and
+ * frames flagged corrupt count too. -1 is kept for "could not check":
+ * unreadable video or zip, an undecodable source JPEG, no memory. Every
+ * libav object belongs to the calling thread.
+ */
+#include "media/verify.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/pixdesc.h>
+#include <libswscale/swscale.h>
+#include <turbojpeg.h>
+#include <zip.h>
+
+#include "common/err.h"
+#include "media/framemark.h"
+#include "media/sample.h"
+#include "media/zipframes.h"
+
+#define VERIFY_WINDOW 3 /* sources i-1, i, i+1 */
+#define VERIFY_MAX_DIM 16384
+#define VERIFY_MAX_PIXELS (64ll << 20)
+#define VERIFY_PSNR_CAP 100.0 /* identical pictures */
+#define VERIFY_PEAK 255.0
+#define VERIFY_LEVELS 256
+#define VERIFY_LIMITED_BLACK 16
+#define VERIFY_LIMITED_SPAN 219 /* white - black in limited range */
+#define VERIFY_FULL_SPAN 255
+#define VERIFY_MARK_MOD (1u << FRAMEMARK_BITS)
+
+struct verify_slot {
+    uint8_t *luma; /* w x h of the video, the video's range */
+    int64_t frame; /* source frame held, or -1 */
+};
+
+struct verify {
+    const struct zipf_listing *list; /* borrowed */
+    struct zipf_reader *zr;
+    tjhandle tj;
+    /* the video's luma geometry, fixed by its first frame */
+    int w, h, full_range;
+    uint8_t lut[VERIFY_LEVELS]; /* source level -> video level */
+    struct verify_slot win[VERIFY_WINDOW];
+    uint8_t *grey; /* one decoded source, its own size */
+    size_t grey_cap;
+    struct SwsContext *src_sws; /* source size -> video size */
+    struct SwsContext *vid_sws; /* odd pixel formats -> 8-bit luma */
+    AVFrame *conv;
+    struct verify_report *rep;
+    double min_psnr;
+    double psnr_sum;
+    uint64_t psnr_n;
+    char *err;
+    size_t errlen;
+};
+
+static void verify_problem(struct verify *v, const char *fmt, ...)
+    PRINTFLIKE(2, 3);
+
+/* Remember the first problem seen; later ones are only counted. */
+static void
+verify_problem(struct verify *v, const char *fmt, ...)
+{
+    va_list ap;
+    if (v->rep->first_problem[0] != '\0')
+        return;
+    va_start(ap, fmt);
+    vsnprintf(v->rep->first_problem, sizeof(v->rep->first_problem), fmt, ap);
+    va_end(ap);
+}
+
+static double
+verify_psnr(const uint8_t *a, int astride, const uint8_t *b, int bstride, int w,
+            int h)
+{
+    uint64_t sse = 0;
+    double mse;
+
+    for (int y = 0; y < h; y++) {
+        const uint8_t *ra = a + (ptrdiff_t)y * astride;
+        const uint8_t *rb = b + (ptrdiff_t)y * bstride;
+        uint32_t row = 0; /* w * 255^2 fits for w <= VERIFY_MAX_DIM */
+        for (int x = 0; x < w; x++) {
+            int d = ra[x] - rb[x];
+            row += (uint32_t)(d * d);
+        }
+        sse += row;
+    }
+    if (sse == 0)
+        return VERIFY_PSNR_CAP;
+    mse = (double)sse / ((double)w * h);
+    return fmin(VERIFY_PSNR_CAP, 10.0 * log10(VERIFY_PEAK * VERIFY_PEAK / mse));
+}
+
+/* Fix the luma geometry and range from the first frame (or a change). */
+static int
+verify_set_geometry(struct verify *v, int w, int h, int full)
+{
+    if (w == v->w && h == v->h && full == v->full_range)
+        return 0;
+    if (w <= 0 || h <= 0 || w > VERIFY_MAX_DIM || h > VERIFY_MAX_DIM) {
+        errf(v->err, v->errlen, "video frame size %dx%d out of range", w, h);
+        return -1;
+    }
+    v->w = w;
+    v->h = h;
+    v->full_range = full;
+    for (int i = 0; i < VERIFY_LEVELS; i++)
+        v->lut[i] =
+            full ? (uint8_t)i
+                 : (uint8_t)(VERIFY_LIMITED_BLACK +
+                             (i * VERIFY_LIMITED_SPAN + VERIFY_FULL_SPAN / 2) /
+                                 VERIFY_FULL_SPAN);
+    for (int k = 0; k < VERIFY_WINDOW; k++) {
+        free(v->win[k].luma);
+        v->win[k].frame = -1;
+        v->win[k].luma = malloc((size_t)w * (size_t)h);
+        if (v->win[k].luma == NULL) {
+            errf(v->err, v->errlen, "out of memory for %dx%d frames", w, h);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Decode source frame i into its window slot. -1 with err. */
+static int
+verify_load_source(struct verify *v, size_t i)
+{
+    struct verify_slot *slot = &v->win[i % VERIFY_WINDOW];
+    const struct zipf_frame *f = &v->list->frames[i];
+    uint8_t *jpeg = NULL;
+    size_t len = 0;
+    int sw, sh, subsamp, cs, rc = -1;
+    char why[ERR_MAX];
+
+    if (slot->frame == (int64_t)i)
+        return 0;
+    slot->frame = -1;
+    if (zipf_reader_read(v->zr, f->name, f->size, f->crc, &jpeg, &len, why,
+                         sizeof(why)) == -1) {
+        errf(v->err, v->errlen, "source frame %zu: %s", i, why);
+        goto out;
+    }
+    if (tjDecompressHeader3(v->tj, jpeg, (unsigned long)len, &sw, &sh, &subsamp,
+                            &cs) != 0) {
+        errf(v->err, v->errlen, "source frame %zu (%s): %s", i, f->name,
+             tjGetErrorStr2(v->tj));
+        goto out;
+    }
+    if (sw <= 0 || sh <= 0 || sw > VERIFY_MAX_DIM || sh > VERIFY_MAX_DIM ||
+        (long long)sw * sh > VERIFY_MAX_PIXELS) {
+        errf(v->err, v->errlen, "source frame %zu (%s): size %dx%d too large",
+             i, f->name, sw, sh);
+        goto out;
+    }
+    if (v->grey_cap < (size_t)sw * (size_t)sh) {
+        free(v->grey);
+        v->grey_cap = (size_t)sw * (size_t)sh;
+        v->grey = malloc(v->grey_cap);
+        if (v->grey == NULL) {
+            v->grey_cap = 0;
+            errf(v->err, v->errlen, "out of memory for a %dx%d source", sw, sh);
+            goto out;
+        }
+    }
+    if (tjDecompress2(v->tj, jpeg, (unsigned long)len, v->grey, sw, sw, sh,
+                      TJPF_GRAY, 0) != 0) {
+        errf(v->err, v->errlen, "source frame %zu (%s): %s", i, f->name,
+             tjGetErrorStr2(v->tj));
+        goto out;
+    }
+    if (i == 0 && v->rep->src_width == 0) {
+        v->rep->src_width = sw;
+        v->rep->src_height = sh;
+    }
+    for (size_t p = 0; p < (size_t)sw * (size_t)sh; p++)
+        v->grey[p] = v->lut[v->grey[p]];
+    if (sw == v->w && sh == v->h) {
+        memcpy(slot->luma, v->grey, (size_t)sw * (size_t)sh);
+    } else {
+        const uint8_t *src[1] = {v->grey};
+        uint8_t *dst[1] = {slot->luma};
+        int sstride[1] = {sw}, dstride[1] = {v->w};
+        v->src_sws = sws_getCachedContext(v->src_sws, sw, sh, AV_PIX_FMT_GRAY8,
+                                          v->w, v->h, AV_PIX_FMT_GRAY8,
+                                          SWS_BICUBIC, NULL, NULL, NULL);
+        if (v->src_sws == NULL) {
+            errf(v->err, v->errlen, "cannot scale %dx%d to %dx%d", sw, sh, v->w,
+                 v->h);
+            goto out;
+        }
+        sws_scale(v->src_sws, src, sstride, 0, sh, dst, dstride);
+    }
+    slot->frame = (int64_t)i;
+    rc = 0;
+out:
+    free(jpeg);
+    return rc;
+}
+
+static int
+verify_is_full_range(const AVFrame *fr)
+{
+    switch (fr->format) {
+    case AV_PIX_FMT_YUVJ420P:
+    case AV_PIX_FMT_YUVJ422P:
+    case AV_PIX_FMT_YUVJ444P:
+    case AV_PIX_FMT_YUVJ440P:
+    case AV_PIX_FMT_YUVJ411P:
+        return 1;
+    default:
+        return fr->color_range == AVCOL_RANGE_JPEG;
+    }
+}
+
+/* The frame's 8-bit luma plane: the frame's own when its format has one,
+ * else a conversion (same range). -1 with err. */
+static int
+verify_frame_luma(struct verify *v, const AVFrame *fr, const uint8_t **luma,
+                  int *stride)
+{
+    const AVPixFmtDescriptor *d =
+        av_pix_fmt_desc_get((enum AVPixelFormat)fr->format);
+    int ret, full = verify_is_full_range(fr);
+
+    if (d != NULL &&
+        !(d->flags & (AV_PIX_FMT_FLAG_RGB | AV_PIX_FMT_FLAG_PAL |
+                      AV_PIX_FMT_FLAG_HWACCEL)) &&
+        d->comp[0].plane == 0 && d->comp[0].depth == 8 &&
+        d->comp[0].step == 1 && d->comp[0].offset == 0) {
+        *luma = fr->data[0];
+        *stride = fr->linesize[0];
+        return 0;
+    }
+    v->vid_sws = sws_getCachedContext(
+        v->vid_sws, fr->width, fr->height, (enum AVPixelFormat)fr->format,
+        fr->width, fr->height, AV_PIX_FMT_YUV420P, SWS_POINT, NULL, NULL, NULL);
+    if (v->vid_sws == NULL) {
+        errf(v->err, v->errlen, "cannot convert %s frames",
+             d != NULL ? d->name : "unknown");
+        return -1;
+    }
+    sws_setColorspaceDetails(v->vid_sws, sws_getCoefficients(SWS_CS_DEFAULT),
+                             full, sws_getCoefficients(SWS_CS_DEFAULT), full, 0,
+                             1 << 16, 1 << 16);
+    if (v->conv->width != fr->width || v->conv->height != fr->height) {
+        av_frame_unref(v->conv);
+        v->conv->format = AV_PIX_FMT_YUV420P;
+        v->conv->width = fr->width;
+        v->conv->height = fr->height;
+        ret = av_frame_get_buffer(v->conv, 0);
+        if (ret < 0) {
+            errf(v->err, v->errlen, "%s", av_err2str(ret));
+            return -1;
+        }
+    }
+    sws_scale(v->vid_sws, (const uint8_t *const *)fr->data, fr->linesize, 0,
+              fr->height, v->conv->data, v->conv->linesize);
+    *luma = v->conv->data[0];
+    *stride = v->conv->linesize[0];
+    return 0;
+}
+
+/* Check decoded frame number rep->video_frames. -1 only when the check
+ * itself cannot go on. */
+static int
+verify_frame(struct verify *v, const AVFrame *fr)
+{
+    struct verify_report *rep = v->rep;
+    size_t i = (size_t)rep->video_frames++;
+    size_t count = v->list->count;
+    const uint8_t *luma;
+    int stride;
+    double own, prev = -1.0, next = -1.0;
+    uint32_t mark;
+
+    if (fr->decode_error_flags != 0 || (fr->flags & AV_FRAME_FLAG_CORRUPT)) {
+        rep->decode_errors++;
+        verify_problem(v, "frame %zu: decoded with errors", i);
+    }
+    if (i == 0) {
+        rep->width = fr->width;
+        rep->height = fr->height;
+    }
+    if (i >= count)
+        return 0; /* more frames than sources: reported by the caller */
+    if (verify_set_geometry(v, fr->width, fr->height,
+                            verify_is_full_range(fr)) == -1 ||
+        verify_frame_luma(v, fr, &luma, &stride) == -1)
+        return -1;
+    if ((i > 0 && verify_load_source(v, i - 1) == -1) ||
+        verify_load_source(v, i) == -1 ||
+        (i + 1 < count && verify_load_source(v, i + 1) == -1))
+        return -1;
+
+    own = verify_psnr(luma, stride, v->win[i % VERIFY_WINDOW].luma, v->w, v->w,
+                      v->h);
+    if (i > 0)
+        prev = verify_psnr(luma, stride, v->win[(i - 1) % VERIFY_WINDOW].luma,
+                           v->w, v->w, v->h);
+    if (i + 1 < count)
+        next = verify_psnr(luma, stride, v->win[(i + 1) % VERIFY_WINDOW].luma,
+                           v->w, v->w, v->h);
+    if (v->psnr_n == 0 || own < rep->psnr_min)
+        rep->psnr_min = own;
+    v->psnr_sum += own;
+    v->psnr_n++;
+    if (prev > own || next > own) {
+        rep->order_errors++;
+        verify_problem(v,
+                       "frame %zu: closer to source frame %zu (%.1f dB) "
+                       "than to its own (%.1f dB)",
+                       i, prev > next ? i - 1 : i + 1, fmax(prev, next), own);
+    }
+    if (own < v->min_psnr) {
+        rep->psnr_errors++;
+        verify_problem(v, "frame %zu: %.1f dB against its source, under %.1f",
+                       i, own, v->min_psnr);
+    }
+    if (rep->marked) {
+        if (!framemark_read(luma, stride, fr->width, fr->height, &mark)) {
+            rep->mark_errors++;
+            verify_problem(v, "frame %zu: no frame mark found", i);
+        } else if (mark != (uint32_t)(i % VERIFY_MARK_MOD)) {
+            rep->mark_errors++;
+            verify_problem(v, "frame %zu: mark reads %" PRIu32, i, mark);
+        }
+    }
+    return 0;
+}
+
+/* Receive every frame the decoder has ready. -1 only when checking
+ * cannot go on. */
+static int
+verify_drain(struct verify *v, AVCodecContext *dec, AVFrame *fr)
+{
+    int ret;
+    for (;;) {
+        ret = avcodec_receive_frame(dec, fr);
+        if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
+            return 0;
+        if (ret < 0) {
+            v->rep->decode_errors++;
+            verify_problem(v, "after frame %" PRIu64 ": decoder: %s",
+                           v->rep->video_frames, av_err2str(ret));
+            return 0;
+        }
+        ret = verify_frame(v, fr);
+        av_frame_unref(fr);
+        if (ret == -1)
+            return -1;
+    }
+}
+
+/* 1 when the zip's archive comment marks it as a framefarm sample. */
+static int
+verify_zip_is_sample(const char *zip)
+{
+    int zerr = 0, marked = 0, len = 0;
+    zip_t *za = zip_open(zip, ZIP_RDONLY, &zerr);
+    const char *c;
+
+    if (za == NULL)
+        return 0;
+    c = zip_get_archive_comment(za, &len, ZIP_FL_ENC_RAW);
+    marked = c != NULL && (size_t)len == strlen(SAMPLE_COMMENT) &&
+             memcmp(c, SAMPLE_COMMENT, (size_t)len) == 0;
+    zip_discard(za);
+    return marked;
+}
+
+static int
+verify_open_decoder(const char *video, AVFormatContext *fmt, int idx,
+                    AVCodecContext **out, char *err, size_t errlen)
+{
+    const AVStream *st = fmt->streams[idx];
+    const AVCodec *codec = avcodec_find_decoder(st->codecpar->codec_id);
+    AVCodecContext *dec = NULL;
+    int ret, rc = -1;
+
+    if (codec == NULL) {
+        errf(err, errlen, "%s: no decoder for %s", video,
+             avcodec_get_name(st->codecpar->codec_id));
+        goto out;
+    }
+    dec = avcodec_alloc_context3(codec);
+    if (dec == NULL) {
+        errf(err, errlen, "%s: out of memory", video);
+        goto out;
+    }
+    ret = avcodec_parameters_to_context(dec, st->codecpar);
+    if (ret < 0) {
+        errf(err, errlen, "%s: %s", video, av_err2str(ret));
+        goto out;
+    }
+    dec->pkt_timebase = st->time_base;
+    dec->thread_count = 0; /* one per CPU */
+    dec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+    dec->err_recognition |= AV_EF_EXPLODE;
+    ret = avcodec_open2(dec, codec, NULL);
+    if (ret < 0) {
+        errf(err, errlen, "%s: opening the %s decoder: %s", video, codec->name,
+             av_err2str(ret));
+        goto out;
+    }
+    *out = dec;
+    dec = NULL;
+    rc = 0;
+out:
+    avcodec_free_context(&dec);
+    return rc;
+}
+
+int
+verify_video(const char *video, const char *zip, double min_psnr,
+             struct verify_report *rep, char *err, size_t errlen)
+{
+    struct zipf_limits lim;
+    struct zipf_listing *list = NULL;
+    struct verify v;
+    AVFormatContext *fmt = NULL;
+    AVCodecContext *dec = NULL;
+    AVPacket *pkt = NULL;
+    AVFrame *fr = NULL;
+    const AVStream *st;
+    char why[ERR_MAX];
+    int ret, idx, rc = -1;
+
+    memset(rep, 0, sizeof(*rep));
+    memset(&v, 0, sizeof(v));
+    for (int k = 0; k < VERIFY_WINDOW; k++)
+        v.win[k].frame = -1;
+    v.rep = rep;
+    v.min_psnr = min_psnr;
+    v.err = err;
+    v.errlen = errlen;
+
+    zipf_limits_init(&lim);
+    if (zipf_list(zip, &lim, &list, why, sizeof(why)) == -1) {
+        errf(err, errlen, "%s: %s", zip, why);
+        goto out;
+    }
+    v.list = list;
+    rep->zip_frames = list->count;
+    if (list->count > 0) {
+        rep->src_width = list->frames[0].width;
+        rep->src_height = list->frames[0].height;
+    }
+    rep->marked = verify_zip_is_sample(zip);
+    if ((v.zr = zipf_reader_open(zip, why, sizeof(why))) == NULL) {
+        errf(err, errlen, "%s: %s", zip, why);
+        goto out;
+    }
+    if ((v.tj = tjInitDecompress()) == NULL) {
+        errf(err, errlen, "tjInitDecompress: %s", tjGetErrorStr2(NULL));
+        goto out;
+    }
+
+    ret = avformat_open_input(&fmt, video, NULL, NULL);
+    if (ret >= 0)
+        ret = avformat_find_stream_info(fmt, NULL);
+    if (ret < 0) {
+        errf(err, errlen, "%s: %s", video, av_err2str(ret));
+        goto out;
+    }
+    idx = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+    if (idx < 0) {
+        errf(err, errlen, "%s: no video stream", video);
+        goto out;
+    }
+    for (unsigned s = 0; s < fmt->nb_streams; s++)
+        if ((int)s != idx)
+            fmt->streams[s]->discard = AVDISCARD_ALL;
+    st = fmt->streams[idx];
+    snprintf(rep->codec, sizeof(rep->codec), "%s",
+             avcodec_get_name(st->codecpar->codec_id));
+    rep->fps_num = st->avg_frame_rate.num;
+    rep->fps_den = st->avg_frame_rate.den;
+    if (verify_open_decoder(video, fmt, idx, &dec, err, errlen) == -1)
+        goto out;
+    pkt = av_packet_alloc();
+    fr = av_frame_alloc();
+    v.conv = av_frame_alloc();
+    if (pkt == NULL || fr == NULL || v.conv == NULL) {
+        errf(err, errlen, "out of memory");
+        goto out;
+    }
+
+    while ((ret = av_read_frame(fmt, pkt)) >= 0) {
+        if (pkt->stream_index == idx) {
+            ret = avcodec_send_packet(dec, pkt);
+            if (ret < 0) {
+                rep->decode_errors++;
+                verify_problem(&v, "after frame %" PRIu64 ": decoder: %s",
+                               rep->video_frames, av_err2str(ret));
+            }
+        }
+        av_packet_unref(pkt);
+        if (verify_drain(&v, dec, fr) == -1)
+            goto out;
+    }
+    if (ret != AVERROR_EOF) {
+        errf(err, errlen, "%s: reading: %s", video, av_err2str(ret));
+        goto out;
+    }
+    avcodec_send_packet(dec, NULL); /* flush */
+    if (verify_drain(&v, dec, fr) == -1)
+        goto out;
+
+    if (v.psnr_n > 0)
+        rep->psnr_avg = v.psnr_sum / (double)v.psnr_n;
+    if (rep->video_frames != rep->zip_frames)
+        verify_problem(&v, "the video has %" PRIu64 " frames, the zip %" PRIu64,
+                       rep->video_frames, rep->zip_frames);
+    rc = rep->video_frames != rep->zip_frames || rep->mark_errors > 0 ||
+                 rep->order_errors > 0 || rep->psnr_errors > 0 ||
+                 rep->decode_errors > 0
+             ? 1
+             : 0;
+out:
+    av_frame_free(&v.conv);
+    av_frame_free(&fr);
+    av_packet_free(&pkt);
+    avcodec_free_context(&dec);
+    avformat_close_input(&fmt);
+    sws_freeContext(v.vid_sws);
+    sws_freeContext(v.src_sws);
+    for (int k = 0; k < VERIFY_WINDOW; k++)
+        free(v.win[k].luma);
+    free(v.grey);
+    if (v.tj != NULL)
+        tjDestroy(v.tj);
+    zipf_reader_close(v.zr);
+    zipf_listing_free(list);
+    return rc;
+}
