@@ -4,8 +4,15 @@
  * Fast path: a 4:2:0 YCbCr (or 4:2:0-tagged) JPEG at the output size is
  * decompressed by tjDecompressToYUVPlanes into the frame's own planes (for
  * nv12, the chroma planes go to scratch and are interleaved), then each
- * sample is mapped through a 256-entry table from full to limited range.
- * No colour conversion, no upsampling, no extra copy of the luma plane.
+ * sample is mapped in place from full to limited range. No colour
+ * conversion, no upsampling, no extra copy of the luma plane.
+ *
+ * The range map is the rounded byte table 16 + v * span / 255 (span 219
+ * for luma, 224 for chroma), computed without the table: x / 255 equals
+ * (x + 1 + (x >> 8)) >> 8 for every x it meets here (checked for all 256
+ * inputs of both spans), and that form vectorises, where a table lookup
+ * does not: 0.17 instead of 0.76 ms per 1600x900 frame. Rows go in blocks
+ * of a fixed length so that gcc's -O2 cost model vectorises them too.
  *
  * Slow path: anything else is decompressed to scratch (planar YUV at its
  * own subsampling, or packed RGB when the JPEG is not YCbCr) and scaled and
@@ -42,14 +49,13 @@
 #define JPEGDEC_LIMITED_BLACK 16
 #define JPEGDEC_LUMA_SPAN 219   /* 16..235 */
 #define JPEGDEC_CHROMA_SPAN 224 /* 16..240 */
+#define JPEGDEC_MAP_BLOCK 32
 
 struct jpegdec {
     tjhandle tj;
     struct SwsContext *sws;
     uint8_t *scratch; /* av_malloc'd, JPEGDEC_ALIGN-aligned */
     size_t scratch_len;
-    uint8_t luma[JPEGDEC_FULL_MAX + 1];   /* full -> limited range */
-    uint8_t chroma[JPEGDEC_FULL_MAX + 1]; /* full -> limited range */
 };
 
 /* The planar formats libjpeg-turbo can hand out, as libav sees them. */
@@ -62,12 +68,12 @@ static const struct jpegdec_layout {
     {TJSAMP_411, AV_PIX_FMT_YUV411P}, {TJSAMP_GRAY, AV_PIX_FMT_GRAY8},
 };
 
-/* Rounded v * span / 255 + 16: the exact full-to-limited range map. */
-static uint8_t
-jpegdec_limited(int v, int span)
+/* 16 + v * span / 255, rounded: full to limited range (see the top). */
+static inline uint8_t
+jpegdec_limited(unsigned v, unsigned span)
 {
-    return (uint8_t)(JPEGDEC_LIMITED_BLACK +
-                     (v * span + JPEGDEC_FULL_MAX / 2) / JPEGDEC_FULL_MAX);
+    unsigned x = v * span + JPEGDEC_FULL_MAX / 2;
+    return (uint8_t)(JPEGDEC_LIMITED_BLACK + ((x + 1 + (x >> 8)) >> 8));
 }
 
 struct jpegdec *
@@ -81,10 +87,6 @@ jpegdec_new(void)
         free(d);
         errno = ENOMEM;
         return NULL;
-    }
-    for (int v = 0; v <= JPEGDEC_FULL_MAX; v++) {
-        d->luma[v] = jpegdec_limited(v, JPEGDEC_LUMA_SPAN);
-        d->chroma[v] = jpegdec_limited(v, JPEGDEC_CHROMA_SPAN);
     }
     return d;
 }
@@ -124,11 +126,16 @@ jpegdec_align(size_t v)
 }
 
 static void
-jpegdec_map_plane(uint8_t *p, int stride, int w, int h, const uint8_t *lut)
+jpegdec_map_plane(uint8_t *p, int stride, int w, int h, unsigned span)
 {
-    for (int y = 0; y < h; y++, p += stride)
-        for (int x = 0; x < w; x++)
-            p[x] = lut[p[x]];
+    for (int y = 0; y < h; y++, p += stride) {
+        int x = 0;
+        for (; x + JPEGDEC_MAP_BLOCK <= w; x += JPEGDEC_MAP_BLOCK)
+            for (int k = 0; k < JPEGDEC_MAP_BLOCK; k++)
+                p[x + k] = jpegdec_limited(p[x + k], span);
+        for (; x < w; x++)
+            p[x] = jpegdec_limited(p[x], span);
+    }
 }
 
 static int
@@ -181,20 +188,20 @@ jpegdec_fast(struct jpegdec *d, const uint8_t *jpeg, size_t len,
         return jpegdec_tj_error(d, "JPEG decode", err, errlen);
 
     jpegdec_map_plane(planes[0], strides[0], out->width, out->height,
-                      d->luma);
+                      JPEGDEC_LUMA_SPAN);
     if (out->format == AV_PIX_FMT_NV12) {
         for (int y = 0; y < ch; y++) {
             const uint8_t *u = planes[1] + (size_t)y * (size_t)strides[1];
             const uint8_t *v = planes[2] + (size_t)y * (size_t)strides[2];
             uint8_t *uv = out->data[1] + (size_t)y * (size_t)out->linesize[1];
             for (int x = 0; x < cw; x++) {
-                uv[2 * x] = d->chroma[u[x]];
-                uv[2 * x + 1] = d->chroma[v[x]];
+                uv[2 * x] = jpegdec_limited(u[x], JPEGDEC_CHROMA_SPAN);
+                uv[2 * x + 1] = jpegdec_limited(v[x], JPEGDEC_CHROMA_SPAN);
             }
         }
     } else {
-        jpegdec_map_plane(planes[1], strides[1], cw, ch, d->chroma);
-        jpegdec_map_plane(planes[2], strides[2], cw, ch, d->chroma);
+        jpegdec_map_plane(planes[1], strides[1], cw, ch, JPEGDEC_CHROMA_SPAN);
+        jpegdec_map_plane(planes[2], strides[2], cw, ch, JPEGDEC_CHROMA_SPAN);
     }
     return 0;
 }

@@ -95,26 +95,39 @@ verify_problem(struct verify *v, const char *fmt, ...)
 }
 
 static double
-verify_psnr(const uint8_t *a, int astride, const uint8_t *b, int bstride, int w,
-            int h)
+verify_psnr(uint64_t sse, int w, int h)
 {
-    uint64_t sse = 0;
-    double mse;
-
-    for (int y = 0; y < h; y++) {
-        const uint8_t *ra = a + (ptrdiff_t)y * astride;
-        const uint8_t *rb = b + (ptrdiff_t)y * bstride;
-        uint32_t row = 0; /* w * 255^2 fits for w <= VERIFY_MAX_DIM */
-        for (int x = 0; x < w; x++) {
-            int d = ra[x] - rb[x];
-            row += (uint32_t)(d * d);
-        }
-        sse += row;
-    }
+    double mse = (double)sse / ((double)w * h);
     if (sse == 0)
         return VERIFY_PSNR_CAP;
-    mse = (double)sse / ((double)w * h);
     return fmin(VERIFY_PSNR_CAP, 10.0 * log10(VERIFY_PEAK * VERIFY_PEAK / mse));
+}
+
+/* Squared error of picture a against three pictures (w-strided), in one
+ * pass over a. */
+static void
+verify_sse3(const uint8_t *a, int astride,
+            const uint8_t *const b[VERIFY_WINDOW], int w, int h,
+            uint64_t sse[VERIFY_WINDOW])
+{
+    sse[0] = sse[1] = sse[2] = 0;
+    for (int y = 0; y < h; y++) {
+        const uint8_t *ra = a + (ptrdiff_t)y * astride;
+        const uint8_t *r0 = b[0] + (ptrdiff_t)y * w;
+        const uint8_t *r1 = b[1] + (ptrdiff_t)y * w;
+        const uint8_t *r2 = b[2] + (ptrdiff_t)y * w;
+        /* w * 255^2 fits for w <= VERIFY_MAX_DIM */
+        uint32_t s0 = 0, s1 = 0, s2 = 0;
+        for (int x = 0; x < w; x++) {
+            int d0 = ra[x] - r0[x], d1 = ra[x] - r1[x], d2 = ra[x] - r2[x];
+            s0 += (uint32_t)(d0 * d0);
+            s1 += (uint32_t)(d1 * d1);
+            s2 += (uint32_t)(d2 * d2);
+        }
+        sse[0] += s0;
+        sse[1] += s1;
+        sse[2] += s2;
+    }
 }
 
 /* Fix the luma geometry and range from the first frame (or a change). */
@@ -297,6 +310,8 @@ verify_frame(struct verify *v, const AVFrame *fr)
     size_t count = v->list->count;
     const uint8_t *luma;
     int stride;
+    const uint8_t *pics[VERIFY_WINDOW];
+    uint64_t sse[VERIFY_WINDOW];
     double own, prev = -1.0, next = -1.0;
     uint32_t mark;
 
@@ -319,14 +334,16 @@ verify_frame(struct verify *v, const AVFrame *fr)
         (i + 1 < count && verify_load_source(v, i + 1) == -1))
         return -1;
 
-    own = verify_psnr(luma, stride, v->win[i % VERIFY_WINDOW].luma, v->w, v->w,
-                      v->h);
+    /* previous, own, next; a missing neighbour stands in as the own */
+    pics[0] = v->win[(i > 0 ? i - 1 : i) % VERIFY_WINDOW].luma;
+    pics[1] = v->win[i % VERIFY_WINDOW].luma;
+    pics[2] = v->win[(i + 1 < count ? i + 1 : i) % VERIFY_WINDOW].luma;
+    verify_sse3(luma, stride, pics, v->w, v->h, sse);
+    own = verify_psnr(sse[1], v->w, v->h);
     if (i > 0)
-        prev = verify_psnr(luma, stride, v->win[(i - 1) % VERIFY_WINDOW].luma,
-                           v->w, v->w, v->h);
+        prev = verify_psnr(sse[0], v->w, v->h);
     if (i + 1 < count)
-        next = verify_psnr(luma, stride, v->win[(i + 1) % VERIFY_WINDOW].luma,
-                           v->w, v->w, v->h);
+        next = verify_psnr(sse[2], v->w, v->h);
     if (v->psnr_n == 0 || own < rep->psnr_min)
         rep->psnr_min = own;
     v->psnr_sum += own;

@@ -19,18 +19,19 @@ run_one() { # name, command...
     name=$1; shift
     case "$name" in *"$filter"*) ;; *) return ;; esac
     start=$(date +%s)
-    "$@" >"$logdir/$name.log" 2>&1
+    log="$logdir/$(echo "$name" | tr / _).log"
+    "$@" >"$log" 2>&1
     rc=$?
     secs=$(( $(date +%s) - start ))
     if [ $rc -eq 0 ]; then
         pass=$((pass + 1)); echo "PASS $name (${secs}s)"
     elif [ $rc -eq 77 ]; then
         skip=$((skip + 1))
-        echo "SKIP $name: $(grep -m1 '^SKIP:' "$logdir/$name.log" | cut -c7-)"
+        echo "SKIP $name: $(grep -m1 '^SKIP:' "$log" | cut -c7-)"
     else
         fail=$((fail + 1)); failed="$failed $name"
         echo "FAIL $name (exit $rc, ${secs}s); last lines of its log:"
-        tail -n 40 "$logdir/$name.log" | sed 's/^/    /'
+        tail -n 40 "$log" | sed 's/^/    /'
     fi
 }
 

@@ -1,0 +1,641 @@
+/*
+ * test_zipframes.c - the frames of a job, straight from the zip
+ * (media/zipframes.h): which entries count as frames and in what order,
+ * which archives are refused as a whole (and that the error says why), and
+ * reading one entry with its size and CRC checked. Each test builds its
+ * zips with libzip in its own directory under /tmp.
+ */
+#include "tests/unit/unit.h"
+
+#include <zip.h>
+
+#include "common/err.h"
+#include "common/hash.h"
+#include "media/zipframes.h"
+
+#define JPEG_CAP 4096
+#define ENTRIES_MAX 16
+#define BOMB_BYTES (1u << 20)
+
+enum { STORE, DEFLATE };
+
+struct zentry {
+    const char *name;
+    const uint8_t *data;
+    size_t len;
+    int method; /* STORE or DEFLATE */
+};
+
+/* A file that the lister takes for a width x height JPEG: SOI, SOF0, then
+ * filler up to len bytes, then EOI. The filler varies with seed so that
+ * entries differ and do not compress much. */
+struct jpeg {
+    uint8_t b[JPEG_CAP];
+    size_t len;
+};
+
+static void
+jpeg_make(struct jpeg *j, int width, int height, size_t len, uint32_t seed)
+{
+    const uint8_t head[] = {0xFF,
+                            0xD8,
+                            0xFF,
+                            0xC0,
+                            0,
+                            11,
+                            8,
+                            (uint8_t)(height >> 8),
+                            (uint8_t)height,
+                            (uint8_t)(width >> 8),
+                            (uint8_t)width,
+                            1,
+                            1,
+                            0x11,
+                            0};
+    assert_true(len >= sizeof(head) + 2 && len <= sizeof(j->b));
+    memcpy(j->b, head, sizeof(head));
+    for (size_t i = sizeof(head); i < len - 2; i++) {
+        seed = seed * 1103515245u + 12345u;
+        j->b[i] = (uint8_t)(seed >> 16);
+    }
+    j->b[len - 2] = 0xFF;
+    j->b[len - 1] = 0xD9;
+    j->len = len;
+}
+
+/* Write a zip holding exactly these entries, names as given. */
+static void
+zip_build(const char *path, const struct zentry *e, size_t n)
+{
+    int zerr = 0;
+    zip_t *za = zip_open(path, ZIP_CREATE | ZIP_TRUNCATE, &zerr);
+
+    if (za == NULL)
+        fail_msg("zip_open %s: error %d", path, zerr);
+    for (size_t i = 0; i < n; i++) {
+        zip_source_t *src = zip_source_buffer(za, e[i].data, e[i].len, 0);
+        zip_int64_t idx;
+        assert_non_null(src);
+        idx = zip_file_add(za, e[i].name, src, ZIP_FL_ENC_UTF_8);
+        if (idx < 0) {
+            zip_source_free(src);
+            fail_msg("libzip refused to add \"%s\": %s", e[i].name,
+                     zip_strerror(za));
+        }
+        assert_int_equal(
+            zip_set_file_compression(za, (zip_uint64_t)idx,
+                                     e[i].method == STORE ? ZIP_CM_STORE
+                                                          : ZIP_CM_DEFLATE,
+                                     0),
+            0);
+    }
+    if (zip_close(za) != 0)
+        fail_msg("zip_close %s: %s", path, zip_strerror(za));
+}
+
+static void
+file_write(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* Replace the occurrences of from with to (same length) in the file, and
+ * expect hits of them: how the tests get names into an archive that libzip
+ * would not write (a name is stored twice: in the local header and in the
+ * central directory), or corrupt an entry's bytes. */
+static void
+file_patch(const char *path, const char *from, const char *to, size_t want)
+{
+    char *buf = NULL;
+    size_t len = 0, n = strlen(from), hits = 0;
+
+    assert_int_equal(strlen(to), n);
+    assert_int_equal(fs_read_max(path, 1 << 24, &buf, &len), 0);
+    for (size_t i = 0; i + n <= len; i++) {
+        if (memcmp(buf + i, from, n) == 0) {
+            memcpy(buf + i, to, n);
+            hits++;
+        }
+    }
+    assert_int_equal(hits, want);
+    file_write(path, buf, len);
+    free(buf);
+}
+
+static struct zipf_listing *
+list_ok(const char *path, const struct zipf_limits *lim)
+{
+    struct zipf_listing *l = NULL;
+    char err[ERR_MAX] = "";
+    if (zipf_list(path, lim, &l, err, sizeof(err)) != 0)
+        fail_msg("zipf_list refused %s: %s", path, err);
+    assert_non_null(l);
+    return l;
+}
+
+/* zipf_list must refuse the archive, with an error mentioning want. */
+static void
+expect_refused(const char *path, const struct zipf_limits *lim,
+               const char *want)
+{
+    struct zipf_listing *l = NULL;
+    char err[ERR_MAX] = "";
+    int rc = zipf_list(path, lim, &l, err, sizeof(err));
+    if (rc != -1) {
+        size_t count = l != NULL ? l->count : 0;
+        zipf_listing_free(l);
+        fail_msg("%s listed (rc %d, %zu frames), want a refusal with \"%s\"",
+                 path, rc, count, want);
+    }
+    assert_null(l);
+    assert_contains(err, want);
+}
+
+static void
+expect_frames(const struct zipf_listing *l, const char *const *names,
+              size_t n)
+{
+    assert_int_equal(l->count, n);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(l->frames[i].name, names[i]) != 0)
+            fail_msg("frame %zu is \"%s\", want \"%s\"", i,
+                     l->frames[i].name, names[i]);
+}
+
+static void
+test_timestamp_order_from_scrambled_zip(void **state)
+{
+    const char *dir = *state;
+    const char *const names[] = {
+        "samples/CAM_FRONT/n015__CAM_FRONT__1532402927612460.jpg",
+        "samples/CAM_FRONT/n008__CAM_FRONT__1532402927662460.jpg",
+        "samples/CAM_FRONT/n015__CAM_FRONT__1532402927712460.jpg",
+        "samples/CAM_FRONT/n015__CAM_FRONT__1532402927762460.jpg",
+    };
+    const size_t order[] = {2, 0, 3, 1}; /* zip order, by index above */
+    struct jpeg j[4];
+    struct zentry e[4];
+    struct zipf_limits lim;
+    struct zipf_listing *l;
+    char path[FS_PATH_MAX];
+
+    unit_path(path, dir, "job.zip");
+    for (size_t i = 0; i < 4; i++)
+        jpeg_make(&j[i], 1600, 900, 100 + i * 10, (uint32_t)i);
+    for (size_t i = 0; i < 4; i++) {
+        e[i] = (struct zentry){names[order[i]], j[order[i]].b,
+                               j[order[i]].len, i % 2 == 0 ? STORE : DEFLATE};
+    }
+    zip_build(path, e, 4);
+    zipf_limits_init(&lim);
+    l = list_ok(path, &lim);
+    expect_frames(l, names, 4);
+    assert_int_equal(l->by_timestamp, 1);
+    assert_int_equal(l->skipped, 0);
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(l->frames[i].size, j[i].len);
+        assert_int_equal(l->frames[i].crc, hash_crc32(j[i].b, j[i].len));
+        assert_int_equal(l->frames[i].width, 1600);
+        assert_int_equal(l->frames[i].height, 900);
+    }
+    zipf_listing_free(l);
+}
+
+static void
+test_natural_order_without_timestamps(void **state)
+{
+    const char *dir = *state;
+    const char *const sorted[] = {"f1.jpg", "f2.jpg", "f10.jpg"};
+    struct jpeg j;
+    struct zentry e[3];
+    struct zipf_limits lim;
+    struct zipf_listing *l;
+    char path[FS_PATH_MAX];
+
+    unit_path(path, dir, "job.zip");
+    jpeg_make(&j, 64, 48, 64, 1);
+    e[0] = (struct zentry){"f10.jpg", j.b, j.len, STORE};
+    e[1] = (struct zentry){"f2.jpg", j.b, j.len, STORE};
+    e[2] = (struct zentry){"f1.jpg", j.b, j.len, STORE};
+    zip_build(path, e, 3);
+    zipf_limits_init(&lim);
+    l = list_ok(path, &lim);
+    expect_frames(l, sorted, 3);
+    assert_int_equal(l->by_timestamp, 0);
+    assert_int_equal(l->frames[0].width, 64);
+    assert_int_equal(l->frames[0].height, 48);
+    zipf_listing_free(l);
+}
+
+/* JPEGs are known by their bytes: text named .jpg is skipped and counted,
+ * a JPEG under another name is a frame, directories are neither. */
+static void
+test_non_jpeg_entries_skipped(void **state)
+{
+    const char *dir = *state;
+    static const char readme[] = "These are the frames of scene 0061.\n";
+    static const char fake[] = "this is text, not a JPEG at all";
+    static const uint8_t png[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    const char *const sorted[] = {"frame.bin", "frames/f1.jpg"};
+    struct jpeg j;
+    struct zentry e[6];
+    struct zipf_limits lim;
+    struct zipf_listing *l;
+    char path[FS_PATH_MAX];
+
+    unit_path(path, dir, "job.zip");
+    jpeg_make(&j, 32, 32, 80, 2);
+    e[0] = (struct zentry){"README.txt", (const uint8_t *)readme,
+                           sizeof(readme) - 1, DEFLATE};
+    e[1] = (struct zentry){"frames/f1.jpg", j.b, j.len, STORE};
+    e[2] = (struct zentry){"frames/fake.jpg", (const uint8_t *)fake,
+                           sizeof(fake) - 1, STORE};
+    e[3] = (struct zentry){"frames/empty.jpg", (const uint8_t *)"", 0, STORE};
+    e[4] = (struct zentry){"frames/x.png", png, sizeof(png), STORE};
+    e[5] = (struct zentry){"frame.bin", j.b, j.len, STORE};
+    zip_build(path, e, 6);
+    {
+        /* and a directory entry */
+        int zerr = 0;
+        zip_t *za = zip_open(path, 0, &zerr);
+        assert_non_null(za);
+        assert_true(zip_dir_add(za, "frames/sub", ZIP_FL_ENC_UTF_8) >= 0);
+        assert_int_equal(zip_close(za), 0);
+    }
+    zipf_limits_init(&lim);
+    l = list_ok(path, &lim);
+    expect_frames(l, sorted, 2);
+    assert_int_equal(l->skipped, 4);
+    zipf_listing_free(l);
+}
+
+static void
+test_no_jpeg_refused(void **state)
+{
+    const char *dir = *state;
+    static const char text[] = "not a picture";
+    struct zentry e[2] = {
+        {"a.jpg", (const uint8_t *)text, sizeof(text) - 1, STORE},
+        {"notes.txt", (const uint8_t *)text, sizeof(text) - 1, DEFLATE},
+    };
+    /* The end-of-central-directory record of an archive with no entries. */
+    static const uint8_t empty_zip[22] = {'P', 'K', 5, 6};
+    struct zipf_limits lim;
+    char path[FS_PATH_MAX], empty[FS_PATH_MAX];
+
+    unit_path(path, dir, "text.zip");
+    unit_path(empty, dir, "empty.zip");
+    zip_build(path, e, 2);
+    file_write(empty, empty_zip, sizeof(empty_zip));
+    zipf_limits_init(&lim);
+    expect_refused(path, &lim, "no JPEG");
+    expect_refused(empty, &lim, "no JPEG");
+}
+
+/* One hostile name refuses the whole archive, even beside good frames. */
+static void
+test_unsafe_names_refused(void **state)
+{
+    const char *dir = *state;
+    const char *bad[] = {"../evil.jpg", "/abs.jpg", "a/../../x.jpg",
+                         "frames\\..\\x.jpg", "a//b.jpg", "./x.jpg"};
+    struct jpeg j;
+    struct zipf_limits lim;
+    char path[FS_PATH_MAX];
+
+    unit_path(path, dir, "bad.zip");
+    jpeg_make(&j, 32, 32, 64, 3);
+    zipf_limits_init(&lim);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct zentry e[2] = {{"good.jpg", j.b, j.len, STORE},
+                              {bad[i], j.b, j.len, STORE}};
+        zip_build(path, e, 2);
+        expect_refused(path, &lim, "unsafe");
+    }
+}
+
+/* A control character in a name flagged as UTF-8 (libzip would not write
+ * one, so it is patched in). Without the UTF-8 flag libzip reads names as
+ * CP437, where the byte 0x01 is the character U+263A, which is harmless. */
+static void
+test_control_char_name_refused(void **state)
+{
+    const char *dir = *state;
+    struct jpeg j;
+    struct zipf_limits lim;
+    char path[FS_PATH_MAX];
+    struct zentry e[2];
+
+    unit_path(path, dir, "ctrl.zip");
+    jpeg_make(&j, 32, 32, 64, 4);
+    e[0] = (struct zentry){"good.jpg", j.b, j.len, STORE};
+    e[1] = (struct zentry){"ctrlX\xc3\xa9.jpg" /* UTF-8 e-acute */, j.b, j.len, STORE};
+    zip_build(path, e, 2);
+    file_patch(path, "ctrlX", "ctrl\x01", 2);
+    zipf_limits_init(&lim);
+    expect_refused(path, &lim, "unsafe");
+}
+
+static void
+test_empty_name_refused(void **state)
+{
+    const char *dir = *state;
+    struct jpeg j;
+    struct zipf_limits lim;
+    char path[FS_PATH_MAX];
+    struct zentry e[2];
+
+    unit_path(path, dir, "empty-name.zip");
+    jpeg_make(&j, 32, 32, 64, 4);
+    e[0] = (struct zentry){"good.jpg", j.b, j.len, STORE};
+    e[1] = (struct zentry){"", j.b, j.len, STORE};
+    zip_build(path, e, 2);
+    zipf_limits_init(&lim);
+    expect_refused(path, &lim, "empty");
+}
+
+static void
+test_duplicate_names_refused(void **state)
+{
+    const char *dir = *state;
+    struct jpeg a, b;
+    struct zipf_limits lim;
+    char path[FS_PATH_MAX];
+    struct zentry e[2];
+
+    unit_path(path, dir, "dup.zip");
+    jpeg_make(&a, 32, 32, 64, 5);
+    jpeg_make(&b, 32, 32, 64, 6);
+    e[0] = (struct zentry){"frame_A.jpg", a.b, a.len, STORE};
+    e[1] = (struct zentry){"frame_B.jpg", b.b, b.len, STORE};
+    zip_build(path, e, 2);
+    file_patch(path, "frame_B.jpg", "frame_A.jpg", 2);
+    zipf_limits_init(&lim);
+    expect_refused(path, &lim, "appears twice");
+}
+
+static void
+test_entry_over_limit_refused(void **state)
+{
+    const char *dir = *state;
+    static char text[300];
+    struct jpeg small, big;
+    struct zipf_limits lim;
+    char path[FS_PATH_MAX];
+    struct zentry e[2];
+
+    unit_path(path, dir, "big.zip");
+    jpeg_make(&small, 32, 32, 100, 7);
+    jpeg_make(&big, 32, 32, 101, 8);
+    zipf_limits_init(&lim);
+    lim.max_entry_bytes = 100;
+
+    e[0] = (struct zentry){"a.jpg", small.b, small.len, STORE};
+    e[1] = (struct zentry){"b.jpg", small.b, small.len, DEFLATE};
+    zip_build(path, e, 2);
+    zipf_listing_free(list_ok(path, &lim)); /* exactly at the limit */
+
+    e[1] = (struct zentry){"b.jpg", big.b, big.len, STORE};
+    zip_build(path, e, 2);
+    expect_refused(path, &lim, "over the 100-byte limit");
+
+    /* The limit holds for entries of any kind. */
+    memset(text, 'x', sizeof(text));
+    e[1] = (struct zentry){"notes.txt", (const uint8_t *)text, sizeof(text),
+                           STORE};
+    zip_build(path, e, 2);
+    expect_refused(path, &lim, "over the 100-byte limit");
+}
+
+static void
+test_total_over_limit_refused(void **state)
+{
+    const char *dir = *state;
+    struct jpeg j[3];
+    struct zentry e[3];
+    struct zipf_limits lim;
+    char path[FS_PATH_MAX];
+
+    unit_path(path, dir, "total.zip");
+    for (size_t i = 0; i < 3; i++) {
+        jpeg_make(&j[i], 32, 32, 100, 10 + (uint32_t)i);
+        e[i] = (struct zentry){i == 0 ? "f1.jpg" : i == 1 ? "f2.jpg" : "f3.jpg",
+                               j[i].b, j[i].len, STORE};
+    }
+    zip_build(path, e, 3);
+    zipf_limits_init(&lim);
+    lim.max_total_bytes = 300;
+    zipf_listing_free(list_ok(path, &lim)); /* exactly at the limit */
+    lim.max_total_bytes = 299;
+    expect_refused(path, &lim, "exceed the 299-byte limit");
+}
+
+static void
+test_too_many_entries_refused(void **state)
+{
+    const char *dir = *state;
+    static const char text[] = "readme";
+    struct jpeg j;
+    struct zentry e[3];
+    struct zipf_limits lim;
+    char path[FS_PATH_MAX];
+
+    unit_path(path, dir, "many.zip");
+    jpeg_make(&j, 32, 32, 64, 20);
+    e[0] = (struct zentry){"f1.jpg", j.b, j.len, STORE};
+    e[1] = (struct zentry){"f2.jpg", j.b, j.len, STORE};
+    e[2] = (struct zentry){"README", (const uint8_t *)text, sizeof(text) - 1,
+                           STORE};
+    zip_build(path, e, 3);
+    zipf_limits_init(&lim);
+    lim.max_entries = 3;
+    zipf_listing_free(list_ok(path, &lim));
+    lim.max_entries = 2; /* entries of any kind count */
+    expect_refused(path, &lim, "over the limit");
+}
+
+static void
+test_zip_bomb_refused(void **state)
+{
+    const char *dir = *state;
+    uint8_t *bomb = calloc(1, BOMB_BYTES);
+    struct jpeg j;
+    struct zentry e[1];
+    struct zipf_limits lim;
+    char path[FS_PATH_MAX];
+
+    assert_non_null(bomb);
+    unit_path(path, dir, "bomb.zip");
+    jpeg_make(&j, 32, 32, 64, 21);
+    memcpy(bomb, j.b, 20); /* a JPEG header, then a megabyte of zeros */
+    e[0] = (struct zentry){"bomb.jpg", bomb, BOMB_BYTES, DEFLATE};
+    zip_build(path, e, 1);
+    zipf_limits_init(&lim);
+    expect_refused(path, &lim, "zip bomb");
+    free(bomb);
+}
+
+static void
+test_not_a_zip_refused(void **state)
+{
+    const char *dir = *state;
+    static const char text[] = "PK but not really a zip file\n";
+    struct zipf_limits lim;
+    struct zipf_reader *r;
+    char path[FS_PATH_MAX], missing[FS_PATH_MAX], err[ERR_MAX] = "";
+
+    unit_path(path, dir, "fake.zip");
+    unit_path(missing, dir, "missing.zip");
+    file_write(path, text, sizeof(text) - 1);
+    zipf_limits_init(&lim);
+    expect_refused(path, &lim, "cannot open zip");
+    expect_refused(missing, &lim, "cannot open zip");
+
+    r = zipf_reader_open(path, err, sizeof(err));
+    assert_null(r);
+    assert_contains(err, "cannot open zip");
+}
+
+/* A zip with one stored and one deflated frame; returns their bytes. */
+static void
+reader_zip(const char *path, struct jpeg *a, struct jpeg *b)
+{
+    struct zentry e[2];
+    jpeg_make(a, 320, 240, 1000, 30);
+    jpeg_make(b, 320, 240, 3000, 31);
+    memcpy(a->b + 500, "MARKER", 6); /* found again in the stored bytes */
+    e[0] = (struct zentry){"set/a.jpg", a->b, a->len, STORE};
+    e[1] = (struct zentry){"set/b.jpg", b->b, b->len, DEFLATE};
+    zip_build(path, e, 2);
+}
+
+static void
+test_reader_reads_entries(void **state)
+{
+    const char *dir = *state;
+    struct jpeg a, b;
+    struct zipf_reader *r;
+    char path[FS_PATH_MAX], err[ERR_MAX] = "";
+    const struct jpeg *want[2] = {&a, &b};
+    const char *names[2] = {"set/a.jpg", "set/b.jpg"};
+
+    unit_path(path, dir, "r.zip");
+    reader_zip(path, &a, &b);
+    r = zipf_reader_open(path, err, sizeof(err));
+    if (r == NULL)
+        fail_msg("zipf_reader_open: %s", err);
+    for (int i = 0; i < 2; i++) {
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        if (zipf_reader_read(r, names[i], want[i]->len,
+                             hash_crc32(want[i]->b, want[i]->len), &buf, &len,
+                             err, sizeof(err)) != 0)
+            fail_msg("read %s: %s", names[i], err);
+        assert_int_equal(len, want[i]->len);
+        assert_memory_equal(buf, want[i]->b, len);
+        free(buf);
+    }
+    zipf_reader_close(r);
+}
+
+static void
+expect_read_error(struct zipf_reader *r, const char *name, uint64_t size,
+                  uint32_t crc, const char *want)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    char err[ERR_MAX] = "";
+
+    if (zipf_reader_read(r, name, size, crc, &buf, &len, err, sizeof(err)) !=
+        -1) {
+        free(buf);
+        fail_msg("read %s (size %llu crc %08x) succeeded, want \"%s\"", name,
+                 (unsigned long long)size, crc, want);
+    }
+    assert_null(buf);
+    assert_contains(err, want);
+}
+
+/* The manifest's size and CRC are checked: a node never encodes bytes
+ * other than the ones the ambassador listed. */
+static void
+test_reader_checks_size_and_crc(void **state)
+{
+    const char *dir = *state;
+    struct jpeg a, b;
+    struct zipf_reader *r;
+    char path[FS_PATH_MAX], err[ERR_MAX] = "";
+    uint32_t crc_a, crc_b;
+
+    unit_path(path, dir, "r.zip");
+    reader_zip(path, &a, &b);
+    crc_a = hash_crc32(a.b, a.len);
+    crc_b = hash_crc32(b.b, b.len);
+    r = zipf_reader_open(path, err, sizeof(err));
+    assert_non_null(r);
+    expect_read_error(r, "set/a.jpg", a.len + 1, crc_a, "expected 1001");
+    expect_read_error(r, "set/a.jpg", a.len - 1, crc_a, "expected 999");
+    expect_read_error(r, "set/a.jpg", a.len, crc_a ^ 1, "CRC-32 mismatch");
+    expect_read_error(r, "set/b.jpg", b.len, crc_a, "CRC-32 mismatch");
+    expect_read_error(r, "set/c.jpg", 10, 0, "no entry");
+    expect_read_error(r, "SET/A.JPG", a.len, crc_a, "no entry");
+    /* Still usable after errors. */
+    {
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        assert_int_equal(zipf_reader_read(r, "set/b.jpg", b.len, crc_b, &buf,
+                                          &len, err, sizeof(err)),
+                         0);
+        free(buf);
+    }
+    zipf_reader_close(r);
+}
+
+/* A stored entry whose bytes changed on disk after the listing. */
+static void
+test_reader_detects_corruption(void **state)
+{
+    const char *dir = *state;
+    struct jpeg a, b;
+    struct zipf_reader *r;
+    char path[FS_PATH_MAX], err[ERR_MAX] = "";
+
+    unit_path(path, dir, "r.zip");
+    reader_zip(path, &a, &b);
+    file_patch(path, "MARKER", "MARKEd", 1);
+    r = zipf_reader_open(path, err, sizeof(err));
+    if (r == NULL)
+        fail_msg("zipf_reader_open: %s", err);
+    expect_read_error(r, "set/a.jpg", a.len, hash_crc32(a.b, a.len), "CRC");
+    zipf_reader_close(r);
+}
+
+#define TMP_TEST(f)                                                            \
+    cmocka_unit_test_setup_teardown(f, unit_tmpdir_setup, unit_tmpdir_teardown)
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        TMP_TEST(test_timestamp_order_from_scrambled_zip),
+        TMP_TEST(test_natural_order_without_timestamps),
+        TMP_TEST(test_non_jpeg_entries_skipped),
+        TMP_TEST(test_no_jpeg_refused),
+        TMP_TEST(test_unsafe_names_refused),
+        TMP_TEST(test_control_char_name_refused),
+        TMP_TEST(test_empty_name_refused),
+        TMP_TEST(test_duplicate_names_refused),
+        TMP_TEST(test_entry_over_limit_refused),
+        TMP_TEST(test_total_over_limit_refused),
+        TMP_TEST(test_too_many_entries_refused),
+        TMP_TEST(test_zip_bomb_refused),
+        TMP_TEST(test_not_a_zip_refused),
+        TMP_TEST(test_reader_reads_entries),
+        TMP_TEST(test_reader_checks_size_and_crc),
+        TMP_TEST(test_reader_detects_corruption),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
