@@ -14,6 +14,8 @@
 #define ENC_MAX_CRF 51
 #define ENC_MAX_GOP 10000
 #define ENC_FPS_DEN_DECIMAL 1000
+#define ENC_NTSC_FACTOR 1.001
+#define ENC_NTSC_TOLERANCE 0.001
 
 void
 encparams_init(struct enc_params *p)
@@ -102,9 +104,10 @@ encparams_parse_fps(const char *s, int *num, int *den)
     if (f == floor(f)) {
         *num = (int)f;
         *den = 1;
-    } else if (fabs(f * 1001 - round(f * 1001)) < 1e-6 &&
-               fmod(round(f * 1001), 1000) == 0) {
-        *num = (int)round(f * 1001);
+    } else if (fabs(f * ENC_NTSC_FACTOR - round(f * ENC_NTSC_FACTOR)) <
+               ENC_NTSC_TOLERANCE) {
+        /* 29.97, 23.976, 59.94: the NTSC rates N*1000/1001. */
+        *num = (int)round(f * ENC_NTSC_FACTOR) * 1000;
         *den = 1001;
     } else {
         *num = (int)round(f * ENC_FPS_DEN_DECIMAL);

@@ -173,7 +173,8 @@ fs_read_max(const char *path, size_t max, char **bufp, size_t *lenp)
         errno = EFBIG;
         goto fail;
     }
-    /* The size may change under us (NFS): read to EOF, capped at max. */
+    /* The size may change under us (NFS): read to EOF, and fail only when
+     * more than max bytes turn up. */
     cap = (size_t)st.st_size + 1;
     buf = malloc(cap);
     if (buf == NULL)
@@ -182,11 +183,14 @@ fs_read_max(const char *path, size_t max, char **bufp, size_t *lenp)
         ssize_t n;
         if (len + 1 >= cap) {
             size_t ncap = cap * 2;
-            if (cap > max) {
+            char *nb;
+            if (ncap > max + 2)
+                ncap = max + 2; /* room for max bytes, one more, and NUL */
+            if (ncap <= cap) {
                 errno = EFBIG;
                 goto fail;
             }
-            char *nb = realloc(buf, ncap);
+            nb = realloc(buf, ncap);
             if (nb == NULL)
                 goto fail;
             buf = nb;

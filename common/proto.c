@@ -48,6 +48,7 @@ proto_decode(const uint8_t *buf, size_t avail, size_t *used, cJSON **msg,
              char *err, size_t errlen)
 {
     uint32_t len;
+    const char *body, *end = NULL;
     cJSON *m, *type;
 
     *msg = NULL;
@@ -62,9 +63,20 @@ proto_decode(const uint8_t *buf, size_t avail, size_t *used, cJSON **msg,
     }
     if (avail - PROTO_HDR < len)
         return 0;
-    m = cJSON_ParseWithLength((const char *)buf + PROTO_HDR, len);
+    body = (const char *)buf + PROTO_HDR;
+    m = cJSON_ParseWithLengthOpts(body, len, &end, 0);
     if (m == NULL) {
         errf(err, errlen, "frame of %u bytes is not valid JSON", len);
+        return -1;
+    }
+    /* The frame holds exactly one value: anything after it but
+     * whitespace is a malformed frame, not a second message. */
+    while (end < body + len && (*end == ' ' || *end == '\t' ||
+                                *end == '\n' || *end == '\r'))
+        end++;
+    if (end != body + len) {
+        cJSON_Delete(m);
+        errf(err, errlen, "frame has bytes after its JSON object");
         return -1;
     }
     if (!cJSON_IsObject(m)) {

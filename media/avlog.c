@@ -19,8 +19,9 @@
 
 #define AVLOG_LINE_MAX 1024
 #define AVLOG_SEPARATOR "; "
-#define AVLOG_ERRNO_MAX 4096 /* AVERROR(e) is -e; libav's own codes are \
-                                far larger tags */
+#define AVLOG_ERRNO_MAX                                                        \
+    4096 /* AVERROR(e) is -e; libav's own codes are                            \
+            far larger tags */
 
 static pthread_once_t avlog_once = PTHREAD_ONCE_INIT;
 static _Thread_local struct avlog_capture *avlog_top;
@@ -60,8 +61,8 @@ avlog_callback(void *avcl, int level, const char *fmt, va_list vl)
     av_log_format_line2(avcl, level, fmt, vl, line, sizeof(line),
                         &print_prefix);
     n = strlen(line);
-    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r' ||
-                     line[n - 1] == ' '))
+    while (n > 0 &&
+           (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' '))
         line[--n] = '\0';
     if (n == 0)
         return;
@@ -111,8 +112,8 @@ avlog_errno(int averr)
 }
 
 int
-avlog_fail(char *err, size_t errlen, const struct avlog_capture *c,
-           int averr, const char *fmt, ...)
+avlog_fail(char *err, size_t errlen, const struct avlog_capture *c, int averr,
+           const char *fmt, ...)
 {
     char what[AVLOG_LINE_MAX];
     char averr_text[AV_ERROR_MAX_STRING_SIZE];

@@ -112,11 +112,11 @@ static int
 encoder_setup_svtav1(AVCodecContext *c, const struct enc_params *p,
                      AVDictionary **opts, char *err, size_t errlen)
 {
-    const struct encoder_preset *pr = encoder_preset_find(p->preset, err,
-                                                          errlen);
+    const struct encoder_preset *pr =
+        encoder_preset_find(p->preset, err, errlen);
     /* SVT-AV1's CRF runs 0..63; scale the x264 value linearly. */
-    int crf = (p->crf * ENCODER_SVT_MAX_CRF + ENCODER_MAX_CRF / 2) /
-              ENCODER_MAX_CRF;
+    int crf =
+        (p->crf * ENCODER_SVT_MAX_CRF + ENCODER_MAX_CRF / 2) / ENCODER_MAX_CRF;
 
     if (pr == NULL)
         return -1;
@@ -138,8 +138,8 @@ static int
 encoder_setup_nvenc(AVCodecContext *c, const struct enc_params *p,
                     AVDictionary **opts, char *err, size_t errlen)
 {
-    const struct encoder_preset *pr = encoder_preset_find(p->preset, err,
-                                                          errlen);
+    const struct encoder_preset *pr =
+        encoder_preset_find(p->preset, err, errlen);
     if (pr == NULL)
         return -1;
     c->bit_rate = 0;
@@ -191,8 +191,11 @@ static const struct encoder_backend encoder_table[] = {
     {"av1_vaapi", "av1", ENCPROBE_VAAPI, AV_HWDEVICE_TYPE_VAAPI,
      ENCODER_VAAPI_NODE, AV_PIX_FMT_VAAPI, AV_PIX_FMT_NV12, "main",
      encoder_setup_vaapi},
+    /* No profile for x264: it picks High itself whenever the preset uses
+     * High's tools, its profile option is only a ceiling, and "high"
+     * would refuse lossless CRF 0. */
     {"libx264", "h264", ENCPROBE_CPU, AV_HWDEVICE_TYPE_NONE, NULL,
-     AV_PIX_FMT_NONE, AV_PIX_FMT_YUV420P, "high", encoder_setup_x264},
+     AV_PIX_FMT_NONE, AV_PIX_FMT_YUV420P, NULL, encoder_setup_x264},
     {"libx265", "hevc", ENCPROBE_CPU, AV_HWDEVICE_TYPE_NONE, NULL,
      AV_PIX_FMT_NONE, AV_PIX_FMT_YUV420P, "main", encoder_setup_x265},
     {"libsvtav1", "av1", ENCPROBE_CPU, AV_HWDEVICE_TYPE_NONE, NULL,

@@ -81,8 +81,7 @@ encprobe_kind_name(enum encprobe_kind k)
 
 /* Turn "what failed" plus libav's text into e->reason. */
 static void
-encprobe_explain(struct encprobe_entry *e, const char *what,
-                 const char *text)
+encprobe_explain(struct encprobe_entry *e, const char *what, const char *text)
 {
     for (size_t i = 0; i < sizeof(encprobe_hints) / sizeof(encprobe_hints[0]);
          i++) {
@@ -90,8 +89,7 @@ encprobe_explain(struct encprobe_entry *e, const char *what,
         if (strstr(text, h->needle) == NULL)
             continue;
         if (h->detail)
-            snprintf(e->reason, sizeof(e->reason), "%s: %s", h->reason,
-                     text);
+            snprintf(e->reason, sizeof(e->reason), "%s: %s", h->reason, text);
         else
             snprintf(e->reason, sizeof(e->reason), "%s", h->reason);
         return;
@@ -113,8 +111,8 @@ encprobe_nvidia_model(char *out, size_t outlen)
     for (int i = 0; i < n; i++) {
         if (f == NULL && names[i]->d_name[0] != '.' &&
             snprintf(path, sizeof(path), "%s/%s/information",
-                     ENCPROBE_NVIDIA_GPUS, names[i]->d_name) <
-                (int)sizeof(path))
+                     ENCPROBE_NVIDIA_GPUS,
+                     names[i]->d_name) < (int)sizeof(path))
             f = fopen(path, "re");
         free(names[i]);
     }
@@ -145,9 +143,9 @@ encprobe_device(const struct encoder_backend *be, struct encprobe_entry *e)
 
     if (be->device_path != NULL && access(be->device_path, F_OK) == -1) {
         snprintf(e->reason, sizeof(e->reason), "no %s device (%s missing)",
-                 be->kind == ENCPROBE_VAAPI ? "VAAPI"
-                                            : av_hwdevice_get_type_name(
-                                                  be->device),
+                 be->kind == ENCPROBE_VAAPI
+                     ? "VAAPI"
+                     : av_hwdevice_get_type_name(be->device),
                  be->device_path);
         return -1;
     }
@@ -228,9 +226,9 @@ encprobe_one(const struct encoder_backend *be, struct encprobe_entry *e)
     for (int i = 0; ret >= 0 && i < 4; i++)
         linesize[i] = frame->linesize[i];
     if (ret >= 0)
-        ret = av_image_fill_black(frame->data, linesize, frame->format,
-                                  AVCOL_RANGE_MPEG, frame->width,
-                                  frame->height);
+        ret =
+            av_image_fill_black(frame->data, linesize, frame->format,
+                                AVCOL_RANGE_MPEG, frame->width, frame->height);
     if (ret < 0) {
         snprintf(e->reason, sizeof(e->reason), "cannot make a test frame");
         goto out;

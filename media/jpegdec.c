@@ -139,8 +139,7 @@ jpegdec_map_plane(uint8_t *p, int stride, int w, int h, unsigned span)
 }
 
 static int
-jpegdec_tj_error(struct jpegdec *d, const char *what, char *err,
-                 size_t errlen)
+jpegdec_tj_error(struct jpegdec *d, const char *what, char *err, size_t errlen)
 {
     errf(err, errlen, "%s: %s", what, tjGetErrorStr2(d->tj));
     errno = EBADMSG;
@@ -157,8 +156,8 @@ jpegdec_tj_failed(struct jpegdec *d, int rc)
 
 /* 4:2:0 JPEG at the output size, into yuv420p or nv12. */
 static int
-jpegdec_fast(struct jpegdec *d, const uint8_t *jpeg, size_t len,
-             AVFrame *out, char *err, size_t errlen)
+jpegdec_fast(struct jpegdec *d, const uint8_t *jpeg, size_t len, AVFrame *out,
+             char *err, size_t errlen)
 {
     unsigned char *planes[JPEGDEC_PLANES];
     int strides[JPEGDEC_PLANES];
@@ -208,8 +207,8 @@ jpegdec_fast(struct jpegdec *d, const uint8_t *jpeg, size_t len,
 
 /* Any other JPEG: decompress to scratch, then libswscale. */
 static int
-jpegdec_slow(struct jpegdec *d, const uint8_t *jpeg, size_t len, int w,
-             int h, int subsamp, int colorspace, AVFrame *out, char *err,
+jpegdec_slow(struct jpegdec *d, const uint8_t *jpeg, size_t len, int w, int h,
+             int subsamp, int colorspace, AVFrame *out, char *err,
              size_t errlen)
 {
     const uint8_t *src[JPEGDEC_PLANES] = {NULL, NULL, NULL};
@@ -241,8 +240,8 @@ jpegdec_slow(struct jpegdec *d, const uint8_t *jpeg, size_t len, int w,
             planes[i] = d->scratch + off[i];
             src[i] = planes[i];
         }
-        rc = tjDecompressToYUVPlanes(d->tj, jpeg, (unsigned long)len, planes,
-                                     w, srcstride, h, JPEGDEC_TJ_FLAGS);
+        rc = tjDecompressToYUVPlanes(d->tj, jpeg, (unsigned long)len, planes, w,
+                                     srcstride, h, JPEGDEC_TJ_FLAGS);
         if (jpegdec_tj_failed(d, rc))
             return jpegdec_tj_error(d, "JPEG decode", err, errlen);
     } else if (colorspace == TJCS_RGB) {
@@ -294,8 +293,8 @@ jpegdec_slow(struct jpegdec *d, const uint8_t *jpeg, size_t len, int w,
 }
 
 int
-jpegdec_decode(struct jpegdec *d, const uint8_t *jpeg, size_t len,
-               AVFrame *out, char *err, size_t errlen)
+jpegdec_decode(struct jpegdec *d, const uint8_t *jpeg, size_t len, AVFrame *out,
+               char *err, size_t errlen)
 {
     int w = 0, h = 0, subsamp = -1, colorspace = -1;
 
@@ -304,8 +303,8 @@ jpegdec_decode(struct jpegdec *d, const uint8_t *jpeg, size_t len,
         errno = EBADMSG;
         return -1;
     }
-    if (tjDecompressHeader3(d->tj, jpeg, (unsigned long)len, &w, &h,
-                            &subsamp, &colorspace) != 0)
+    if (tjDecompressHeader3(d->tj, jpeg, (unsigned long)len, &w, &h, &subsamp,
+                            &colorspace) != 0)
         return jpegdec_tj_error(d, "JPEG header", err, errlen);
     if (w < 1 || h < 1 || w > ENC_MAX_DIM || h > ENC_MAX_DIM) {
         errf(err, errlen, "JPEG is %dx%d; at most %dx%d is accepted", w, h,
@@ -313,8 +312,8 @@ jpegdec_decode(struct jpegdec *d, const uint8_t *jpeg, size_t len,
         errno = EFBIG;
         return -1;
     }
-    if (subsamp == TJSAMP_420 && colorspace == TJCS_YCbCr &&
-        w == out->width && h == out->height &&
+    if (subsamp == TJSAMP_420 && colorspace == TJCS_YCbCr && w == out->width &&
+        h == out->height &&
         (out->format == AV_PIX_FMT_YUV420P || out->format == AV_PIX_FMT_NV12))
         return jpegdec_fast(d, jpeg, len, out, err, errlen);
     return jpegdec_slow(d, jpeg, len, w, h, subsamp, colorspace, out, err,

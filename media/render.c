@@ -95,8 +95,8 @@ struct render_mux {
     int fd;
 };
 
-static void render_pipe_fail(struct render_pipe *p, int errnum,
-                             const char *fmt, ...) PRINTFLIKE(3, 4);
+static void render_pipe_fail(struct render_pipe *p, int errnum, const char *fmt,
+                             ...) PRINTFLIKE(3, 4);
 
 /* Record the first failure and wake every thread. Any thread, mu not held. */
 static void
@@ -356,8 +356,9 @@ render_check(const struct render_request *rq, char *err, size_t errlen)
 
     if (rq == NULL || rq->m == NULL || rq->zip_path == NULL ||
         rq->out_path == NULL || rq->encoder == NULL) {
-        errf(err, errlen, "render request without manifest, zip, output "
-                          "or encoder");
+        errf(err, errlen,
+             "render request without manifest, zip, output "
+             "or encoder");
         return -1;
     }
     if (rq->m->count == 0 || rq->m->count > MANIFEST_MAX_FRAMES ||
@@ -485,8 +486,8 @@ render_set(const struct render_request *rq, atomic_uint_fast64_t *progress,
         atomic_store(progress, 0);
     if (render_check(rq, err, errlen) == -1)
         goto out;
-    ret = snprintf(part, sizeof(part), "%s%s", rq->out_path,
-                   RENDER_PART_SUFFIX);
+    ret =
+        snprintf(part, sizeof(part), "%s%s", rq->out_path, RENDER_PART_SUFFIX);
     if (ret < 0 || (size_t)ret >= sizeof(part)) {
         errf(err, errlen, "output path too long");
         saved = ENAMETOOLONG;
@@ -516,8 +517,7 @@ render_set(const struct render_request *rq, atomic_uint_fast64_t *progress,
     threads = render_threads(rq);
     decoders = calloc(threads, sizeof(*decoders));
     if (decoders == NULL ||
-        render_pipe_init(&pipe, rq, encoder_input_format(enc), threads) ==
-            -1) {
+        render_pipe_init(&pipe, rq, encoder_input_format(enc), threads) == -1) {
         errf(err, errlen, "out of memory");
         saved = ENOMEM;
         goto out;

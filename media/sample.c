@@ -106,6 +106,7 @@
 #define SCENE_ASPHALT_AMP 22.0f
 #define SCENE_GRAVEL_AMP 30.0f
 #define SCENE_GRASS_AMP 34.0f
+#define SCENE_GRASS_TINT 8.5f /* Cb swing with the grass texture */
 
 /* Sky and tree line. */
 #define SCENE_CLOUD_SCALE_X 0.12f /* texels per pixel */
@@ -117,6 +118,8 @@
 #define SCENE_TREE_MIN 0.02f /* tree line height, fraction of the height */
 #define SCENE_TREE_VAR 0.07f
 #define SCENE_TREE_WAVES 4
+#define SCENE_TREE_NORM 0.25f  /* the waves' sum (amplitudes 1/k) to ~+-0.5 */
+#define SCENE_TREE_HAZE 0.5f   /* haze at the tree line's foot */
 #define SCENE_TREE_PAN 0.0008f /* fraction of the width per frame */
 #define SCENE_TWO_PI 6.2831853f
 
@@ -129,6 +132,8 @@
 #define SCENE_CAR_SOFT_PX 1.5f /* width of the soft edge */
 #define SCENE_CAR_SHADE 0.25f  /* body darkening from top to bottom */
 #define SCENE_SHADOW 0.55f
+#define SCENE_SHADOW_SOFT 4.0f  /* the shadow's edge, in car edges */
+#define SCENE_WINDOW_GLARE 0.3f /* sky reflected in the rear window */
 
 struct sample_ycc {
     float y, cb, cr;
@@ -310,17 +315,15 @@ scene_smooth(float t)
     return t * t * (3.0f - 2.0f * t);
 }
 
-static void
+static int
 scene_build_texture(struct sample_scene *sc)
 {
     float *acc = calloc((size_t)SCENE_TEX * SCENE_TEX, sizeof(*acc));
     float lo = INFINITY, hi = -INFINITY, amp = 1.0f;
     int period = SCENE_TEX_FIRST_PERIOD;
 
-    if (acc == NULL) { /* a flat texture still makes a valid scene */
-        memset(sc->tex, SAMPLE_BYTE / 2, sizeof(sc->tex));
-        return;
-    }
+    if (acc == NULL)
+        return -1;
     for (int o = 0; o < SCENE_TEX_OCTAVES; o++, period /= 2) {
         int cells = SCENE_TEX / period;
         for (int y = 0; y < SCENE_TEX; y++) {
@@ -350,9 +353,11 @@ scene_build_texture(struct sample_scene *sc)
     for (int i = 0; i < SCENE_TEX * SCENE_TEX; i++)
         sc->tex[i] = sample_px((acc[i] - lo) / (hi - lo) * SAMPLE_BYTE);
     free(acc);
+    return 0;
 }
 
-static void
+/* 0, or -1 when out of memory. */
+static int
 scene_init(struct sample_scene *sc, const struct sample_opts *o)
 {
     sc->width = o->width;
@@ -363,6 +368,7 @@ scene_init(struct sample_scene *sc, const struct sample_opts *o)
     sc->cx = 0.5f * (float)o->width;
     for (int k = 0; k < SCENE_TREE_WAVES; k++) {
         uint64_t h = sample_hash(o->seed, SAMPLE_SALT_TREES, k, 0);
+        /* octaves: 2, 4, 8... waves across, each detuned by up to 2x */
         sc->tree_freq[k] = (float)(2 << k) * (1.0f + sample_unit(h));
         sc->tree_phase[k] = SCENE_TWO_PI * sample_unit(sample_mix64(h));
     }
@@ -377,7 +383,7 @@ scene_init(struct sample_scene *sc, const struct sample_opts *o)
         car->z0 = sample_lerp(SCENE_CAR_ZMIN, SCENE_CAR_ZMAX, sample_unit(h));
         car->body = (int)(sample_mix64(h) % SCENE_NBODIES);
     }
-    scene_build_texture(sc);
+    return scene_build_texture(sc);
 }
 
 /* floor() for the texture's coordinates, without a libm call per pixel. */
@@ -462,7 +468,7 @@ scene_ground(const struct sample_scene *sc, const struct scene_row *r, float x)
         float t = scene_tex(sc, x * SCENE_GRASS_TEX, r->zw * SCENE_GRASS_TEX);
         c = scene_grass;
         c.y += SCENE_GRASS_AMP * t;
-        c.cb -= SCENE_GRASS_AMP / 4 * t;
+        c.cb -= SCENE_GRASS_TINT * t;
     }
     paint = sample_maxf(
         scene_line(x, SCENE_ROAD_L + SCENE_EDGE_INSET, r->m_per_px),
@@ -486,7 +492,7 @@ scene_sky(const struct sample_scene *sc, int frame, int x, int y,
         c = scene_trees;
         c.y += SCENE_TREE_AMP * scene_tex(sc, (float)x * SCENE_TREE_SCALE,
                                           (float)y * SCENE_TREE_SCALE);
-        return sample_mix(c, scene_haze, 0.5f * t);
+        return sample_mix(c, scene_haze, SCENE_TREE_HAZE * t);
     }
     c = sample_mix(scene_sky_top, scene_sky_low, t);
     c.y += SCENE_CLOUD_AMP * scene_tex(sc,
@@ -510,7 +516,8 @@ scene_background(const struct sample_scene *sc, int frame,
                  (float)(k + 1);
         cv->tree_top[x] =
             sc->horizon -
-            (float)h * (SCENE_TREE_MIN + SCENE_TREE_VAR * (0.5f + 0.25f * s));
+            (float)h * (SCENE_TREE_MIN +
+                        SCENE_TREE_VAR * (0.5f + SCENE_TREE_NORM * s));
     }
     for (int y = 0; y < h; y++) {
         uint8_t *yr = cv->y + (size_t)y * cv->ystride;
@@ -569,7 +576,8 @@ scene_car_colour(const struct sample_car *car, float u, float v, float su,
     a = scene_cover(&car_window, u, v, su, sv);
     if (a > 0.0f) {
         part = scene_window;
-        part.y += (scene_sky_low.y - scene_window.y) * 0.3f * (1.0f - v);
+        part.y += (scene_sky_low.y - scene_window.y) * SCENE_WINDOW_GLARE *
+                  (1.0f - v);
         c = sample_mix(c, part, a);
     }
     part = car->oncoming ? scene_head : scene_tail;
@@ -629,7 +637,9 @@ scene_draw_car(const struct sample_scene *sc, const struct sample_car *car,
         for (int x = x0; x < x1; x++) {
             float u = ((float)x + 0.5f - left) / w;
             float shadow =
-                scene_cover(&car_shadow, u, v, 4 * su, 4 * sv) * SCENE_SHADOW;
+                scene_cover(&car_shadow, u, v, SCENE_SHADOW_SOFT * su,
+                            SCENE_SHADOW_SOFT * sv) *
+                SCENE_SHADOW;
             float a = sample_maxf(scene_cover(&car_body, u, v, su, sv),
                                   scene_cover(&car_cabin, u, v, su, sv));
             if (shadow > 0.0f) {
@@ -993,11 +1003,11 @@ sample_write_zip(const char *zip_path, const struct sample_opts *o, char *err,
     g.order = malloc(g.frames * sizeof(*g.order));
     g.batch = calloc(g.batch_cap, sizeof(*g.batch));
     entries = calloc(g.frames, sizeof(*entries));
-    if (sc == NULL || g.order == NULL || g.batch == NULL || entries == NULL) {
+    if (sc == NULL || g.order == NULL || g.batch == NULL || entries == NULL ||
+        scene_init(sc, o) == -1) {
         errf(err, errlen, "out of memory for %d frames", o->frames);
         goto out;
     }
-    scene_init(sc, o);
     g.sc = sc;
     sample_shuffle(g.order, g.frames, o->seed);
 

@@ -5,7 +5,9 @@
  * avformat_find_stream_info (MP4 leaves the pixel format and level to be
  * found from the bitstream). The frame count is never the container's
  * claim: every packet of the video stream is read and counted, so a file
- * cut short or padded shows up here. Other streams are discarded unread.
+ * cut short or padded shows up here, and a packet the demuxer flags
+ * corrupt (a file cut inside a packet) fails the probe. Other streams are
+ * discarded unread.
  * Each call owns all the libav objects it creates; nothing is global.
  */
 #include "media/vidinfo.h"
@@ -86,6 +88,12 @@ vidinfo_probe(const char *path, struct vidinfo *vi, char *err, size_t errlen)
     while ((ret = av_read_frame(fmt, pkt)) >= 0) {
         if (pkt->stream_index == idx) {
             int key = (pkt->flags & AV_PKT_FLAG_KEY) != 0;
+            if (pkt->flags & AV_PKT_FLAG_CORRUPT) {
+                /* e.g. the file ends inside the packet: not a frame */
+                errf(err, errlen, "%s: video packet %" PRIu64 " is corrupt",
+                     path, vi->frames);
+                goto out;
+            }
             if (first)
                 vi->first_is_key = key;
             first = 0;

@@ -85,7 +85,10 @@ zipf_sniff(zip_t *za, zip_uint64_t idx, const char *name, uint64_t size,
         goto out;
     }
     while (len < ZIPF_HEAD_MAX && len < size) {
-        zip_int64_t n = zip_fread(zf, buf + len, ZIPF_HEAD_CHUNK);
+        size_t want = ZIPF_HEAD_MAX - len < ZIPF_HEAD_CHUNK
+                          ? ZIPF_HEAD_MAX - len
+                          : ZIPF_HEAD_CHUNK;
+        zip_int64_t n = zip_fread(zf, buf + len, want);
         if (n < 0) {
             errf(err, errlen, "entry %s: %s", name, zip_file_strerror(zf));
             goto out;

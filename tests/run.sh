@@ -13,6 +13,10 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 2
 
 pass=0 fail=0 skip=0 failed=""
+# Sanitizer builds: suppress only what third-party libraries do.
+export LSAN_OPTIONS="suppressions=$top/tests/lsan.supp:print_suppressions=0"
+export TSAN_OPTIONS="suppressions=$top/tests/tsan.supp:halt_on_error=1:second_deadlock_stack=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 logdir=$(mktemp -d "${TMPDIR:-/tmp}/framefarm-tests-XXXXXX")
 
 run_one() { # name, command...

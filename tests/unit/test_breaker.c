@@ -229,8 +229,9 @@ test_probe_success_closes_and_forgets(void **state)
     assert_int_equal(b.opens, 0);
     assert_true(breaker_allow(&b, at));
     assert_true(breaker_allow(&b, at)); /* no longer one at a time */
-    /* The failures before the probe are forgotten: F F is not 2 of 4. */
-    feed(&b, "SFF", BREAKER_CLOSED);
+    /* The failures before the probe are forgotten: with them, the window
+     * would read S F S F S S S S F, 3 failures in 4 new outcomes. */
+    feed(&b, "SSSF", BREAKER_CLOSED);
 }
 
 static void

@@ -93,7 +93,8 @@ static void
 test_timestamp_ties_broken_by_name(void **state)
 {
     const char *const sorted[] = {"log__CAM_BACK__5.jpg",
-                                  "log__CAM_FRONT__5.jpg", "log__CAM_BACK__6.jpg"};
+                                  "log__CAM_FRONT__5.jpg",
+                                  "log__CAM_BACK__6.jpg"};
     (void)state;
 
     expect_sorted_all_permutations(sorted, sizeof(sorted) / sizeof(sorted[0]),
@@ -184,8 +185,8 @@ test_natural_cmp_is_total_order(void **state)
             int ij = sign(frameorder_natural_cmp(s[i], s[j]));
             int ji = sign(frameorder_natural_cmp(s[j], s[i]));
             if (ij != -ji)
-                fail_msg("not antisymmetric: \"%s\" vs \"%s\": %d and %d",
-                         s[i], s[j], ij, ji);
+                fail_msg("not antisymmetric: \"%s\" vs \"%s\": %d and %d", s[i],
+                         s[j], ij, ji);
             if ((ij == 0) != (strcmp(s[i], s[j]) == 0))
                 fail_msg("\"%s\" vs \"%s\": %d", s[i], s[j], ij);
             if (ij > 0)

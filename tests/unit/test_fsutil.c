@@ -86,7 +86,7 @@ expect_file(const char *path, const char *text)
 static void
 test_relpath_accepts(void **state)
 {
-    const char *good[] = {"a/b.jpg", "a",        "x.zip", "a.b/c..d/e.jpg",
+    const char *good[] = {"a/b.jpg", "a",         "x.zip", "a.b/c..d/e.jpg",
                           "..a/b..", "a/.hidden", "a b/ c"};
     (void)state;
 
@@ -98,9 +98,9 @@ test_relpath_accepts(void **state)
 static void
 test_relpath_rejects(void **state)
 {
-    const char *bad[] = {"",     "/a",    "/",       "a/../b", "..",
-                         ".",    "../a",  "a/..",    "./a",    "a/.",
-                         "a//b", "a/./b", "a/",      "a\\b",   "..\\a",
+    const char *bad[] = {"",     "/a",    "/",        "a/../b", "..",
+                         ".",    "../a",  "a/..",     "./a",    "a/.",
+                         "a//b", "a/./b", "a/",       "a\\b",   "..\\a",
                          "a\nb", "a\tb",  "\x01.jpg", "a\x1f",  "a\x7f"};
     (void)state;
 
@@ -343,14 +343,13 @@ make_share(const char *dir, struct share *s)
 }
 
 static void
-expect_under(const char *root, const char *path, int want,
-             const char *want_rel)
+expect_under(const char *root, const char *path, int want, const char *want_rel)
 {
     char rel[FS_PATH_MAX] = "";
     int rc = fs_path_under(root, path, rel, sizeof(rel));
     if (rc != want)
-        fail_msg("fs_path_under(\"%s\", \"%s\"): got %d, want %d", root,
-                 path, rc, want);
+        fail_msg("fs_path_under(\"%s\", \"%s\"): got %d, want %d", root, path,
+                 rc, want);
     if (want == 1)
         assert_string_equal(rel, want_rel);
 }
@@ -414,8 +413,8 @@ test_path_under_errors(void **state)
     assert_int_equal(errno, ENAMETOOLONG);
 }
 
-#define TMP_TEST(f) cmocka_unit_test_setup_teardown(f, unit_tmpdir_setup, \
-                                                    unit_tmpdir_teardown)
+#define TMP_TEST(f)                                                            \
+    cmocka_unit_test_setup_teardown(f, unit_tmpdir_setup, unit_tmpdir_teardown)
 
 int
 main(void)

@@ -48,8 +48,8 @@ put_segment(struct bytes *x, uint8_t m, const uint8_t *payload, size_t n)
 static void
 put_app0(struct bytes *x)
 {
-    static const uint8_t jfif[] = {'J', 'F', 'I', 'F', 0, 1, 1, 0,
-                                   0,   1,   0,   1,   0, 0};
+    static const uint8_t jfif[] = {'J', 'F', 'I', 'F', 0, 1, 1,
+                                   0,   0,   1,   0,   1, 0, 0};
     put_segment(x, 0xE0, jfif, sizeof(jfif));
 }
 
@@ -58,9 +58,21 @@ put_app0(struct bytes *x)
 static size_t
 put_sof(struct bytes *x, uint8_t m, int width, int height)
 {
-    const uint8_t sof[SOF_LEN - 2] = {
-        8, (uint8_t)(height >> 8), (uint8_t)height, (uint8_t)(width >> 8),
-        (uint8_t)width, 3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1};
+    const uint8_t sof[SOF_LEN - 2] = {8,
+                                      (uint8_t)(height >> 8),
+                                      (uint8_t)height,
+                                      (uint8_t)(width >> 8),
+                                      (uint8_t)width,
+                                      3,
+                                      1,
+                                      0x22,
+                                      0,
+                                      2,
+                                      0x11,
+                                      1,
+                                      3,
+                                      0x11,
+                                      1};
     put_segment(x, m, sof, sizeof(sof));
     /* From the marker: FF m, then length, precision, height, width and
      * component count (8 bytes). */
@@ -84,8 +96,7 @@ parse_exact(const uint8_t *p, size_t len, struct jpeghdr *h)
 /* Every prefix shorter than ready gives 0, every longer one 1 with the
  * size. */
 static void
-expect_prefixes(const uint8_t *p, size_t n, size_t ready, int width,
-                int height)
+expect_prefixes(const uint8_t *p, size_t n, size_t ready, int width, int height)
 {
     for (size_t len = 0; len <= n; len++) {
         struct jpeghdr h = {0, 0, 0};
@@ -192,23 +203,23 @@ expect_not_jpeg(const uint8_t *p, size_t n, const char *what)
 static void
 test_not_jpeg(void **state)
 {
-    static const uint8_t png[] = {0x89, 'P',  'N',  'G',  '\r', '\n', 0x1a,
-                                  '\n', 0,    0,    0,    13,   'I',  'H',
-                                  'D',  'R',  0,    0,    1,    0};
+    static const uint8_t png[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a,
+                                  '\n', 0,   0,   0,   13,   'I',  'H',
+                                  'D',  'R', 0,   0,   1,    0};
     static const uint8_t gif[] = {'G', 'I', 'F', '8', '9', 'a', 1, 0};
     static const uint8_t text[] = "hello, this is not a picture\n";
     static const uint8_t one[] = {0x89};
     static const uint8_t soi_eoi[] = {0xFF, 0xD8, 0xFF, 0xD9};
-    static const uint8_t soi_sos[] = {0xFF, 0xD8, 0xFF, 0xDA, 0, 8,
+    static const uint8_t soi_sos[] = {0xFF, 0xD8, 0xFF, 0xDA, 0,    8,
                                       1,    1,    0,    0,    0x3f, 0};
     static const uint8_t soi_junk[] = {0xFF, 0xD8, 0x12, 0x34};
     static const uint8_t soi_soi[] = {0xFF, 0xD8, 0xFF, 0xD8};
     static const uint8_t short_seg[] = {0xFF, 0xD8, 0xFF, 0xE0, 0, 1};
     static const uint8_t short_sof[] = {0xFF, 0xD8, 0xFF, 0xC0, 0, 7,
                                         8,    0,    16,   0,    16};
-    static const uint8_t zero_w[] = {0xFF, 0xD8, 0xFF, 0xC0, 0, 11, 8,
-                                     0,    16,   0,    0,    1, 1,  0x11, 0};
-    static const uint8_t zero_comp[] = {0xFF, 0xD8, 0xFF, 0xC0, 0, 8,
+    static const uint8_t zero_w[] = {0xFF, 0xD8, 0xFF, 0xC0, 0, 11,   8, 0,
+                                     16,   0,    0,    1,    1, 0x11, 0};
+    static const uint8_t zero_comp[] = {0xFF, 0xD8, 0xFF, 0xC0, 0,  8,
                                         8,    0,    16,   0,    16, 0};
     (void)state;
 

@@ -39,10 +39,9 @@ good_manifest(void)
     m->enc.fps_den = 1001;
     assert_int_equal(manifest_alloc_frames(m, GOOD_FRAMES), 0);
     assert_int_equal(manifest_set_frame(m, 0, good_names[0], 1, 0), 0);
-    assert_int_equal(
-        manifest_set_frame(m, 1, good_names[1], MANIFEST_MAX_FRAME_BYTES,
-                           UINT32_MAX),
-        0);
+    assert_int_equal(manifest_set_frame(m, 1, good_names[1],
+                                        MANIFEST_MAX_FRAME_BYTES, UINT32_MAX),
+                     0);
     assert_int_equal(
         manifest_set_frame(m, 2, good_names[2], 123456, 0xdeadbeefu), 0);
     return m;
@@ -206,7 +205,11 @@ test_rejects_version(void **state)
 static void
 test_rejects_job_id(void **state)
 {
-    const char *bad[] = {"", "../x", ".hidden", "a/b", "a b",
+    const char *bad[] = {"",
+                         "../x",
+                         ".hidden",
+                         "a/b",
+                         "a b",
                          "0123456789012345678901234567890123456789"
                          "012345678901234567890123"}; /* 64 chars */
     (void)state;
@@ -244,8 +247,8 @@ test_rejects_set_not_below_sets(void **state)
 static void
 test_rejects_unsafe_frame_names(void **state)
 {
-    const char *bad[] = {"../x.jpg", "/etc/x", "a/../../x.jpg", "",
-                         "a\\..\\x.jpg", "a\nb.jpg"};
+    const char *bad[] = {"../x.jpg", "/etc/x",       "a/../../x.jpg",
+                         "",         "a\\..\\x.jpg", "a\nb.jpg"};
     (void)state;
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -258,10 +261,9 @@ test_rejects_frame_size_and_crc(void **state)
 {
     (void)state;
     expect_reject_frame("size", cJSON_CreateNumber(0), "size or crc");
-    expect_reject_frame("size",
-                        cJSON_CreateNumber((double)MANIFEST_MAX_FRAME_BYTES +
-                                           1),
-                        "size or crc");
+    expect_reject_frame(
+        "size", cJSON_CreateNumber((double)MANIFEST_MAX_FRAME_BYTES + 1),
+        "size or crc");
     expect_reject_frame("size", NULL, "size or crc");
     expect_reject_frame("crc", cJSON_CreateNumber((double)UINT32_MAX + 1),
                         "size or crc");
@@ -331,9 +333,9 @@ test_rejects_text_size(void **state)
     memcpy(big, text, n);
     memset(big + n, ' ', MANIFEST_MAX_BYTES + 1 - n);
     big[MANIFEST_MAX_BYTES + 1] = '\0';
-    assert_int_equal(manifest_from_text(big, MANIFEST_MAX_BYTES + 1, &m, err,
-                                        sizeof(err)),
-                     -1);
+    assert_int_equal(
+        manifest_from_text(big, MANIFEST_MAX_BYTES + 1, &m, err, sizeof(err)),
+        -1);
     assert_null(m);
     assert_contains(err, "bytes outside");
 
@@ -398,9 +400,8 @@ test_parse_fps_ntsc_decimals(void **state)
 static void
 test_parse_fps_rejects(void **state)
 {
-    const char *bad[] = {"0",   "-1",     "abc", "12x", "",   "1/0",
-                         "0/1", "-30/1", "/1",  "12/", "inf", "nan",
-                         "1001", "12/1x"};
+    const char *bad[] = {"0",     "-1", "abc", "12x", "",    "1/0",  "0/1",
+                         "-30/1", "/1", "12/", "inf", "nan", "1001", "12/1x"};
     (void)state;
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

@@ -17,7 +17,7 @@
 static uint8_t *
 frame_raw(uint32_t lenfield, const char *body, size_t bodylen, size_t *total)
 {
-    uint8_t *buf = malloc(PROTO_HDR + bodylen + 1);
+    uint8_t *buf = malloc(PROTO_HDR + bodylen); /* exact: ASan sees past */
     assert_non_null(buf);
     buf[0] = (uint8_t)(lenfield >> 24);
     buf[1] = (uint8_t)(lenfield >> 16);
@@ -84,9 +84,9 @@ test_encode_decode_round_trip(void **state)
                (uint32_t)(uint8_t)buf[2] << 8 | (uint32_t)(uint8_t)buf[3];
     assert_int_equal(lenfield, len - PROTO_HDR);
 
-    assert_int_equal(proto_decode((const uint8_t *)buf, len, &used, &out, err,
-                                  sizeof(err)),
-                     1);
+    assert_int_equal(
+        proto_decode((const uint8_t *)buf, len, &used, &out, err, sizeof(err)),
+        1);
     assert_int_equal(used, len);
     assert_non_null(out);
     assert_string_equal(proto_type(out), MSG_HEARTBEAT);
@@ -97,24 +97,30 @@ test_encode_decode_round_trip(void **state)
     free(buf);
 }
 
+/* Each prefix is decoded from a buffer of exactly its length, so the ASan
+ * build catches a look past the bytes received so far. */
 static void
 test_decode_every_prefix_needs_more(void **state)
 {
-    cJSON *in = msg_new(MSG_DONE, 7), *out = NULL;
+    cJSON *in = msg_new(MSG_DONE, 7);
     char *buf = NULL, err[ERR_MAX];
     size_t len = 0;
     (void)state;
 
     assert_int_equal(proto_encode(in, &buf, &len), 0);
     for (size_t n = 0; n < len; n++) {
-        size_t used = 12345;
-        out = NULL;
-        int rc = proto_decode((const uint8_t *)buf, n, &used, &out, err,
-                              sizeof(err));
+        uint8_t *prefix = malloc(n > 0 ? n : 1);
+        size_t used = 0;
+        cJSON *out = NULL;
+        int rc;
+        assert_non_null(prefix);
+        memcpy(prefix, buf, n);
+        rc = proto_decode(prefix, n, &used, &out, err, sizeof(err));
+        free(prefix);
+        cJSON_Delete(out);
         if (rc != 0)
             fail_msg("prefix of %zu of %zu bytes: got %d, want 0", n, len, rc);
         assert_null(out);
-        assert_int_equal(used, 12345); /* untouched */
     }
     cJSON_Delete(in);
     free(buf);
@@ -261,10 +267,8 @@ static void
 test_decode_type_not_string(void **state)
 {
     const char *bodies[] = {
-        "{\"type\":5}",
-        "{\"type\":null}",
-        "{\"type\":[\"hello\"]}",
-        "{\"type\":{\"hello\":1}}",
+        "{\"type\":5}",           "{\"type\":null}",
+        "{\"type\":[\"hello\"]}", "{\"type\":{\"hello\":1}}",
         "{\"Type\":\"hello\"}", /* keys are case-sensitive */
     };
     (void)state;
@@ -320,8 +324,7 @@ test_encode_size_limit(void **state)
 static void
 socketpair_or_fail(int sv[2])
 {
-    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
-                     0);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 }
 
 /* Frames trickling in one byte per read are reassembled; no message is

@@ -21,8 +21,7 @@ table_new(uint32_t n)
 }
 
 static uint64_t
-assign_ok(struct set_table *t, uint32_t set, uint64_t session,
-          const char *name)
+assign_ok(struct set_table *t, uint32_t set, uint64_t session, const char *name)
 {
     uint64_t epoch = 0;
     if (set_table_assign(t, set, session, name, &epoch) != 0)
@@ -194,8 +193,7 @@ test_reject_then_reassign(void **state)
 
     e = assign_ok(t, 0, SESSION_A, "n1");
     assert_int_equal(set_table_begin_check(t, 0, e), 0);
-    assert_int_equal(set_table_reject(t, 0, e, "3 frames, want 4", &nodes),
-                     0);
+    assert_int_equal(set_table_reject(t, 0, e, "3 frames, want 4", &nodes), 0);
     expect_status(t, 0, SET_FAILED);
     assert_true(s->epoch > e);
     assert_false(s->checking);
@@ -444,8 +442,8 @@ check_against_model(const struct set_table *t, struct model *m,
         const struct set_info *s = set_table_get(t, i);
         const struct model_set *w = &m->s[i];
         if (s->epoch < prev_epoch[i])
-            fail_msg("step %ld: set %u epoch went down %llu -> %llu", step,
-                     i, (unsigned long long)prev_epoch[i],
+            fail_msg("step %ld: set %u epoch went down %llu -> %llu", step, i,
+                     (unsigned long long)prev_epoch[i],
                      (unsigned long long)s->epoch);
         if (s->status != w->status || s->epoch != w->epoch ||
             s->holder != w->holder || !s->checking != !w->checking)
@@ -505,10 +503,10 @@ random_op(struct set_table *t, struct model *m, uint64_t *rng, long step)
         if (op == 0 && p >= 0)
             set = (uint32_t)p;
         w = set < m->n ? &m->s[set] : NULL;
-        want = w != NULL &&
-                       (w->status == SET_AVAILABLE || w->status == SET_FAILED)
-                   ? 0
-                   : -1;
+        want =
+            w != NULL && (w->status == SET_AVAILABLE || w->status == SET_FAILED)
+                ? 0
+                : -1;
         rc = set_table_assign(t, set, session, node_name(node), &got);
         if (rc == 0 && w != NULL) {
             w->status = SET_PROCESSING;
