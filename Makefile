@@ -42,6 +42,7 @@ NODE_SRC := $(wildcard gpu-node/*.c)
 CLI_SRC := $(wildcard cli/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 TOOL_SRC := $(wildcard tests/tools/*.c)
+BENCH_SRC := $(wildcard bench/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -54,6 +55,7 @@ BINS := $(BUILD)/bin/framefarm $(BUILD)/bin/framefarm-coordinator \
 	$(BUILD)/bin/framefarm-node
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(TOOL_SRC))
+BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
 .PHONY: all deps demo test test-unit test-integration test-gpu bench \
 	format format-check clean
@@ -66,7 +68,7 @@ deps:
 	@sh scripts/deps.sh
 
 .PHONY: binaries
-binaries: $(BINS) $(UNIT_BINS) $(TOOL_BINS)
+binaries: $(BINS) $(UNIT_BINS) $(TOOL_BINS) $(BENCH_BINS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -99,6 +101,10 @@ $(TOOL_BINS): $(BUILD)/tests/%: $(BUILD)/obj/tests/tools/%.o $(LIBMEDIA) \
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_ALL)
 
+$(BENCH_BINS): $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBMEDIA) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_ALL)
+
 demo: all
 	@sh scripts/demo.sh $(BUILD)
 
@@ -115,10 +121,11 @@ test-gpu: all
 	@BUILD=$(BUILD) sh tests/gpu/run.sh
 
 bench: all
-	@sh bench/run.sh $(BUILD)
+	@bash bench/run.sh $(BUILD)
 
 FORMAT_FILES = $(wildcard common/*.[ch] media/*.[ch] coordinator/*.[ch] \
-	gpu-node/*.[ch] cli/*.[ch] tests/unit/*.[ch] tests/tools/*.[ch])
+	gpu-node/*.[ch] cli/*.[ch] tests/unit/*.[ch] tests/tools/*.[ch] \
+	bench/*.[ch])
 format:
 	clang-format -i $(FORMAT_FILES)
 format-check:

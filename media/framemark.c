@@ -18,8 +18,9 @@
 #include <stdlib.h>
 
 #define FRAMEMARK_BLOCKS (2 * FRAMEMARK_BITS)
-#define FRAMEMARK_SPAN (FRAMEMARK_BLOCKS + 2) /* one margin column each side   \
-                                               */
+#define FRAMEMARK_SPAN                                                         \
+    (FRAMEMARK_BLOCKS + 2) /* one margin column each side                      \
+                            */
 #define FRAMEMARK_INDEX_MASK ((1u << FRAMEMARK_BITS) - 1)
 #define FRAMEMARK_DARK 0
 #define FRAMEMARK_LIGHT 255

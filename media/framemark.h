@@ -14,7 +14,8 @@
 #define FRAMEMARK_MIN_WIDTH 136 /* 34 blocks of at least 4 pixels */
 
 /* 1 when a picture of this size can hold a mark (width at least
- * FRAMEMARK_MIN_WIDTH, height at least 3/68 of the width), else 0. */
+ * FRAMEMARK_MIN_WIDTH, height at least about 3/68 of the width), else 0;
+ * framemark_draw draws nothing on a picture that cannot. */
 int framemark_fits(int width, int height);
 /* Draw index (mod 2^16) at the top left of a full-range luma plane. */
 void framemark_draw(uint8_t *y, int stride, int width, int height,

@@ -11,15 +11,17 @@
  * real-camera size (~150-200 KB at 1600x900) and the encoders real work.
  * The picture is drawn straight into full-range 4:2:0 planes and compressed
  * with libjpeg-turbo (tjCompressFromYUVPlanes), so there is no colour
- * conversion pass. Everything is a pure function of (seed, frame index):
- * the same options always give the same bytes.
+ * conversion pass. The frame mark goes on last, over the noise, with
+ * neutral chroma under it. Everything is a pure function of (seed, frame
+ * index): the same options always give the same bytes.
  *
  * The zip is written by libzip from callback sources: at zip_close libzip
  * asks for the entries one by one in the order they were added (scrambled),
  * and the generator renders them ahead in batches of a few frames per CPU
- * on short-lived worker threads. Memory is bounded by one batch however
- * many frames are asked for. Workers share only the read-only scene; each
- * owns its planes, its compressor and its slots of the batch.
+ * on short-lived worker threads. Memory is one batch (plus a few words
+ * per frame) however many frames are asked for. Workers share only the
+ * read-only scene; each owns its planes, its compressor and its slots of the
+ * batch.
  */
 #include "media/sample.h"
 
@@ -31,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <turbojpeg.h>
@@ -39,14 +42,20 @@
 #include "common/err.h"
 #include "common/fsutil.h"
 #include "media/framemark.h"
+#include "media/zipframes.h"
 
 #define SAMPLE_DEFAULT_SEED 1
-#define SAMPLE_MAX_FRAMES 200000 /* as many as a zip listing accepts */
+#define SAMPLE_MAX_FRAMES                                                      \
+    ((int)ZIPF_DEFAULT_MAX_ENTRIES) /* zipf_list's cap                         \
+                                     */
 #define SAMPLE_MAX_DIM 8192
 #define SAMPLE_JPEG_QUALITY 90
 #define SAMPLE_MAX_THREADS 8
 #define SAMPLE_BATCH_PER_THREAD 4
 #define SAMPLE_NAME_MAX 128
+/* Unix mode in the high half of the external attributes, as zip -r
+ * writes it for a regular 0644 file. */
+#define SAMPLE_ENTRY_MODE ((zip_uint32_t)(S_IFREG | 0644) << 16)
 
 /* nuScenes naming: one log, CAM_FRONT, microsecond timestamps at ~12 Hz. */
 #define SAMPLE_NAME_PREFIX                                                     \
@@ -73,10 +82,10 @@
 #define SAMPLE_GREY 128 /* neutral chroma */
 
 /* Sensor noise: triangular, in luma levels (chroma gets half). */
-#define SAMPLE_NOISE_AMP 6
+#define SAMPLE_NOISE_AMP 5
 #define SAMPLE_NOISE_CHROMA_DIV 2
-#define SAMPLE_NOISE_BITS 16 /* hash bits per sample */
-#define SAMPLE_NOISE_PER_HASH (64 / SAMPLE_NOISE_BITS)
+#define SAMPLE_NOISE_LEVELS 256 /* one hash byte per sample */
+#define SAMPLE_NOISE_PER_HASH 8 /* bytes in a 64-bit hash */
 
 /* Tileable value-noise texture. */
 #define SCENE_TEX_BITS 8
@@ -195,6 +204,7 @@ struct sample_scene { /* read-only once built; shared by the workers */
     float horizon, focal, cx;
     float tree_freq[SCENE_TREE_WAVES], tree_phase[SCENE_TREE_WAVES];
     struct sample_car cars[SCENE_CARS];
+    int8_t noise_y[SAMPLE_NOISE_LEVELS], noise_c[SAMPLE_NOISE_LEVELS];
     uint8_t tex[SCENE_TEX * SCENE_TEX];
 };
 
@@ -356,6 +366,19 @@ scene_build_texture(struct sample_scene *sc)
     return 0;
 }
 
+/* A byte of hash -> triangular noise in [-amp, amp]: the distribution's
+ * quantiles, so that one table lookup does per sample. */
+static void
+scene_noise_table(int8_t *t, int amp)
+{
+    for (int b = 0; b < SAMPLE_NOISE_LEVELS; b++) {
+        float p = ((float)b + 0.5f) / SAMPLE_NOISE_LEVELS;
+        float q =
+            p < 0.5f ? sqrtf(2.0f * p) - 1.0f : 1.0f - sqrtf(2.0f * (1.0f - p));
+        t[b] = (int8_t)lrintf(q * (float)amp);
+    }
+}
+
 /* 0, or -1 when out of memory. */
 static int
 scene_init(struct sample_scene *sc, const struct sample_opts *o)
@@ -383,6 +406,8 @@ scene_init(struct sample_scene *sc, const struct sample_opts *o)
         car->z0 = sample_lerp(SCENE_CAR_ZMIN, SCENE_CAR_ZMAX, sample_unit(h));
         car->body = (int)(sample_mix64(h) % SCENE_NBODIES);
     }
+    scene_noise_table(sc->noise_y, SAMPLE_NOISE_AMP);
+    scene_noise_table(sc->noise_c, SAMPLE_NOISE_AMP / SAMPLE_NOISE_CHROMA_DIV);
     return scene_build_texture(sc);
 }
 
@@ -674,15 +699,6 @@ scene_cars(const struct sample_scene *sc, int frame, struct sample_canvas *cv)
         scene_draw_car(sc, &sc->cars[idx[k]], z[idx[k]], cv);
 }
 
-/* Triangular noise in [-amp, amp] from the low 16 bits of h. */
-static int
-sample_noise(uint64_t h, int amp)
-{
-    int s =
-        (int)(h & SAMPLE_BYTE) + (int)((h >> SAMPLE_BYTE_BITS) & SAMPLE_BYTE);
-    return (s - (int)SAMPLE_BYTE) * amp / (int)SAMPLE_BYTE;
-}
-
 static uint8_t
 sample_add_noise(uint8_t v, int n)
 {
@@ -690,15 +706,15 @@ sample_add_noise(uint8_t v, int n)
     return (uint8_t)(r < 0 ? 0 : r > (int)SAMPLE_BYTE ? (int)SAMPLE_BYTE : r);
 }
 
-/* Add noise to a row of n samples, SAMPLE_NOISE_PER_HASH per hash. */
+/* Add noise to a row of n samples, one hash byte each. */
 static void
-scene_noise_row(uint8_t *row, int n, uint64_t key, int amp)
+scene_noise_row(uint8_t *row, int n, uint64_t key, const int8_t *table)
 {
     for (int x = 0; x < n; x += SAMPLE_NOISE_PER_HASH) {
         uint64_t h = sample_mix64(key + (uint64_t)x);
         for (int k = 0; k < SAMPLE_NOISE_PER_HASH && x + k < n; k++) {
-            row[x + k] = sample_add_noise(row[x + k], sample_noise(h, amp));
-            h >>= SAMPLE_NOISE_BITS;
+            row[x + k] = sample_add_noise(row[x + k], table[h & SAMPLE_BYTE]);
+            h >>= SAMPLE_BYTE_BITS;
         }
     }
 }
@@ -710,16 +726,15 @@ scene_noise(const struct sample_scene *sc, int frame, struct sample_canvas *cv)
     uint64_t ky = sample_hash(sc->seed, SAMPLE_SALT_NOISE_Y, frame, 0);
     uint64_t kc = sample_hash(sc->seed, SAMPLE_SALT_NOISE_C, frame, 0);
     int cw = sc->width / 2, ch = sc->height / 2;
-    int camp = SAMPLE_NOISE_AMP / SAMPLE_NOISE_CHROMA_DIV;
 
     for (int y = 0; y < sc->height; y++)
         scene_noise_row(cv->y + (size_t)y * cv->ystride, sc->width,
-                        sample_mix64(ky + (uint64_t)y), SAMPLE_NOISE_AMP);
+                        sample_mix64(ky + (uint64_t)y), sc->noise_y);
     for (int y = 0; y < ch; y++) {
         scene_noise_row(cv->cb + (size_t)y * cv->cstride, cw,
-                        sample_mix64(kc + 2 * (uint64_t)y), camp);
+                        sample_mix64(kc + 2 * (uint64_t)y), sc->noise_c);
         scene_noise_row(cv->cr + (size_t)y * cv->cstride, cw,
-                        sample_mix64(kc + 2 * (uint64_t)y + 1), camp);
+                        sample_mix64(kc + 2 * (uint64_t)y + 1), sc->noise_c);
     }
 }
 
@@ -1041,7 +1056,10 @@ sample_write_zip(const char *zip_path, const struct sample_opts *o, char *err,
             goto out;
         }
         if (zip_set_file_compression(za, (zip_uint64_t)idx, ZIP_CM_STORE, 0) !=
-            0) {
+                0 ||
+            zip_file_set_external_attributes(za, (zip_uint64_t)idx, 0,
+                                             ZIP_OPSYS_UNIX,
+                                             SAMPLE_ENTRY_MODE) != 0) {
             errf(err, errlen, "%s: %s: %s", tmp, name, zip_strerror(za));
             goto out;
         }

@@ -52,6 +52,7 @@
 #define VERIFY_LIMITED_SPAN 219 /* white - black in limited range */
 #define VERIFY_FULL_SPAN 255
 #define VERIFY_MARK_MOD (1u << FRAMEMARK_BITS)
+#define VERIFY_SWS_UNITY (1 << 16) /* swscale's fixed-point 1.0 */
 
 struct verify_slot {
     uint8_t *luma; /* w x h of the video, the video's range */
@@ -202,8 +203,10 @@ verify_load_source(struct verify *v, size_t i)
             goto out;
         }
     }
+    /* a warning (e.g. stray bytes after the image) still decodes fully */
     if (tjDecompress2(v->tj, jpeg, (unsigned long)len, v->grey, sw, sw, sh,
-                      TJPF_GRAY, 0) != 0) {
+                      TJPF_GRAY, 0) != 0 &&
+        tjGetErrorCode(v->tj) != TJERR_WARNING) {
         errf(v->err, v->errlen, "source frame %zu (%s): %s", i, f->name,
              tjGetErrorStr2(v->tj));
         goto out;
@@ -281,7 +284,7 @@ verify_frame_luma(struct verify *v, const AVFrame *fr, const uint8_t **luma,
     }
     sws_setColorspaceDetails(v->vid_sws, sws_getCoefficients(SWS_CS_DEFAULT),
                              full, sws_getCoefficients(SWS_CS_DEFAULT), full, 0,
-                             1 << 16, 1 << 16);
+                             VERIFY_SWS_UNITY, VERIFY_SWS_UNITY);
     if (v->conv->width != fr->width || v->conv->height != fr->height) {
         av_frame_unref(v->conv);
         v->conv->format = AV_PIX_FMT_YUV420P;
@@ -344,6 +347,16 @@ verify_frame(struct verify *v, const AVFrame *fr)
         prev = verify_psnr(sse[0], v->w, v->h);
     if (i + 1 < count)
         next = verify_psnr(sse[2], v->w, v->h);
+    /* the mark, when there is one, is the plainest evidence: first */
+    if (rep->marked) {
+        if (!framemark_read(luma, stride, fr->width, fr->height, &mark)) {
+            rep->mark_errors++;
+            verify_problem(v, "frame %zu: no frame mark found", i);
+        } else if (mark != (uint32_t)(i % VERIFY_MARK_MOD)) {
+            rep->mark_errors++;
+            verify_problem(v, "frame %zu: mark reads %" PRIu32, i, mark);
+        }
+    }
     if (v->psnr_n == 0 || own < rep->psnr_min)
         rep->psnr_min = own;
     v->psnr_sum += own;
@@ -359,15 +372,6 @@ verify_frame(struct verify *v, const AVFrame *fr)
         rep->psnr_errors++;
         verify_problem(v, "frame %zu: %.1f dB against its source, under %.1f",
                        i, own, v->min_psnr);
-    }
-    if (rep->marked) {
-        if (!framemark_read(luma, stride, fr->width, fr->height, &mark)) {
-            rep->mark_errors++;
-            verify_problem(v, "frame %zu: no frame mark found", i);
-        } else if (mark != (uint32_t)(i % VERIFY_MARK_MOD)) {
-            rep->mark_errors++;
-            verify_problem(v, "frame %zu: mark reads %" PRIu32, i, mark);
-        }
     }
     return 0;
 }
