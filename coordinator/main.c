@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/err.h"
@@ -252,6 +253,7 @@ main(int argc, char **argv)
     int lfd, port = 0, rc = EXIT_JOB_FAILED;
 
     signal(SIGPIPE, SIG_IGN);
+    tzset(); /* before threads: libzip and the logs read the time zone */
     log_init("coord");
     config_defaults(&cfg);
     parse_args(argc, argv, &cfg);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/err.h"
@@ -112,6 +113,11 @@ main(int argc, char **argv)
     struct stat st;
 
     signal(SIGPIPE, SIG_IGN);
+    /* Before any thread exists: glibc's time-zone state is set up once
+     * (libzip reads it in every worker), and SVT-AV1 prints only errors
+     * (its info banner would fill the log at every probe). */
+    tzset();
+    setenv("SVT_LOG", "1", 0);
     memset(&cfg, 0, sizeof(cfg));
     snprintf(cfg.encoder, sizeof(cfg.encoder), "auto");
     cfg.slots = 1;

@@ -69,7 +69,7 @@ encoder_set_int(AVDictionary **opts, const char *key, int v)
     return av_dict_set_int(opts, key, v, 0) < 0 ? -1 : 0;
 }
 
-/* libx264 and libx265 take the job's preset and CRF as they are. */
+/* libx264 (and libx265 below) take the job's preset and CRF as they are. */
 static int
 encoder_setup_x264(AVCodecContext *c, const struct enc_params *p,
                    AVDictionary **opts, char *err, size_t errlen)

@@ -50,6 +50,8 @@
 #define RENDER_MAX_THREADS 64
 #define RENDER_SLOTS_PER_THREAD 2
 #define RENDER_SLOTS_EXTRA 2
+#define RENDER_RING_BYTES (512u << 20) /* pictures in flight, at most */
+#define RENDER_MIN_SLOTS 2
 #define RENDER_IO_BUFFER (1 << 20)
 #define RENDER_FILE_MODE 0644
 
@@ -252,13 +254,13 @@ static void render_pipe_fini(struct render_pipe *p);
 
 static int
 render_pipe_init(struct render_pipe *p, const struct render_request *rq,
-                 enum AVPixelFormat fmt, size_t threads)
+                 enum AVPixelFormat fmt, size_t nslots)
 {
     memset(p, 0, sizeof(*p));
     p->rq = rq;
     p->m = rq->m;
     p->fmt = fmt;
-    p->nslots = threads * RENDER_SLOTS_PER_THREAD + RENDER_SLOTS_EXTRA;
+    p->nslots = nslots;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->freed, NULL);
     pthread_cond_init(&p->read, NULL);
@@ -336,17 +338,31 @@ render_mux_packet(void *arg, AVPacket *pkt, char *err, size_t errlen)
     return 0;
 }
 
-static size_t
-render_threads(const struct render_request *rq)
+/* Decoder threads and ring slots: two slots per decoder, unless the
+ * pictures are so large that RENDER_RING_BYTES holds fewer; then fewer
+ * slots, and no more decoders than slots. */
+static void
+render_sizes(const struct render_request *rq, size_t *threads, size_t *slots)
 {
     long n = rq->threads > 0 ? rq->threads : sysconf(_SC_NPROCESSORS_ONLN);
+    size_t picture = (size_t)rq->m->enc.width * (size_t)rq->m->enc.height * 3 /
+                     2; /* 4:2:0, sizes checked by encparams_check */
+    size_t cap = RENDER_RING_BYTES / picture;
+
     if (n < 1)
         n = 1;
     if (n > RENDER_MAX_THREADS)
         n = RENDER_MAX_THREADS;
     if ((size_t)n > rq->m->count)
         n = (long)rq->m->count;
-    return (size_t)n;
+    *threads = (size_t)n;
+    *slots = *threads * RENDER_SLOTS_PER_THREAD + RENDER_SLOTS_EXTRA;
+    if (cap < RENDER_MIN_SLOTS)
+        cap = RENDER_MIN_SLOTS;
+    if (*slots > cap)
+        *slots = cap;
+    if (*threads > *slots)
+        *threads = *slots;
 }
 
 static int
@@ -471,9 +487,10 @@ render_set(const struct render_request *rq, atomic_uint_fast64_t *progress,
     struct avlog_capture cap;
     struct render_pipe pipe;
     struct render_mux mx = {.fd = -1};
+    const struct encoder_backend *be;
     struct encoder *enc = NULL;
     pthread_t reader, *decoders = NULL;
-    size_t threads = 0, started = 0;
+    size_t threads = 0, slots = 0, started = 0;
     int reader_started = 0, pipe_made = 0, header = 0, part_made = 0;
     char part[FS_PATH_MAX];
     char hex[HASH_HEX_LEN + 1];
@@ -495,29 +512,20 @@ render_set(const struct render_request *rq, atomic_uint_fast64_t *progress,
     }
     mx.part = part;
 
-    /* MP4 carries the parameter sets out of band, in the sample entry. */
-    enc = encoder_open(rq->encoder, &rq->m->enc, 1, err, errlen);
-    if (enc == NULL) {
-        saved = errno;
+    be = encoder_backend_find(rq->encoder);
+    if (be == NULL) {
+        errf(err, errlen, "encoder \"%s\" is not one of the back ends",
+             rq->encoder);
+        saved = ENOENT;
         goto out;
     }
-    ret = render_mux_open(&mx, encoder_context(enc), &cap, err, errlen);
-    saved = errno;
-    part_made = mx.fd != -1; /* ours: created with O_EXCL */
-    if (ret == -1)
-        goto out;
-    ret = avformat_write_header(mx.fmt, NULL);
-    if (ret < 0) {
-        avlog_fail(err, errlen, &cap, ret, "writing the header of %s", part);
-        saved = errno;
-        goto out;
-    }
-    header = 1;
 
-    threads = render_threads(rq);
+    /* Reading and decoding start first, while the encoder and the file
+     * are set up. */
+    render_sizes(rq, &threads, &slots);
     decoders = calloc(threads, sizeof(*decoders));
     if (decoders == NULL ||
-        render_pipe_init(&pipe, rq, encoder_input_format(enc), threads) == -1) {
+        render_pipe_init(&pipe, rq, be->sw_format, slots) == -1) {
         errf(err, errlen, "out of memory");
         saved = ENOMEM;
         goto out;
@@ -538,6 +546,25 @@ render_set(const struct render_request *rq, atomic_uint_fast64_t *progress,
             goto out;
         }
     }
+
+    /* MP4 carries the parameter sets out of band, in the sample entry. */
+    enc = encoder_open(rq->encoder, &rq->m->enc, 1, err, errlen);
+    if (enc == NULL) {
+        saved = errno;
+        goto out;
+    }
+    ret = render_mux_open(&mx, encoder_context(enc), &cap, err, errlen);
+    saved = errno;
+    part_made = mx.fd != -1; /* ours: created with O_EXCL */
+    if (ret == -1)
+        goto out;
+    ret = avformat_write_header(mx.fmt, NULL);
+    if (ret < 0) {
+        avlog_fail(err, errlen, &cap, ret, "writing the header of %s", part);
+        saved = errno;
+        goto out;
+    }
+    header = 1;
 
     for (size_t i = 0; i < rq->m->count; i++) {
         struct render_slot *s = render_pipe_slot(&pipe, i);

@@ -25,18 +25,18 @@ struct render_request {
 };
 
 struct render_result {
-    uint64_t frames;                /* frames encoded (== m->count) */
-    uint64_t bytes;                 /* size of the file */
-    char sha256[HASH_HEX_LEN + 1];  /* of the file */
-    char encoder[ENC_NAME_MAX];     /* encoder that produced it */
+    uint64_t frames;               /* frames encoded (== m->count) */
+    uint64_t bytes;                /* size of the file */
+    char sha256[HASH_HEX_LEN + 1]; /* of the file */
+    char encoder[ENC_NAME_MAX];    /* encoder that produced it */
 };
 
 /* Render the set. *progress (may be NULL) counts frames encoded so far;
  * when *cancel (may be NULL) becomes non-zero the render stops, removes
  * its .part file and fails with ECANCELED. 0, or -1 with err; on failure
  * nothing is left under out_path. */
-int render_set(const struct render_request *rq,
-               atomic_uint_fast64_t *progress, const atomic_int *cancel,
-               struct render_result *res, char *err, size_t errlen);
+int render_set(const struct render_request *rq, atomic_uint_fast64_t *progress,
+               const atomic_int *cancel, struct render_result *res, char *err,
+               size_t errlen);
 
 #endif
