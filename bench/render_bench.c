@@ -86,8 +86,8 @@ main(int argc, char **argv)
     double wall = (double)(clock_now_ms() - t0) / BENCH_MS_PER_S;
     double cpu = bench_cpu_seconds() - c0;
     printf("frames=%llu wall=%.3f cpu=%.3f fps=%.1f bytes=%llu\n",
-           (unsigned long long)res.frames, wall, cpu,
-           (double)res.frames / wall, (unsigned long long)res.bytes);
+           (unsigned long long)res.frames, wall, cpu, (double)res.frames / wall,
+           (unsigned long long)res.bytes);
     manifest_free(m);
     zipf_listing_free(l);
     return 0;

@@ -133,21 +133,22 @@ cli_verify(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     printf("%s: %llu frames (zip has %llu), %dx%d, %s, %g fps\n", video,
-           (unsigned long long)r.video_frames,
-           (unsigned long long)r.zip_frames, r.width, r.height, r.codec,
+           (unsigned long long)r.video_frames, (unsigned long long)r.zip_frames,
+           r.width, r.height, r.codec,
            r.fps_den > 0 ? (double)r.fps_num / r.fps_den : 0.0);
     printf("  frame marks: %s; order errors: %llu; PSNR min %.2f dB, avg "
            "%.2f dB (threshold %.1f); under threshold: %llu; decode errors: "
            "%llu\n",
            r.marked ? (r.mark_errors == 0 ? "all match" : "MISMATCH")
                     : "not a sample zip (checked by PSNR only)",
-           (unsigned long long)r.order_errors, r.psnr_min, r.psnr_avg,
-           min_psnr, (unsigned long long)r.psnr_errors,
+           (unsigned long long)r.order_errors, r.psnr_min, r.psnr_avg, min_psnr,
+           (unsigned long long)r.psnr_errors,
            (unsigned long long)r.decode_errors);
     if (rc == 0) {
         printf("OK: every frame is the right source frame, in order\n");
         return 0;
     }
-    printf("MISMATCH: %s\n", r.first_problem[0] ? r.first_problem : "see above");
+    printf("MISMATCH: %s\n",
+           r.first_problem[0] ? r.first_problem : "see above");
     return 1;
 }

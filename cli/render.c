@@ -107,7 +107,8 @@ render_bar(uint32_t counted, uint32_t sets, uint64_t frames, uint64_t total,
     for (int i = 0; i < RENDER_BAR_WIDTH; i++)
         bar[i] = i < fill ? '#' : '.';
     bar[RENDER_BAR_WIDTH] = '\0';
-    fprintf(stderr, "%s[%s] %u/%u sets  %llu/%llu frames  %.1f fps  ETA %.0fs%s",
+    fprintf(stderr,
+            "%s[%s] %u/%u sets  %llu/%llu frames  %.1f fps  ETA %.0fs%s",
             tty ? "\r" : "", bar, counted, sets, (unsigned long long)frames,
             (unsigned long long)total, fps, eta, tty ? "   " : "\n");
     fflush(stderr);
@@ -257,7 +258,8 @@ render_follow(struct render_run *r, const struct render_opts *o, int fd,
     char buf[RENDER_LINE_MAX * 4], summary[RENDER_LINE_MAX] = "";
     size_t len = 0;
     int tty = isatty(STDERR_FILENO), started = 0, status = 0, bar = 0;
-    uint64_t t0 = clock_now_ms(), listen_deadline = t0 + RENDER_LISTEN_TIMEOUT_MS;
+    uint64_t t0 = clock_now_ms(),
+             listen_deadline = t0 + RENDER_LISTEN_TIMEOUT_MS;
 
     for (;;) {
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
@@ -286,8 +288,8 @@ render_follow(struct render_run *r, const struct render_opts *o, int fd,
             char host[256];
             int port;
             *nl = '\0';
-            if (!started && sscanf(buf, "listening on %255[^:]:%d", host,
-                                   &port) == 2) {
+            if (!started &&
+                sscanf(buf, "listening on %255[^:]:%d", host, &port) == 2) {
                 started = 1;
                 t0 = clock_now_ms();
                 for (int i = 0; i < o->nodes; i++) {
@@ -300,11 +302,12 @@ render_follow(struct render_run *r, const struct render_opts *o, int fd,
                             -1 ||
                         fs_join(log, sizeof(log), r->logs, logn) == -1)
                         break;
-                    char *argv[] = {exe, "--coordinator", coord, "--share",
-                                    r->share, "--name", name, "--retry-for",
-                                    "30", NULL};
-                    r->nodes[i] = render_spawn(argv, -1,
-                                               o->verbose ? NULL : log);
+                    char *argv[] = {exe,       "--coordinator", coord,
+                                    "--share", r->share,        "--name",
+                                    name,      "--retry-for",   "30",
+                                    NULL};
+                    r->nodes[i] =
+                        render_spawn(argv, -1, o->verbose ? NULL : log);
                     if (r->nodes[i] > 0)
                         r->nnodes = i + 1;
                 }
@@ -361,8 +364,7 @@ cli_render(int argc, char **argv)
         snprintf(r.share, sizeof(r.share), "%s/framefarm-share-XXXXXX",
                  tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
         if (mkdtemp(r.share) == NULL) {
-            fprintf(stderr, "framefarm render: mkdtemp: %s\n",
-                    strerror(errno));
+            fprintf(stderr, "framefarm render: mkdtemp: %s\n", strerror(errno));
             return 1;
         }
         own_share = 1;
@@ -371,8 +373,7 @@ cli_render(int argc, char **argv)
         fs_mkdir_p(r.logs, 0755) == -1 ||
         fs_join(log, sizeof(log), r.logs, "coordinator.log") == -1 ||
         fs_join(exe, sizeof(exe), bindir, "framefarm-coordinator") == -1) {
-        fprintf(stderr, "framefarm render: %s: %s\n", r.share,
-                strerror(errno));
+        fprintf(stderr, "framefarm render: %s: %s\n", r.share, strerror(errno));
         return 1;
     }
 
@@ -396,8 +397,7 @@ cli_render(int argc, char **argv)
         fprintf(stderr, "framefarm render: pipe: %s\n", strerror(errno));
         return 1;
     }
-    r.coord = render_spawn(cargv, pipefd[1],
-                           o.verbose ? NULL : log);
+    r.coord = render_spawn(cargv, pipefd[1], o.verbose ? NULL : log);
     close(pipefd[1]);
     if (r.coord == -1) {
         fprintf(stderr, "framefarm render: fork: %s\n", strerror(errno));

@@ -25,7 +25,6 @@ int auth_load(const char *path, struct auth_secret *s, char *err,
 int auth_nonce(char *hex);
 void auth_mac(const struct auth_secret *s, const char *nonce, char *hex);
 /* 1 when mac is right for nonce (constant-time compare), else 0. */
-int auth_check(const struct auth_secret *s, const char *nonce,
-               const char *mac);
+int auth_check(const struct auth_secret *s, const char *nonce, const char *mac);
 
 #endif

@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-uint64_t clock_now_ms(void);     /* CLOCK_MONOTONIC */
+uint64_t clock_now_ms(void);      /* CLOCK_MONOTONIC */
 void clock_sleep_ms(uint64_t ms); /* restarts on EINTR */
 
 #endif

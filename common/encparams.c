@@ -98,8 +98,7 @@ encparams_parse_fps(const char *s, int *num, int *den)
         return 0;
     }
     double f = strtod(s, &end);
-    if (*end != '\0' || errno != 0 || !isfinite(f) || f <= 0 ||
-        f > ENC_MAX_FPS)
+    if (*end != '\0' || errno != 0 || !isfinite(f) || f <= 0 || f > ENC_MAX_FPS)
         return -1;
     if (f == floor(f)) {
         *num = (int)f;

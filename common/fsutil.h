@@ -33,7 +33,6 @@ int fs_relpath_is_safe(const char *rel);
 int fs_join(char *out, size_t outlen, const char *a, const char *b);
 /* If path lies inside root (both resolved with realpath), write the part
  * below root into rel and return 1; 0 if outside; -1 + errno on error. */
-int fs_path_under(const char *root, const char *path, char *rel,
-                  size_t rellen);
+int fs_path_under(const char *root, const char *path, char *rel, size_t rellen);
 
 #endif

@@ -38,8 +38,8 @@ log_emit(const char *level, int errnum, const char *fmt, va_list ap)
     clock_gettime(CLOCK_REALTIME, &ts);
     localtime_r(&ts.tv_sec, &tm);
     n = strftime(line, sizeof(line), "%H:%M:%S", &tm);
-    r = snprintf(line + n, sizeof(line) - n, ".%03ld %s %s: ",
-                 ts.tv_nsec / 1000000, log_tag, level);
+    r = snprintf(line + n, sizeof(line) - n,
+                 ".%03ld %s %s: ", ts.tv_nsec / 1000000, log_tag, level);
     if (r > 0)
         n += (size_t)r < sizeof(line) - n ? (size_t)r : sizeof(line) - n - 1;
     r = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
@@ -48,8 +48,8 @@ log_emit(const char *level, int errnum, const char *fmt, va_list ap)
     if (errnum != 0 && n < sizeof(line) - 1) {
         r = snprintf(line + n, sizeof(line) - n, ": %s", strerror(errnum));
         if (r > 0)
-            n += (size_t)r < sizeof(line) - n ? (size_t)r
-                                              : sizeof(line) - n - 1;
+            n +=
+                (size_t)r < sizeof(line) - n ? (size_t)r : sizeof(line) - n - 1;
     }
     if (n >= sizeof(line) - 1)
         n = sizeof(line) - 2;

@@ -214,9 +214,8 @@ manifest_from_json(const cJSON *o, struct manifest **out, char *err,
     if (encparams_from_json(cJSON_GetObjectItemCaseSensitive(o, "encode"),
                             &m->enc, err, errlen) == -1)
         goto out;
-    if (manifest_frames_from_json(
-            cJSON_GetObjectItemCaseSensitive(o, "frames"), m, err, errlen) ==
-        -1)
+    if (manifest_frames_from_json(cJSON_GetObjectItemCaseSensitive(o, "frames"),
+                                  m, err, errlen) == -1)
         goto out;
     if (m->first + m->count > m->total) {
         errf(err, errlen, "frames %llu..%llu exceed the job's %llu frames",

@@ -148,8 +148,8 @@ net_accept(int lfd, char *peer, size_t peerlen)
         return -1;
     if (peer != NULL && peerlen > 0) {
         char h[NI_MAXHOST], s[NI_MAXSERV];
-        if (getnameinfo((struct sockaddr *)&ss, sl, h, sizeof(h), s,
-                        sizeof(s), NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+        if (getnameinfo((struct sockaddr *)&ss, sl, h, sizeof(h), s, sizeof(s),
+                        NI_NUMERICHOST | NI_NUMERICSERV) == 0)
             snprintf(peer, peerlen, "%s:%s", h, s);
         else
             snprintf(peer, peerlen, "?");
@@ -164,8 +164,7 @@ net_connect_one(const struct addrinfo *ai, int timeout_ms)
     socklen_t el = sizeof(err);
     struct pollfd pfd;
 
-    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
-                ai->ai_protocol);
+    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
     if (fd == -1)
         return -1;
     flags = fcntl(fd, F_GETFL);
@@ -224,8 +223,7 @@ net_tune(int fd, const struct net_timeouts *t)
     int one = 1;
     unsigned ut = (unsigned)t->user_timeout_ms;
     if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == -1 ||
-        setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ut, sizeof(ut)) ==
-            -1 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ut, sizeof(ut)) == -1 ||
         setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)) == -1 ||
         setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &t->keepidle_s,
                    sizeof(int)) == -1 ||

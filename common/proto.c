@@ -71,8 +71,8 @@ proto_decode(const uint8_t *buf, size_t avail, size_t *used, cJSON **msg,
     }
     /* The frame holds exactly one value: anything after it but
      * whitespace is a malformed frame, not a second message. */
-    while (end < body + len && (*end == ' ' || *end == '\t' ||
-                                *end == '\n' || *end == '\r'))
+    while (end < body + len &&
+           (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
         end++;
     if (end != body + len) {
         cJSON_Delete(m);
@@ -154,8 +154,7 @@ proto_reader_fill(struct proto_reader *r, int fd)
 }
 
 int
-proto_reader_next(struct proto_reader *r, cJSON **msg, char *err,
-                  size_t errlen)
+proto_reader_next(struct proto_reader *r, cJSON **msg, char *err, size_t errlen)
 {
     size_t used = 0;
     int rc = proto_decode(r->buf, r->len, &used, msg, err, errlen);

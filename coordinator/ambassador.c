@@ -66,8 +66,7 @@ struct ambassador {
 };
 
 struct ambassador *
-ambassador_new(const struct coord_config *cfg, const struct job *job,
-               int lfd)
+ambassador_new(const struct coord_config *cfg, const struct job *job, int lfd)
 {
     struct ambassador *a = calloc(1, sizeof(*a));
     if (a == NULL)
@@ -212,8 +211,8 @@ amb_on_hello(struct ambassador *a, struct amb_node *node,
     snprintf(node->name, sizeof(node->name), "%s", ev->name);
     snprintf(node->encoders, sizeof(node->encoders), "%s", ev->encoders);
     snprintf(node->breaker, sizeof(node->breaker), "closed");
-    log_info("node %s: connected from %s, encoders %s, %d slot(s)",
-             node->name, node->peer, node->encoders, ev->slots);
+    log_info("node %s: connected from %s, encoders %s, %d slot(s)", node->name,
+             node->peer, node->encoders, ev->slots);
 }
 
 static void
@@ -239,8 +238,8 @@ amb_on_gone(struct ambassador *a, struct amb_node *node, const char *why)
             a->st.reclaimed++;
             log_info("job %s set %u epoch %llu: reclaimed from node %s (%s); "
                      "Available again",
-                     a->job->id, held[i], (unsigned long long)epoch,
-                     node->name, why);
+                     a->job->id, held[i], (unsigned long long)epoch, node->name,
+                     why);
             amb_after_failure(a, held[i], nf);
         }
     }
@@ -313,13 +312,12 @@ amb_on_checked(struct ambassador *a, const struct amb_event *ev)
     uint32_t nf = 0;
 
     if (!ev->ok) {
-        if (set_table_reject(a->sets, ev->set, ev->epoch, ev->text, &nf) ==
-            0) {
+        if (set_table_reject(a->sets, ev->set, ev->epoch, ev->text, &nf) == 0) {
             a->st.rejected_results++;
             log_warnx("job %s set %u epoch %llu: result from node %s "
                       "rejected: %s; Available again",
-                      a->job->id, ev->set, (unsigned long long)ev->epoch,
-                      name, ev->text);
+                      a->job->id, ev->set, (unsigned long long)ev->epoch, name,
+                      ev->text);
             amb_after_failure(a, ev->set, nf);
         }
         amb_send_result(node, ev->set, ev->epoch, 0, ev->text);
@@ -371,8 +369,7 @@ static void
 amb_on_concated(struct ambassador *a, const struct amb_event *ev)
 {
     if (!ev->ok) {
-        snprintf(a->report, sizeof(a->report), "concat failed: %s",
-                 ev->text);
+        snprintf(a->report, sizeof(a->report), "concat failed: %s", ev->text);
         log_warnx("job %s: %s", a->job->id, a->report);
         a->finished = -1;
         return;
@@ -443,8 +440,7 @@ amb_assign(struct ambassador *a, struct amb_node *node, uint32_t set)
     cJSON *msg = NULL, *mj = NULL;
     uint64_t epoch;
 
-    if (set_table_assign(a->sets, set, node->session, node->name, &epoch) ==
-        -1)
+    if (set_table_assign(a->sets, set, node->session, node->name, &epoch) == -1)
         return -1;
     m = job_manifest(a->job, set, epoch);
     mj = m != NULL ? manifest_to_json(m) : NULL;
@@ -534,8 +530,7 @@ amb_progress(struct ambassador *a, uint64_t now, int force)
                       : a->progress[i];
     }
     snprintf(line, sizeof(line), "progress %u %u %llu %zu\n", counted,
-             a->job->nsets, (unsigned long long)frames,
-             a->job->frames->count);
+             a->job->nsets, (unsigned long long)frames, a->job->frames->count);
     if (strcmp(line, a->last_progress) == 0)
         return;
     snprintf(a->last_progress, sizeof(a->last_progress), "%s", line);
@@ -639,17 +634,16 @@ ambassador_run(struct ambassador *a)
         amb_progress(a, clock_now_ms(), a->finished != 0);
     }
     amb_finish_nodes(a);
-    log_info("job %s: %s; assigned %llu, counted %llu, failures %llu "
-             "(reclaimed %llu), results rejected %llu, stale %llu, "
-             "duplicates %llu",
-             a->job->id, a->finished == 1 ? "done" : "FAILED",
-             (unsigned long long)a->st.assigned,
-             (unsigned long long)a->st.counted,
-             (unsigned long long)a->st.failures,
-             (unsigned long long)a->st.reclaimed,
-             (unsigned long long)a->st.rejected_results,
-             (unsigned long long)a->st.stale_results,
-             (unsigned long long)a->st.duplicates);
+    log_info(
+        "job %s: %s; assigned %llu, counted %llu, failures %llu "
+        "(reclaimed %llu), results rejected %llu, stale %llu, "
+        "duplicates %llu",
+        a->job->id, a->finished == 1 ? "done" : "FAILED",
+        (unsigned long long)a->st.assigned, (unsigned long long)a->st.counted,
+        (unsigned long long)a->st.failures, (unsigned long long)a->st.reclaimed,
+        (unsigned long long)a->st.rejected_results,
+        (unsigned long long)a->st.stale_results,
+        (unsigned long long)a->st.duplicates);
     return a->finished == 1 ? 0 : -1;
 }
 

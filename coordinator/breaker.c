@@ -19,8 +19,7 @@ breaker_config_default(struct breaker_config *c)
 }
 
 void
-breaker_init(struct breaker *b, const struct breaker_config *c,
-             uint64_t seed)
+breaker_init(struct breaker *b, const struct breaker_config *c, uint64_t seed)
 {
     memset(b, 0, sizeof(*b));
     b->cfg = *c;
@@ -113,8 +112,7 @@ breaker_record(struct breaker *b, bool ok, uint64_t now_ms, const char *why)
         return;
     }
     if (b->recorded >= b->cfg.window_min &&
-        breaker_popcount(b->history) * 100 >=
-            b->recorded * BREAKER_PCT_OPEN)
+        breaker_popcount(b->history) * 100 >= b->recorded * BREAKER_PCT_OPEN)
         breaker_open(b, now_ms, why);
 }
 

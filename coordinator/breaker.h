@@ -33,13 +33,13 @@ struct breaker {
     struct breaker_config cfg;
     enum breaker_state state;
     uint32_t consecutive;
-    uint32_t history;  /* bit i = outcome i ago failed */
-    uint32_t recorded; /* outcomes in history, <= window */
-    uint32_t opens;    /* times opened since last closed */
+    uint32_t history;   /* bit i = outcome i ago failed */
+    uint32_t recorded;  /* outcomes in history, <= window */
+    uint32_t opens;     /* times opened since last closed */
     uint64_t reopen_ms; /* OPEN: when a probe may go */
     bool probe_out;     /* HALF_OPEN: the probe is in flight */
     uint64_t rng;
-    char reason[96];    /* why it last opened */
+    char reason[96]; /* why it last opened */
 };
 
 void breaker_config_default(struct breaker_config *c);

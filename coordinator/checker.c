@@ -70,8 +70,8 @@ checker_validate(const struct checker_task *t, struct vidinfo *vi, char *err,
         return -1;
     }
     if (strcmp(hex, t->sha256) != 0) {
-        errf(err, errlen, "result sha256 %.12s..., the node said %.12s...",
-             hex, t->sha256);
+        errf(err, errlen, "result sha256 %.12s..., the node said %.12s...", hex,
+             t->sha256);
         return -1;
     }
     if (vidinfo_probe(t->path, vi, err, errlen) == -1)
@@ -122,17 +122,17 @@ checker_run(struct checker *k, struct checker_task *t)
         ev->set = t->set;
         ev->epoch = t->epoch;
         snprintf(ev->path, sizeof(ev->path), "%s", t->rel);
-        ev->ok = checker_validate(t, &ev->info, ev->text,
-                                  sizeof(ev->text)) == 0;
+        ev->ok =
+            checker_validate(t, &ev->info, ev->text, sizeof(ev->text)) == 0;
         if (!ev->ok && unlink(t->path) == -1 && errno != ENOENT)
             log_warn("checker: remove %s", t->path);
         checker_emit(k, ev);
         return;
     case TASK_CONCAT:
         ev->type = EV_CONCATED;
-        ev->ok = concat_videos((const char *const *)t->paths, t->npaths,
-                               t->path, t->frames, &frames, ev->text,
-                               sizeof(ev->text)) == 0;
+        ev->ok =
+            concat_videos((const char *const *)t->paths, t->npaths, t->path,
+                          t->frames, &frames, ev->text, sizeof(ev->text)) == 0;
         ev->frames = frames;
         checker_emit(k, ev);
         return;
@@ -173,8 +173,8 @@ checker_start(struct evq *events)
         return NULL;
     k->events = events;
     k->tasks = evq_new();
-    if (k->tasks == NULL || pthread_create(&k->thread, NULL, checker_main,
-                                           k) != 0) {
+    if (k->tasks == NULL ||
+        pthread_create(&k->thread, NULL, checker_main, k) != 0) {
         evq_free(k->tasks, NULL);
         free(k);
         return NULL;
@@ -192,10 +192,9 @@ checker_push(struct checker *k, struct checker_task *t)
 }
 
 void
-checker_check(struct checker *k, uint64_t session, uint32_t set,
-              uint64_t epoch, const char *abs_path, const char *rel,
-              uint64_t bytes, const char *sha256, uint64_t frames,
-              const struct enc_params *enc)
+checker_check(struct checker *k, uint64_t session, uint32_t set, uint64_t epoch,
+              const char *abs_path, const char *rel, uint64_t bytes,
+              const char *sha256, uint64_t frames, const struct enc_params *enc)
 {
     struct checker_task *t = calloc(1, sizeof(*t));
     if (t == NULL)

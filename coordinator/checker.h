@@ -27,8 +27,8 @@ void checker_check(struct checker *k, uint64_t session, uint32_t set,
 /* Remove a stale or rejected result file. */
 void checker_remove(struct checker *k, const char *abs_path);
 /* Concatenate paths (taken, with the array) in order into out. */
-void checker_concat(struct checker *k, char **paths, size_t n,
-                    const char *out, uint64_t expect_frames);
+void checker_concat(struct checker *k, char **paths, size_t n, const char *out,
+                    uint64_t expect_frames);
 /* Finish queued work, stop the thread, free. NULL ok. */
 void checker_free(struct checker *k);
 

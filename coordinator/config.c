@@ -41,6 +41,5 @@ config_scale(struct coord_config *c, double scale)
     c->dead_ms = config_div(c->dead_ms, scale);
     c->hello_ms = config_div(c->hello_ms, scale);
     c->breaker.cooldown_ms = config_div(c->breaker.cooldown_ms, scale);
-    c->breaker.cooldown_max_ms =
-        config_div(c->breaker.cooldown_max_ms, scale);
+    c->breaker.cooldown_max_ms = config_div(c->breaker.cooldown_max_ms, scale);
 }

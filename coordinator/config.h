@@ -38,14 +38,14 @@ struct coord_config {
     struct zipf_limits limits;
     struct net_timeouts tcp;
     struct breaker_config breaker;
-    uint64_t hb_ms;      /* heartbeat interval, both ways */
-    uint64_t suspect_ms; /* no new work after this much silence */
-    uint64_t dead_ms;    /* session dropped after this much silence */
-    uint64_t hello_ms;   /* a new connection must say hello by then */
+    uint64_t hb_ms;             /* heartbeat interval, both ways */
+    uint64_t suspect_ms;        /* no new work after this much silence */
+    uint64_t dead_ms;           /* session dropped after this much silence */
+    uint64_t hello_ms;          /* a new connection must say hello by then */
     uint32_t max_nodes_per_set; /* distinct failing nodes before the job
                                    stops */
-    int progress;        /* print progress lines on stdout */
-    int keyed;           /* nodes must authenticate */
+    int progress;               /* print progress lines on stdout */
+    int keyed;                  /* nodes must authenticate */
     struct auth_secret secret;
 };
 

@@ -126,11 +126,10 @@ job_write_manifests(const struct job *j, char *err, size_t errlen)
         int rc = -1;
         manifest_free(m);
         if (text != NULL &&
-            job_path(j, path, sizeof(path), "jobs/%s/out/%u", j->id, s) ==
-                0 &&
+            job_path(j, path, sizeof(path), "jobs/%s/out/%u", j->id, s) == 0 &&
             fs_mkdir_p(path, JOB_DIR_MODE) == 0 &&
-            job_path(j, path, sizeof(path), "jobs/%s/sets/%u.json", j->id,
-                     s) == 0)
+            job_path(j, path, sizeof(path), "jobs/%s/sets/%u.json", j->id, s) ==
+                0)
             rc = fs_write_atomic(path, text, strlen(text));
         free(text);
         if (rc == -1) {
@@ -166,12 +165,12 @@ job_prepare(const struct coord_config *cfg, struct job **out, char *err,
     /* Validate the input completely before writing anything. */
     if (zipf_list(cfg->input, &cfg->limits, &j->frames, err, errlen) == -1)
         goto out;
-    j->nsets = (uint32_t)((j->frames->count + j->set_size - 1) /
-                          j->set_size);
+    j->nsets = (uint32_t)((j->frames->count + j->set_size - 1) / j->set_size);
     if (j->nsets > MANIFEST_MAX_SETS) {
-        errf(err, errlen, "%zu frames make %u sets, over %u: raise "
-                          "--set-size", j->frames->count, j->nsets,
-             MANIFEST_MAX_SETS);
+        errf(err, errlen,
+             "%zu frames make %u sets, over %u: raise "
+             "--set-size",
+             j->frames->count, j->nsets, MANIFEST_MAX_SETS);
         goto out;
     }
     /* The job's size is its first frame's, rounded down to even (4:2:0);

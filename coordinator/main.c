@@ -160,8 +160,8 @@ parse_args(int argc, char **argv, struct coord_config *c)
                                               "--set-size");
             break;
         case OPT_FPS:
-            if (encparams_parse_fps(optarg, &c->enc.fps_num,
-                                    &c->enc.fps_den) == -1)
+            if (encparams_parse_fps(optarg, &c->enc.fps_num, &c->enc.fps_den) ==
+                -1)
                 usage("--fps: expected e.g. 12, 29.97 or 30000/1001");
             break;
         case OPT_CODEC:
@@ -172,8 +172,7 @@ parse_args(int argc, char **argv, struct coord_config *c)
                      "--encoder");
             break;
         case OPT_PRESET:
-            copy_arg(c->enc.preset, sizeof(c->enc.preset), optarg,
-                     "--preset");
+            copy_arg(c->enc.preset, sizeof(c->enc.preset), optarg, "--preset");
             break;
         case OPT_CRF:
             c->enc.crf = (int)parse_u64(optarg, 0, 51, "--crf");
@@ -221,8 +220,8 @@ parse_args(int argc, char **argv, struct coord_config *c)
     if (c->share[0] == '\0' || c->input[0] == '\0' || c->output[0] == '\0')
         usage("--share, --input and --output are required");
     if (!gop_set)
-        c->enc.gop = (c->enc.fps_num / c->enc.fps_den) *
-                     ENC_DEFAULT_GOP_SECONDS;
+        c->enc.gop =
+            (c->enc.fps_num / c->enc.fps_den) * ENC_DEFAULT_GOP_SECONDS;
     if (c->enc.gop < 1)
         c->enc.gop = 1;
     if (c->job[0] == '\0') {

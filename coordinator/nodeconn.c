@@ -9,7 +9,6 @@
  */
 #include "coordinator/nodeconn.h"
 
-
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -206,15 +205,13 @@ nodeconn_handshake(struct nodeconn *c, char *why, size_t whylen)
     }
     if (json_u64(msg, "proto", UINT32_MAX, &proto) == -1 ||
         proto != PROTO_VERSION) {
-        errf(why, whylen, "protocol version mismatch (want %d)",
-             PROTO_VERSION);
+        errf(why, whylen, "protocol version mismatch (want %d)", PROTO_VERSION);
         nodeconn_send_error(c, why);
         goto out;
     }
     name = json_str(msg, "node");
     if (name == NULL || !ident_is_valid(name) ||
-        json_u64(msg, "slots", CONFIG_MAX_SLOTS, &slots) == -1 ||
-        slots == 0 ||
+        json_u64(msg, "slots", CONFIG_MAX_SLOTS, &slots) == -1 || slots == 0 ||
         nodeconn_encoders(cJSON_GetObjectItemCaseSensitive(msg, "encoders"),
                           encoders, sizeof(encoders)) == -1) {
         errf(why, whylen, "bad hello (node name, slots or encoders)");
@@ -288,8 +285,7 @@ nodeconn_breaker_changed(struct nodeconn *c)
 /* One message from the node, after the handshake. 0, or -1 with why when
  * the session must end. */
 static int
-nodeconn_handle(struct nodeconn *c, const cJSON *msg, char *why,
-                size_t whylen)
+nodeconn_handle(struct nodeconn *c, const cJSON *msg, char *why, size_t whylen)
 {
     const char *type = proto_type(msg);
     struct amb_event *ev;
@@ -310,8 +306,7 @@ nodeconn_handle(struct nodeconn *c, const cJSON *msg, char *why,
         return 0;
     }
     if (strcmp(type, MSG_DONE) != 0 && strcmp(type, MSG_FAIL) != 0) {
-        errf(why, whylen, "protocol error: unexpected \"%.32s\" message",
-             type);
+        errf(why, whylen, "protocol error: unexpected \"%.32s\" message", type);
         return -1;
     }
     if (json_u64(msg, "set", MANIFEST_MAX_SETS, &set) == -1 ||
@@ -343,8 +338,9 @@ nodeconn_handle(struct nodeconn *c, const cJSON *msg, char *why,
         json_u64(msg, "bytes", UINT64_MAX >> 11, &ev->bytes) == -1 ||
         json_u64(msg, "frames", MANIFEST_MAX_FRAMES, &ev->frames) == -1) {
         free(ev);
-        errf(why, whylen, "protocol error: done without path, sha256, "
-                          "bytes or frames");
+        errf(why, whylen,
+             "protocol error: done without path, sha256, "
+             "bytes or frames");
         return -1;
     }
     json_strcpy(msg, "encoder", ev->encoder, sizeof(ev->encoder));

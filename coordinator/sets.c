@@ -12,7 +12,7 @@
 struct set_table {
     uint32_t n;
     uint32_t counted;
-    uint32_t low;           /* no set below this is A or C */
+    uint32_t low; /* no set below this is A or C */
     struct set_info *sets;
 };
 
@@ -151,8 +151,8 @@ set_table_to_failed(struct set_table *t, uint32_t set, struct set_info *s,
 {
     if (!set_failed_on(s, s->holder_name) &&
         s->nfailed_on < SETS_MAX_FAILED_NODES)
-        snprintf(s->failed_on[s->nfailed_on++], sizeof(s->failed_on[0]),
-                 "%s", s->holder_name);
+        snprintf(s->failed_on[s->nfailed_on++], sizeof(s->failed_on[0]), "%s",
+                 s->holder_name);
     s->status = SET_FAILED;
     s->epoch++;
     s->holder = 0;

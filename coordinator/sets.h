@@ -28,8 +28,8 @@ enum set_status {
 
 struct set_info {
     enum set_status status;
-    uint64_t epoch;    /* current epoch; 0 before the first assignment */
-    uint64_t holder;   /* node session holding it in B; 0 otherwise */
+    uint64_t epoch;  /* current epoch; 0 before the first assignment */
+    uint64_t holder; /* node session holding it in B; 0 otherwise */
     char holder_name[IDENT_MAX + 1];
     int checking;      /* B: a done for this epoch is being validated */
     uint32_t attempts; /* assignments made */

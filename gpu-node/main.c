@@ -95,9 +95,8 @@ print_probe(const struct node_config *c)
     for (size_t i = 0; i < c->nenc; i++) {
         const struct encprobe_entry *e = &c->enc[i];
         printf("%-14s %-6s %-6s %s%s%s\n", e->name, e->codec,
-               encprobe_kind_name(e->kind), e->ok ? "ok" : "unavailable: ",
-               e->ok ? "" : e->reason,
-               "");
+               encprobe_kind_name(e->kind),
+               e->ok ? "ok" : "unavailable: ", e->ok ? "" : e->reason, "");
         if (e->ok && e->device[0] != '\0')
             printf("%-14s %-6s %-6s   device: %s\n", "", "", "", e->device);
     }
@@ -150,8 +149,8 @@ main(int argc, char **argv)
             snprintf(cfg.encoder, sizeof(cfg.encoder), "%s", optarg);
             break;
         case OPT_THREADS:
-            cfg.threads = (int)parse_long(optarg, 0, NODE_MAX_THREADS,
-                                          "--threads");
+            cfg.threads =
+                (int)parse_long(optarg, 0, NODE_MAX_THREADS, "--threads");
             break;
         case OPT_SLOTS:
             cfg.slots = (int)parse_long(optarg, 1, NODE_MAX_SLOTS, "--slots");

@@ -223,10 +223,10 @@ session_on_assign(struct session *s, const cJSON *msg)
         session_fail_set(s, set, epoch, err);
         goto fail;
     }
-    want = strcmp(w->m->enc.encoder, "auto") != 0 ? w->m->enc.encoder
-                                                   : c->encoder;
-    encoder = encprobe_pick(c->enc, c->nenc, w->m->enc.codec, want, err,
-                            sizeof(err));
+    want =
+        strcmp(w->m->enc.encoder, "auto") != 0 ? w->m->enc.encoder : c->encoder;
+    encoder =
+        encprobe_pick(c->enc, c->nenc, w->m->enc.codec, want, err, sizeof(err));
     if (encoder == NULL) {
         log_warnx("job %s set %llu epoch %llu: %s", w->m->job,
                   (unsigned long long)set, (unsigned long long)epoch, err);
@@ -449,8 +449,8 @@ session_connect(struct session *s, uint64_t deadline)
     uint64_t backoff = SESSION_BACKOFF_BASE_MS;
     int logged = 0;
     for (;;) {
-        int fd = net_connect(s->cfg->host, s->cfg->port,
-                             SESSION_CONNECT_TIMEOUT_MS);
+        int fd =
+            net_connect(s->cfg->host, s->cfg->port, SESSION_CONNECT_TIMEOUT_MS);
         uint64_t now = clock_now_ms();
         if (fd != -1) {
             net_tune(fd, &s->cfg->tcp);

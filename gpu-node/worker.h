@@ -18,11 +18,11 @@
 #include "media/render.h"
 
 struct work {
-    struct manifest *m;         /* owned */
+    struct manifest *m; /* owned */
     uint64_t epoch;
-    char zip[FS_PATH_MAX];      /* absolute */
-    char out[FS_PATH_MAX];      /* absolute final name */
-    char rel[FS_PATH_MAX];      /* out, relative to the share */
+    char zip[FS_PATH_MAX]; /* absolute */
+    char out[FS_PATH_MAX]; /* absolute final name */
+    char rel[FS_PATH_MAX]; /* out, relative to the share */
     char encoder[ENC_NAME_MAX];
     int threads;
     atomic_uint_fast64_t progress; /* frames encoded */

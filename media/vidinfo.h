@@ -12,16 +12,16 @@
 #include "common/hash.h"
 
 struct vidinfo {
-    char codec[32];    /* "h264" */
-    char pix_fmt[32];  /* "yuv420p" */
+    char codec[32];   /* "h264" */
+    char pix_fmt[32]; /* "yuv420p" */
     int width, height;
     int profile, level;
-    int color_range;   /* AVColorRange value */
-    int tb_num, tb_den; /* stream time base */
+    int color_range;      /* AVColorRange value */
+    int tb_num, tb_den;   /* stream time base */
     int fps_num, fps_den; /* average frame rate, when the file has one */
-    uint64_t frames;   /* video packets */
+    uint64_t frames;      /* video packets */
     uint64_t keyframes;
-    int first_is_key;  /* the first packet is a keyframe (IDR) */
+    int first_is_key; /* the first packet is a keyframe (IDR) */
     char extradata_sha256[HASH_HEX_LEN + 1]; /* parameter sets */
 };
 

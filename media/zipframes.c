@@ -143,8 +143,7 @@ zipf_check_entry(const zip_stat_t *st, const struct zipf_limits *lim,
              "%s: entry \"%s\" expands %llu -> %llu bytes (over %llux): "
              "refusing a possible zip bomb",
              path, st->name, (unsigned long long)st->comp_size,
-             (unsigned long long)st->size,
-             (unsigned long long)lim->max_ratio);
+             (unsigned long long)st->size, (unsigned long long)lim->max_ratio);
         return -1;
     }
     return 0;
@@ -213,9 +212,8 @@ zipf_list(const char *path, const struct zipf_limits *lim,
         goto out;
     }
     l = calloc(1, sizeof(*l));
-    if (l == NULL || (n > 0 && (l->frames = calloc((size_t)n,
-                                                   sizeof(*l->frames))) ==
-                                   NULL)) {
+    if (l == NULL || (n > 0 && (l->frames = calloc(
+                                    (size_t)n, sizeof(*l->frames))) == NULL)) {
         errf(err, errlen, "out of memory");
         goto out;
     }
@@ -237,8 +235,8 @@ zipf_list(const char *path, const struct zipf_limits *lim,
         if (st.name[strlen(st.name) - 1] == '/')
             continue; /* a directory */
         r = st.size == 0 ? 0
-                         : zipf_sniff(za, (zip_uint64_t)i, st.name, st.size,
-                                      &h, err, errlen);
+                         : zipf_sniff(za, (zip_uint64_t)i, st.name, st.size, &h,
+                                      err, errlen);
         if (r == -1)
             goto out;
         if (r == 0) {
@@ -304,9 +302,9 @@ zipf_reader_open(const char *path, char *err, size_t errlen)
 }
 
 int
-zipf_reader_read(struct zipf_reader *r, const char *name,
-                 uint64_t expect_size, uint32_t expect_crc, uint8_t **bufp,
-                 size_t *lenp, char *err, size_t errlen)
+zipf_reader_read(struct zipf_reader *r, const char *name, uint64_t expect_size,
+                 uint32_t expect_crc, uint8_t **bufp, size_t *lenp, char *err,
+                 size_t errlen)
 {
     zip_file_t *zf = NULL;
     uint8_t *buf = NULL;
@@ -347,8 +345,8 @@ zipf_reader_read(struct zipf_reader *r, const char *name,
         len += (size_t)n;
     }
     if (hash_crc32(buf, len) != expect_crc) {
-        errf(err, errlen, "%s: %s: CRC-32 mismatch (corrupt archive?)",
-             r->path, name);
+        errf(err, errlen, "%s: %s: CRC-32 mismatch (corrupt archive?)", r->path,
+             name);
         goto out;
     }
     *bufp = buf;

@@ -33,8 +33,8 @@ struct zipf_frame {
 struct zipf_listing {
     struct zipf_frame *frames; /* in video order */
     size_t count;
-    size_t skipped;     /* entries that are not JPEGs (logged by name) */
-    int by_timestamp;   /* 1: ordered by nuScenes timestamps; 0: natural */
+    size_t skipped;   /* entries that are not JPEGs (logged by name) */
+    int by_timestamp; /* 1: ordered by nuScenes timestamps; 0: natural */
 };
 
 /* List, validate and order the JPEG frames of a zip. Rejects the whole
@@ -52,8 +52,8 @@ struct zipf_reader *zipf_reader_open(const char *path, char *err,
 /* Read the entry into a malloc'd buffer and check that its size and CRC-32
  * are the expected ones (the manifest's). 0, or -1 with err. */
 int zipf_reader_read(struct zipf_reader *r, const char *name,
-                     uint64_t expect_size, uint32_t expect_crc,
-                     uint8_t **buf, size_t *len, char *err, size_t errlen);
+                     uint64_t expect_size, uint32_t expect_crc, uint8_t **buf,
+                     size_t *len, char *err, size_t errlen);
 void zipf_reader_close(struct zipf_reader *r);
 
 #endif

@@ -49,8 +49,7 @@ main(int argc, char **argv)
         src = zip_source_buffer(za, data, len, 1);
         if (src == NULL ||
             zip_file_add(za, argv[i], src, ZIP_FL_ENC_UTF_8) < 0) {
-            fprintf(stderr, "mkzip: add %s: %s\n", argv[i],
-                    zip_strerror(za));
+            fprintf(stderr, "mkzip: add %s: %s\n", argv[i], zip_strerror(za));
             return 1;
         }
         zip_set_file_compression(za, (zip_uint64_t)(i - 2), ZIP_CM_STORE, 0);
