@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -81,6 +82,8 @@ render_spawn(char *const argv[], int out_fd, const char *log)
     pid_t pid = fork();
     if (pid != 0)
         return pid;
+    /* If framefarm render dies, its ambassador and nodes go with it. */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (log != NULL) {
         int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         if (fd != -1)
@@ -249,6 +252,20 @@ render_reap_nodes(struct render_run *r)
     }
 }
 
+/* Reap nodes that exited; 1 when none is left running. */
+static int
+render_nodes_gone(struct render_run *r)
+{
+    int left = 0;
+    for (int i = 0; i < r->nnodes; i++) {
+        if (r->nodes[i] > 0 &&
+            waitpid(r->nodes[i], NULL, WNOHANG) == r->nodes[i])
+            r->nodes[i] = 0;
+        left += r->nodes[i] > 0;
+    }
+    return r->nnodes > 0 && left == 0;
+}
+
 /* Read the coordinator's stdout: the listening line, then progress lines
  * and the final summary. Returns the coordinator's exit status. */
 static int
@@ -258,6 +275,7 @@ render_follow(struct render_run *r, const struct render_opts *o, int fd,
     char buf[RENDER_LINE_MAX * 4], summary[RENDER_LINE_MAX] = "";
     size_t len = 0;
     int tty = isatty(STDERR_FILENO), started = 0, status = 0, bar = 0;
+    unsigned counted = 0, sets = 0;
     uint64_t t0 = clock_now_ms(),
              listen_deadline = t0 + RENDER_LISTEN_TIMEOUT_MS;
 
@@ -274,6 +292,15 @@ render_follow(struct render_run *r, const struct render_opts *o, int fd,
         if (!started && clock_now_ms() > listen_deadline) {
             fprintf(stderr, "framefarm render: the ambassador did not start\n");
             kill(r->coord, SIGKILL);
+        }
+        /* Nodes leave on their own once the job is done; before that, a
+         * farm with no node left can never finish. */
+        if (started && !(sets > 0 && counted == sets) && render_nodes_gone(r)) {
+            fprintf(stderr,
+                    "\nframefarm render: every render node has "
+                    "exited; stopping the ambassador (see %s)\n",
+                    r->logs);
+            kill(r->coord, SIGTERM);
         }
         if (pr <= 0)
             continue;
@@ -313,6 +340,8 @@ render_follow(struct render_run *r, const struct render_opts *o, int fd,
                 }
             } else if (sscanf(buf, "progress %u %u %llu %llu", &a, &b, &c,
                               &d) == 4) {
+                counted = a;
+                sets = b;
                 render_bar(a, b, c, d, t0, tty);
                 bar = 1;
             } else if (buf[0] != '\0') {

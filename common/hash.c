@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -34,12 +35,21 @@ hash_sha256_file(const char *path, char *hex, uint64_t *size)
     unsigned mdlen = 0;
     uint64_t total = 0;
     EVP_MD_CTX *ctx = NULL;
+    struct stat st;
     char *buf = NULL;
     int fd, rc = -1, saved;
 
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* The file may come from an untrusted writer: never follow a symlink,
+     * never block on a FIFO, and hash only a regular file. */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd == -1)
         return -1;
+    if (fstat(fd, &st) == -1)
+        goto out;
+    if (!S_ISREG(st.st_mode)) {
+        errno = EINVAL;
+        goto out;
+    }
     buf = malloc(HASH_CHUNK);
     ctx = EVP_MD_CTX_new();
     if (buf == NULL || ctx == NULL ||

@@ -9,8 +9,8 @@
 
 #define HASH_HEX_LEN 64 /* sha256 as lowercase hex, without the NUL */
 
-/* sha256 of a whole file into hex[HASH_HEX_LEN + 1]; also its size.
- * 0, or -1 + errno. */
+/* sha256 of a whole regular file into hex[HASH_HEX_LEN + 1]; also its
+ * size. Symlinks and FIFOs are refused (EINVAL/ELOOP). 0, or -1 + errno. */
 int hash_sha256_file(const char *path, char *hex, uint64_t *size);
 void hash_sha256_buf(const void *buf, size_t len, char *hex);
 uint32_t hash_crc32(const void *buf, size_t len);

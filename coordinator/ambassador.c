@@ -173,24 +173,33 @@ amb_fail_job(struct ambassador *a, uint32_t set)
         n += (size_t)w;
     }
     snprintf(a->report, sizeof(a->report),
-             "set %u (frames %llu..%llu: %s .. %s) failed on %u nodes (%s); "
-             "last error: %s",
+             "set %u (frames %llu..%llu: %s .. %s) failed %u times on %u "
+             "node(s) (%s) and was lost with its node %u times; last error: "
+             "%s",
              set, (unsigned long long)first,
              (unsigned long long)(first + count - 1),
              a->job->frames->frames[first].name,
-             a->job->frames->frames[first + count - 1].name, s->nfailed_on,
-             nodes, s->last_error);
+             a->job->frames->frames[first + count - 1].name, s->failures,
+             s->nfailed_on, nodes, s->reclaims, s->last_error);
     log_warnx("job %s: stopping: %s", a->job->id, a->report);
     a->finished = -1;
 }
 
-/* A set's attempt failed (node error, disconnect, rejected result). */
+/* A set's attempt failed (node error, rejected result) or was lost with
+ * its node. The job stops when the set has failed on max_nodes_per_set
+ * distinct nodes, or max_failures_per_set times in all either way (a set
+ * that breaks every node must not cycle forever on a small farm). */
 static void
-amb_after_failure(struct ambassador *a, uint32_t set, uint32_t nodes_failed)
+amb_after_failure(struct ambassador *a, uint32_t set)
 {
+    const struct set_info *s = set_table_get(a->sets, set);
     a->st.failures++;
     a->progress[set] = 0;
-    if (nodes_failed >= a->cfg->max_nodes_per_set && a->finished == 0)
+    if (a->finished != 0)
+        return;
+    if (s->nfailed_on >= a->cfg->max_nodes_per_set ||
+        s->failures >= a->cfg->max_failures_per_set ||
+        s->reclaims >= a->cfg->max_failures_per_set)
         amb_fail_job(a, set);
 }
 
@@ -200,10 +209,17 @@ amb_on_hello(struct ambassador *a, struct amb_node *node,
 {
     for (struct amb_node *o = a->nodes; o != NULL; o = o->next) {
         if (o != node && o->hello && strcmp(o->name, ev->name) == 0) {
-            log_warnx("node %s: refused: a node of that name is connected "
-                      "(%s)",
-                      ev->name, o->peer);
-            nodeconn_stop(node->conn);
+            char why[ERR_MAX];
+            cJSON *m = cJSON_CreateObject();
+            snprintf(why, sizeof(why),
+                     "node name \"%s\" is in use by the session from %s",
+                     ev->name, o->peer);
+            log_warnx("node %s: refused: %s", ev->name, why);
+            if (m != NULL) {
+                cJSON_AddStringToObject(m, "type", MSG_ERROR);
+                cJSON_AddStringToObject(m, "msg", why);
+            }
+            amb_send(node, CMD_FINISH, 0, 0, 0, m);
             return;
         }
     }
@@ -219,28 +235,31 @@ static void
 amb_on_gone(struct ambassador *a, struct amb_node *node, const char *why)
 {
     uint32_t held[CONFIG_MAX_SLOTS];
-    size_t n = set_table_held(a->sets, node->session, held, CONFIG_MAX_SLOTS);
+    size_t n;
 
-    if (n > CONFIG_MAX_SLOTS)
-        n = CONFIG_MAX_SLOTS;
     if (node->hello)
         log_info("node %s: session ended: %s", node->name,
                  why[0] ? why : "closed");
     else
         log_warnx("connection from %s dropped before hello: %s", node->peer,
                   why[0] ? why : "closed");
-    for (size_t i = 0; i < n; i++) {
-        uint32_t nf = 0;
-        uint64_t epoch = set_table_get(a->sets, held[i])->epoch;
-        char reason[ERR_MAX];
-        snprintf(reason, sizeof(reason), "node %s: %s", node->name, why);
-        if (set_table_fail(a->sets, held[i], epoch, reason, &nf) == 0) {
+    /* Reclaim in batches until the session holds nothing. */
+    while ((n = set_table_held(a->sets, node->session, held,
+                               CONFIG_MAX_SLOTS)) > 0) {
+        if (n > CONFIG_MAX_SLOTS)
+            n = CONFIG_MAX_SLOTS;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t epoch = set_table_get(a->sets, held[i])->epoch;
+            char reason[ERR_MAX];
+            snprintf(reason, sizeof(reason), "node %s: %s", node->name, why);
+            if (set_table_reclaim(a->sets, held[i], epoch, reason) == -1)
+                continue;
             a->st.reclaimed++;
             log_info("job %s set %u epoch %llu: reclaimed from node %s (%s); "
                      "Available again",
                      a->job->id, held[i], (unsigned long long)epoch, node->name,
                      why);
-            amb_after_failure(a, held[i], nf);
+            amb_after_failure(a, held[i]);
         }
     }
     amb_node_remove(a, node);
@@ -254,21 +273,33 @@ amb_on_done(struct ambassador *a, struct amb_node *node,
     const struct set_info *s = set_table_get(a->sets, ev->set);
     uint64_t first, count;
 
-    if (s == NULL || job_result_rel(a->job, ev->set, ev->epoch, ev->name, rel,
-                                    sizeof(rel)) == -1) {
-        log_warnx("node %s: done for unknown set %u", ev->name, ev->set);
-        amb_send_result(node, ev->set, ev->epoch, 0, "unknown set");
+    if (s == NULL ||
+        job_result_rel(a->job, ev->set, ev->epoch, ev->name, rel,
+                       sizeof(rel)) == -1 ||
+        fs_join(abs, sizeof(abs), a->job->share, rel) == -1) {
+        log_warnx("node %s: done for set %u epoch %llu that cannot be "
+                  "placed; rejected",
+                  ev->name, ev->set, (unsigned long long)ev->epoch);
+        if (s != NULL && s->holder == ev->session &&
+            set_table_fail(a->sets, ev->set, ev->epoch, "bad result path",
+                           NULL) == 0)
+            amb_after_failure(a, ev->set);
+        amb_send_result(node, ev->set, ev->epoch, 0, "bad result");
         return;
     }
-    if (fs_join(abs, sizeof(abs), a->job->share, rel) == -1)
-        return;
-    if (set_table_begin_check(a->sets, ev->set, ev->epoch) == -1) {
-        int dup = a->accepted[ev->set] != NULL &&
-                  strcmp(a->accepted[ev->set], rel) == 0;
+    /* Only the session that holds the set at this epoch may report it, and
+     * only once. */
+    if (s->holder != ev->session ||
+        set_table_begin_check(a->sets, ev->set, ev->epoch) == -1) {
+        /* A second report of a result already counted or under check must
+         * not remove the file being counted. */
+        int dup = (a->accepted[ev->set] != NULL &&
+                   strcmp(a->accepted[ev->set], rel) == 0) ||
+                  (s->status == SET_PROCESSING && s->epoch == ev->epoch);
         if (dup) {
             a->st.duplicates++;
             log_warnx("job %s set %u epoch %llu: duplicate done from node %s "
-                      "ignored (already counted)",
+                      "ignored",
                       a->job->id, ev->set, (unsigned long long)ev->epoch,
                       ev->name);
         } else {
@@ -285,19 +316,18 @@ amb_on_done(struct ambassador *a, struct amb_node *node,
     }
     job_set_range(a->job, ev->set, &first, &count);
     if (strcmp(ev->path, rel) != 0 || ev->frames != count) {
-        uint32_t nf = 0;
         char why[ERR_MAX];
         snprintf(why, sizeof(why),
                  "node %s reported %.200s with %llu frames; expected %.200s "
                  "with %llu",
                  ev->name, ev->path, (unsigned long long)ev->frames, rel,
                  (unsigned long long)count);
-        set_table_reject(a->sets, ev->set, ev->epoch, why, &nf);
+        set_table_reject(a->sets, ev->set, ev->epoch, why, NULL);
         a->st.rejected_results++;
         log_warnx("job %s set %u epoch %llu: result rejected: %s", a->job->id,
                   ev->set, (unsigned long long)ev->epoch, why);
         amb_send_result(node, ev->set, ev->epoch, 0, why);
-        amb_after_failure(a, ev->set, nf);
+        amb_after_failure(a, ev->set);
         return;
     }
     checker_check(a->checker, ev->session, ev->set, ev->epoch, abs, rel,
@@ -309,16 +339,16 @@ amb_on_checked(struct ambassador *a, const struct amb_event *ev)
 {
     struct amb_node *node = amb_node_find(a, ev->session);
     const char *name = set_table_get(a->sets, ev->set)->holder_name;
-    uint32_t nf = 0;
 
     if (!ev->ok) {
-        if (set_table_reject(a->sets, ev->set, ev->epoch, ev->text, &nf) == 0) {
+        if (set_table_reject(a->sets, ev->set, ev->epoch, ev->text, NULL) ==
+            0) {
             a->st.rejected_results++;
             log_warnx("job %s set %u epoch %llu: result from node %s "
                       "rejected: %s; Available again",
                       a->job->id, ev->set, (unsigned long long)ev->epoch, name,
                       ev->text);
-            amb_after_failure(a, ev->set, nf);
+            amb_after_failure(a, ev->set);
         }
         amb_send_result(node, ev->set, ev->epoch, 0, ev->text);
         return;
@@ -352,8 +382,7 @@ amb_on_checked(struct ambassador *a, const struct amb_event *ev)
 static void
 amb_on_fail(struct ambassador *a, const struct amb_event *ev)
 {
-    uint32_t nf = 0;
-    if (set_table_fail(a->sets, ev->set, ev->epoch, ev->text, &nf) == -1) {
+    if (set_table_fail(a->sets, ev->set, ev->epoch, ev->text, NULL) == -1) {
         log_debug("node %s: fail for set %u epoch %llu ignored (stale)",
                   ev->name, ev->set, (unsigned long long)ev->epoch);
         return;
@@ -362,7 +391,7 @@ amb_on_fail(struct ambassador *a, const struct amb_event *ev)
               "again",
               a->job->id, ev->set, (unsigned long long)ev->epoch, ev->name,
               ev->text);
-    amb_after_failure(a, ev->set, nf);
+    amb_after_failure(a, ev->set);
 }
 
 static void

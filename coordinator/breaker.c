@@ -71,6 +71,13 @@ breaker_allow(struct breaker *b, uint64_t now_ms)
     return b->state == BREAKER_CLOSED;
 }
 
+void
+breaker_release_probe(struct breaker *b)
+{
+    if (b->state == BREAKER_HALF_OPEN)
+        b->probe_out = false;
+}
+
 static uint32_t
 breaker_popcount(uint32_t v)
 {

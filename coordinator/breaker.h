@@ -48,6 +48,9 @@ void breaker_init(struct breaker *b, const struct breaker_config *c,
 /* May this node get a set now? Moves OPEN -> HALF_OPEN once the cool-down
  * has passed; in HALF_OPEN, true exactly once (the probe). */
 bool breaker_allow(struct breaker *b, uint64_t now_ms);
+/* HALF_OPEN: the probe asked for was never handed out (the request was
+ * withdrawn), so the next breaker_allow may ask again. */
+void breaker_release_probe(struct breaker *b);
 /* The outcome of a set this node held. */
 void breaker_record(struct breaker *b, bool ok, uint64_t now_ms,
                     const char *why);

@@ -22,6 +22,7 @@ config_defaults(struct coord_config *c)
     c->dead_ms = CONFIG_DEFAULT_DEAD_MS;
     c->hello_ms = CONFIG_DEFAULT_HELLO_MS;
     c->max_nodes_per_set = CONFIG_DEFAULT_MAX_NODES_PER_SET;
+    c->max_failures_per_set = CONFIG_DEFAULT_MAX_FAILURES_PER_SET;
 }
 
 static uint64_t

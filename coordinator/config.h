@@ -24,6 +24,7 @@
 #define CONFIG_DEFAULT_DEAD_MS 6000
 #define CONFIG_DEFAULT_HELLO_MS 5000
 #define CONFIG_DEFAULT_MAX_NODES_PER_SET 3
+#define CONFIG_DEFAULT_MAX_FAILURES_PER_SET 6
 #define CONFIG_MAX_SLOTS 16
 
 struct coord_config {
@@ -38,14 +39,17 @@ struct coord_config {
     struct zipf_limits limits;
     struct net_timeouts tcp;
     struct breaker_config breaker;
-    uint64_t hb_ms;             /* heartbeat interval, both ways */
-    uint64_t suspect_ms;        /* no new work after this much silence */
-    uint64_t dead_ms;           /* session dropped after this much silence */
-    uint64_t hello_ms;          /* a new connection must say hello by then */
-    uint32_t max_nodes_per_set; /* distinct failing nodes before the job
-                                   stops */
-    int progress;               /* print progress lines on stdout */
-    int keyed;                  /* nodes must authenticate */
+    uint64_t hb_ms;                /* heartbeat interval, both ways */
+    uint64_t suspect_ms;           /* no new work after this much silence */
+    uint64_t dead_ms;              /* session dropped after this much silence */
+    uint64_t hello_ms;             /* a new connection must say hello by then */
+    uint32_t max_nodes_per_set;    /* distinct failing nodes before the job
+                                      stops */
+    uint32_t max_failures_per_set; /* failures, or reclaims, in all before
+                                      the job stops (fewer nodes than
+                                      max_nodes_per_set) */
+    int progress;                  /* print progress lines on stdout */
+    int keyed;                     /* nodes must authenticate */
     struct auth_secret secret;
 };
 

@@ -358,13 +358,20 @@ nodeconn_command(struct nodeconn *c, struct node_cmd *cmd)
 
     switch (cmd->type) {
     case CMD_ASSIGN:
-        if (c->wanted == 0 || c->nheld >= CONFIG_MAX_SLOTS) {
+        /* An assign that crossed EV_UNWANT, or that arrives after a result
+         * in the same batch opened the breaker, goes back untouched. */
+        if (c->wanted == 0 || c->nheld >= CONFIG_MAX_SLOTS ||
+            c->br.state == BREAKER_OPEN || c->suspect) {
             ev = nodeconn_event(c, EV_DECLINE);
             if (ev != NULL) {
                 ev->set = cmd->set;
                 ev->epoch = cmd->epoch;
             }
             nodeconn_emit(c, ev);
+            if (c->wanted > 0) {
+                c->wanted--; /* the loop spent one of our asks on it */
+                breaker_release_probe(&c->br);
+            }
             break;
         }
         c->wanted--;
@@ -414,6 +421,8 @@ nodeconn_update_wants(struct nodeconn *c, uint64_t now)
                   (unsigned long long)(now - c->last_rx_ms));
     if ((c->suspect || c->br.state == BREAKER_OPEN) && c->wanted > 0) {
         c->wanted = 0;
+        /* A half-open probe asked for but not handed out is not spent. */
+        breaker_release_probe(&c->br);
         nodeconn_emit(c, nodeconn_event(c, EV_UNWANT));
         return;
     }

@@ -176,6 +176,22 @@ set_table_fail(struct set_table *t, uint32_t set, uint64_t epoch,
 }
 
 int
+set_table_reclaim(struct set_table *t, uint32_t set, uint64_t epoch,
+                  const char *reason)
+{
+    struct set_info *s = set_table_current(t, set, epoch);
+    if (s == NULL || s->checking)
+        return -1;
+    s->status = SET_FAILED;
+    s->epoch++;
+    s->holder = 0;
+    s->reclaims++;
+    snprintf(s->last_error, sizeof(s->last_error), "%s", reason);
+    set_table_lower_hint(t, set);
+    return 0;
+}
+
+int
 set_table_unassign(struct set_table *t, uint32_t set, uint64_t epoch)
 {
     struct set_info *s = set_table_current(t, set, epoch);

@@ -33,7 +33,8 @@ struct set_info {
     char holder_name[IDENT_MAX + 1];
     int checking;      /* B: a done for this epoch is being validated */
     uint32_t attempts; /* assignments made */
-    uint32_t failures; /* failed attempts */
+    uint32_t failures; /* attempts that failed on their node */
+    uint32_t reclaims; /* attempts lost with their node's session */
     uint32_t nfailed_on;
     char failed_on[SETS_MAX_FAILED_NODES][IDENT_MAX + 1]; /* distinct */
     char last_error[SETS_ERROR_MAX];
@@ -61,6 +62,11 @@ int set_table_assign(struct set_table *t, uint32_t set, uint64_t session,
  * failed on. 0, or -1 when stale (epoch not current or not in B). */
 int set_table_fail(struct set_table *t, uint32_t set, uint64_t epoch,
                    const char *reason, uint32_t *nodes_failed);
+/* B (current epoch, not checking) -> C, epoch bumped: the holder's session
+ * ended (disconnect, heartbeat timeout). Counted in reclaims, not against
+ * the node in failed_on. 0, or -1 when stale. */
+int set_table_reclaim(struct set_table *t, uint32_t set, uint64_t epoch,
+                      const char *reason);
 /* B -> A with the epoch bumped and no failure counted (the node declined
  * or the assignment was never delivered). 0, or -1 when stale. */
 int set_table_unassign(struct set_table *t, uint32_t set, uint64_t epoch);

@@ -23,7 +23,6 @@
 #define SESSION_BACKOFF_CAP_MS 8000
 #define SESSION_DEFAULT_HB_MS 1000
 #define SESSION_DEFAULT_DEAD_MS 6000
-#define SESSION_DIR_MODE 0755
 #define SESSION_MAX_EPOCH UINT32_MAX
 
 enum session_end {
@@ -200,7 +199,6 @@ session_on_assign(struct session *s, const cJSON *msg)
     const char *want, *encoder;
     struct work *w = NULL;
     uint64_t set = 0, epoch = 0;
-    char dir[FS_PATH_MAX];
     int slot, n;
 
     if (json_u64(msg, "set", MANIFEST_MAX_SETS, &set) == -1 ||
@@ -240,16 +238,8 @@ session_on_assign(struct session *s, const cJSON *msg)
                  w->m->job, w->m->set, (unsigned long long)epoch, c->name);
     if (n < 0 || (size_t)n >= sizeof(w->rel) ||
         fs_join(w->out, sizeof(w->out), c->share, w->rel) == -1 ||
-        fs_join(w->zip, sizeof(w->zip), c->share, w->m->zip) == -1 ||
-        fs_join(dir, sizeof(dir), c->share, w->rel) == -1) {
+        fs_join(w->zip, sizeof(w->zip), c->share, w->m->zip) == -1) {
         session_fail_set(s, set, epoch, "path too long");
-        goto fail;
-    }
-    *strrchr(dir, '/') = '\0';
-    if (fs_mkdir_p(dir, SESSION_DIR_MODE) == -1) {
-        snprintf(err, sizeof(err), "cannot create %.300s: %s", dir,
-                 strerror(errno));
-        session_fail_set(s, set, epoch, err);
         goto fail;
     }
     slot = session_free_slot(s);
@@ -476,6 +466,7 @@ int
 session_run(const struct node_config *cfg)
 {
     struct session s;
+    uint64_t backoff = SESSION_BACKOFF_BASE_MS, give_up;
     int rc = -1;
 
     memset(&s, 0, sizeof(s));
@@ -485,15 +476,19 @@ session_run(const struct node_config *cfg)
     s.done = evq_new();
     if (s.done == NULL)
         return -1;
+    give_up = clock_now_ms() + cfg->retry_ms;
     for (;;) {
         int end, h;
-        s.fd = session_connect(&s, clock_now_ms() + cfg->retry_ms);
+        uint64_t started;
+        s.fd = session_connect(&s, give_up);
         if (s.fd == -1) {
-            log_warnx("giving up: ambassador %s:%d unreachable for %llu s",
+            log_warnx("giving up: no working session with the ambassador "
+                      "%s:%d for %llu s",
                       cfg->host, cfg->port,
                       (unsigned long long)(cfg->retry_ms / 1000));
             break;
         }
+        started = clock_now_ms();
         proto_reader_init(&s.rd);
         h = session_handshake(&s);
         if (h == 0) {
@@ -515,7 +510,22 @@ session_run(const struct node_config *cfg)
         }
         if (end == END_REFUSED)
             break;
-        clock_sleep_ms(SESSION_BACKOFF_BASE_MS);
+        /* A session that lasted was healthy: start the patience and the
+         * backoff afresh. One that ended at once (refused, say, because
+         * our old session is still live there) backs off exponentially. */
+        if (clock_now_ms() - started > 2 * s.dead_ms) {
+            backoff = SESSION_BACKOFF_BASE_MS;
+            give_up = clock_now_ms() + cfg->retry_ms;
+        } else if (backoff < SESSION_BACKOFF_CAP_MS) {
+            backoff *= 2;
+        }
+        if (clock_now_ms() >= give_up) {
+            log_warnx("giving up: no working session with the ambassador "
+                      "for %llu s",
+                      (unsigned long long)(cfg->retry_ms / 1000));
+            break;
+        }
+        clock_sleep_ms(session_rand(&s) % (backoff + 1));
     }
     evq_free(s.done, work_free);
     return rc;

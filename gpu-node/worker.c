@@ -41,9 +41,22 @@ workers_stopping(struct workers *ws)
     return s;
 }
 
+#define WORKER_DIR_MODE 0755
+
+/* Runs on the worker: the session thread, which keeps the heartbeats, never
+ * touches the share. */
 static void
 worker_render(struct work *w)
 {
+    char dir[FS_PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s", w->out);
+    *strrchr(dir, '/') = '\0';
+    if (fs_mkdir_p(dir, WORKER_DIR_MODE) == -1) {
+        snprintf(w->err, sizeof(w->err), "cannot create %.300s: %s", dir,
+                 strerror(errno));
+        w->ok = 0;
+        return;
+    }
     struct render_request rq = {
         .m = w->m,
         .zip_path = w->zip,

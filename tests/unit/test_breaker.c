@@ -398,6 +398,31 @@ test_default_config(void **state)
     assert_int_equal(c.cooldown_max_ms, BREAKER_DEFAULT_COOLDOWN_MAX_MS);
 }
 
+/* A half-open node asked for its probe set, then withdrew the ask (it went
+ * suspect) before any set was handed out: the probe is not spent, and the
+ * node may ask again, else it would never get work again. */
+static void
+test_released_probe_can_be_asked_again(void **state)
+{
+    struct breaker b;
+    (void)state;
+    breaker_new(&b, 7);
+    breaker_trip(&b, 0, "lost");
+    expect_state(&b, BREAKER_OPEN);
+    assert_true(breaker_allow(&b, COOLDOWN_MAX_MS + 1)); /* the probe */
+    expect_state(&b, BREAKER_HALF_OPEN);
+    assert_false(breaker_allow(&b, COOLDOWN_MAX_MS + 2));
+    breaker_release_probe(&b);
+    assert_true(breaker_allow(&b, COOLDOWN_MAX_MS + 3));
+    assert_false(breaker_allow(&b, COOLDOWN_MAX_MS + 4));
+    /* Releasing outside half-open changes nothing. */
+    breaker_record(&b, true, COOLDOWN_MAX_MS + 5, "ok");
+    expect_state(&b, BREAKER_CLOSED);
+    breaker_release_probe(&b);
+    expect_state(&b, BREAKER_CLOSED);
+    assert_true(breaker_allow(&b, COOLDOWN_MAX_MS + 6));
+}
+
 int
 main(void)
 {
@@ -418,6 +443,7 @@ main(void)
         cmocka_unit_test(test_same_seed_same_reopen_times),
         cmocka_unit_test(test_state_names),
         cmocka_unit_test(test_default_config),
+        cmocka_unit_test(test_released_probe_can_be_asked_again),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
