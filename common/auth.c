@@ -14,19 +14,9 @@
 
 #include "common/err.h"
 #include "common/fsutil.h"
+#include "common/hash.h"
 
 #define AUTH_NONCE_BYTES (AUTH_NONCE_HEX / 2)
-
-static void
-auth_hex(const unsigned char *b, size_t n, char *hex)
-{
-    static const char d[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        hex[2 * i] = d[b[i] >> 4];
-        hex[2 * i + 1] = d[b[i] & 0xf];
-    }
-    hex[2 * n] = '\0';
-}
 
 int
 auth_load(const char *path, struct auth_secret *s, char *err, size_t errlen)
@@ -58,7 +48,7 @@ auth_nonce(char *hex)
     unsigned char b[AUTH_NONCE_BYTES];
     if (RAND_bytes(b, sizeof(b)) != 1)
         return -1;
-    auth_hex(b, sizeof(b), hex);
+    hash_hex(b, sizeof(b), hex);
     return 0;
 }
 
@@ -69,7 +59,7 @@ auth_mac(const struct auth_secret *s, const char *nonce, char *hex)
     unsigned mdlen = 0;
     HMAC(EVP_sha256(), s->key, (int)s->len, (const unsigned char *)nonce,
          strlen(nonce), md, &mdlen);
-    auth_hex(md, mdlen, hex);
+    hash_hex(md, mdlen, hex);
 }
 
 int

@@ -30,6 +30,21 @@ fs_join(char *out, size_t outlen, const char *a, const char *b)
 }
 
 int
+fs_fsync_path(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int rc, saved;
+
+    if (fd == -1)
+        return -1;
+    rc = fsync(fd);
+    saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
+}
+
+int
 fs_fsync_parent(const char *path)
 {
     char dir[FS_PATH_MAX];

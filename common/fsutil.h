@@ -21,6 +21,8 @@ int fs_copy_atomic(const char *src, const char *dst);
 int fs_read_max(const char *path, size_t max, char **buf, size_t *len);
 /* mkdir -p with the given mode. 0, or -1 + errno. */
 int fs_mkdir_p(const char *path, unsigned mode);
+/* Open path, fsync it, close it. 0, or -1 + errno. */
+int fs_fsync_path(const char *path);
 /* fsync the directory that holds path. 0, or -1 + errno. */
 int fs_fsync_parent(const char *path);
 /* Remove a directory tree (no symlinks followed). 0, or -1 + errno. */

@@ -17,11 +17,11 @@
 
 #define HASH_CHUNK (1u << 20)
 
-static void
-hash_hex(const unsigned char *md, unsigned n, char *hex)
+void
+hash_hex(const unsigned char *md, size_t n, char *hex)
 {
     static const char digits[] = "0123456789abcdef";
-    for (unsigned i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         hex[2 * i] = digits[md[i] >> 4];
         hex[2 * i + 1] = digits[md[i] & 0xf];
     }

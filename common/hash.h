@@ -13,6 +13,8 @@
  * size. Symlinks and FIFOs are refused (EINVAL/ELOOP). 0, or -1 + errno. */
 int hash_sha256_file(const char *path, char *hex, uint64_t *size);
 void hash_sha256_buf(const void *buf, size_t len, char *hex);
+/* n bytes as lowercase hex into hex[2n + 1]. */
+void hash_hex(const unsigned char *b, size_t n, char *hex);
 uint32_t hash_crc32(const void *buf, size_t len);
 
 #endif

@@ -256,21 +256,6 @@ concat_copy(AVFormatContext *ifmt, int idx, AVFormatContext *ofmt,
     return 0;
 }
 
-static int
-concat_fsync_path(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    int rc, saved;
-
-    if (fd == -1)
-        return -1;
-    rc = fsync(fd);
-    saved = errno;
-    close(fd);
-    errno = saved;
-    return rc;
-}
-
 int
 concat_videos(const char *const *inputs, size_t n, const char *out_path,
               uint64_t expect_frames, uint64_t *frames_out, char *err,
@@ -347,7 +332,7 @@ concat_videos(const char *const *inputs, size_t n, const char *out_path,
              result.frames, expect_frames);
         goto out;
     }
-    if (concat_fsync_path(tmp) == -1 || rename(tmp, out_path) == -1) {
+    if (fs_fsync_path(tmp) == -1 || rename(tmp, out_path) == -1) {
         errf(err, errlen, "%s: %s", out_path, strerror(errno));
         goto out;
     }

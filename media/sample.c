@@ -963,21 +963,6 @@ sample_check_opts(const struct sample_opts *o, char *err, size_t errlen)
     return 0;
 }
 
-static int
-sample_fsync_path(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    int rc, saved;
-
-    if (fd == -1)
-        return -1;
-    rc = fsync(fd);
-    saved = errno;
-    close(fd);
-    errno = saved;
-    return rc;
-}
-
 void
 sample_opts_init(struct sample_opts *o)
 {
@@ -1077,7 +1062,7 @@ sample_write_zip(const char *zip_path, const struct sample_opts *o, char *err,
         goto out;
     }
     za = NULL;
-    if (sample_fsync_path(tmp) == -1 || rename(tmp, zip_path) == -1 ||
+    if (fs_fsync_path(tmp) == -1 || rename(tmp, zip_path) == -1 ||
         fs_fsync_parent(zip_path) == -1) {
         errf(err, errlen, "%s: %s", zip_path, strerror(errno));
         goto out;
