@@ -43,6 +43,7 @@ CLI_SRC := $(wildcard cli/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 TOOL_SRC := $(wildcard tests/tools/*.c)
 BENCH_SRC := $(wildcard bench/*.c)
+SIM_SRC := $(wildcard tests/sim/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -56,6 +57,7 @@ BINS := $(BUILD)/bin/framefarm $(BUILD)/bin/framefarm-coordinator \
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(TOOL_SRC))
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+SIM_BINS := $(patsubst tests/sim/%.c,$(BUILD)/tests/%,$(SIM_SRC))
 
 .PHONY: all deps demo test test-unit test-integration test-gpu bench \
 	format format-check clean
@@ -68,7 +70,7 @@ deps:
 	@sh scripts/deps.sh
 
 .PHONY: binaries
-binaries: $(BINS) $(UNIT_BINS) $(TOOL_BINS) $(BENCH_BINS)
+binaries: $(BINS) $(UNIT_BINS) $(TOOL_BINS) $(BENCH_BINS) $(SIM_BINS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -101,6 +103,11 @@ $(TOOL_BINS): $(BUILD)/tests/%: $(BUILD)/obj/tests/tools/%.o $(LIBMEDIA) \
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_ALL)
 
+$(SIM_BINS): $(BUILD)/tests/%: $(BUILD)/obj/tests/sim/%.o $(LIBCOORD) \
+		$(LIBMEDIA) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_ALL)
+
 $(BENCH_BINS): $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBMEDIA) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_ALL)
@@ -125,7 +132,7 @@ bench: all
 
 FORMAT_FILES = $(wildcard common/*.[ch] media/*.[ch] coordinator/*.[ch] \
 	gpu-node/*.[ch] cli/*.[ch] tests/unit/*.[ch] tests/tools/*.[ch] \
-	bench/*.[ch])
+	bench/*.[ch] tests/sim/*.[ch])
 format:
 	clang-format -i $(FORMAT_FILES)
 format-check:

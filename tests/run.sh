@@ -3,7 +3,7 @@
 # integration tests (tests/integration/t_*.sh: real processes on loopback
 # with a temporary share). Prints one line per test and a closing
 # "N passed, N failed, N skipped" line; exits non-zero if anything failed.
-#   tests/run.sh [unit|integration] [NAME-FILTER]
+#   tests/run.sh [unit|sim|integration] [NAME-FILTER]
 set -u
 BUILD=${BUILD:-build}
 export BUILD
@@ -43,6 +43,12 @@ if [ "$what" = all ] || [ "$what" = unit ]; then
     for t in "$BUILD"/tests/test_*; do
         [ -x "$t" ] || continue
         run_one "unit/$(basename "$t")" "$t"
+    done
+fi
+if [ "$what" = all ] || [ "$what" = sim ]; then
+    for t in "$BUILD"/tests/sim_*; do
+        [ -x "$t" ] || continue
+        run_one "sim/$(basename "$t")" "$t"
     done
 fi
 if [ "$what" = all ] || [ "$what" = integration ]; then
