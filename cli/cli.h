@@ -7,6 +7,7 @@
 
 #define CLI_EXIT_USAGE 2
 
+int cli_bench(int argc, char **argv);
 int cli_render(int argc, char **argv);
 int cli_sample(int argc, char **argv);
 int cli_verify(int argc, char **argv);

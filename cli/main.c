@@ -1,5 +1,6 @@
 /*
- * main.c - `framefarm COMMAND ...`: dispatches to render, sample and verify.
+ * main.c - `framefarm COMMAND ...`: dispatches to render, sample, verify
+ * and bench.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -23,6 +24,10 @@ static const struct {
     {"verify", cli_verify,
      "verify OUT.mp4 --input ZIP [--min-psnr DB]: check every frame of a\n"
      "             video against the zip's frames, in order"},
+    {"bench", cli_bench,
+     "bench ZIP [--frames N] [--encoders LIST] [--json] [--svg FILE]: encode\n"
+     "             the same frames with every encoder here and with the\n"
+     "             ffmpeg command line; speed, CPU, memory, size, PSNR, SSIM"},
 };
 
 static void

@@ -36,7 +36,8 @@
 
 static const char render_usage[] =
     "usage: framefarm render ZIP -o OUT.mp4 [--nodes N] [--set-size N]\n"
-    "           [--fps F] [--codec C] [--encoder E] [--preset P] [--crf N]\n"
+    "           [--fps F] [--codec C] [--encoder E] [--fallback cpu|none]\n"
+    "           [--preset P] [--crf N]\n"
     "           [--share DIR] [--keep-share] [-v]\n"
     "Runs an ambassador and N render nodes (default 2) on this machine,\n"
     "on a private share directory, and writes OUT.mp4.\n";
@@ -154,6 +155,7 @@ render_parse(int argc, char **argv, struct render_opts *o)
         {"fps", required_argument, NULL, 1},
         {"codec", required_argument, NULL, 1},
         {"encoder", required_argument, NULL, 1},
+        {"fallback", required_argument, NULL, 1},
         {"preset", required_argument, NULL, 1},
         {"crf", required_argument, NULL, 1},
         {"gop", required_argument, NULL, 1},

@@ -24,6 +24,7 @@ encparams_init(struct enc_params *p)
     strcpy(p->codec, ENC_DEFAULT_CODEC);
     strcpy(p->encoder, ENC_DEFAULT_ENCODER);
     strcpy(p->preset, ENC_DEFAULT_PRESET);
+    strcpy(p->fallback, ENC_DEFAULT_FALLBACK);
     p->crf = ENC_DEFAULT_CRF;
     p->fps_num = ENC_DEFAULT_FPS;
     p->fps_den = 1;
@@ -52,6 +53,12 @@ encparams_check(const struct enc_params *p, char *err, size_t errlen)
     }
     if (!encparams_name_ok(p->encoder) || !encparams_name_ok(p->preset)) {
         errf(err, errlen, "encoder or preset name has bad characters");
+        return -1;
+    }
+    if (strcmp(p->fallback, ENC_FALLBACK_CPU) != 0 &&
+        strcmp(p->fallback, ENC_FALLBACK_NONE) != 0) {
+        errf(err, errlen, "fallback \"%.32s\" is not %s or %s", p->fallback,
+             ENC_FALLBACK_CPU, ENC_FALLBACK_NONE);
         return -1;
     }
     if (p->crf < 0 || p->crf > ENC_MAX_CRF) {
@@ -124,6 +131,7 @@ encparams_to_json(const struct enc_params *p)
     if (cJSON_AddStringToObject(o, "codec", p->codec) == NULL ||
         cJSON_AddStringToObject(o, "encoder", p->encoder) == NULL ||
         cJSON_AddStringToObject(o, "preset", p->preset) == NULL ||
+        cJSON_AddStringToObject(o, "fallback", p->fallback) == NULL ||
         json_add_u64(o, "crf", (uint64_t)p->crf) == NULL ||
         json_add_u64(o, "fps_num", (uint64_t)p->fps_num) == NULL ||
         json_add_u64(o, "fps_den", (uint64_t)p->fps_den) == NULL ||
@@ -150,6 +158,14 @@ encparams_from_json(const cJSON *o, struct enc_params *p, char *err,
         json_strcpy(o, "encoder", p->encoder, sizeof(p->encoder)) == -1 ||
         json_strcpy(o, "preset", p->preset, sizeof(p->preset)) == -1) {
         errf(err, errlen, "codec, encoder or preset missing or too long");
+        return -1;
+    }
+    /* Absent in manifests written before the field existed: the default. */
+    if (cJSON_GetObjectItemCaseSensitive(o, "fallback") == NULL)
+        strcpy(p->fallback, ENC_DEFAULT_FALLBACK);
+    else if (json_strcpy(o, "fallback", p->fallback, sizeof(p->fallback)) ==
+             -1) {
+        errf(err, errlen, "fallback is not a string or too long");
         return -1;
     }
     if (json_u64(o, "crf", INT32_MAX, &crf) == -1 ||

@@ -12,6 +12,11 @@
 #define ENC_DEFAULT_CODEC "h264"
 #define ENC_DEFAULT_ENCODER "auto"
 #define ENC_DEFAULT_PRESET "veryfast"
+#define ENC_FALLBACK_CPU                                                       \
+    "cpu"                        /* render on the CPU when the encoder asked   \
+                                    for is unavailable, and say so */
+#define ENC_FALLBACK_NONE "none" /* fail the set instead */
+#define ENC_DEFAULT_FALLBACK ENC_FALLBACK_CPU
 #define ENC_DEFAULT_CRF 23
 #define ENC_DEFAULT_FPS 12
 #define ENC_DEFAULT_GOP_SECONDS 2
@@ -20,13 +25,15 @@
 #define ENC_MAX_FPS 1000
 
 struct enc_params {
-    char codec[ENC_NAME_MAX];   /* "h264" (hevc, av1: see docs) */
-    char encoder[ENC_NAME_MAX]; /* "auto", "cpu" or an FFmpeg encoder name */
-    char preset[ENC_NAME_MAX];  /* x264 preset name */
-    int crf;                    /* 0..51 */
-    int fps_num, fps_den;       /* frame rate, e.g. 12/1 */
-    int width, height;          /* output size: the first frame's size */
-    int gop;                    /* frames between IDRs; each set starts one */
+    char codec[ENC_NAME_MAX];    /* "h264" (hevc, av1: see docs) */
+    char encoder[ENC_NAME_MAX];  /* "auto", "cpu" or an FFmpeg encoder name */
+    char preset[ENC_NAME_MAX];   /* x264 preset name */
+    char fallback[ENC_NAME_MAX]; /* "cpu" or "none": when the encoder asked
+                                    for is not available on a node */
+    int crf;                     /* 0..51 */
+    int fps_num, fps_den;        /* frame rate, e.g. 12/1 */
+    int width, height;           /* output size: the first frame's size */
+    int gop;                     /* frames between IDRs; each set starts one */
 };
 
 void encparams_init(struct enc_params *p); /* the documented defaults */

@@ -29,6 +29,7 @@
 #define MSG_CANCEL "cancel"       /* amb -> node: drop a set */
 #define MSG_FINISH "finish"       /* amb -> node: job over, exit */
 #define MSG_ERROR "error"         /* either: fatal protocol error, then close */
+#define MSG_DETACH "detach" /* node -> amb: closing on purpose, still alive */
 
 /* Encode msg as one frame into a malloc'd buffer. 0, or -1 + errno
  * (EMSGSIZE when the JSON is longer than PROTO_MAX_FRAME). */

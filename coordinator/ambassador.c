@@ -23,8 +23,10 @@
 #include "common/proto.h"
 #include "coordinator/checker.h"
 #include "coordinator/events.h"
+#include "coordinator/liveness.h"
 #include "coordinator/nodeconn.h"
 #include "coordinator/sets.h"
+#include "coordinator/sharewatch.h"
 
 #define AMB_TICK_MS 100
 #define AMB_PROGRESS_MS 250
@@ -43,6 +45,17 @@ struct amb_node {
     struct amb_node *next;
 };
 
+/* What the loop knows of a node name across its sessions: its lease and
+ * whether it can still be heard (liveness.h decides from that). */
+struct amb_peer {
+    char name[IDENT_MAX + 1];
+    struct liveness lv;
+    struct lease last; /* the last valid lease record read */
+    int have_last;
+    uint32_t advances_since_lost;
+    struct amb_peer *next;
+};
+
 struct ambassador {
     const struct coord_config *cfg;
     const struct job *job;
@@ -55,6 +68,11 @@ struct ambassador {
     struct vidinfo first_info;
     int have_first_info;
     struct amb_node *nodes;
+    struct amb_peer *peers;
+    struct sharewatch *watch;
+    uint64_t share_ok_ms; /* when the share probe last answered */
+    int share_sick;       /* logged state */
+    uint64_t next_orphan_check_ms;
     uint64_t next_session;
     uint64_t rr; /* round-robin start for dispatch */
     int concat_started;
@@ -84,8 +102,10 @@ ambassador_new(const struct coord_config *cfg, const struct job *job, int lfd)
         ambassador_free(a);
         return NULL;
     }
+    a->share_ok_ms = clock_now_ms();
     a->checker = checker_start(a->events);
-    if (a->checker == NULL) {
+    a->watch = sharewatch_start(job->share, cfg->share_poll_ms, a->events);
+    if (a->checker == NULL || a->watch == NULL) {
         ambassador_free(a);
         return NULL;
     }
@@ -118,6 +138,37 @@ amb_node_remove(struct ambassador *a, struct amb_node *node)
     }
     nodeconn_free(node->conn);
     free(node);
+}
+
+static struct amb_peer *
+amb_peer_find(struct ambassador *a, const char *name)
+{
+    for (struct amb_peer *p = a->peers; p != NULL; p = p->next)
+        if (strcmp(p->name, name) == 0)
+            return p;
+    return NULL;
+}
+
+static struct amb_peer *
+amb_peer_get(struct ambassador *a, const char *name, uint64_t now)
+{
+    struct amb_peer *p = amb_peer_find(a, name);
+    if (p != NULL)
+        return p;
+    p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        return NULL;
+    snprintf(p->name, sizeof(p->name), "%s", name);
+    liveness_init(&p->lv, now);
+    p->next = a->peers;
+    a->peers = p;
+    return p;
+}
+
+static int
+amb_share_ok(const struct ambassador *a, uint64_t now)
+{
+    return now - a->share_ok_ms < a->cfg->share_suspect_ms;
 }
 
 static void
@@ -207,6 +258,9 @@ static void
 amb_on_hello(struct ambassador *a, struct amb_node *node,
              const struct amb_event *ev)
 {
+    uint64_t now = clock_now_ms();
+    struct amb_peer *peer;
+
     for (struct amb_node *o = a->nodes; o != NULL; o = o->next) {
         if (o != node && o->hello && strcmp(o->name, ev->name) == 0) {
             char why[ERR_MAX];
@@ -227,42 +281,185 @@ amb_on_hello(struct ambassador *a, struct amb_node *node,
     snprintf(node->name, sizeof(node->name), "%s", ev->name);
     snprintf(node->encoders, sizeof(node->encoders), "%s", ev->encoders);
     snprintf(node->breaker, sizeof(node->breaker), "closed");
-    log_info("node %s: connected from %s, encoders %s, %d slot(s)", node->name,
-             node->peer, node->encoders, ev->slots);
+    log_info("node %s: connected from %s, encoders %s, %d slot(s), %u set(s) "
+             "in hand",
+             node->name, node->peer, node->encoders, ev->slots,
+             ev->lease.nheld);
+    peer = amb_peer_get(a, node->name, now);
+    if (peer != NULL)
+        liveness_connected(&peer->lv, now);
+    /* A node back from a lost connection still has sets in hand: reattach
+     * those we still count on it for (same set, same epoch, held by its
+     * ended session); cancel the others. */
+    for (uint32_t i = 0; i < ev->lease.nheld; i++) {
+        uint32_t set = ev->lease.held[i].set;
+        uint64_t epoch = ev->lease.held[i].epoch;
+        const struct set_info *si = set_table_get(a->sets, set);
+        cJSON *m;
+        if (si != NULL && strcmp(si->holder_name, node->name) == 0 &&
+            amb_node_find(a, si->holder) == NULL &&
+            set_table_reattach(a->sets, set, epoch, node->session) == 0) {
+            log_info("job %s set %u epoch %llu: reattached to node %s",
+                     a->job->id, set, (unsigned long long)epoch, node->name);
+            continue;
+        }
+        log_info("job %s set %u epoch %llu: node %s still has it, but it is "
+                 "no longer its; cancelling",
+                 a->job->id, set, (unsigned long long)epoch, node->name);
+        m = cJSON_CreateObject();
+        if (m != NULL) {
+            cJSON_AddStringToObject(m, "type", MSG_CANCEL);
+            json_add_u64(m, "set", set);
+            json_add_u64(m, "epoch", epoch);
+        }
+        amb_send(node, CMD_CANCEL, set, epoch, 0, m);
+    }
 }
 
 static void
-amb_on_gone(struct ambassador *a, struct amb_node *node, const char *why)
+amb_reclaim(struct ambassador *a, uint32_t set, const char *node,
+            const char *why)
+{
+    uint64_t epoch = set_table_get(a->sets, set)->epoch;
+    char reason[ERR_MAX];
+    snprintf(reason, sizeof(reason), "node %s: %s", node, why);
+    if (set_table_reclaim(a->sets, set, epoch, reason) == -1)
+        return;
+    a->st.reclaimed++;
+    log_info("job %s set %u epoch %llu: reclaimed from node %s (%s); "
+             "Available again",
+             a->job->id, set, (unsigned long long)epoch, node, why);
+    amb_after_failure(a, set);
+}
+
+static void
+amb_on_gone(struct ambassador *a, struct amb_node *node,
+            const struct amb_event *ev)
 {
     uint32_t held[CONFIG_MAX_SLOTS];
+    const char *why = ev->text[0] ? ev->text : "closed";
+    uint64_t now = clock_now_ms();
+    struct amb_peer *peer;
     size_t n;
 
-    if (node->hello)
-        log_info("node %s: session ended: %s", node->name,
-                 why[0] ? why : "closed");
-    else
+    if (!node->hello) {
         log_warnx("connection from %s dropped before hello: %s", node->peer,
-                  why[0] ? why : "closed");
+                  why);
+        amb_node_remove(a, node);
+        return;
+    }
+    n = set_table_held(a->sets, node->session, held, CONFIG_MAX_SLOTS);
+    peer = amb_peer_get(a, node->name, now);
+    if (peer != NULL) {
+        liveness_lost(&peer->lv, ev->died, now);
+        peer->advances_since_lost = 0;
+    }
+    if (!ev->died && peer != NULL) {
+        /* Alive, maybe: its sets wait for its lease or its return. */
+        log_info("node %s: session ended: %s; its %zu set(s) wait for it "
+                 "(reclaimed %llu ms after its lease stops advancing)",
+                 node->name, why, n, (unsigned long long)a->cfg->reclaim_ms);
+        amb_node_remove(a, node);
+        return;
+    }
+    log_info("node %s: session ended: %s (process gone)", node->name, why);
     /* Reclaim in batches until the session holds nothing. */
     while ((n = set_table_held(a->sets, node->session, held,
                                CONFIG_MAX_SLOTS)) > 0) {
         if (n > CONFIG_MAX_SLOTS)
             n = CONFIG_MAX_SLOTS;
-        for (size_t i = 0; i < n; i++) {
-            uint64_t epoch = set_table_get(a->sets, held[i])->epoch;
-            char reason[ERR_MAX];
-            snprintf(reason, sizeof(reason), "node %s: %s", node->name, why);
-            if (set_table_reclaim(a->sets, held[i], epoch, reason) == -1)
-                continue;
-            a->st.reclaimed++;
-            log_info("job %s set %u epoch %llu: reclaimed from node %s (%s); "
-                     "Available again",
-                     a->job->id, held[i], (unsigned long long)epoch, node->name,
-                     why);
-            amb_after_failure(a, held[i]);
-        }
+        for (size_t i = 0; i < n; i++)
+            amb_reclaim(a, held[i], node->name, why);
     }
     amb_node_remove(a, node);
+}
+
+/* Sets held by sessions that ended: take them back when the node's
+ * liveness says so (liveness.h), or when its lease, renewed since we lost
+ * it, no longer lists them. */
+static void
+amb_check_orphans(struct ambassador *a, uint64_t now)
+{
+    int share_ok = amb_share_ok(a, now);
+    if (now < a->next_orphan_check_ms)
+        return;
+    a->next_orphan_check_ms = now + AMB_TICK_MS;
+    for (uint32_t i = 0; i < a->job->nsets; i++) {
+        const struct set_info *s = set_table_get(a->sets, i);
+        const struct amb_peer *p;
+        char why[ERR_MAX];
+        if (s->status != SET_PROCESSING || s->checking ||
+            amb_node_find(a, s->holder) != NULL)
+            continue;
+        p = amb_peer_find(a, s->holder_name);
+        if (p == NULL) {
+            amb_reclaim(a, i, s->holder_name, "no session");
+            continue;
+        }
+        if (p->lv.connected) {
+            amb_reclaim(a, i, s->holder_name, "the node came back without it");
+            continue;
+        }
+        if (liveness_judge(&p->lv, a->cfg->reclaim_ms, share_ok, now) ==
+            LIVENESS_RECLAIM) {
+            snprintf(why, sizeof(why),
+                     "silent; lease last advanced %llu ms ago",
+                     (unsigned long long)(now - (p->lv.have_lease
+                                                     ? p->lv.lease_seen_ms
+                                                     : p->lv.lost_ms)));
+            amb_reclaim(a, i, s->holder_name, why);
+            continue;
+        }
+        if (share_ok && p->have_last && p->advances_since_lost >= 2 &&
+            (p->last.state == LEASE_FENCED ||
+             !lease_holds(&p->last, i, s->epoch)))
+            amb_reclaim(a, i, s->holder_name,
+                        "its lease no longer lists the set");
+    }
+}
+
+static void
+amb_on_lease(struct ambassador *a, const struct amb_event *ev)
+{
+    uint64_t now = clock_now_ms();
+    struct amb_peer *p = amb_peer_get(a, ev->lease.node, now);
+    uint64_t before;
+    if (p == NULL)
+        return;
+    before = p->lv.lease_seen_ms;
+    liveness_lease(&p->lv, ev->lease.counter, now);
+    if (p->lv.lease_seen_ms != before && !p->lv.connected)
+        p->advances_since_lost++;
+    p->last = ev->lease;
+    p->have_last = 1;
+}
+
+static void
+amb_on_share(struct ambassador *a, const struct amb_event *ev)
+{
+    if (ev->ok) {
+        a->share_ok_ms = clock_now_ms();
+        if (a->share_sick) {
+            log_info("share answers again; dispatch and lease-based reclaim "
+                     "resume");
+            a->share_sick = 0;
+        }
+    } else {
+        log_warnx("share probe failed: %s", ev->text);
+    }
+}
+
+/* The share is sick when its probe has not answered for share_suspect_ms
+ * (a hung mount answers nothing at all). */
+static void
+amb_check_share(struct ambassador *a, uint64_t now)
+{
+    if (!amb_share_ok(a, now) && !a->share_sick) {
+        log_warnx("share has not answered for %llu ms: pausing dispatch and "
+                  "lease-based reclaim",
+                  (unsigned long long)(now - a->share_ok_ms));
+        a->share_sick = 1;
+    }
 }
 
 static void
@@ -331,7 +528,8 @@ amb_on_done(struct ambassador *a, struct amb_node *node,
         return;
     }
     checker_check(a->checker, ev->session, ev->set, ev->epoch, abs, rel,
-                  ev->bytes, ev->sha256, count, &a->job->enc);
+                  ev->bytes, ev->sha256, count, &a->job->enc, ev->encoder,
+                  ev->preset, ev->fallback);
 }
 
 static void
@@ -373,9 +571,12 @@ amb_on_checked(struct ambassador *a, const struct amb_event *ev)
     a->st.counted++;
     if (node != NULL)
         node->counted++;
-    log_info("job %s set %u epoch %llu: counted (node %s, %llu frames, %s)",
+    log_info("job %s set %u epoch %llu: counted (node %s, %llu frames, %s "
+             "%s%s%s, %s)",
              a->job->id, ev->set, (unsigned long long)ev->epoch, name,
-             (unsigned long long)ev->info.frames, ev->path);
+             (unsigned long long)ev->info.frames, ev->encoder, ev->preset,
+             ev->fallback[0] != '\0' ? ", fallback: " : "", ev->fallback,
+             ev->path);
     amb_send_result(node, ev->set, ev->epoch, 1, NULL);
 }
 
@@ -420,6 +621,12 @@ amb_handle(struct ambassador *a, struct amb_event *ev)
     case EV_CONCATED:
         amb_on_concated(a, ev);
         return;
+    case EV_SHARE:
+        amb_on_share(a, ev);
+        return;
+    case EV_LEASE:
+        amb_on_lease(a, ev);
+        return;
     default:
         break;
     }
@@ -454,10 +661,12 @@ amb_handle(struct ambassador *a, struct amb_event *ev)
         snprintf(node->breaker, sizeof(node->breaker), "%.15s", ev->text);
         break;
     case EV_GONE:
-        amb_on_gone(a, node, ev->text);
+        amb_on_gone(a, node, ev);
         break;
     case EV_CHECKED:
     case EV_CONCATED:
+    case EV_SHARE:
+    case EV_LEASE:
         break;
     }
 }
@@ -500,7 +709,7 @@ static void
 amb_dispatch(struct ambassador *a)
 {
     int progress = 1;
-    if (a->finished != 0)
+    if (a->finished != 0 || a->share_sick)
         return;
     while (progress) {
         progress = 0;
@@ -537,7 +746,7 @@ amb_start_concat(struct ambassador *a)
     log_info("job %s: all %u sets counted; concatenating in set order",
              a->job->id, a->job->nsets);
     checker_concat(a->checker, paths, a->job->nsets, a->cfg->output,
-                   a->job->frames->count);
+                   a->job->frames->count, &a->job->enc);
 }
 
 static void
@@ -657,6 +866,8 @@ ambassador_run(struct ambassador *a)
             amb_handle(a, ev);
             free(ev);
         }
+        amb_check_share(a, clock_now_ms());
+        amb_check_orphans(a, clock_now_ms());
         amb_dispatch(a);
         if (set_table_done(a->sets) && !a->concat_started)
             amb_start_concat(a);
@@ -688,8 +899,14 @@ ambassador_free(struct ambassador *a)
         nodeconn_free(n->conn);
         free(n);
     }
+    sharewatch_free(a->watch);
     checker_free(a->checker);
     evq_free(a->events, free);
+    while (a->peers != NULL) {
+        struct amb_peer *p = a->peers;
+        a->peers = p->next;
+        free(p);
+    }
     if (a->accepted != NULL)
         for (uint32_t i = 0; i < a->job->nsets; i++)
             free(a->accepted[i]);

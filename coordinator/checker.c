@@ -29,6 +29,9 @@ struct checker_task {
     char path[FS_PATH_MAX];
     char rel[FS_PATH_MAX];
     struct enc_params enc;
+    char encoder[ENC_NAME_MAX]; /* TASK_CHECK: echoed back */
+    char preset[ENC_NAME_MAX];
+    char fallback[ERR_MAX];
     char **paths; /* TASK_CONCAT, owned */
     size_t npaths;
 };
@@ -122,6 +125,9 @@ checker_run(struct checker *k, struct checker_task *t)
         ev->set = t->set;
         ev->epoch = t->epoch;
         snprintf(ev->path, sizeof(ev->path), "%s", t->rel);
+        snprintf(ev->encoder, sizeof(ev->encoder), "%s", t->encoder);
+        snprintf(ev->preset, sizeof(ev->preset), "%s", t->preset);
+        snprintf(ev->fallback, sizeof(ev->fallback), "%s", t->fallback);
         ev->ok =
             checker_validate(t, &ev->info, ev->text, sizeof(ev->text)) == 0;
         if (!ev->ok && unlink(t->path) == -1 && errno != ENOENT)
@@ -130,9 +136,9 @@ checker_run(struct checker *k, struct checker_task *t)
         return;
     case TASK_CONCAT:
         ev->type = EV_CONCATED;
-        ev->ok =
-            concat_videos((const char *const *)t->paths, t->npaths, t->path,
-                          t->frames, &frames, ev->text, sizeof(ev->text)) == 0;
+        ev->ok = concat_videos((const char *const *)t->paths, t->npaths,
+                               t->path, &t->enc, t->frames, &frames, ev->text,
+                               sizeof(ev->text)) == 0;
         ev->frames = frames;
         checker_emit(k, ev);
         return;
@@ -194,7 +200,8 @@ checker_push(struct checker *k, struct checker_task *t)
 void
 checker_check(struct checker *k, uint64_t session, uint32_t set, uint64_t epoch,
               const char *abs_path, const char *rel, uint64_t bytes,
-              const char *sha256, uint64_t frames, const struct enc_params *enc)
+              const char *sha256, uint64_t frames, const struct enc_params *enc,
+              const char *encoder, const char *preset, const char *fallback)
 {
     struct checker_task *t = calloc(1, sizeof(*t));
     if (t == NULL)
@@ -209,6 +216,9 @@ checker_check(struct checker *k, uint64_t session, uint32_t set, uint64_t epoch,
     snprintf(t->sha256, sizeof(t->sha256), "%s", sha256);
     snprintf(t->path, sizeof(t->path), "%s", abs_path);
     snprintf(t->rel, sizeof(t->rel), "%s", rel);
+    snprintf(t->encoder, sizeof(t->encoder), "%s", encoder);
+    snprintf(t->preset, sizeof(t->preset), "%s", preset);
+    snprintf(t->fallback, sizeof(t->fallback), "%s", fallback);
     checker_push(k, t);
 }
 
@@ -225,7 +235,7 @@ checker_remove(struct checker *k, const char *abs_path)
 
 void
 checker_concat(struct checker *k, char **paths, size_t n, const char *out,
-               uint64_t expect_frames)
+               uint64_t expect_frames, const struct enc_params *enc)
 {
     struct checker_task *t = calloc(1, sizeof(*t));
     if (t == NULL) {
@@ -238,6 +248,7 @@ checker_concat(struct checker *k, char **paths, size_t n, const char *out,
     t->paths = paths;
     t->npaths = n;
     t->frames = expect_frames;
+    t->enc = *enc;
     snprintf(t->path, sizeof(t->path), "%s", out);
     checker_push(k, t);
 }

@@ -19,16 +19,19 @@ struct checker;
 
 struct checker *checker_start(struct evq *events);
 /* Validate the file at abs_path (relative path rel echoed back) for
- * (set, epoch) of session against what the node said and the manifest. */
+ * (set, epoch) of session against what the node said and the manifest.
+ * The node's encoder, preset and fallback reason are echoed back too. */
 void checker_check(struct checker *k, uint64_t session, uint32_t set,
                    uint64_t epoch, const char *abs_path, const char *rel,
                    uint64_t bytes, const char *sha256, uint64_t frames,
-                   const struct enc_params *enc);
+                   const struct enc_params *enc, const char *encoder,
+                   const char *preset, const char *fallback);
 /* Remove a stale or rejected result file. */
 void checker_remove(struct checker *k, const char *abs_path);
-/* Concatenate paths (taken, with the array) in order into out. */
+/* Concatenate paths (taken, with the array) in order into out;
+ * sets that cannot be stream-copied are re-encoded with enc. */
 void checker_concat(struct checker *k, char **paths, size_t n, const char *out,
-                    uint64_t expect_frames);
+                    uint64_t expect_frames, const struct enc_params *enc);
 /* Finish queued work, stop the thread, free. NULL ok. */
 void checker_free(struct checker *k);
 

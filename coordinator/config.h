@@ -14,7 +14,7 @@
 #include "common/fsutil.h"
 #include "common/ident.h"
 #include "common/netio.h"
-#include "coordinator/breaker.h"
+#include "common/breaker.h"
 #include "media/zipframes.h"
 
 #define CONFIG_DEFAULT_SET_SIZE 24
@@ -26,6 +26,12 @@
 #define CONFIG_DEFAULT_MAX_NODES_PER_SET 3
 #define CONFIG_DEFAULT_MAX_FAILURES_PER_SET 6
 #define CONFIG_MAX_SLOTS 16
+#define CONFIG_DEFAULT_LEASE_RENEW_MS 2000
+#define CONFIG_DEFAULT_FENCE_MS 10000
+#define CONFIG_DEFAULT_RECLAIM_MS 15000
+#define CONFIG_DEFAULT_GRACE_MS 60000
+#define CONFIG_DEFAULT_SHARE_POLL_MS 1000
+#define CONFIG_DEFAULT_SHARE_SUSPECT_MS 5000
 
 struct coord_config {
     char share[FS_PATH_MAX];  /* share root */
@@ -39,10 +45,17 @@ struct coord_config {
     struct zipf_limits limits;
     struct net_timeouts tcp;
     struct breaker_config breaker;
-    uint64_t hb_ms;                /* heartbeat interval, both ways */
-    uint64_t suspect_ms;           /* no new work after this much silence */
-    uint64_t dead_ms;              /* session dropped after this much silence */
-    uint64_t hello_ms;             /* a new connection must say hello by then */
+    uint64_t hb_ms;          /* heartbeat interval, both ways */
+    uint64_t suspect_ms;     /* no new work after this much silence */
+    uint64_t dead_ms;        /* session dropped after this much silence */
+    uint64_t hello_ms;       /* a new connection must say hello by then */
+    uint64_t lease_renew_ms; /* nodes renew their lease this often */
+    uint64_t fence_ms;       /* a node stops when it could not renew for this */
+    uint64_t reclaim_ms;     /* a silent node's sets come back this long after
+                                its lease last advanced (> fence_ms) */
+    uint64_t grace_ms;       /* a node keeps working this long unconnected */
+    uint64_t share_poll_ms;  /* share probe and lease reads */
+    uint64_t share_suspect_ms;     /* no probe answer for this: share sick */
     uint32_t max_nodes_per_set;    /* distinct failing nodes before the job
                                       stops */
     uint32_t max_failures_per_set; /* failures, or reclaims, in all before
@@ -54,6 +67,15 @@ struct coord_config {
 };
 
 void config_defaults(struct coord_config *c);
+/* Read timings and limits from a JSON file (keys as in docs/operations.md;
+ * an unknown key or a bad value is an error, so a typo never passes
+ * silently). 0, or -1 with err. */
+int config_load(struct coord_config *c, const char *path, double *scale,
+                char *err, size_t errlen);
+/* Set one timing or limit by its config key from a decimal string (the
+ * flags use the same keys). 0, or -1 with err. */
+int config_set(struct coord_config *c, const char *key, const char *value,
+               char *err, size_t errlen);
 /* Divide every timing by scale (>= 1). */
 void config_scale(struct coord_config *c, double scale);
 

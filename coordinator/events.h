@@ -11,10 +11,12 @@
 
 #include <cjson/cJSON.h>
 
+#include "common/encparams.h"
 #include "common/err.h"
 #include "common/fsutil.h"
 #include "common/hash.h"
 #include "common/ident.h"
+#include "common/lease.h"
 #include "media/vidinfo.h"
 
 #define EV_ENCODERS_MAX 256
@@ -32,6 +34,8 @@ enum amb_event_type {
     EV_GONE,     /* node thread: exiting; text = why */
     EV_CHECKED,  /* checker: a result was validated (ok) or not */
     EV_CONCATED, /* checker: the final video is written (ok) or not */
+    EV_SHARE,    /* sharewatch: the share probe answered (ok) or not */
+    EV_LEASE,    /* sharewatch: a node's lease record as read */
 };
 
 struct amb_event {
@@ -46,16 +50,22 @@ struct amb_event {
     char name[IDENT_MAX + 1];
     char sha256[HASH_HEX_LEN + 1];
     char encoder[32];
+    char preset[ENC_NAME_MAX]; /* EV_DONE, EV_CHECKED: the preset used */
+    char fallback[ERR_MAX];    /* EV_DONE, EV_CHECKED: why not the encoder
+                                  asked for ("" when it was) */
     char encoders[EV_ENCODERS_MAX];
     char path[FS_PATH_MAX]; /* relative to the share */
     char text[ERR_MAX];     /* reason, error or state */
     struct vidinfo info;    /* EV_CHECKED */
+    int died;               /* EV_GONE: closed without detach */
+    struct lease lease;     /* EV_LEASE; EV_HELLO: held sets in .held */
 };
 
 enum node_cmd_type {
     CMD_ASSIGN, /* msg is the assign; set/epoch say which */
     CMD_RESULT, /* msg is the result; ok says accepted */
     CMD_FINISH, /* msg is the finish; then close */
+    CMD_CANCEL, /* msg is the cancel; the node drops (set, epoch) */
 };
 
 struct node_cmd {

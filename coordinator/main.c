@@ -24,21 +24,26 @@
 
 #define EXIT_JOB_FAILED 1
 #define EXIT_USAGE 2
+#define MAIN_MAX_KEY_FLAGS 32
 
 static const char usage_text[] =
     "usage: framefarm-coordinator --share DIR --input ZIP --output OUT.mp4\n"
     "           [--listen HOST:PORT] [--job ID] [--set-size N] [--fps F]\n"
     "           [--codec h264|hevc|av1] [--encoder auto|cpu|nvenc|vaapi|NAME]\n"
-    "           [--preset P] [--crf N] [--gop N] [--secret FILE]\n"
-    "           [--heartbeat-ms N] [--suspect-ms N] [--dead-ms N]\n"
+    "           [--fallback cpu|none] [--preset P] [--crf N] [--gop N]\n"
+    "           [--secret FILE] [--heartbeat-ms N] [--suspect-ms N]\n"
+    "           [--dead-ms N]\n"
     "           [--time-scale X] [--max-zip-bytes N] [--progress] [-v]\n"
     "\n"
     "The ambassador: splits the zip's frames into sets, writes a manifest\n"
     "per set under DIR/jobs/ID/, serves render nodes over TCP (default\n"
     "port 7700; port 0 picks one and prints it), checks every mini-video,\n"
     "and concatenates them into OUT.mp4.\n"
+    "--fallback: when the encoder asked for is unavailable on a node, render\n"
+    "with the CPU encoder and say so (cpu), or fail the set (none).\n"
     "Defaults: --set-size 24 --fps 12 --codec h264 --encoder auto\n"
-    "          --preset veryfast --crf 23 --gop 24 (2 s), heartbeats 1 s,\n"
+    "          --fallback cpu --preset veryfast --crf 23 --gop 24 (2 s),\n"
+    "          heartbeats 1 s,\n"
     "          suspect 3 s, dead 6 s.\n";
 
 enum {
@@ -51,13 +56,13 @@ enum {
     OPT_FPS,
     OPT_CODEC,
     OPT_ENCODER,
+    OPT_FALLBACK,
     OPT_PRESET,
     OPT_CRF,
     OPT_GOP,
     OPT_SECRET,
-    OPT_HB,
-    OPT_SUSPECT,
-    OPT_DEAD,
+    OPT_KEY, /* a config key: --heartbeat-ms and the like */
+    OPT_CONFIG,
     OPT_SCALE,
     OPT_MAX_ZIP,
     OPT_PROGRESS,
@@ -73,13 +78,22 @@ static const struct option long_opts[] = {
     {"fps", required_argument, NULL, OPT_FPS},
     {"codec", required_argument, NULL, OPT_CODEC},
     {"encoder", required_argument, NULL, OPT_ENCODER},
+    {"fallback", required_argument, NULL, OPT_FALLBACK},
     {"preset", required_argument, NULL, OPT_PRESET},
     {"crf", required_argument, NULL, OPT_CRF},
     {"gop", required_argument, NULL, OPT_GOP},
     {"secret", required_argument, NULL, OPT_SECRET},
-    {"heartbeat-ms", required_argument, NULL, OPT_HB},
-    {"suspect-ms", required_argument, NULL, OPT_SUSPECT},
-    {"dead-ms", required_argument, NULL, OPT_DEAD},
+    {"heartbeat-ms", required_argument, NULL, OPT_KEY},
+    {"suspect-ms", required_argument, NULL, OPT_KEY},
+    {"dead-ms", required_argument, NULL, OPT_KEY},
+    {"lease-renew-ms", required_argument, NULL, OPT_KEY},
+    {"fence-ms", required_argument, NULL, OPT_KEY},
+    {"reclaim-ms", required_argument, NULL, OPT_KEY},
+    {"grace-ms", required_argument, NULL, OPT_KEY},
+    {"share-poll-ms", required_argument, NULL, OPT_KEY},
+    {"share-suspect-ms", required_argument, NULL, OPT_KEY},
+    {"max-failures-per-set", required_argument, NULL, OPT_KEY},
+    {"config", required_argument, NULL, OPT_CONFIG},
     {"time-scale", required_argument, NULL, OPT_SCALE},
     {"max-zip-bytes", required_argument, NULL, OPT_MAX_ZIP},
     {"progress", no_argument, NULL, OPT_PROGRESS},
@@ -127,12 +141,16 @@ copy_arg(char *dst, size_t cap, const char *s, const char *what)
 static void
 parse_args(int argc, char **argv, struct coord_config *c)
 {
-    double scale = 1.0;
-    int gop_set = 0, opt;
+    double scale = 1.0, file_scale = 1.0;
+    int gop_set = 0, opt, idx = 0, nkeys = 0;
+    const char *config_file = NULL;
+    struct {
+        const char *name, *value;
+    } keys[MAIN_MAX_KEY_FLAGS];
     char err[ERR_MAX];
     const char *secret = NULL;
 
-    while ((opt = getopt_long(argc, argv, "vh", long_opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "vh", long_opts, &idx)) != -1) {
         switch (opt) {
         case OPT_SHARE:
             copy_arg(c->share, sizeof(c->share), optarg, "--share");
@@ -171,6 +189,13 @@ parse_args(int argc, char **argv, struct coord_config *c)
             copy_arg(c->enc.encoder, sizeof(c->enc.encoder), optarg,
                      "--encoder");
             break;
+        case OPT_FALLBACK:
+            if (strcmp(optarg, ENC_FALLBACK_CPU) != 0 &&
+                strcmp(optarg, ENC_FALLBACK_NONE) != 0)
+                usage("--fallback: expected cpu or none");
+            copy_arg(c->enc.fallback, sizeof(c->enc.fallback), optarg,
+                     "--fallback");
+            break;
         case OPT_PRESET:
             copy_arg(c->enc.preset, sizeof(c->enc.preset), optarg, "--preset");
             break;
@@ -184,14 +209,15 @@ parse_args(int argc, char **argv, struct coord_config *c)
         case OPT_SECRET:
             secret = optarg;
             break;
-        case OPT_HB:
-            c->hb_ms = parse_u64(optarg, 1, 600000, "--heartbeat-ms");
+        case OPT_KEY:
+            /* Applied after --config, whatever the order on the line. */
+            if (nkeys == MAIN_MAX_KEY_FLAGS)
+                usage("too many timing flags");
+            keys[nkeys].name = long_opts[idx].name;
+            keys[nkeys++].value = optarg;
             break;
-        case OPT_SUSPECT:
-            c->suspect_ms = parse_u64(optarg, 1, 600000, "--suspect-ms");
-            break;
-        case OPT_DEAD:
-            c->dead_ms = parse_u64(optarg, 1, 600000, "--dead-ms");
+        case OPT_CONFIG:
+            config_file = optarg;
             break;
         case OPT_SCALE:
             scale = strtod(optarg, NULL);
@@ -238,7 +264,22 @@ parse_args(int argc, char **argv, struct coord_config *c)
             usage(err);
         c->keyed = 1;
     }
-    config_scale(c, scale);
+    if (config_file != NULL &&
+        config_load(c, config_file, &file_scale, err, sizeof(err)) == -1)
+        usage(err);
+    for (int i = 0; i < nkeys; i++) {
+        char key[64];
+        snprintf(key, sizeof(key), "%s", keys[i].name);
+        for (char *p = key; *p != '\0'; p++)
+            if (*p == '-')
+                *p = '_';
+        if (config_set(c, key, keys[i].value, err, sizeof(err)) == -1)
+            usage(err);
+    }
+    if (c->fence_ms >= c->reclaim_ms)
+        usage("fence_ms must be below reclaim_ms (a node must stop before "
+              "its sets are reclaimed)");
+    config_scale(c, scale > 1.0 ? scale : file_scale);
 }
 
 int

@@ -55,6 +55,8 @@ struct nodeconn {
     uint64_t next_hb_ms;
     uint64_t hb_seq;
     int suspect;
+    int detached; /* the node said it closes on purpose */
+    int died;     /* the session ended by the node's process dying */
 };
 
 void
@@ -161,6 +163,32 @@ nodeconn_encoders(const cJSON *arr, char *out, size_t cap)
     return 0;
 }
 
+/* The sets a reconnecting node still has in hand: they count against its
+ * slots until the loop reattaches or cancels them. */
+static void
+nodeconn_hello_held(struct nodeconn *c, const cJSON *arr, struct amb_event *ev)
+{
+    const cJSON *h;
+    if (!cJSON_IsArray(arr))
+        return;
+    cJSON_ArrayForEach(h, arr)
+    {
+        uint64_t set, epoch;
+        if (c->nheld >= CONFIG_MAX_SLOTS || c->nheld >= LEASE_MAX_HELD ||
+            json_u64(h, "set", MANIFEST_MAX_SETS, &set) == -1 ||
+            json_u64(h, "epoch", NODECONN_MAX_EPOCH, &epoch) == -1)
+            continue;
+        c->held[c->nheld].set = (uint32_t)set;
+        c->held[c->nheld].epoch = epoch;
+        if (ev != NULL) {
+            ev->lease.held[ev->lease.nheld].set = (uint32_t)set;
+            ev->lease.held[ev->lease.nheld].epoch = epoch;
+            ev->lease.nheld++;
+        }
+        c->nheld++;
+    }
+}
+
 /* Challenge (when keyed), hello, welcome. 0, or -1 with why. */
 static int
 nodeconn_handshake(struct nodeconn *c, char *why, size_t whylen)
@@ -234,11 +262,15 @@ nodeconn_handshake(struct nodeconn *c, char *why, size_t whylen)
         json_add_u64(reply, "session", c->session) == NULL ||
         json_add_u64(reply, "heartbeat_ms", c->cfg->hb_ms) == NULL ||
         json_add_u64(reply, "dead_ms", c->cfg->dead_ms) == NULL ||
+        json_add_u64(reply, "fence_ms", c->cfg->fence_ms) == NULL ||
+        json_add_u64(reply, "grace_ms", c->cfg->grace_ms) == NULL ||
+        json_add_u64(reply, "lease_renew_ms", c->cfg->lease_renew_ms) == NULL ||
         nodeconn_send_msg(c, reply) == -1) {
         errf(why, whylen, "cannot send welcome");
         goto out;
     }
     ev = nodeconn_event(c, EV_HELLO);
+    nodeconn_hello_held(c, cJSON_GetObjectItemCaseSensitive(msg, "held"), ev);
     if (ev != NULL) {
         ev->slots = c->slots;
         snprintf(ev->encoders, sizeof(ev->encoders), "%s", encoders);
@@ -305,6 +337,10 @@ nodeconn_handle(struct nodeconn *c, const cJSON *msg, char *why, size_t whylen)
         }
         return 0;
     }
+    if (strcmp(type, MSG_DETACH) == 0) {
+        c->detached = 1;
+        return 0;
+    }
     if (strcmp(type, MSG_DONE) != 0 && strcmp(type, MSG_FAIL) != 0) {
         errf(why, whylen, "protocol error: unexpected \"%.32s\" message", type);
         return -1;
@@ -344,6 +380,8 @@ nodeconn_handle(struct nodeconn *c, const cJSON *msg, char *why, size_t whylen)
         return -1;
     }
     json_strcpy(msg, "encoder", ev->encoder, sizeof(ev->encoder));
+    json_strcpy(msg, "preset", ev->preset, sizeof(ev->preset));
+    json_strcpy(msg, "fallback", ev->fallback, sizeof(ev->fallback));
     nodeconn_emit(c, ev);
     return 0;
 }
@@ -384,6 +422,11 @@ nodeconn_command(struct nodeconn *c, struct node_cmd *cmd)
     case CMD_RESULT:
         breaker_record(&c->br, cmd->ok != 0, clock_now_ms(),
                        "a result failed its check");
+        if (nodeconn_send_msg(c, cmd->msg) == -1)
+            rc = -1;
+        break;
+    case CMD_CANCEL:
+        nodeconn_held_remove(c, cmd->set, cmd->epoch);
         if (nodeconn_send_msg(c, cmd->msg) == -1)
             rc = -1;
         break;
@@ -491,7 +534,11 @@ nodeconn_loop(struct nodeconn *c, char *why, size_t whylen)
         if (pfd[0].revents != 0) {
             long n = proto_reader_fill(&c->rd, c->fd);
             if (n == 0 || (n == -1 && errno != EINTR && errno != EAGAIN)) {
-                errf(why, whylen, "disconnected (%s)",
+                /* A close or reset the node did not announce with detach
+                 * is its process dying: the kernel closed the socket. */
+                c->died = !c->detached && (n == 0 || errno == ECONNRESET);
+                errf(why, whylen, "%s (%s)",
+                     c->detached ? "detached" : "disconnected",
                      n == 0 ? "connection closed" : strerror(errno));
                 return;
             }
@@ -542,8 +589,10 @@ nodeconn_main(void *arg)
     close(c->fd);
     c->fd = -1;
     ev = nodeconn_event(c, EV_GONE);
-    if (ev != NULL)
+    if (ev != NULL) {
         snprintf(ev->text, sizeof(ev->text), "%s", why);
+        ev->died = c->died;
+    }
     nodeconn_emit(c, ev);
     return NULL;
 }

@@ -192,6 +192,17 @@ set_table_reclaim(struct set_table *t, uint32_t set, uint64_t epoch,
 }
 
 int
+set_table_reattach(struct set_table *t, uint32_t set, uint64_t epoch,
+                   uint64_t session)
+{
+    struct set_info *s = set_table_current(t, set, epoch);
+    if (s == NULL || s->checking || session == 0)
+        return -1;
+    s->holder = session;
+    return 0;
+}
+
+int
 set_table_unassign(struct set_table *t, uint32_t set, uint64_t epoch)
 {
     struct set_info *s = set_table_current(t, set, epoch);

@@ -67,6 +67,11 @@ int set_table_fail(struct set_table *t, uint32_t set, uint64_t epoch,
  * the node in failed_on. 0, or -1 when stale. */
 int set_table_reclaim(struct set_table *t, uint32_t set, uint64_t epoch,
                       const char *reason);
+/* B at this epoch, held by a session that ended: hand it to the node's new
+ * session (a reconnect that still has the set in hand). The epoch does
+ * not change. 0, or -1 when stale or being checked. */
+int set_table_reattach(struct set_table *t, uint32_t set, uint64_t epoch,
+                       uint64_t session);
 /* B -> A with the epoch bumped and no failure counted (the node declined
  * or the assignment was never delivered). 0, or -1 when stale. */
 int set_table_unassign(struct set_table *t, uint32_t set, uint64_t epoch);

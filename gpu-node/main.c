@@ -2,6 +2,12 @@
  * main.c - framefarm-node, a render node: probes its encoders for real,
  * then serves the ambassador until the job is finished.
  *
+ * The environment variable FRAMEFARM_FAULT_ENCODER=NAME is a test hook,
+ * read once here: encoder NAME is offered as if it had passed its probe,
+ * and every attempt to open it in a render fails, as a GPU that breaks
+ * after start-up would. It drives the run-time fallback on machines
+ * without a GPU; it is logged loudly and never meant for production.
+ *
  * Exit status: 0 the job finished; 1 the job failed or the ambassador
  * could not be reached or refused us; 2 bad usage.
  */
@@ -15,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "gpu-node/session.h"
@@ -22,25 +29,34 @@
 
 #define EXIT_USAGE 2
 #define NODE_MAX_THREADS 64
+#define NODE_FAULT_ENV "FRAMEFARM_FAULT_ENCODER"
 
 static const char usage_text[] =
     "usage: framefarm-node --coordinator HOST:PORT --share DIR [--name NAME]\n"
-    "           [--encoder auto|cpu|nvenc|vaapi|NAME] [--threads N]\n"
-    "           [--slots N] [--secret FILE] [--retry-for SECONDS] [-v]\n"
+    "           [--encoder auto|cpu|nvenc|vaapi|NAME] [--fallback cpu|none]\n"
+    "           [--preset P] [--threads N] [--slots N] [--secret FILE]\n"
+    "           [--retry-for SECONDS] [-v]\n"
     "       framefarm-node --probe\n"
     "\n"
     "A render node: connects to the ambassador (retrying until it is up),\n"
     "renders the sets it is given from the zip on the share DIR into\n"
     "mini-videos on the share, and exits when the job is finished.\n"
     "--probe prints which encoders really work here (and why the others do\n"
-    "not) and exits. Defaults: --name = host name, --encoder auto,\n"
-    "--threads = CPUs, --slots 1, --retry-for 300.\n";
+    "not) and exits. --encoder is used when the job says auto. When the\n"
+    "encoder asked for is unavailable or breaks, --fallback cpu renders on\n"
+    "the CPU and says so; none fails the set (the job's --fallback none\n"
+    "does the same). --preset overrides every job's preset on this node\n"
+    "(an x264 name; e.g. a slow machine). Defaults: --name = host name,\n"
+    "--encoder auto, --fallback cpu, the job's preset, --threads = CPUs,\n"
+    "--slots 1, --retry-for 300.\n";
 
 enum {
     OPT_COORD = 256,
     OPT_SHARE,
     OPT_NAME,
     OPT_ENCODER,
+    OPT_FALLBACK,
+    OPT_PRESET,
     OPT_THREADS,
     OPT_SLOTS,
     OPT_SECRET,
@@ -53,6 +69,8 @@ static const struct option long_opts[] = {
     {"share", required_argument, NULL, OPT_SHARE},
     {"name", required_argument, NULL, OPT_NAME},
     {"encoder", required_argument, NULL, OPT_ENCODER},
+    {"fallback", required_argument, NULL, OPT_FALLBACK},
+    {"preset", required_argument, NULL, OPT_PRESET},
     {"threads", required_argument, NULL, OPT_THREADS},
     {"slots", required_argument, NULL, OPT_SLOTS},
     {"secret", required_argument, NULL, OPT_SECRET},
@@ -102,13 +120,32 @@ print_probe(const struct node_config *c)
     }
 }
 
+/* The test hook: the named encoder is offered as if it had passed its
+ * probe (render_set then fails every open of it). 0, or -1 when the name
+ * is not in the probe table. */
+static int
+node_fault(struct node_config *c, const char *name)
+{
+    for (size_t i = 0; i < c->nenc; i++) {
+        struct encprobe_entry *e = &c->enc[i];
+        if (strcmp(e->name, name) != 0)
+            continue;
+        e->ok = 1;
+        e->reason[0] = '\0';
+        snprintf(e->device, sizeof(e->device), "test hook %s: every open fails",
+                 NODE_FAULT_ENV);
+        return 0;
+    }
+    return -1;
+}
+
 int
 main(int argc, char **argv)
 {
     static struct node_config cfg;
-    const char *coord = NULL, *secret = NULL;
+    const char *coord = NULL, *secret = NULL, *preset = NULL, *fault;
     char err[ERR_MAX], host[NET_HOST_MAX];
-    int opt, probe = 0, rc;
+    int opt, probe = 0, rc, fallback_cpu = 1;
     struct stat st;
 
     signal(SIGPIPE, SIG_IGN);
@@ -148,6 +185,18 @@ main(int argc, char **argv)
                 usage("--encoder is too long");
             snprintf(cfg.encoder, sizeof(cfg.encoder), "%s", optarg);
             break;
+        case OPT_FALLBACK:
+            if (strcmp(optarg, ENC_FALLBACK_CPU) != 0 &&
+                strcmp(optarg, ENC_FALLBACK_NONE) != 0)
+                usage("--fallback: expected cpu or none");
+            fallback_cpu = strcmp(optarg, ENC_FALLBACK_CPU) == 0;
+            break;
+        case OPT_PRESET:
+            if (!encprobe_preset_known(optarg))
+                usage("--preset: expected an x264 preset name (ultrafast .. "
+                      "placebo)");
+            preset = optarg;
+            break;
         case OPT_THREADS:
             cfg.threads =
                 (int)parse_long(optarg, 0, NODE_MAX_THREADS, "--threads");
@@ -180,6 +229,11 @@ main(int argc, char **argv)
         usage("unexpected arguments");
 
     encprobe_run(cfg.enc, ENCPROBE_MAX, &cfg.nenc);
+    fault = getenv(NODE_FAULT_ENV);
+    if (fault != NULL && fault[0] == '\0')
+        fault = NULL;
+    if (fault != NULL && node_fault(&cfg, fault) == -1)
+        usage(NODE_FAULT_ENV " does not name an encoder of the probe table");
     if (probe) {
         print_probe(&cfg);
         return 0;
@@ -204,6 +258,19 @@ main(int argc, char **argv)
     for (size_t i = 0; i < cfg.nenc; i++)
         log_debug("encoder %s: %s%s", cfg.enc[i].name,
                   cfg.enc[i].ok ? "ok" : "unavailable: ", cfg.enc[i].reason);
+    if (fault != NULL)
+        log_warnx("test hook %s=%s: %s is offered as if it passed its probe "
+                  "and every open of it fails",
+                  NODE_FAULT_ENV, fault, fault);
+    if (preset != NULL)
+        log_info("--preset %s: every set is encoded with it, whatever the "
+                 "job's preset",
+                 preset);
+    cfg.sel = encsel_new(cfg.enc, cfg.nenc, cfg.encoder, fallback_cpu, preset,
+                         fault, clock_now_ms() ^ (uint64_t)getpid());
+    if (cfg.sel == NULL)
+        fatalx("out of memory");
     rc = session_run(&cfg);
+    encsel_free(cfg.sel);
     return rc == 0 ? 0 : 1;
 }

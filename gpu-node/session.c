@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/manifest.h"
 #include "common/proto.h"
+#include "gpu-node/leasekeeper.h"
 #include "gpu-node/worker.h"
 
 #define SESSION_CONNECT_TIMEOUT_MS 3000
@@ -24,6 +25,8 @@
 #define SESSION_DEFAULT_HB_MS 1000
 #define SESSION_DEFAULT_DEAD_MS 6000
 #define SESSION_MAX_EPOCH UINT32_MAX
+#define SESSION_IDLE_TICK_MS 100
+#define SESSION_MAX_UNREPORTED (2 * NODE_MAX_SLOTS)
 
 enum session_end {
     END_FINISHED_OK,
@@ -34,15 +37,25 @@ enum session_end {
 
 struct session {
     const struct node_config *cfg;
-    int fd;
+    int fd; /* -1 while disconnected */
     struct proto_reader rd;
     struct evq *done;
-    struct workers *workers;
+    struct workers *workers; /* for the whole run: work survives a
+                                lost connection */
+    struct leasekeeper *lease;
     struct work *active[NODE_MAX_SLOTS]; /* borrowed while at a worker */
-    uint64_t hb_ms, dead_ms, hb_seq;
+    struct work *unreported[SESSION_MAX_UNREPORTED]; /* finished while
+                                                        disconnected */
+    int nunreported;
+    uint64_t hb_ms, dead_ms, fence_ms, grace_ms;
+    uint64_t hb_seq;
     uint64_t last_rx_ms, next_hb_ms;
+    uint64_t lost_ms; /* when the connection was lost; 0 when connected */
+    int fenced;
     uint64_t rng;
 };
+
+static void session_publish_lease(struct session *s);
 
 static uint64_t
 session_rand(struct session *s)
@@ -97,11 +110,22 @@ session_recv(struct session *s, int timeout_ms, cJSON **msg)
     }
 }
 
+static void
+session_held_json(cJSON *arr, const struct work *w)
+{
+    cJSON *h;
+    if (w == NULL || (h = cJSON_CreateObject()) == NULL)
+        return;
+    json_add_u64(h, "set", w->m->set);
+    json_add_u64(h, "epoch", w->epoch);
+    cJSON_AddItemToArray(arr, h);
+}
+
 static cJSON *
 session_hello(const struct session *s, const char *nonce)
 {
     const struct node_config *c = s->cfg;
-    cJSON *m = session_msg(MSG_HELLO), *encs;
+    cJSON *m = session_msg(MSG_HELLO), *encs, *held;
     char mac[AUTH_MAC_HEX + 1];
 
     if (m == NULL)
@@ -117,6 +141,13 @@ session_hello(const struct session *s, const char *nonce)
         auth_mac(&c->secret, nonce, mac);
         cJSON_AddStringToObject(m, "auth", mac);
     }
+    /* Sets rendered or rendering from before a lost connection: the
+     * ambassador reattaches those it still counts on us for. */
+    held = cJSON_AddArrayToObject(m, "held");
+    for (int i = 0; held != NULL && i < c->slots; i++)
+        session_held_json(held, s->active[i]);
+    for (int i = 0; held != NULL && i < s->nunreported; i++)
+        session_held_json(held, s->unreported[i]);
     return m;
 }
 
@@ -162,6 +193,13 @@ session_handshake(struct session *s)
     s->dead_ms = json_u64(msg, "dead_ms", 600000, &v) == 0 && v > 0
                      ? v
                      : SESSION_DEFAULT_DEAD_MS;
+    /* The ambassador owns the timings (one config, scaled in tests). */
+    if (json_u64(msg, "fence_ms", 3600000, &v) == 0 && v > 0)
+        s->fence_ms = v;
+    if (json_u64(msg, "grace_ms", 3600000, &v) == 0 && v > 0)
+        s->grace_ms = v;
+    if (json_u64(msg, "lease_renew_ms", 3600000, &v) == 0 && v > 0)
+        leasekeeper_set_period(s->lease, v);
     rc = 0;
 out:
     cJSON_Delete(msg);
@@ -196,7 +234,6 @@ session_on_assign(struct session *s, const cJSON *msg)
 {
     const struct node_config *c = s->cfg;
     char err[ERR_MAX];
-    const char *want, *encoder;
     struct work *w = NULL;
     uint64_t set = 0, epoch = 0;
     int slot, n;
@@ -221,17 +258,12 @@ session_on_assign(struct session *s, const cJSON *msg)
         session_fail_set(s, set, epoch, err);
         goto fail;
     }
-    want =
-        strcmp(w->m->enc.encoder, "auto") != 0 ? w->m->enc.encoder : c->encoder;
-    encoder =
-        encprobe_pick(c->enc, c->nenc, w->m->enc.codec, want, err, sizeof(err));
-    if (encoder == NULL) {
+    if (encsel_assign(c->sel, w, clock_now_ms(), err, sizeof(err)) == -1) {
         log_warnx("job %s set %llu epoch %llu: %s", w->m->job,
                   (unsigned long long)set, (unsigned long long)epoch, err);
         session_fail_set(s, set, epoch, err);
         goto fail;
     }
-    snprintf(w->encoder, sizeof(w->encoder), "%s", encoder);
     w->epoch = epoch;
     w->threads = c->threads;
     n = snprintf(w->rel, sizeof(w->rel), "jobs/%s/out/%u/%llu-%s.mp4",
@@ -243,17 +275,42 @@ session_on_assign(struct session *s, const cJSON *msg)
         goto fail;
     }
     slot = session_free_slot(s);
+    if (s->fenced) {
+        session_fail_set(s, set, epoch, "node is fenced (lease not renewed)");
+        goto fail;
+    }
     if (slot < 0 || workers_submit(s->workers, w) == -1) {
         session_fail_set(s, set, epoch, "no free render slot");
         goto fail;
     }
     s->active[slot] = w;
+    session_publish_lease(s);
     log_info("job %s set %llu epoch %llu: rendering %zu frames with %s",
              w->m->job, (unsigned long long)set, (unsigned long long)epoch,
              w->m->count, w->encoder);
     return;
 fail:
     work_free(w);
+}
+
+/* Tell the lease keeper what we hold: rendering or rendered, unreported. */
+static void
+session_publish_lease(struct session *s)
+{
+    struct lease_held held[LEASE_MAX_HELD];
+    uint32_t n = 0;
+    for (int i = 0; i < s->cfg->slots && n < LEASE_MAX_HELD; i++) {
+        if (s->active[i] == NULL)
+            continue;
+        held[n].set = s->active[i]->m->set;
+        held[n++].epoch = s->active[i]->epoch;
+    }
+    for (int i = 0; i < s->nunreported && n < LEASE_MAX_HELD; i++) {
+        held[n].set = s->unreported[i]->m->set;
+        held[n++].epoch = s->unreported[i]->epoch;
+    }
+    leasekeeper_set(s->lease, held, n,
+                    s->fenced ? LEASE_FENCED : LEASE_RUNNING);
 }
 
 static void
@@ -264,15 +321,12 @@ session_forget(struct session *s, const struct work *w)
             s->active[i] = NULL;
 }
 
-/* A worker finished: report it. 0, or -1 when the send failed. */
+/* Report a finished work. 0, or -1 when the send failed. */
 static int
-session_on_done(struct session *s, struct work *w)
+session_report(struct session *s, struct work *w)
 {
     cJSON *m;
-    session_forget(s, w);
     if (!w->ok) {
-        log_warnx("job %s set %u epoch %llu: render failed: %s", w->m->job,
-                  w->m->set, (unsigned long long)w->epoch, w->err);
         m = session_msg(MSG_FAIL);
         if (m != NULL) {
             json_add_u64(m, "set", w->m->set);
@@ -281,11 +335,6 @@ session_on_done(struct session *s, struct work *w)
         }
         return session_send(s, m);
     }
-    log_info("job %s set %u epoch %llu: rendered %llu frames, %llu bytes "
-             "with %s",
-             w->m->job, w->m->set, (unsigned long long)w->epoch,
-             (unsigned long long)w->res.frames,
-             (unsigned long long)w->res.bytes, w->res.encoder);
     m = session_msg(MSG_DONE);
     if (m != NULL) {
         json_add_u64(m, "set", w->m->set);
@@ -295,8 +344,137 @@ session_on_done(struct session *s, struct work *w)
         cJSON_AddStringToObject(m, "sha256", w->res.sha256);
         json_add_u64(m, "frames", w->res.frames);
         cJSON_AddStringToObject(m, "encoder", w->res.encoder);
+        cJSON_AddStringToObject(m, "preset", w->m->enc.preset);
+        if (w->fallback[0] != '\0')
+            cJSON_AddStringToObject(m, "fallback", w->fallback);
     }
     return session_send(s, m);
+}
+
+/* Collect what the workers finished: report it now when connected, keep
+ * it for the next connection otherwise; drop what was cancelled. Returns
+ * -1 when a report could not be sent (the connection broke). */
+static int
+session_collect(struct session *s)
+{
+    struct work *w;
+    int rc = 0;
+    while ((w = evq_pop(s->done)) != NULL) {
+        session_forget(s, w);
+        if (atomic_load(&w->cancel)) {
+            work_free(w); /* fenced, abandoned or cancelled: never sent */
+            continue;
+        }
+        if (w->ok)
+            log_info("job %s set %u epoch %llu: rendered %llu frames, %llu "
+                     "bytes with %s",
+                     w->m->job, w->m->set, (unsigned long long)w->epoch,
+                     (unsigned long long)w->res.frames,
+                     (unsigned long long)w->res.bytes, w->res.encoder);
+        else
+            log_warnx("job %s set %u epoch %llu: render failed: %s", w->m->job,
+                      w->m->set, (unsigned long long)w->epoch, w->err);
+        if (s->fd != -1 && rc == 0) {
+            rc = session_report(s, w);
+            work_free(w);
+        } else if (s->nunreported < SESSION_MAX_UNREPORTED) {
+            s->unreported[s->nunreported++] = w;
+        } else {
+            work_free(w);
+        }
+    }
+    session_publish_lease(s);
+    return rc;
+}
+
+/* Cancel everything in hand (fenced, abandoned, or the job is over). */
+static void
+session_drop_all(struct session *s, const char *why)
+{
+    int n = s->nunreported;
+    for (int i = 0; i < s->cfg->slots; i++) {
+        if (s->active[i] != NULL) {
+            atomic_store(&s->active[i]->cancel, 1);
+            n++;
+        }
+    }
+    for (int i = 0; i < s->nunreported; i++)
+        work_free(s->unreported[i]);
+    s->nunreported = 0;
+    if (n > 0 && why != NULL)
+        log_warnx("%s: dropping %d set(s); they will not be published", why, n);
+    session_publish_lease(s);
+}
+
+/* Fence ourselves when the lease could not be renewed for fence_ms: the
+ * ambassador may reclaim our sets after its own, longer, deadline, so we
+ * must have stopped first. Touches no file. */
+static void
+session_check_fence(struct session *s)
+{
+    uint64_t age = clock_now_ms() - leasekeeper_last_ok(s->lease);
+    if (!s->fenced && age >= s->fence_ms) {
+        char why[96];
+        snprintf(why, sizeof(why), "fenced: lease not renewed for %llu ms",
+                 (unsigned long long)age);
+        s->fenced = 1;
+        session_drop_all(s, why);
+    } else if (s->fenced && age < s->fence_ms) {
+        s->fenced = 0;
+        log_info("lease renewed again; taking work again");
+        session_publish_lease(s);
+    }
+}
+
+/* While disconnected: give up the work after grace_ms. */
+static void
+session_check_grace(struct session *s)
+{
+    if (s->lost_ms == 0 || clock_now_ms() - s->lost_ms < s->grace_ms)
+        return;
+    session_drop_all(s, "ambassador unreachable past the grace period");
+    s->lost_ms = clock_now_ms(); /* nothing left to drop until new work */
+}
+
+/* After welcome: report what finished while we were away. */
+static int
+session_flush_unreported(struct session *s)
+{
+    int rc = 0;
+    for (int i = 0; i < s->nunreported; i++) {
+        if (rc == 0)
+            rc = session_report(s, s->unreported[i]);
+        work_free(s->unreported[i]);
+    }
+    s->nunreported = 0;
+    session_publish_lease(s);
+    return rc;
+}
+
+static void
+session_on_cancel(struct session *s, const cJSON *msg)
+{
+    uint64_t set, epoch;
+    if (json_u64(msg, "set", MANIFEST_MAX_SETS, &set) == -1 ||
+        json_u64(msg, "epoch", SESSION_MAX_EPOCH, &epoch) == -1)
+        return;
+    for (int i = 0; i < s->cfg->slots; i++) {
+        struct work *w = s->active[i];
+        if (w != NULL && w->m->set == set && w->epoch == epoch) {
+            atomic_store(&w->cancel, 1);
+            log_info("set %llu epoch %llu: cancelled by the ambassador",
+                     (unsigned long long)set, (unsigned long long)epoch);
+        }
+    }
+    for (int i = 0; i < s->nunreported; i++) {
+        struct work *w = s->unreported[i];
+        if (w->m->set == set && w->epoch == epoch) {
+            work_free(w);
+            s->unreported[i] = s->unreported[--s->nunreported];
+            i--;
+        }
+    }
+    session_publish_lease(s);
 }
 
 static int
@@ -329,6 +507,10 @@ session_handle(struct session *s, const cJSON *msg)
         return -1;
     if (strcmp(type, MSG_ASSIGN) == 0) {
         session_on_assign(s, msg);
+        return -1;
+    }
+    if (strcmp(type, MSG_CANCEL) == 0) {
+        session_on_cancel(s, msg);
         return -1;
     }
     if (strcmp(type, MSG_RESULT) == 0) {
@@ -367,18 +549,23 @@ session_serve(struct session *s)
     char err[ERR_MAX];
     s->last_rx_ms = clock_now_ms();
     s->next_hb_ms = s->last_rx_ms;
+    s->lost_ms = 0;
+    if (session_flush_unreported(s) == -1)
+        return END_DISCONNECTED;
 
     for (;;) {
         uint64_t now = clock_now_ms();
         struct pollfd pfd[2] = {{.fd = s->fd, .events = POLLIN},
                                 {.fd = evq_fd(s->done), .events = POLLIN}};
-        struct work *w;
         cJSON *msg;
         int r, timeout;
 
+        session_check_fence(s);
         if (now - s->last_rx_ms >= s->dead_ms) {
-            log_warnx("ambassador silent for %llu ms; reconnecting",
+            log_warnx("ambassador silent for %llu ms; detaching and "
+                      "reconnecting (work in hand goes on)",
                       (unsigned long long)(now - s->last_rx_ms));
+            session_send(s, session_msg(MSG_DETACH));
             return END_DISCONNECTED;
         }
         if (now >= s->next_hb_ms) {
@@ -390,16 +577,14 @@ session_serve(struct session *s)
         r = poll(pfd, 2, timeout);
         if (r == -1 && errno != EINTR)
             return END_DISCONNECTED;
-        while ((w = evq_pop(s->done)) != NULL) {
-            r = session_on_done(s, w);
-            work_free(w);
-            if (r == -1)
-                return END_DISCONNECTED;
-        }
+        if (session_collect(s) == -1)
+            return END_DISCONNECTED;
         if (pfd[0].revents == 0)
             continue;
         if (proto_reader_fill(&s->rd, s->fd) <= 0) {
-            log_warnx("connection to the ambassador lost");
+            log_warnx("connection to the ambassador lost; work in hand goes "
+                      "on for up to %llu s",
+                      (unsigned long long)(s->grace_ms / 1000));
             return END_DISCONNECTED;
         }
         s->last_rx_ms = clock_now_ms();
@@ -416,19 +601,24 @@ session_serve(struct session *s)
     }
 }
 
-/* Cancel what the workers hold and collect it back. */
+/* Wait up to ms while keeping the node's duties: collect finished work,
+ * fence, and give up work past the grace period. */
 static void
-session_drop_work(struct session *s)
+session_idle(struct session *s, uint64_t ms)
 {
-    struct work *w;
-    for (int i = 0; i < s->cfg->slots; i++)
-        if (s->active[i] != NULL)
-            atomic_store(&s->active[i]->cancel, 1);
-    workers_free(s->workers);
-    s->workers = NULL;
-    memset(s->active, 0, sizeof(s->active));
-    while ((w = evq_pop(s->done)) != NULL)
-        work_free(w);
+    uint64_t end = clock_now_ms() + ms;
+    for (;;) {
+        uint64_t now = clock_now_ms();
+        struct pollfd pfd = {.fd = evq_fd(s->done), .events = POLLIN};
+        session_collect(s);
+        session_check_fence(s);
+        session_check_grace(s);
+        if (now >= end)
+            return;
+        poll(&pfd, 1,
+             (int)(end - now < SESSION_IDLE_TICK_MS ? end - now
+                                                    : SESSION_IDLE_TICK_MS));
+    }
 }
 
 /* Connect, retrying with capped exponential backoff and full jitter,
@@ -456,7 +646,7 @@ session_connect(struct session *s, uint64_t deadline)
         uint64_t sleep_ms = session_rand(s) % (backoff + 1);
         if (now + sleep_ms > deadline)
             sleep_ms = deadline - now;
-        clock_sleep_ms(sleep_ms);
+        session_idle(s, sleep_ms);
         if (backoff < SESSION_BACKOFF_CAP_MS)
             backoff *= 2;
     }
@@ -473,9 +663,18 @@ session_run(const struct node_config *cfg)
     s.cfg = cfg;
     s.fd = -1;
     s.rng = clock_now_ms() ^ ((uint64_t)getpid() << 32) ^ 0x2545f4914f6cdd1dull;
+    s.hb_ms = SESSION_DEFAULT_HB_MS;
+    s.dead_ms = SESSION_DEFAULT_DEAD_MS;
+    s.fence_ms = NODE_DEFAULT_FENCE_MS;
+    s.grace_ms = NODE_DEFAULT_GRACE_MS;
     s.done = evq_new();
-    if (s.done == NULL)
-        return -1;
+    s.lease =
+        leasekeeper_start(cfg->share, cfg->name, NODE_DEFAULT_LEASE_RENEW_MS);
+    s.workers = s.done != NULL ? workers_start(cfg->slots, s.done) : NULL;
+    if (s.done == NULL || s.lease == NULL || s.workers == NULL) {
+        log_warnx("cannot start the node's threads");
+        goto out;
+    }
     give_up = clock_now_ms() + cfg->retry_ms;
     for (;;) {
         int end, h;
@@ -494,15 +693,15 @@ session_run(const struct node_config *cfg)
         if (h == 0) {
             log_info("connected to the ambassador at %s:%d", cfg->host,
                      cfg->port);
-            s.workers = workers_start(cfg->slots, s.done);
-            end = s.workers != NULL ? session_serve(&s) : END_REFUSED;
-            session_drop_work(&s);
+            end = session_serve(&s);
         } else {
             end = h == -2 ? END_REFUSED : END_DISCONNECTED;
         }
         proto_reader_fini(&s.rd);
         close(s.fd);
         s.fd = -1;
+        if (s.lost_ms == 0)
+            s.lost_ms = clock_now_ms();
         if (end == END_FINISHED_OK || end == END_FINISHED_FAILED) {
             log_info("job finished; exiting");
             rc = end == END_FINISHED_OK ? 0 : 1;
@@ -525,8 +724,17 @@ session_run(const struct node_config *cfg)
                       (unsigned long long)(cfg->retry_ms / 1000));
             break;
         }
-        clock_sleep_ms(session_rand(&s) % (backoff + 1));
+        session_idle(&s, session_rand(&s) % (backoff + 1));
     }
+out:
+    if (s.workers != NULL) {
+        session_drop_all(&s, NULL);
+        workers_free(s.workers);
+        session_collect(&s); /* frees what came back */
+    }
+    for (int i = 0; i < s.nunreported; i++)
+        work_free(s.unreported[i]);
+    leasekeeper_free(s.lease);
     evq_free(s.done, work_free);
     return rc;
 }

@@ -1,10 +1,13 @@
 /*
  * session.h - a render node's life with the ambassador: connect (retrying
  * with backoff and full jitter until it answers), authenticate, say hello
- * with the encoders that passed their probe, then serve: take assigns,
- * render them on the worker slots, report done or fail, and exchange
- * heartbeats with progress. A lost connection cancels the work in hand
- * and reconnects. Runs on the node's main thread.
+ * with the encoders that passed their probe and the sets still in hand,
+ * then serve: take assigns, render them on the worker slots, report done
+ * or fail, and exchange heartbeats with progress. A lost connection does
+ * not stop the work in hand: it goes on for a grace period and is reported
+ * after reconnecting, unless the node fences itself first because its
+ * lease could not be renewed. Runs on the node's main thread; it never
+ * touches the share (the lease keeper and the workers do).
  */
 #ifndef FF_SESSION_H
 #define FF_SESSION_H
@@ -16,10 +19,15 @@
 #include "common/fsutil.h"
 #include "common/ident.h"
 #include "common/netio.h"
+#include "gpu-node/encsel.h"
 #include "media/encprobe.h"
 
 #define NODE_DEFAULT_RETRY_S 300
 #define NODE_MAX_SLOTS 16
+/* Until the ambassador's welcome says otherwise (reliability.md §3.4). */
+#define NODE_DEFAULT_LEASE_RENEW_MS 2000
+#define NODE_DEFAULT_FENCE_MS 10000
+#define NODE_DEFAULT_GRACE_MS 60000
 
 struct node_config {
     char host[NET_HOST_MAX];
@@ -35,6 +43,7 @@ struct node_config {
     struct net_timeouts tcp;
     struct encprobe_entry enc[ENCPROBE_MAX];
     size_t nenc;
+    struct encsel *sel; /* chooses each set's encoder (owns its breakers) */
 };
 
 /* 0 when the ambassador said the job is finished (ok), 1 when it

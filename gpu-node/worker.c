@@ -1,5 +1,6 @@
 /*
- * worker.c - see worker.h.
+ * worker.c - see worker.h. A set whose hardware encoder fails at run time
+ * is rendered once more, on the CPU, by the same worker (encsel decides).
  */
 #include "gpu-node/worker.h"
 
@@ -9,11 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 
 struct workers {
     int n;
+    long fault_corrupt_set; /* test hook: truncate this set's first result */
     pthread_t *threads;
     struct evq *todo; /* session -> workers */
     struct evq *done; /* borrowed: workers -> session */
@@ -27,6 +31,8 @@ work_free(void *p)
     struct work *w = p;
     if (w == NULL)
         return;
+    if (w->sel != NULL)
+        encsel_finish(w->sel, w, clock_now_ms());
     manifest_free(w->m);
     free(w);
 }
@@ -63,9 +69,32 @@ worker_render(struct work *w)
         .out_path = w->out,
         .encoder = w->encoder,
         .threads = w->threads,
+        .fault_encoder = w->sel != NULL ? encsel_fault(w->sel) : NULL,
     };
     w->ok = render_set(&rq, &w->progress, &w->cancel, &w->res, w->err,
                        sizeof(w->err)) == 0;
+    /* A hardware encoder that broke: once more on the CPU, when allowed. */
+    if (!w->ok && w->sel != NULL && encsel_retry(w->sel, w, clock_now_ms())) {
+        rq.encoder = w->encoder;
+        w->ok = render_set(&rq, &w->progress, &w->cancel, &w->res, w->err,
+                           sizeof(w->err)) == 0;
+    }
+    if (w->sel != NULL)
+        encsel_finish(w->sel, w, clock_now_ms());
+}
+
+/* Test hook (FRAMEFARM_FAULT_CORRUPT_SET=N): the first attempt at set N
+ * is cut to half its size after it was hashed and before it is reported,
+ * as a failing disk or a bad NFS write would; the ambassador's check must
+ * catch it. */
+static void
+worker_fault(const struct workers *ws, const struct work *w)
+{
+    if (!w->ok || ws->fault_corrupt_set < 0 || w->epoch != 1 ||
+        (long)w->m->set != ws->fault_corrupt_set)
+        return;
+    if (truncate(w->out, (off_t)(w->res.bytes / 2)) == 0)
+        log_warnx("fault injected: truncated %s", w->out);
 }
 
 static void *
@@ -80,9 +109,10 @@ worker_main(void *arg)
             poll(&pfd, 1, 200);
             continue;
         }
-        if (!workers_stopping(ws))
+        if (!workers_stopping(ws)) {
             worker_render(w);
-        else
+            worker_fault(ws, w);
+        } else
             snprintf(w->err, sizeof(w->err), "node stopping");
         if (evq_push(ws->done, w) == -1)
             work_free(w);
@@ -97,6 +127,9 @@ workers_start(int n, struct evq *done)
     if (ws == NULL)
         return NULL;
     ws->done = done;
+    ws->fault_corrupt_set = -1;
+    if (getenv("FRAMEFARM_FAULT_CORRUPT_SET") != NULL)
+        ws->fault_corrupt_set = atol(getenv("FRAMEFARM_FAULT_CORRUPT_SET"));
     ws->todo = evq_new();
     ws->threads = calloc((size_t)n, sizeof(*ws->threads));
     pthread_mutex_init(&ws->mu, NULL);

@@ -15,6 +15,7 @@
 #include "common/evq.h"
 #include "common/fsutil.h"
 #include "common/manifest.h"
+#include "gpu-node/encsel.h"
 #include "media/render.h"
 
 struct work {
@@ -23,8 +24,14 @@ struct work {
     char zip[FS_PATH_MAX]; /* absolute */
     char out[FS_PATH_MAX]; /* absolute final name */
     char rel[FS_PATH_MAX]; /* out, relative to the share */
-    char encoder[ENC_NAME_MAX];
     int threads;
+    /* The encoder, chosen by encsel_assign (gpu-node/encsel.h): */
+    struct encsel *sel;
+    char encoder[ENC_NAME_MAX];    /* to render with */
+    char retry[ENC_NAME_MAX];      /* CPU encoder if encoder fails; "" none */
+    char fallback[ERR_MAX];        /* why encoder is not the one asked for */
+    int breaker_pending;           /* encoder's breaker awaits the outcome */
+    size_t breaker_idx;            /* its entry in the probe table */
     atomic_uint_fast64_t progress; /* frames encoded */
     atomic_int cancel;
     /* Filled by the worker: */
@@ -33,7 +40,9 @@ struct work {
     char err[ERR_MAX];
 };
 
-void work_free(void *w); /* NULL ok */
+/* NULL ok. Settles an outcome encsel still awaits (a set dropped
+ * unrendered gives back its encoder's half-open probe). */
+void work_free(void *w);
 
 struct workers;
 

@@ -2,10 +2,21 @@
  * concat.c - see concat.h.
  *
  * Every input is probed (vidinfo) before anything is written: each must
- * start with a keyframe and share the first input's stream fingerprint, or
- * the join would not decode; their frames must add up to expect_frames.
- * Then the packets are copied in the given order into one MP4 stream whose
- * parameters (and avcC) are the first input's. Input k's timestamps are
+ * start with a keyframe, and their frames must add up to expect_frames.
+ * Stream copy needs one fingerprint (codec, profile, level, pix_fmt,
+ * range, time base, parameter sets): an MP4 track has one sample entry,
+ * and a set whose SPS/PPS differ from it fails to decode at the join
+ * (research/anchors-mission.md 5.4). So the fingerprint shared by the
+ * most frames is the reference (the earliest set's on a tie: a lone odd
+ * set in a long job is the one that moves), and every input that differs
+ * is re-encoded from its decoded frames with the job's parameters and the
+ * CPU encoder (media/transcode.c, the same setup as a render node) into
+ * "<out>.tmp-<pid>-<set>.mp4". If a re-encoded set still differs, the
+ * reference came from an encoder the CPU one cannot imitate (NVENC's
+ * parameter sets, say), and every set is re-encoded instead. Which sets
+ * were re-encoded, and why, is logged. Then the packets are copied in the
+ * given order into one MP4 stream whose parameters (and avcC) are the
+ * first input's, now the same as everyone's. Input k's timestamps are
  * moved so that its first presented frame lands where input k-1's last
  * frame ended: shift = sum of the earlier inputs' durations - start_k,
  * with a duration measured as max(pts + duration) - start. Decode
@@ -18,8 +29,9 @@
  *
  * The result goes to "<out>.tmp-<pid>", is probed again (frame count), is
  * fsynced and renamed, and the directory is fsynced; on any failure the
- * temp file is removed and out_path is untouched. The caller's thread owns
- * every libav object made here.
+ * temp file is removed and out_path is untouched. Re-encoded temp files
+ * are removed on every path. The caller's thread owns every libav object
+ * made here.
  */
 #include "media/concat.h"
 
@@ -27,6 +39,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -35,16 +48,35 @@
 
 #include "common/err.h"
 #include "common/fsutil.h"
+#include "common/log.h"
+#include "media/transcode.h"
 #include "media/vidinfo.h"
 
 #define CONCAT_FORMAT "mp4"
 #define CONCAT_DIFF_MAX 160
+#define CONCAT_NUM_MAX 16
+
+/* A profile's name ("High", "Constrained Baseline"), else its number. */
+static const char *
+concat_profile(const struct vidinfo *v, char *buf, size_t len)
+{
+    const AVCodecDescriptor *d = avcodec_descriptor_get_by_name(v->codec);
+    const char *name = d != NULL ? avcodec_profile_name(d->id, v->profile)
+                                 : NULL;
+
+    if (name != NULL)
+        return name;
+    snprintf(buf, len, "%d", v->profile);
+    return buf;
+}
 
 /* What makes two fingerprints unfit for stream copy, in words. */
 static void
 concat_describe_diff(const struct vidinfo *a, const struct vidinfo *b,
                      char *buf, size_t len)
 {
+    char pa[CONCAT_NUM_MAX], pb[CONCAT_NUM_MAX];
+
     if (strcmp(a->codec, b->codec) != 0)
         snprintf(buf, len, "codec %s vs %s", b->codec, a->codec);
     else if (a->width != b->width || a->height != b->height)
@@ -53,7 +85,9 @@ concat_describe_diff(const struct vidinfo *a, const struct vidinfo *b,
     else if (strcmp(a->pix_fmt, b->pix_fmt) != 0)
         snprintf(buf, len, "pix_fmt %s vs %s", b->pix_fmt, a->pix_fmt);
     else if (a->profile != b->profile)
-        snprintf(buf, len, "profile %d vs %d", b->profile, a->profile);
+        snprintf(buf, len, "profile %s vs %s",
+                 concat_profile(b, pb, sizeof(pb)),
+                 concat_profile(a, pa, sizeof(pa)));
     else if (a->level != b->level)
         snprintf(buf, len, "level %d vs %d", b->level, a->level);
     else if (a->color_range != b->color_range)
@@ -66,42 +100,202 @@ concat_describe_diff(const struct vidinfo *a, const struct vidinfo *b,
         snprintf(buf, len, "different parameter sets (extradata)");
 }
 
-/* Probe every input; 0 with *first and the frame total, or -1 with err. */
+/* Probe every input into vi[0..n): each must hold frames and start with a
+ * keyframe. 0 with the frame total, or -1 with err. */
 static int
-concat_check_inputs(const char *const *inputs, size_t n, struct vidinfo *first,
+concat_probe_inputs(const char *const *inputs, size_t n, struct vidinfo *vi,
                     uint64_t *total, char *err, size_t errlen)
 {
-    char why[ERR_MAX], diff[CONCAT_DIFF_MAX];
-    struct vidinfo vi;
+    char why[ERR_MAX];
 
     *total = 0;
     for (size_t i = 0; i < n; i++) {
-        if (vidinfo_probe(inputs[i], &vi, why, sizeof(why)) == -1) {
+        if (vidinfo_probe(inputs[i], &vi[i], why, sizeof(why)) == -1) {
             errf(err, errlen, "input %zu: %s", i, why);
             return -1;
         }
-        if (vi.frames == 0 || !vi.first_is_key) {
+        if (vi[i].frames == 0 || !vi[i].first_is_key) {
             errf(err, errlen, "input %zu (%s): %s", i, inputs[i],
-                 vi.frames == 0 ? "no video frames"
-                                : "does not start with a keyframe");
+                 vi[i].frames == 0 ? "no video frames"
+                                   : "does not start with a keyframe");
             return -1;
         }
-        if (i == 0) {
-            *first = vi;
-        } else if (!vidinfo_compatible(first, &vi)) {
-            /* Mixed encoders (a CPU set beside a GPU set) end here for
-             * now. Their place is this branch: convert every input to
-             * in-band parameter sets (Annex B via h264_mp4toannexb into
-             * an avc3/TS stream) or re-encode the odd inputs to the first
-             * one's parameters, then copy as below (DESIGN.md 6). */
-            concat_describe_diff(first, &vi, diff, sizeof(diff));
-            errf(err, errlen,
-                 "input %zu (%s) cannot be stream-copied after %s: %s", i,
-                 inputs[i], inputs[0], diff);
-            return -1;
-        }
-        *total += vi.frames;
+        *total += vi[i].frames;
     }
+    return 0;
+}
+
+/* The reference fingerprint: the one shared by the most frames, the
+ * earliest input's on a tie. Its index in vi. */
+static size_t
+concat_reference(const struct vidinfo *vi, size_t n)
+{
+    size_t best = 0;
+    uint64_t best_frames = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        uint64_t frames = 0;
+        size_t j;
+        for (j = 0; j < i && !vidinfo_compatible(&vi[j], &vi[i]); j++)
+            ;
+        if (j < i)
+            continue; /* counted with the earlier input j */
+        for (j = i; j < n; j++)
+            if (vidinfo_compatible(&vi[i], &vi[j]))
+                frames += vi[j].frames;
+        if (frames > best_frames) {
+            best = i;
+            best_frames = frames;
+        }
+    }
+    return best;
+}
+
+/* Re-encode input i into tmp[i] ("<out>.tmp-<pid>-<i>.mp4") with enc; its
+ * fingerprint into *vi. The frame count must not change. */
+static int
+concat_reencode(const char *const *inputs, size_t i, const char *tmp_base,
+                const struct enc_params *enc, const struct vidinfo *orig,
+                char **tmp, struct vidinfo *vi, char *err, size_t errlen)
+{
+    char path[FS_PATH_MAX], why[ERR_MAX];
+    uint64_t frames = 0;
+
+    if (snprintf(path, sizeof(path), "%s-%zu.mp4", tmp_base, i) >=
+        (int)sizeof(path)) {
+        errf(err, errlen, "input %zu: temp path too long", i);
+        return -1;
+    }
+    tmp[i] = strdup(path);
+    if (tmp[i] == NULL) {
+        errf(err, errlen, "input %zu: out of memory", i);
+        return -1;
+    }
+    if (transcode_video(inputs[i], tmp[i], enc, &frames, why, sizeof(why)) ==
+        -1) {
+        errf(err, errlen, "input %zu (%s): re-encoding: %s", i, inputs[i], why);
+        return -1;
+    }
+    if (vidinfo_probe(tmp[i], vi, why, sizeof(why)) == -1) {
+        errf(err, errlen, "input %zu: the re-encoded file: %s", i, why);
+        return -1;
+    }
+    if (vi->frames != orig->frames || !vi->first_is_key) {
+        errf(err, errlen,
+             "input %zu (%s): re-encoded to %" PRIu64 " frames (%s), "
+             "expected %" PRIu64,
+             i, inputs[i], vi->frames,
+             vi->first_is_key ? "keyframe first" : "no keyframe first",
+             orig->frames);
+        return -1;
+    }
+    return 0;
+}
+
+/* Re-encode input i (logged with why) and make it the one to copy; its
+ * new fingerprint replaces vi[i]. */
+static int
+concat_redo(const char *const *inputs, size_t i, const char *why,
+            const char *tmp_base, const struct enc_params *enc,
+            struct vidinfo *vi, char **tmp, const char **src, char *err,
+            size_t errlen)
+{
+    struct vidinfo re;
+
+    log_info("concat: set %zu: %s; re-encoding it with %s, preset %s, crf %d",
+             i, why, transcode_encoder(enc), enc->preset, enc->crf);
+    if (concat_reencode(inputs, i, tmp_base, enc, &vi[i], tmp, &re, err,
+                        errlen) == -1)
+        return -1;
+    vi[i] = re;
+    src[i] = tmp[i];
+    return 0;
+}
+
+/* One pass: re-encode every input whose fingerprint differs from *ref
+ * (described by ref_name). 0 when every input now matches; 1 when a
+ * re-encoded input still differs and may_switch: *ref is then its
+ * fingerprint (what the job's parameters make), and the pass must run
+ * again; -1 with err. */
+static int
+concat_pass(const char *const *inputs, size_t n, struct vidinfo *vi,
+            struct vidinfo *ref, const char *ref_name,
+            const struct enc_params *enc, const char *tmp_base, char **tmp,
+            const char **src, int may_switch, char *err, size_t errlen)
+{
+    char diff[CONCAT_DIFF_MAX], why[ERR_MAX];
+
+    for (size_t i = 0; i < n; i++) {
+        if (vidinfo_compatible(ref, &vi[i]))
+            continue;
+        concat_describe_diff(ref, &vi[i], diff, sizeof(diff));
+        if (enc == NULL || transcode_encoder(enc) == NULL || tmp[i] != NULL) {
+            errf(err, errlen,
+                 "set %zu (%s) cannot be stream-copied with %s: %s", i,
+                 inputs[i], ref_name, diff);
+            return -1;
+        }
+        errf(why, sizeof(why), "its stream differs from %s: %s", ref_name,
+             diff);
+        if (concat_redo(inputs, i, why, tmp_base, enc, vi, tmp, src, err,
+                        errlen) == -1)
+            return -1;
+        if (vidinfo_compatible(ref, &vi[i]))
+            continue;
+        concat_describe_diff(ref, &vi[i], diff, sizeof(diff));
+        if (!may_switch) {
+            errf(err, errlen,
+                 "set %zu re-encoded still differs from %s (%s); cannot "
+                 "join the sets",
+                 i, ref_name, diff);
+            return -1;
+        }
+        log_info("concat: set %zu re-encoded still differs from %s (%s): "
+                 "%s cannot reproduce it; what it makes is the reference "
+                 "now, and every set unlike it is re-encoded",
+                 i, ref_name, diff, transcode_encoder(enc));
+        *ref = vi[i];
+        return 1;
+    }
+    return 0;
+}
+
+/* Make every input stream-copyable; src[i] is then the file to copy for
+ * input i, tmp[i] a re-encoded temp file or NULL. The reference is the
+ * fingerprint of the most frames; inputs that differ are re-encoded with
+ * enc. Should a re-encoded set still differ (the reference came from an
+ * encoder the CPU encoder cannot match, such as NVENC, or another preset),
+ * what the CPU encoder makes becomes the reference: the inputs that
+ * already look like that are kept and every other one is re-encoded. -1
+ * with err when inputs differ and enc is NULL, or when even the
+ * re-encoded files disagree. */
+static int
+concat_plan(const char *const *inputs, size_t n, struct vidinfo *vi,
+            const struct enc_params *enc, const char *tmp_base, char **tmp,
+            const char **src, char *err, size_t errlen)
+{
+    char name[CONCAT_DIFF_MAX];
+    size_t ref = concat_reference(vi, n), redone = 0;
+    struct vidinfo refvi = vi[ref];
+    int r;
+
+    for (size_t i = 0; i < n; i++)
+        src[i] = inputs[i];
+    snprintf(name, sizeof(name), "the reference (set %zu and those like it)",
+             ref);
+    r = concat_pass(inputs, n, vi, &refvi, name, enc, tmp_base, tmp, src, 1,
+                    err, errlen);
+    if (r == 1)
+        r = concat_pass(inputs, n, vi, &refvi, "the re-encoded sets", enc,
+                        tmp_base, tmp, src, 0, err, errlen);
+    if (r == -1)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        redone += tmp[i] != NULL;
+    if (redone > 0)
+        log_info("concat: re-encoded %zu of %zu sets so that the join plays "
+                 "end to end",
+                 redone, n);
     return 0;
 }
 
@@ -256,16 +450,30 @@ concat_copy(AVFormatContext *ifmt, int idx, AVFormatContext *ofmt,
     return 0;
 }
 
+/* Remove the re-encoded temp files and free the arrays. */
+static void
+concat_free_temps(char **tmp, size_t n)
+{
+    for (size_t i = 0; tmp != NULL && i < n; i++) {
+        if (tmp[i] != NULL && unlink(tmp[i]) == -1 && errno != ENOENT)
+            log_warn("concat: removing %s", tmp[i]);
+        free(tmp[i]);
+    }
+    free(tmp);
+}
+
 int
 concat_videos(const char *const *inputs, size_t n, const char *out_path,
-              uint64_t expect_frames, uint64_t *frames_out, char *err,
-              size_t errlen)
+              const struct enc_params *enc, uint64_t expect_frames,
+              uint64_t *frames_out, char *err, size_t errlen)
 {
     AVFormatContext *ofmt = NULL, *ifmt = NULL;
     AVPacket *pkt = NULL;
-    struct vidinfo first, result;
+    struct vidinfo *vi = NULL, result;
     struct concat_timeline tl = {0, AV_NOPTS_VALUE, 1, 0};
     char tmp[FS_PATH_MAX], why[ERR_MAX];
+    char **temps = NULL;
+    const char **src = NULL;
     uint64_t total = 0;
     int rc = -1, ret, header = 0, tmp_made = 0, idx;
 
@@ -279,7 +487,14 @@ concat_videos(const char *const *inputs, size_t n, const char *out_path,
         errf(err, errlen, "%s: path too long", out_path);
         goto out;
     }
-    if (concat_check_inputs(inputs, n, &first, &total, err, errlen) == -1)
+    vi = calloc(n, sizeof(*vi));
+    temps = calloc(n, sizeof(*temps));
+    src = calloc(n, sizeof(*src));
+    if (vi == NULL || temps == NULL || src == NULL) {
+        errf(err, errlen, "%s: out of memory", out_path);
+        goto out;
+    }
+    if (concat_probe_inputs(inputs, n, vi, &total, err, errlen) == -1)
         goto out;
     if (total != expect_frames) {
         errf(err, errlen,
@@ -287,10 +502,12 @@ concat_videos(const char *const *inputs, size_t n, const char *out_path,
              total, expect_frames);
         goto out;
     }
-    if (first.fps_num > 0)
+    if (concat_plan(inputs, n, vi, enc, tmp, temps, src, err, errlen) == -1)
+        goto out;
+    if (vi[0].fps_num > 0)
         tl.frame_dur =
-            av_rescale_q(1, (AVRational){first.fps_den, first.fps_num},
-                         (AVRational){first.tb_num, first.tb_den});
+            av_rescale_q(1, (AVRational){vi[0].fps_den, vi[0].fps_num},
+                         (AVRational){vi[0].tb_num, vi[0].tb_den});
     if (tl.frame_dur < 1)
         tl.frame_dur = 1;
     pkt = av_packet_alloc();
@@ -299,7 +516,7 @@ concat_videos(const char *const *inputs, size_t n, const char *out_path,
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
-        if (concat_open_input(inputs[i], i, &ifmt, &idx, err, errlen) == -1)
+        if (concat_open_input(src[i], i, &ifmt, &idx, err, errlen) == -1)
             goto out;
         if (i == 0) {
             tmp_made = 1; /* from here on, a failure may leave a file */
@@ -308,7 +525,7 @@ concat_videos(const char *const *inputs, size_t n, const char *out_path,
                 goto out;
             header = 1;
         }
-        if (concat_copy(ifmt, idx, ofmt, &tl, inputs[i], i, pkt, err, errlen) ==
+        if (concat_copy(ifmt, idx, ofmt, &tl, src[i], i, pkt, err, errlen) ==
             -1)
             goto out;
         avformat_close_input(&ifmt);
@@ -354,5 +571,8 @@ out:
     av_packet_free(&pkt);
     if (tmp_made)
         unlink(tmp);
+    concat_free_temps(temps, n);
+    free(src);
+    free(vi);
     return rc;
 }

@@ -1,9 +1,12 @@
 /*
  * concat.h - joins the accepted mini-videos, in set order, into the final
  * MP4 by stream copy with libavformat (timestamps shifted so each input
- * starts where the previous ended). The output is written to a temp name
- * beside out_path, its frame count checked, fsynced, then renamed: the
- * final name only ever holds a complete, verified file.
+ * starts where the previous ended). Sets whose stream parameters differ
+ * from the rest (a CPU set among GPU sets, a node with another preset) are
+ * first re-encoded with the job's encode parameters, so the result plays
+ * end to end. The output is written to a temp name beside out_path, its
+ * frame count checked, fsynced, then renamed: the final name only ever
+ * holds a complete, verified file.
  */
 #ifndef FF_CONCAT_H
 #define FF_CONCAT_H
@@ -11,10 +14,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* 0 with *frames_out set, or -1 with err. Fails (and leaves nothing under
- * out_path) when the frame count of the result is not expect_frames. */
+#include "common/encparams.h"
+
+/* inputs[i] is set i's mini-video. enc: the job's encode parameters, for
+ * re-encoding the sets that cannot be stream-copied (NULL: such inputs
+ * fail the concat). 0 with *frames_out set, or -1 with err. Fails (and
+ * leaves nothing under out_path) when the frame count of the result is
+ * not expect_frames. Logs which sets it re-encoded and why. */
 int concat_videos(const char *const *inputs, size_t n, const char *out_path,
-                  uint64_t expect_frames, uint64_t *frames_out, char *err,
-                  size_t errlen);
+                  const struct enc_params *enc, uint64_t expect_frames,
+                  uint64_t *frames_out, char *err, size_t errlen);
 
 #endif

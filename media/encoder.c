@@ -219,6 +219,23 @@ encoder_backend_find(const char *name)
     return NULL;
 }
 
+const struct encoder_backend *
+encoder_backend_cpu(const char *codec)
+{
+    for (size_t i = 0; i < sizeof(encoder_table) / sizeof(encoder_table[0]);
+         i++)
+        if (encoder_table[i].kind == ENCPROBE_CPU &&
+            strcmp(encoder_table[i].codec, codec) == 0)
+            return &encoder_table[i];
+    return NULL;
+}
+
+int
+encoder_preset_known(const char *x264)
+{
+    return encoder_preset_find(x264, NULL, 0) != NULL;
+}
+
 /* The device and surface pool frames are uploaded to (VAAPI). */
 static int
 encoder_hw_frames(struct encoder *e, const struct enc_params *p,

@@ -43,6 +43,10 @@ struct encoder_backend {
 const struct encoder_backend *encoder_backends(size_t *n);
 /* The row for an FFmpeg encoder name, or NULL. */
 const struct encoder_backend *encoder_backend_find(const char *name);
+/* The first CPU row for codec ("h264": libx264), or NULL. */
+const struct encoder_backend *encoder_backend_cpu(const char *codec);
+/* 1 when x264 is an x264 preset name, which every row can map. */
+int encoder_preset_known(const char *x264);
 
 struct encoder;
 

@@ -369,59 +369,113 @@ encprobe_kind_from_name(const char *want, enum encprobe_kind *k)
     return 0;
 }
 
+/* Append "; text" (or text, when buf is empty) to buf, truncating. */
+static void
+encprobe_append(char *buf, size_t buflen, const char *text)
+{
+    size_t used = strlen(buf);
+    if (used + 1 < buflen)
+        errf(buf + used, buflen - used, "%s%s", used > 0 ? "; " : "", text);
+}
+
 /* "name: reason; name: reason" for the failed candidates of codec. */
 static void
 encprobe_reasons(const struct encprobe_entry *e, size_t n, const char *codec,
                  char *buf, size_t buflen)
 {
-    size_t used = 0;
+    char one[ERR_MAX];
 
     buf[0] = '\0';
-    for (size_t i = 0; i < n && used + 1 < buflen; i++) {
-        int w;
+    for (size_t i = 0; i < n; i++) {
         if (strcmp(e[i].codec, codec) != 0 || e[i].ok)
             continue;
-        w = snprintf(buf + used, buflen - used, "%s%s: %s",
-                     used > 0 ? "; " : "", e[i].name, e[i].reason);
-        if (w < 0)
-            break;
-        used += (size_t)w < buflen - used ? (size_t)w : buflen - used - 1;
+        snprintf(one, sizeof(one), "%s: %s", e[i].name, e[i].reason);
+        encprobe_append(buf, buflen, one);
     }
 }
 
-const char *
-encprobe_pick(const struct encprobe_entry *e, size_t n, const char *codec,
-              const char *want, char *err, size_t errlen)
+/* May e[i] be used now? It must have passed its probe and, when it is
+ * hardware and there are breakers, its breaker must allow it (which hands
+ * a half-open breaker's probe to this use). When not, why says so. */
+static int
+encprobe_usable(const struct encprobe_entry *e, size_t i, struct breaker *br,
+                uint64_t now_ms, char *why, size_t whylen)
 {
-    char why[ERR_MAX];
-    enum encprobe_kind kind;
-
-    if (want == NULL || strcmp(want, "auto") == 0) {
-        for (size_t i = 0; i < n; i++)
-            if (e[i].ok && strcmp(e[i].codec, codec) == 0)
-                return e[i].name;
-        encprobe_reasons(e, n, codec, why, sizeof(why));
-        errf(err, errlen, "no %s encoder passed its probe%s%s", codec,
-             why[0] != '\0' ? ": " : "", why);
-        return NULL;
+    if (!e[i].ok) {
+        snprintf(why, whylen, "%s: %s", e[i].name, e[i].reason);
+        return 0;
     }
-    if (encprobe_kind_from_name(want, &kind)) {
-        const struct encprobe_entry *first = NULL;
+    if (br != NULL && e[i].kind != ENCPROBE_CPU &&
+        !breaker_allow(&br[i], now_ms)) {
+        snprintf(why, whylen, "%s: held back after failing at run time (%s)",
+                 e[i].name, br[i].reason);
+        return 0;
+    }
+    return 1;
+}
+
+/* The first CPU entry for codec that passed its probe, or -1. */
+static long
+encprobe_cpu_for(const struct encprobe_entry *e, size_t n, const char *codec)
+{
+    for (size_t i = 0; i < n; i++)
+        if (e[i].kind == ENCPROBE_CPU && e[i].ok &&
+            strcmp(e[i].codec, codec) == 0)
+            return (long)i;
+    return -1;
+}
+
+/* auto: the first usable entry for codec, in table order; the entries
+ * passed over for their breakers go to skipped. The index, or -1 with
+ * err. */
+static long
+encprobe_choose_auto(const struct encprobe_entry *e, size_t n,
+                     struct breaker *br, uint64_t now_ms, const char *codec,
+                     char *skipped, size_t skippedlen, char *err, size_t errlen)
+{
+    char one[ERR_MAX], why[ERR_MAX];
+
+    skipped[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(e[i].codec, codec) != 0 || !e[i].ok)
+            continue;
+        if (encprobe_usable(e, i, br, now_ms, one, sizeof(one)))
+            return (long)i;
+        encprobe_append(skipped, skippedlen, one);
+    }
+    encprobe_reasons(e, n, codec, why, sizeof(why));
+    if (skipped[0] != '\0')
+        encprobe_append(why, sizeof(why), skipped);
+    errf(err, errlen, "no %s encoder passed its probe%s%s", codec,
+         why[0] != '\0' ? ": " : "", why);
+    return -1;
+}
+
+/* A kind or a name: its usable entry, or -1 with why (and *kind set to
+ * the kind wanted, for the fallback decision). -2 with err for a want
+ * that can never work here (unknown, wrong codec). */
+static long
+encprobe_choose_want(const struct encprobe_entry *e, size_t n,
+                     struct breaker *br, uint64_t now_ms, const char *codec,
+                     const char *want, enum encprobe_kind *kind, char *why,
+                     size_t whylen, char *err, size_t errlen)
+{
+    char one[ERR_MAX];
+    int any = 0;
+
+    why[0] = '\0';
+    if (encprobe_kind_from_name(want, kind)) {
         for (size_t i = 0; i < n; i++) {
-            if (e[i].kind != kind || strcmp(e[i].codec, codec) != 0)
+            if (e[i].kind != *kind || strcmp(e[i].codec, codec) != 0)
                 continue;
-            if (e[i].ok)
-                return e[i].name;
-            if (first == NULL)
-                first = &e[i];
+            any = 1;
+            if (encprobe_usable(e, i, br, now_ms, one, sizeof(one)))
+                return (long)i;
+            encprobe_append(why, whylen, one);
         }
-        if (first == NULL)
-            errf(err, errlen, "%s requested but there is no %s encoder for %s",
-                 want, want, codec);
-        else
-            errf(err, errlen, "%s requested but %s failed its probe: %s", want,
-                 first->name, first->reason);
-        return NULL;
+        if (!any)
+            snprintf(why, whylen, "there is no %s encoder for %s", want, codec);
+        return -1;
     }
     for (size_t i = 0; i < n; i++) {
         if (strcmp(e[i].name, want) != 0)
@@ -429,17 +483,90 @@ encprobe_pick(const struct encprobe_entry *e, size_t n, const char *codec,
         if (strcmp(e[i].codec, codec) != 0) {
             errf(err, errlen, "encoder %s makes %s, not %s", want, e[i].codec,
                  codec);
-            return NULL;
+            return -2;
         }
-        if (!e[i].ok) {
-            errf(err, errlen, "%s failed its probe: %s", want, e[i].reason);
-            return NULL;
-        }
-        return e[i].name;
+        *kind = e[i].kind;
+        if (encprobe_usable(e, i, br, now_ms, why, whylen))
+            return (long)i;
+        return -1;
     }
     errf(err, errlen,
          "encoder \"%s\" is not one of the back ends (auto, cpu, nvenc, "
          "vaapi or an encoder name from the probe)",
          want);
-    return NULL;
+    return -2;
+}
+
+int
+encprobe_choose(const struct encprobe_entry *e, size_t n, struct breaker *br,
+                uint64_t now_ms, const char *codec, const char *want,
+                int allow_fallback, struct encprobe_choice *out, char *err,
+                size_t errlen)
+{
+    char why[ERR_MAX];
+    enum encprobe_kind kind = ENCPROBE_CPU;
+    int is_auto = want == NULL || strcmp(want, "auto") == 0;
+    long idx, cpu = encprobe_cpu_for(e, n, codec);
+
+    memset(out, 0, sizeof(*out));
+    if (is_auto) {
+        /* auto asks for nothing in particular: whatever passes is what it
+         * means, so the fallback policy never refuses it; passing over a
+         * held-back encoder is still reported. */
+        idx = encprobe_choose_auto(e, n, br, now_ms, codec, why, sizeof(why),
+                                   err, errlen);
+        if (idx < 0)
+            return -1;
+        if (why[0] != '\0')
+            snprintf(out->fallback, sizeof(out->fallback),
+                     "encoder auto: %.400s", why);
+    } else {
+        idx = encprobe_choose_want(e, n, br, now_ms, codec, want, &kind, why,
+                                   sizeof(why), err, errlen);
+        if (idx == -2)
+            return -1;
+        if (idx == -1) {
+            if (kind == ENCPROBE_CPU) {
+                errf(err, errlen, "encoder %s unavailable (%s)", want, why);
+                return -1;
+            }
+            if (!allow_fallback) {
+                errf(err, errlen, "encoder %s unavailable (%s); %s", want, why,
+                     ENCPROBE_NO_FALLBACK);
+                return -1;
+            }
+            if (cpu < 0) {
+                errf(err, errlen,
+                     "encoder %s unavailable (%s) and no CPU encoder for %s "
+                     "passed its probe",
+                     want, why, codec);
+                return -1;
+            }
+            idx = cpu;
+            snprintf(out->fallback, sizeof(out->fallback),
+                     "encoder %s unavailable (%.400s)", want, why);
+        }
+    }
+    out->index = (size_t)idx;
+    out->encoder = e[idx].name;
+    if (e[idx].kind != ENCPROBE_CPU && (is_auto || allow_fallback) && cpu >= 0)
+        out->retry = e[cpu].name;
+    return 0;
+}
+
+const char *
+encprobe_pick(const struct encprobe_entry *e, size_t n, const char *codec,
+              const char *want, char *err, size_t errlen)
+{
+    struct encprobe_choice c;
+
+    if (encprobe_choose(e, n, NULL, 0, codec, want, 0, &c, err, errlen) == -1)
+        return NULL;
+    return c.encoder;
+}
+
+int
+encprobe_preset_known(const char *preset)
+{
+    return encoder_preset_known(preset);
 }

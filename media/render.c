@@ -23,6 +23,11 @@
  * then is hashed, renamed and its directory fsynced. Every packet lasts one
  * frame (constant frame rate), so a set of N frames lasts exactly N / fps
  * and sets join end to end.
+ *
+ * A failure is the encoder's (res->encoder_failed) when encoder_open fails
+ * or encoder_send fails anywhere but in our packet sink (the file): that is
+ * how a GPU encoder that passed its probe but broke later shows, and the
+ * node then renders the set again on the CPU.
  */
 #include "media/render.h"
 
@@ -95,6 +100,7 @@ struct render_mux {
     AVRational enc_tb;
     const char *part;
     int fd;
+    int sink_failed; /* writing a packet failed: the file's fault */
 };
 
 static void render_pipe_fail(struct render_pipe *p, int errnum, const char *fmt,
@@ -333,8 +339,10 @@ render_mux_packet(void *arg, AVPacket *pkt, char *err, size_t errlen)
     pkt->stream_index = mx->st->index;
     /* Takes the packet's contents and leaves pkt blank. */
     ret = av_interleaved_write_frame(mx->fmt, pkt);
-    if (ret < 0)
+    if (ret < 0) {
+        mx->sink_failed = 1;
         return avlog_fail(err, errlen, NULL, ret, "writing %s", mx->part);
+    }
     return 0;
 }
 
@@ -499,6 +507,7 @@ render_set(const struct render_request *rq, atomic_uint_fast64_t *progress,
 
     avlog_capture_begin(&cap);
     memset(&pipe, 0, sizeof(pipe));
+    res->encoder_failed = 0;
     if (progress != NULL)
         atomic_store(progress, 0);
     if (render_check(rq, err, errlen) == -1)
@@ -548,8 +557,17 @@ render_set(const struct render_request *rq, atomic_uint_fast64_t *progress,
     }
 
     /* MP4 carries the parameter sets out of band, in the sample entry. */
+    if (rq->fault_encoder != NULL &&
+        strcmp(rq->fault_encoder, rq->encoder) == 0) {
+        errf(err, errlen, "cannot open %s: injected fault (test hook)",
+             rq->encoder);
+        res->encoder_failed = 1;
+        saved = ENODEV;
+        goto out;
+    }
     enc = encoder_open(rq->encoder, &rq->m->enc, 1, err, errlen);
     if (enc == NULL) {
+        res->encoder_failed = 1;
         saved = errno;
         goto out;
     }
@@ -590,6 +608,7 @@ render_set(const struct render_request *rq, atomic_uint_fast64_t *progress,
         s->frame->pts = (int64_t)i;
         if (encoder_send(enc, s->frame, render_mux_packet, &mx, err, errlen) ==
             -1) {
+            res->encoder_failed = !mx.sink_failed;
             saved = errno;
             goto out;
         }
@@ -598,6 +617,7 @@ render_set(const struct render_request *rq, atomic_uint_fast64_t *progress,
             atomic_store(progress, (uint_fast64_t)i + 1);
     }
     if (encoder_send(enc, NULL, render_mux_packet, &mx, err, errlen) == -1) {
+        res->encoder_failed = !mx.sink_failed;
         saved = errno;
         goto out;
     }

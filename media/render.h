@@ -22,6 +22,9 @@ struct render_request {
     const char *out_path;     /* final name of the mini-video */
     const char *encoder;      /* FFmpeg encoder name, e.g. "libx264" */
     int threads;              /* decode threads; 0 = one per CPU */
+    /* Test hook (a node's FRAMEFARM_FAULT_ENCODER): when it names encoder,
+     * opening the encoder fails as a broken GPU would. NULL: none. */
+    const char *fault_encoder;
 };
 
 struct render_result {
@@ -29,12 +32,17 @@ struct render_result {
     uint64_t bytes;                /* size of the file */
     char sha256[HASH_HEX_LEN + 1]; /* of the file */
     char encoder[ENC_NAME_MAX];    /* encoder that produced it */
+    /* Set on every return: 1 when the render failed because the encoder
+     * itself failed (open, encode or flush), not the zip, a JPEG, the
+     * output file or a cancel; another encoder may then succeed. */
+    int encoder_failed;
 };
 
 /* Render the set. *progress (may be NULL) counts frames encoded so far;
  * when *cancel (may be NULL) becomes non-zero the render stops, removes
- * its .part file and fails with ECANCELED. 0, or -1 with err; on failure
- * nothing is left under out_path. */
+ * its .part file and fails with ECANCELED. 0, or -1 with err and
+ * res->encoder_failed saying whose fault it was; on failure nothing is
+ * left under out_path, so the set may be rendered again at once. */
 int render_set(const struct render_request *rq, atomic_uint_fast64_t *progress,
                const atomic_int *cancel, struct render_result *res, char *err,
                size_t errlen);

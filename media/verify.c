@@ -10,10 +10,11 @@
  * Frame i is checked against sources i-1, i and i+1, so only those three
  * source pictures are held (a ring indexed by frame mod 3): memory does
  * not grow with the length of the video. A frame must be at least min_psnr
- * from its own source and no neighbour may be strictly closer: a swapped,
- * dropped or repeated frame shows up as an order error at that frame. A
- * framefarm sample (by its archive comment) also carries each frame's
- * index in a framemark, read back from the decoded picture.
+ * from its own source (luma PSNR, media/quality.h) and no neighbour may be
+ * strictly closer: a swapped, dropped or repeated frame shows up as an
+ * order error at that frame. A framefarm sample (by its archive comment)
+ * also carries each frame's index in a framemark, read back from the
+ * decoded picture.
  *
  * Decoder trouble is counted, not fatal: AV_EF_EXPLODE turns concealed
  * bitstream errors into failed calls so that they can be counted, and
@@ -39,14 +40,13 @@
 
 #include "common/err.h"
 #include "media/framemark.h"
+#include "media/quality.h"
 #include "media/sample.h"
 #include "media/zipframes.h"
 
 #define VERIFY_WINDOW 3 /* sources i-1, i, i+1 */
 #define VERIFY_MAX_DIM 16384
 #define VERIFY_MAX_PIXELS (64ll << 20)
-#define VERIFY_PSNR_CAP 100.0 /* identical pictures */
-#define VERIFY_PEAK 255.0
 #define VERIFY_LEVELS 256
 #define VERIFY_LIMITED_BLACK 16
 #define VERIFY_LIMITED_SPAN 219 /* white - black in limited range */
@@ -93,42 +93,6 @@ verify_problem(struct verify *v, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(v->rep->first_problem, sizeof(v->rep->first_problem), fmt, ap);
     va_end(ap);
-}
-
-static double
-verify_psnr(uint64_t sse, int w, int h)
-{
-    double mse = (double)sse / ((double)w * h);
-    if (sse == 0)
-        return VERIFY_PSNR_CAP;
-    return fmin(VERIFY_PSNR_CAP, 10.0 * log10(VERIFY_PEAK * VERIFY_PEAK / mse));
-}
-
-/* Squared error of picture a against three pictures (w-strided), in one
- * pass over a. */
-static void
-verify_sse3(const uint8_t *a, int astride,
-            const uint8_t *const b[VERIFY_WINDOW], int w, int h,
-            uint64_t sse[VERIFY_WINDOW])
-{
-    sse[0] = sse[1] = sse[2] = 0;
-    for (int y = 0; y < h; y++) {
-        const uint8_t *ra = a + (ptrdiff_t)y * astride;
-        const uint8_t *r0 = b[0] + (ptrdiff_t)y * w;
-        const uint8_t *r1 = b[1] + (ptrdiff_t)y * w;
-        const uint8_t *r2 = b[2] + (ptrdiff_t)y * w;
-        /* w * 255^2 fits for w <= VERIFY_MAX_DIM */
-        uint32_t s0 = 0, s1 = 0, s2 = 0;
-        for (int x = 0; x < w; x++) {
-            int d0 = ra[x] - r0[x], d1 = ra[x] - r1[x], d2 = ra[x] - r2[x];
-            s0 += (uint32_t)(d0 * d0);
-            s1 += (uint32_t)(d1 * d1);
-            s2 += (uint32_t)(d2 * d2);
-        }
-        sse[0] += s0;
-        sse[1] += s1;
-        sse[2] += s2;
-    }
 }
 
 /* Fix the luma geometry and range from the first frame (or a change). */
@@ -314,7 +278,6 @@ verify_frame(struct verify *v, const AVFrame *fr)
     const uint8_t *luma;
     int stride;
     const uint8_t *pics[VERIFY_WINDOW];
-    uint64_t sse[VERIFY_WINDOW];
     double own, prev = -1.0, next = -1.0;
     uint32_t mark;
 
@@ -341,12 +304,11 @@ verify_frame(struct verify *v, const AVFrame *fr)
     pics[0] = v->win[(i > 0 ? i - 1 : i) % VERIFY_WINDOW].luma;
     pics[1] = v->win[i % VERIFY_WINDOW].luma;
     pics[2] = v->win[(i + 1 < count ? i + 1 : i) % VERIFY_WINDOW].luma;
-    verify_sse3(luma, stride, pics, v->w, v->h, sse);
-    own = verify_psnr(sse[1], v->w, v->h);
+    own = quality_psnr(luma, stride, pics[1], v->w, v->w, v->h);
     if (i > 0)
-        prev = verify_psnr(sse[0], v->w, v->h);
+        prev = quality_psnr(luma, stride, pics[0], v->w, v->w, v->h);
     if (i + 1 < count)
-        next = verify_psnr(sse[2], v->w, v->h);
+        next = quality_psnr(luma, stride, pics[2], v->w, v->w, v->h);
     /* the mark, when there is one, is the plainest evidence: first */
     if (rep->marked) {
         if (!framemark_read(luma, stride, fr->width, fr->height, &mark)) {

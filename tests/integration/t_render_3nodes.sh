@@ -14,6 +14,7 @@ for n in a b c; do
     wait_exit "$(node_pid $n)" 15
     [ "$STATUS" -eq 0 ] || fail "node $n exit $STATUS"
 done
-# Nodes wrote only inside the job's tree.
-[ -z "$(find "$SHARE" -mindepth 1 -maxdepth 1 ! -name jobs)" ] || fail "stray files in the share: $(ls "$SHARE")"
+# Nothing outside the job's tree but the leases (nodes/) and the share probe (coord/).
+[ -z "$(find "$SHARE" -mindepth 1 -maxdepth 1 ! -name jobs ! -name nodes ! -name coord)" ] || fail "stray files in the share: $(ls "$SHARE")"
+[ -z "$(find "$SHARE/nodes" -type f ! -name lease)" ] || fail "stray files under nodes/: $(find "$SHARE/nodes" -type f)"
 echo "ok"

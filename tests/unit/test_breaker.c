@@ -1,12 +1,12 @@
 /*
- * test_breaker.c - the per-node circuit breaker (coordinator/breaker.h),
+ * test_breaker.c - the per-node circuit breaker (common/breaker.h),
  * driven by a virtual clock: when it opens, how long it stays open (a
  * doubling, capped, fully jittered cool-down), the single half-open probe,
  * and reproducibility from the seed.
  */
 #include "tests/unit/unit.h"
 
-#include "coordinator/breaker.h"
+#include "common/breaker.h"
 
 #define COOLDOWN_MS 1000
 #define COOLDOWN_MAX_MS 8000

@@ -76,6 +76,7 @@ assert_manifests_equal(const struct manifest *a, const struct manifest *b)
     assert_string_equal(a->enc.codec, b->enc.codec);
     assert_string_equal(a->enc.encoder, b->enc.encoder);
     assert_string_equal(a->enc.preset, b->enc.preset);
+    assert_string_equal(a->enc.fallback, b->enc.fallback);
     assert_int_equal(a->enc.crf, b->enc.crf);
     assert_int_equal(a->enc.fps_num, b->enc.fps_num);
     assert_int_equal(a->enc.fps_den, b->enc.fps_den);
@@ -287,6 +288,41 @@ test_rejects_encode_params(void **state)
     expect_reject_without("encode", "not an object");
 }
 
+/* The fallback policy travels in the manifest: "cpu" (the default, also
+ * for a manifest that predates the field) or "none"; nothing else. */
+static void
+test_fallback_field(void **state)
+{
+    struct manifest *in = good_manifest(), *out = NULL;
+    char err[ERR_MAX] = "";
+    cJSON *o, *enc;
+    (void)state;
+
+    assert_string_equal(in->enc.fallback, ENC_FALLBACK_CPU);
+    snprintf(in->enc.fallback, sizeof(in->enc.fallback), ENC_FALLBACK_NONE);
+    o = manifest_to_json(in);
+    assert_non_null(o);
+    if (manifest_from_json(o, &out, err, sizeof(err)) != 0)
+        fail_msg("fallback none refused: %s", err);
+    assert_manifests_equal(in, out);
+    manifest_free(out);
+    out = NULL;
+    enc = cJSON_GetObjectItemCaseSensitive(o, "encode");
+    cJSON_DeleteItemFromObjectCaseSensitive(enc, "fallback");
+    if (manifest_from_json(o, &out, err, sizeof(err)) != 0)
+        fail_msg("manifest without fallback refused: %s", err);
+    assert_string_equal(out->enc.fallback, ENC_FALLBACK_CPU);
+    manifest_free(out);
+    out = NULL;
+    cJSON_AddStringToObject(enc, "fallback", "gpu");
+    expect_reject(o, "fallback \"gpu\" is not cpu or none");
+    cJSON_DeleteItemFromObjectCaseSensitive(enc, "fallback");
+    cJSON_AddNumberToObject(enc, "fallback", 1);
+    expect_reject(o, "fallback is not a string");
+    cJSON_Delete(o);
+    manifest_free(in);
+}
+
 static void
 test_rejects_frames_beyond_total(void **state)
 {
@@ -425,6 +461,7 @@ main(void)
         cmocka_unit_test(test_rejects_unsafe_frame_names),
         cmocka_unit_test(test_rejects_frame_size_and_crc),
         cmocka_unit_test(test_rejects_encode_params),
+        cmocka_unit_test(test_fallback_field),
         cmocka_unit_test(test_rejects_frames_beyond_total),
         cmocka_unit_test(test_rejects_frame_count),
         cmocka_unit_test(test_rejects_text_size),

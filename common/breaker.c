@@ -1,7 +1,7 @@
 /*
  * breaker.c - see breaker.h.
  */
-#include "coordinator/breaker.h"
+#include "common/breaker.h"
 
 #include <stdio.h>
 #include <string.h>

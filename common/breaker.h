@@ -1,11 +1,14 @@
 /*
- * breaker.h - one circuit breaker per connected node: closed (work flows),
- * open (no work until a cool-down passes), half-open (exactly one probe set
- * admitted; its outcome closes or re-opens the breaker). Opens on lost
- * liveness, on N consecutive failures, or when at least half of the last W
- * outcomes failed. The cool-down doubles on each re-open up to a cap, with
- * full jitter. Pure: time comes in as now_ms, randomness from a seeded
- * generator. Owned by its node's thread.
+ * breaker.h - a circuit breaker around something that can keep failing:
+ * the ambassador keeps one per connected node, a render node one per
+ * hardware encoder. Closed (work flows), open (no work until a cool-down
+ * passes), half-open (exactly one probe set admitted; its outcome closes or
+ * re-opens the breaker). Opens on lost liveness, on N consecutive failures,
+ * or when at least half of the last W outcomes failed. The cool-down
+ * doubles on each re-open up to a cap, with full jitter. Pure: time comes
+ * in as now_ms, randomness from a seeded generator. Not thread-safe: one
+ * owner (a node's thread on the ambassador; on a render node, encsel under
+ * its mutex).
  */
 #ifndef FF_BREAKER_H
 #define FF_BREAKER_H

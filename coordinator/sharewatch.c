@@ -1,0 +1,216 @@
+/*
+ * sharewatch.c - see sharewatch.h.
+ */
+#include "coordinator/sharewatch.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/fdio.h"
+#include "common/fsutil.h"
+#include "common/lease.h"
+#include "common/log.h"
+#include "coordinator/events.h"
+
+#define SHAREWATCH_DIR_MODE 0755
+#define SHAREWATCH_FILE_MODE 0644
+#define SHAREWATCH_PROBE "coord/probe"
+
+struct sharewatch {
+    char share[FS_PATH_MAX];
+    uint64_t poll_ms;
+    struct evq *events; /* borrowed */
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int stop; /* guarded by mu */
+    uint64_t probe_counter;
+};
+
+static void
+sharewatch_emit(struct sharewatch *w, struct amb_event *ev)
+{
+    if (evq_push(w->events, ev) == -1)
+        free(ev);
+}
+
+/* Write, fsync and read back a counter: the share is answering. */
+static int
+sharewatch_probe(struct sharewatch *w, char *err, size_t errlen)
+{
+    char path[FS_PATH_MAX], dir[FS_PATH_MAX];
+    uint8_t out[sizeof(uint64_t)], in[sizeof(uint64_t)];
+    int fd, rc = -1;
+    ssize_t n;
+
+    if (fs_join(path, sizeof(path), w->share, SHAREWATCH_PROBE) == -1 ||
+        fs_join(dir, sizeof(dir), w->share, "coord") == -1) {
+        errf(err, errlen, "share path too long");
+        return -1;
+    }
+    if (fs_mkdir_p(dir, SHAREWATCH_DIR_MODE) == -1) {
+        errf(err, errlen, "%s: %s", dir, strerror(errno));
+        return -1;
+    }
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, SHAREWATCH_FILE_MODE);
+    if (fd == -1) {
+        errf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    w->probe_counter++;
+    memcpy(out, &w->probe_counter, sizeof(out));
+    do {
+        n = pwrite(fd, out, sizeof(out), 0);
+    } while (n == -1 && errno == EINTR);
+    if (n != (ssize_t)sizeof(out) || fsync(fd) == -1) {
+        errf(err, errlen, "%s: write: %s", path, strerror(errno));
+        goto out;
+    }
+    do {
+        n = pread(fd, in, sizeof(in), 0);
+    } while (n == -1 && errno == EINTR);
+    if (n != (ssize_t)sizeof(in) || memcmp(in, out, sizeof(in)) != 0) {
+        errf(err, errlen, "%s: read back something else", path);
+        goto out;
+    }
+    rc = 0;
+out:
+    close(fd);
+    return rc;
+}
+
+static void
+sharewatch_read_lease(struct sharewatch *w, const char *node)
+{
+    char rel[FS_PATH_MAX], path[FS_PATH_MAX];
+    uint8_t buf[LEASE_RECORD_SIZE];
+    struct amb_event *ev;
+    struct stat st;
+    int fd, r;
+
+    snprintf(rel, sizeof(rel), "nodes/%s/%s", node, LEASE_FILE);
+    if (fs_join(path, sizeof(path), w->share, rel) == -1)
+        return;
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd == -1)
+        return;
+    r = fstat(fd, &st) == 0 && S_ISREG(st.st_mode)
+            ? fdio_read_full(fd, buf, sizeof(buf))
+            : -1;
+    close(fd);
+    if (r == -1)
+        return;
+    ev = calloc(1, sizeof(*ev));
+    if (ev == NULL)
+        return;
+    /* A torn read or a record for another name counts as no change. */
+    if (lease_decode(buf, sizeof(buf), &ev->lease) == -1 ||
+        strcmp(ev->lease.node, node) != 0) {
+        free(ev);
+        return;
+    }
+    ev->type = EV_LEASE;
+    memcpy(ev->name, ev->lease.node, sizeof(ev->name));
+    sharewatch_emit(w, ev);
+}
+
+static void
+sharewatch_read_leases(struct sharewatch *w)
+{
+    char dir[FS_PATH_MAX];
+    struct dirent *de;
+    DIR *d;
+
+    if (fs_join(dir, sizeof(dir), w->share, "nodes") == -1)
+        return;
+    d = opendir(dir);
+    if (d == NULL)
+        return;
+    while ((de = readdir(d)) != NULL)
+        if (ident_is_valid(de->d_name))
+            sharewatch_read_lease(w, de->d_name);
+    closedir(d);
+}
+
+static void *
+sharewatch_main(void *arg)
+{
+    struct sharewatch *w = arg;
+
+    pthread_mutex_lock(&w->mu);
+    while (!w->stop) {
+        struct amb_event *ev = calloc(1, sizeof(*ev));
+        struct timespec ts;
+        uint64_t period = w->poll_ms;
+        pthread_mutex_unlock(&w->mu);
+
+        if (ev != NULL) {
+            ev->type = EV_SHARE;
+            ev->ok = sharewatch_probe(w, ev->text, sizeof(ev->text)) == 0;
+            sharewatch_emit(w, ev);
+        }
+        sharewatch_read_leases(w);
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_sec += (time_t)(period / 1000);
+        ts.tv_nsec += (long)(period % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_mutex_lock(&w->mu);
+        while (!w->stop &&
+               pthread_cond_timedwait(&w->cv, &w->mu, &ts) != ETIMEDOUT)
+            ;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+struct sharewatch *
+sharewatch_start(const char *share, uint64_t poll_ms, struct evq *events)
+{
+    struct sharewatch *w = calloc(1, sizeof(*w));
+    pthread_condattr_t ca;
+
+    if (w == NULL)
+        return NULL;
+    snprintf(w->share, sizeof(w->share), "%s", share);
+    w->poll_ms = poll_ms;
+    w->events = events;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (pthread_create(&w->thread, NULL, sharewatch_main, w) != 0) {
+        pthread_cond_destroy(&w->cv);
+        pthread_mutex_destroy(&w->mu);
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+void
+sharewatch_free(struct sharewatch *w)
+{
+    if (w == NULL)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->stop = 1;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thread, NULL);
+    pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->mu);
+    free(w);
+}

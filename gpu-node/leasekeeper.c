@@ -1,0 +1,184 @@
+/*
+ * leasekeeper.c - see leasekeeper.h.
+ */
+#include "gpu-node/leasekeeper.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/fsutil.h"
+#include "common/log.h"
+
+#define LEASEKEEPER_DIR_MODE 0755
+#define LEASEKEEPER_FILE_MODE 0644
+
+struct leasekeeper {
+    char dir[FS_PATH_MAX];
+    char path[FS_PATH_MAX];
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    /* Guarded by mu: */
+    struct lease rec;
+    uint64_t renew_ms;
+    int stop;
+    /* Written by the keeper thread, read by anyone: */
+    atomic_uint_fast64_t last_ok_ms;
+    /* Keeper thread only: */
+    int fd;
+    int failing;
+};
+
+static int
+leasekeeper_write(struct leasekeeper *k, const uint8_t *buf)
+{
+    ssize_t n;
+    if (k->fd == -1) {
+        if (fs_mkdir_p(k->dir, LEASEKEEPER_DIR_MODE) == -1)
+            return -1;
+        k->fd =
+            open(k->path, O_RDWR | O_CREAT | O_CLOEXEC, LEASEKEEPER_FILE_MODE);
+        if (k->fd == -1)
+            return -1;
+    }
+    do {
+        n = pwrite(k->fd, buf, LEASE_RECORD_SIZE, 0);
+    } while (n == -1 && errno == EINTR);
+    if (n != LEASE_RECORD_SIZE || fsync(k->fd) == -1) {
+        int saved = n == -1 ? errno : EIO;
+        close(k->fd);
+        k->fd = -1; /* reopen next time: the mount may have come back */
+        errno = saved;
+        return -1;
+    }
+    return 0;
+}
+
+static void *
+leasekeeper_main(void *arg)
+{
+    struct leasekeeper *k = arg;
+    uint8_t buf[LEASE_RECORD_SIZE];
+
+    pthread_mutex_lock(&k->mu);
+    while (!k->stop) {
+        uint64_t start = clock_now_ms(), period;
+        struct timespec ts;
+
+        k->rec.counter++;
+        lease_encode(&k->rec, buf);
+        period = k->renew_ms;
+        pthread_mutex_unlock(&k->mu);
+
+        if (leasekeeper_write(k, buf) == 0) {
+            atomic_store(&k->last_ok_ms, start);
+            if (k->failing)
+                log_info("lease %s renewed again", k->path);
+            k->failing = 0;
+        } else if (!k->failing) {
+            log_warn("lease %s: renewal failed", k->path);
+            k->failing = 1;
+        }
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_sec += (time_t)(period / 1000);
+        ts.tv_nsec += (long)(period % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_mutex_lock(&k->mu);
+        while (!k->stop &&
+               pthread_cond_timedwait(&k->cv, &k->mu, &ts) != ETIMEDOUT)
+            ;
+    }
+    pthread_mutex_unlock(&k->mu);
+    if (k->fd != -1)
+        close(k->fd);
+    return NULL;
+}
+
+struct leasekeeper *
+leasekeeper_start(const char *share, const char *node, uint64_t renew_ms)
+{
+    struct leasekeeper *k = calloc(1, sizeof(*k));
+    pthread_condattr_t ca;
+    char rel[FS_PATH_MAX];
+
+    if (k == NULL)
+        return NULL;
+    snprintf(rel, sizeof(rel), "nodes/%s", node);
+    if (fs_join(k->dir, sizeof(k->dir), share, rel) == -1 ||
+        fs_join(k->path, sizeof(k->path), k->dir, LEASE_FILE) == -1) {
+        free(k);
+        return NULL;
+    }
+    k->fd = -1;
+    k->renew_ms = renew_ms;
+    snprintf(k->rec.node, sizeof(k->rec.node), "%s", node);
+    k->rec.state = LEASE_RUNNING;
+    /* Until the first renewal, the lease counts from start-up. */
+    atomic_init(&k->last_ok_ms, clock_now_ms());
+    pthread_mutex_init(&k->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&k->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (pthread_create(&k->thread, NULL, leasekeeper_main, k) != 0) {
+        pthread_cond_destroy(&k->cv);
+        pthread_mutex_destroy(&k->mu);
+        free(k);
+        return NULL;
+    }
+    return k;
+}
+
+void
+leasekeeper_set(struct leasekeeper *k, const struct lease_held *held,
+                uint32_t n, enum lease_state state)
+{
+    if (n > LEASE_MAX_HELD)
+        n = LEASE_MAX_HELD;
+    pthread_mutex_lock(&k->mu);
+    memcpy(k->rec.held, held, n * sizeof(*held));
+    k->rec.nheld = n;
+    k->rec.state = state;
+    pthread_mutex_unlock(&k->mu);
+}
+
+void
+leasekeeper_set_period(struct leasekeeper *k, uint64_t renew_ms)
+{
+    pthread_mutex_lock(&k->mu);
+    k->renew_ms = renew_ms;
+    pthread_mutex_unlock(&k->mu);
+}
+
+uint64_t
+leasekeeper_last_ok(struct leasekeeper *k)
+{
+    return atomic_load(&k->last_ok_ms);
+}
+
+void
+leasekeeper_free(struct leasekeeper *k)
+{
+    if (k == NULL)
+        return;
+    pthread_mutex_lock(&k->mu);
+    k->stop = 1;
+    pthread_cond_signal(&k->cv);
+    pthread_mutex_unlock(&k->mu);
+    pthread_join(k->thread, NULL);
+    pthread_cond_destroy(&k->cv);
+    pthread_mutex_destroy(&k->mu);
+    free(k);
+}

@@ -1,0 +1,614 @@
+/*
+ * quality.c - see quality.h.
+ *
+ * The metrics. quality_sse sums each row in 32 bits (QUALITY_SSE_CHUNK
+ * pixels at most, so a chunk cannot overflow) and the rows in 64.
+ * quality_ssim filters with the separable Gaussian: each input row is
+ * filtered horizontally into a ring of QUALITY_SSIM_WINDOW rows of the
+ * five moments (a, b, a^2, b^2, ab), and once the ring is full each new
+ * row yields one row of window means by filtering the ring vertically.
+ * Memory is a few rows, not planes; floats are exact for the inputs and
+ * their products (< 2^24), and each row's map is summed in double.
+ *
+ * quality_video keeps one source picture at a time (the video's frames
+ * come in presentation order, frame i against source i). Decoder trouble
+ * is counted in the report; -1 means the scoring itself could not go on.
+ */
+#include "media/quality.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/pixdesc.h>
+#include <libswscale/swscale.h>
+#include <turbojpeg.h>
+
+#include "common/err.h"
+
+#define QUALITY_PEAK 255.0
+#define QUALITY_SSE_CHUNK 65536 /* 65536 * 255^2 < 2^32 */
+#define QUALITY_SSIM_SIGMA 1.5
+#define QUALITY_SSIM_K1 0.01
+#define QUALITY_SSIM_K2 0.03
+#define QUALITY_LANES 8 /* floats per block: whole SIMD vectors at -O2 */
+#define QUALITY_LEVELS 256
+#define QUALITY_LIMITED_BLACK 16
+#define QUALITY_LIMITED_SPAN 219 /* white - black in limited range */
+#define QUALITY_FULL_SPAN 255
+#define QUALITY_MAX_DIM 16384
+#define QUALITY_MAX_PIXELS (64ll << 20)
+#define QUALITY_SWS_UNITY (1 << 16) /* swscale's fixed-point 1.0 */
+
+/* The five moments the SSIM windows average, one float row each. */
+enum quality_moment { QM_A, QM_B, QM_AA, QM_BB, QM_AB, QM_COUNT };
+
+uint64_t
+quality_sse(const uint8_t *a, ptrdiff_t astride, const uint8_t *b,
+            ptrdiff_t bstride, int w, int h)
+{
+    uint64_t sse = 0;
+
+    for (int y = 0; y < h; y++) {
+        const uint8_t *ra = a + y * astride, *rb = b + y * bstride;
+        for (int x0 = 0; x0 < w; x0 += QUALITY_SSE_CHUNK) {
+            int x1 = w - x0 < QUALITY_SSE_CHUNK ? w : x0 + QUALITY_SSE_CHUNK;
+            uint32_t s = 0;
+            for (int x = x0; x < x1; x++) {
+                int d = ra[x] - rb[x];
+                s += (uint32_t)(d * d);
+            }
+            sse += s;
+        }
+    }
+    return sse;
+}
+
+double
+quality_psnr_sse(uint64_t sse, uint64_t pixels)
+{
+    double mse = (double)sse / (double)pixels;
+    if (sse == 0 || pixels == 0)
+        return QUALITY_PSNR_CAP;
+    return fmin(QUALITY_PSNR_CAP,
+                10.0 * log10(QUALITY_PEAK * QUALITY_PEAK / mse));
+}
+
+double
+quality_psnr(const uint8_t *a, ptrdiff_t astride, const uint8_t *b,
+             ptrdiff_t bstride, int w, int h)
+{
+    return quality_psnr_sse(quality_sse(a, astride, b, bstride, w, h),
+                            (uint64_t)w * (uint64_t)h);
+}
+
+/* The normalised Gaussian window. */
+static void
+quality_gauss(float g[QUALITY_SSIM_WINDOW])
+{
+    const int half = QUALITY_SSIM_WINDOW / 2;
+    double sum = 0.0, v[QUALITY_SSIM_WINDOW];
+
+    for (int k = 0; k < QUALITY_SSIM_WINDOW; k++) {
+        double d = (double)(k - half);
+        v[k] = exp(-d * d / (2.0 * QUALITY_SSIM_SIGMA * QUALITY_SSIM_SIGMA));
+        sum += v[k];
+    }
+    for (int k = 0; k < QUALITY_SSIM_WINDOW; k++)
+        g[k] = (float)(v[k] / sum);
+}
+
+/* out[x] = sum_k g[k] in[x + k] for x < n (a multiple of QUALITY_LANES),
+ * folding the symmetric taps. */
+static void
+quality_hfilter(const float *restrict in, float *restrict out, int n,
+                const float g[QUALITY_SSIM_WINDOW])
+{
+    const int half = QUALITY_SSIM_WINDOW / 2;
+
+    for (int x = 0; x < n; x += QUALITY_LANES) {
+        float acc[QUALITY_LANES];
+        for (int l = 0; l < QUALITY_LANES; l++)
+            acc[l] = g[half] * in[x + half + l];
+        for (int k = 0; k < half; k++) {
+            const float *lo = in + x + k;
+            const float *hi = in + x + QUALITY_SSIM_WINDOW - 1 - k;
+            for (int l = 0; l < QUALITY_LANES; l++)
+                acc[l] += g[k] * (lo[l] + hi[l]);
+        }
+        for (int l = 0; l < QUALITY_LANES; l++)
+            out[x + l] = acc[l];
+    }
+}
+
+/* out[x] = sum_k g[k] rows[k][x] for x < n (a multiple of QUALITY_LANES). */
+static void
+quality_vfilter(const float *const rows[QUALITY_SSIM_WINDOW],
+                float *restrict out, int n, const float g[QUALITY_SSIM_WINDOW])
+{
+    const int half = QUALITY_SSIM_WINDOW / 2;
+
+    for (int x = 0; x < n; x += QUALITY_LANES) {
+        float acc[QUALITY_LANES];
+        for (int l = 0; l < QUALITY_LANES; l++)
+            acc[l] = g[half] * rows[half][x + l];
+        for (int k = 0; k < half; k++) {
+            const float *lo = rows[k] + x;
+            const float *hi = rows[QUALITY_SSIM_WINDOW - 1 - k] + x;
+            for (int l = 0; l < QUALITY_LANES; l++)
+                acc[l] += g[k] * (lo[l] + hi[l]);
+        }
+        for (int l = 0; l < QUALITY_LANES; l++)
+            out[x + l] = acc[l];
+    }
+}
+
+/* SSIM of the window whose means are ma, mb, maa, mbb, mab. */
+static inline float
+quality_ssim_at(float ma, float mb, float maa, float mbb, float mab)
+{
+    const float c1 = (float)((QUALITY_SSIM_K1 * QUALITY_PEAK) *
+                             (QUALITY_SSIM_K1 * QUALITY_PEAK));
+    const float c2 = (float)((QUALITY_SSIM_K2 * QUALITY_PEAK) *
+                             (QUALITY_SSIM_K2 * QUALITY_PEAK));
+    float a2 = ma * ma, b2 = mb * mb, ab = ma * mb;
+
+    return ((2.0f * ab + c1) * (2.0f * (mab - ab) + c2)) /
+           ((a2 + b2 + c1) * ((maa - a2) + (mbb - b2) + c2));
+}
+
+/* The SSIM map's sum over one row of n window means. */
+static double
+quality_ssim_row(const float *const mu[QM_COUNT], int n)
+{
+    const float *ma = mu[QM_A], *mb = mu[QM_B], *maa = mu[QM_AA];
+    const float *mbb = mu[QM_BB], *mab = mu[QM_AB];
+    float acc[QUALITY_LANES] = {0};
+    double sum = 0.0;
+    int x = 0;
+
+    for (; x + QUALITY_LANES <= n; x += QUALITY_LANES)
+        for (int l = 0; l < QUALITY_LANES; l++)
+            acc[l] += quality_ssim_at(ma[x + l], mb[x + l], maa[x + l],
+                                      mbb[x + l], mab[x + l]);
+    for (; x < n; x++)
+        sum += quality_ssim_at(ma[x], mb[x], maa[x], mbb[x], mab[x]);
+    for (int l = 0; l < QUALITY_LANES; l++)
+        sum += acc[l];
+    return sum;
+}
+
+int
+quality_ssim(const uint8_t *a, ptrdiff_t astride, const uint8_t *b,
+             ptrdiff_t bstride, int w, int h, double *ssim)
+{
+    const int win = QUALITY_SSIM_WINDOW;
+    float g[QUALITY_SSIM_WINDOW];
+    float *mem = NULL, *in, *ring, *mu[QM_COUNT];
+    const float *rows[QUALITY_SSIM_WINDOW];
+    int ow = w - win + 1, oh = h - win + 1, rc = -1;
+    int opad, ipad; /* ow and w rounded up for whole lane blocks */
+    size_t floats;
+    double total = 0.0;
+
+    if (w < win || h < win) {
+        errno = EINVAL;
+        goto out;
+    }
+    opad = (ow + QUALITY_LANES - 1) / QUALITY_LANES * QUALITY_LANES;
+    ipad = opad + win - 1;
+    /* in: one input row of each moment (zero past w); ring: win filtered
+     * rows of each; mu: one row of window means of each */
+    floats = (size_t)QM_COUNT *
+             ((size_t)ipad + (size_t)opad * (size_t)win + (size_t)opad);
+    mem = calloc(floats, sizeof(*mem));
+    if (mem == NULL)
+        goto out;
+    in = mem;
+    ring = in + (size_t)QM_COUNT * ipad;
+    for (int q = 0; q < QM_COUNT; q++)
+        mu[q] = ring + (size_t)QM_COUNT * opad * win + (size_t)opad * q;
+    quality_gauss(g);
+
+    for (int y = 0; y < h; y++) {
+        const uint8_t *ra = a + y * astride, *rb = b + y * bstride;
+        float *slot = ring + (size_t)(y % win) * QM_COUNT * opad;
+
+        for (int x = 0; x < w; x++) {
+            float fa = ra[x], fb = rb[x];
+            in[QM_A * ipad + x] = fa;
+            in[QM_B * ipad + x] = fb;
+            in[QM_AA * ipad + x] = fa * fa;
+            in[QM_BB * ipad + x] = fb * fb;
+            in[QM_AB * ipad + x] = fa * fb;
+        }
+        for (int q = 0; q < QM_COUNT; q++)
+            quality_hfilter(in + (size_t)q * ipad, slot + (size_t)q * opad,
+                            opad, g);
+        if (y < win - 1)
+            continue;
+        for (int q = 0; q < QM_COUNT; q++) {
+            /* rows y-win+1 .. y of the ring, oldest first */
+            for (int k = 0; k < win; k++)
+                rows[k] = ring +
+                          (size_t)((y - win + 1 + k) % win) * QM_COUNT * opad +
+                          (size_t)q * opad;
+            quality_vfilter(rows, mu[q], opad, g);
+        }
+        total += quality_ssim_row((const float *const *)mu, ow);
+    }
+    *ssim = total / ((double)ow * (double)oh);
+    rc = 0;
+out:
+    free(mem);
+    return rc;
+}
+
+/* The scoring of one video: the source in hand and the running sums. */
+struct quality_state {
+    const struct zipf_listing *list; /* borrowed */
+    size_t count;                    /* frames to score */
+    struct zipf_reader *zr;
+    tjhandle tj;
+    int w, h, full_range;        /* the video's, from its first frame */
+    uint8_t lut[QUALITY_LEVELS]; /* source level -> video level */
+    uint8_t *src;                /* w x h, the video's range */
+    uint8_t *grey;               /* one decoded source, its own size */
+    size_t grey_cap;
+    struct SwsContext *src_sws; /* source size -> video size */
+    struct SwsContext *vid_sws; /* other pixel formats -> 8-bit luma */
+    AVFrame *conv;
+    struct quality_report *rep;
+    double psnr_sum, ssim_sum;
+    char *err;
+    size_t errlen;
+};
+
+static int
+quality_is_full_range(const AVFrame *fr)
+{
+    switch (fr->format) {
+    case AV_PIX_FMT_YUVJ420P:
+    case AV_PIX_FMT_YUVJ422P:
+    case AV_PIX_FMT_YUVJ444P:
+    case AV_PIX_FMT_YUVJ440P:
+    case AV_PIX_FMT_YUVJ411P:
+        return 1;
+    default:
+        return fr->color_range == AVCOL_RANGE_JPEG;
+    }
+}
+
+/* Fix the geometry and range from the first frame (or a change). */
+static int
+quality_set_geometry(struct quality_state *s, int w, int h, int full)
+{
+    if (s->src != NULL && w == s->w && h == s->h && full == s->full_range)
+        return 0;
+    if (w < QUALITY_SSIM_WINDOW || h < QUALITY_SSIM_WINDOW ||
+        w > QUALITY_MAX_DIM || h > QUALITY_MAX_DIM) {
+        errf(s->err, s->errlen, "video frame size %dx%d out of range", w, h);
+        return -1;
+    }
+    s->w = w;
+    s->h = h;
+    s->full_range = full;
+    for (int i = 0; i < QUALITY_LEVELS; i++)
+        s->lut[i] =
+            full ? (uint8_t)i
+                 : (uint8_t)(QUALITY_LIMITED_BLACK + (i * QUALITY_LIMITED_SPAN +
+                                                      QUALITY_FULL_SPAN / 2) /
+                                                         QUALITY_FULL_SPAN);
+    free(s->src);
+    s->src = malloc((size_t)w * (size_t)h);
+    if (s->src == NULL) {
+        errf(s->err, s->errlen, "out of memory for %dx%d frames", w, h);
+        return -1;
+    }
+    return 0;
+}
+
+/* Decode source frame i to grey, in the video's range and size. */
+static int
+quality_load_source(struct quality_state *s, size_t i)
+{
+    const struct zipf_frame *f = &s->list->frames[i];
+    uint8_t *jpeg = NULL;
+    size_t len = 0, pixels;
+    int sw, sh, subsamp, cs, rc = -1;
+    char why[ERR_MAX];
+
+    if (zipf_reader_read(s->zr, f->name, f->size, f->crc, &jpeg, &len, why,
+                         sizeof(why)) == -1) {
+        errf(s->err, s->errlen, "source frame %zu: %s", i, why);
+        goto out;
+    }
+    if (tjDecompressHeader3(s->tj, jpeg, (unsigned long)len, &sw, &sh, &subsamp,
+                            &cs) != 0) {
+        errf(s->err, s->errlen, "source frame %zu (%s): %s", i, f->name,
+             tjGetErrorStr2(s->tj));
+        goto out;
+    }
+    if (sw <= 0 || sh <= 0 || sw > QUALITY_MAX_DIM || sh > QUALITY_MAX_DIM ||
+        (long long)sw * sh > QUALITY_MAX_PIXELS) {
+        errf(s->err, s->errlen, "source frame %zu (%s): size %dx%d too large",
+             i, f->name, sw, sh);
+        goto out;
+    }
+    pixels = (size_t)sw * (size_t)sh;
+    if (s->grey_cap < pixels) {
+        free(s->grey);
+        s->grey_cap = pixels;
+        s->grey = malloc(pixels);
+        if (s->grey == NULL) {
+            s->grey_cap = 0;
+            errf(s->err, s->errlen, "out of memory for a %dx%d source", sw, sh);
+            goto out;
+        }
+    }
+    /* a warning (e.g. stray bytes after the image) still decodes fully */
+    if (tjDecompress2(s->tj, jpeg, (unsigned long)len, s->grey, sw, sw, sh,
+                      TJPF_GRAY, 0) != 0 &&
+        tjGetErrorCode(s->tj) != TJERR_WARNING) {
+        errf(s->err, s->errlen, "source frame %zu (%s): %s", i, f->name,
+             tjGetErrorStr2(s->tj));
+        goto out;
+    }
+    for (size_t p = 0; p < pixels; p++)
+        s->grey[p] = s->lut[s->grey[p]];
+    if (sw == s->w && sh == s->h) {
+        memcpy(s->src, s->grey, pixels);
+    } else {
+        const uint8_t *from[1] = {s->grey};
+        uint8_t *to[1] = {s->src};
+        int fstride[1] = {sw}, tstride[1] = {s->w};
+        s->src_sws = sws_getCachedContext(s->src_sws, sw, sh, AV_PIX_FMT_GRAY8,
+                                          s->w, s->h, AV_PIX_FMT_GRAY8,
+                                          SWS_BICUBIC, NULL, NULL, NULL);
+        if (s->src_sws == NULL) {
+            errf(s->err, s->errlen, "cannot scale %dx%d to %dx%d", sw, sh, s->w,
+                 s->h);
+            goto out;
+        }
+        sws_scale(s->src_sws, from, fstride, 0, sh, to, tstride);
+    }
+    rc = 0;
+out:
+    free(jpeg);
+    return rc;
+}
+
+/* The frame's 8-bit luma plane: its own when its format has one, else a
+ * conversion in the same range. -1 with err. */
+static int
+quality_frame_luma(struct quality_state *s, const AVFrame *fr,
+                   const uint8_t **luma, int *stride)
+{
+    const AVPixFmtDescriptor *d =
+        av_pix_fmt_desc_get((enum AVPixelFormat)fr->format);
+    int ret, full = quality_is_full_range(fr);
+
+    if (d != NULL &&
+        !(d->flags & (AV_PIX_FMT_FLAG_RGB | AV_PIX_FMT_FLAG_PAL |
+                      AV_PIX_FMT_FLAG_HWACCEL)) &&
+        d->comp[0].plane == 0 && d->comp[0].depth == 8 &&
+        d->comp[0].step == 1 && d->comp[0].offset == 0) {
+        *luma = fr->data[0];
+        *stride = fr->linesize[0];
+        return 0;
+    }
+    s->vid_sws = sws_getCachedContext(
+        s->vid_sws, fr->width, fr->height, (enum AVPixelFormat)fr->format,
+        fr->width, fr->height, AV_PIX_FMT_YUV420P, SWS_POINT, NULL, NULL, NULL);
+    if (s->vid_sws == NULL) {
+        errf(s->err, s->errlen, "cannot convert %s frames",
+             d != NULL ? d->name : "unknown");
+        return -1;
+    }
+    sws_setColorspaceDetails(s->vid_sws, sws_getCoefficients(SWS_CS_DEFAULT),
+                             full, sws_getCoefficients(SWS_CS_DEFAULT), full, 0,
+                             QUALITY_SWS_UNITY, QUALITY_SWS_UNITY);
+    if (s->conv->width != fr->width || s->conv->height != fr->height) {
+        av_frame_unref(s->conv);
+        s->conv->format = AV_PIX_FMT_YUV420P;
+        s->conv->width = fr->width;
+        s->conv->height = fr->height;
+        ret = av_frame_get_buffer(s->conv, 0);
+        if (ret < 0) {
+            errf(s->err, s->errlen, "%s", av_err2str(ret));
+            return -1;
+        }
+    }
+    sws_scale(s->vid_sws, (const uint8_t *const *)fr->data, fr->linesize, 0,
+              fr->height, s->conv->data, s->conv->linesize);
+    *luma = s->conv->data[0];
+    *stride = s->conv->linesize[0];
+    return 0;
+}
+
+/* Score decoded frame number rep->frames. -1 when scoring cannot go on. */
+static int
+quality_frame(struct quality_state *s, const AVFrame *fr)
+{
+    struct quality_report *rep = s->rep;
+    size_t i = (size_t)rep->frames++;
+    const uint8_t *luma;
+    int stride;
+    double psnr, ssim;
+
+    if (fr->decode_error_flags != 0 || (fr->flags & AV_FRAME_FLAG_CORRUPT))
+        rep->decode_errors++;
+    if (i == 0) {
+        rep->width = fr->width;
+        rep->height = fr->height;
+    }
+    if (i >= s->count)
+        return 0;
+    if (quality_set_geometry(s, fr->width, fr->height,
+                             quality_is_full_range(fr)) == -1 ||
+        quality_frame_luma(s, fr, &luma, &stride) == -1 ||
+        quality_load_source(s, i) == -1)
+        return -1;
+    psnr = quality_psnr(luma, stride, s->src, s->w, s->w, s->h);
+    if (quality_ssim(luma, stride, s->src, s->w, s->w, s->h, &ssim) == -1) {
+        errf(s->err, s->errlen, "frame %zu: SSIM: %s", i, strerror(errno));
+        return -1;
+    }
+    if (rep->scored == 0 || psnr < rep->psnr_min_db)
+        rep->psnr_min_db = psnr;
+    s->psnr_sum += psnr;
+    s->ssim_sum += ssim;
+    rep->scored++;
+    return 0;
+}
+
+/* Score every frame the decoder has ready. */
+static int
+quality_drain(struct quality_state *s, AVCodecContext *dec, AVFrame *fr)
+{
+    int ret;
+    for (;;) {
+        ret = avcodec_receive_frame(dec, fr);
+        if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
+            return 0;
+        if (ret < 0) {
+            s->rep->decode_errors++;
+            return 0;
+        }
+        ret = quality_frame(s, fr);
+        av_frame_unref(fr);
+        if (ret == -1)
+            return -1;
+    }
+}
+
+static AVCodecContext *
+quality_open_decoder(const char *video, const AVStream *st, char *err,
+                     size_t errlen)
+{
+    const AVCodec *codec = avcodec_find_decoder(st->codecpar->codec_id);
+    AVCodecContext *dec = NULL, *ok = NULL;
+    int ret;
+
+    if (codec == NULL) {
+        errf(err, errlen, "%s: no decoder for %s", video,
+             avcodec_get_name(st->codecpar->codec_id));
+        goto out;
+    }
+    dec = avcodec_alloc_context3(codec);
+    if (dec == NULL) {
+        errf(err, errlen, "%s: out of memory", video);
+        goto out;
+    }
+    ret = avcodec_parameters_to_context(dec, st->codecpar);
+    if (ret < 0) {
+        errf(err, errlen, "%s: %s", video, av_err2str(ret));
+        goto out;
+    }
+    dec->pkt_timebase = st->time_base;
+    dec->thread_count = 0; /* one per CPU */
+    dec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+    ret = avcodec_open2(dec, codec, NULL);
+    if (ret < 0) {
+        errf(err, errlen, "%s: opening the %s decoder: %s", video, codec->name,
+             av_err2str(ret));
+        goto out;
+    }
+    ok = dec;
+    dec = NULL;
+out:
+    avcodec_free_context(&dec);
+    return ok;
+}
+
+int
+quality_video(const char *video, const char *zip,
+              const struct zipf_listing *list, size_t count,
+              struct quality_report *rep, char *err, size_t errlen)
+{
+    struct quality_state s;
+    AVFormatContext *fmt = NULL;
+    AVCodecContext *dec = NULL;
+    AVPacket *pkt = NULL;
+    AVFrame *fr = NULL;
+    char why[ERR_MAX];
+    int ret, idx, rc = -1;
+
+    memset(rep, 0, sizeof(*rep));
+    memset(&s, 0, sizeof(s));
+    s.list = list;
+    s.count = count < list->count ? count : list->count;
+    s.rep = rep;
+    s.err = err;
+    s.errlen = errlen;
+
+    if ((s.zr = zipf_reader_open(zip, why, sizeof(why))) == NULL) {
+        errf(err, errlen, "%s: %s", zip, why);
+        goto out;
+    }
+    if ((s.tj = tjInitDecompress()) == NULL) {
+        errf(err, errlen, "tjInitDecompress: %s", tjGetErrorStr2(NULL));
+        goto out;
+    }
+    ret = avformat_open_input(&fmt, video, NULL, NULL);
+    if (ret >= 0)
+        ret = avformat_find_stream_info(fmt, NULL);
+    if (ret < 0) {
+        errf(err, errlen, "%s: %s", video, av_err2str(ret));
+        goto out;
+    }
+    idx = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+    if (idx < 0) {
+        errf(err, errlen, "%s: no video stream", video);
+        goto out;
+    }
+    for (unsigned i = 0; i < fmt->nb_streams; i++)
+        if ((int)i != idx)
+            fmt->streams[i]->discard = AVDISCARD_ALL;
+    if ((dec = quality_open_decoder(video, fmt->streams[idx], err, errlen)) ==
+        NULL)
+        goto out;
+    pkt = av_packet_alloc();
+    fr = av_frame_alloc();
+    s.conv = av_frame_alloc();
+    if (pkt == NULL || fr == NULL || s.conv == NULL) {
+        errf(err, errlen, "out of memory");
+        goto out;
+    }
+    while ((ret = av_read_frame(fmt, pkt)) >= 0) {
+        if (pkt->stream_index == idx && avcodec_send_packet(dec, pkt) < 0)
+            rep->decode_errors++;
+        av_packet_unref(pkt);
+        if (quality_drain(&s, dec, fr) == -1)
+            goto out;
+    }
+    if (ret != AVERROR_EOF) {
+        errf(err, errlen, "%s: reading: %s", video, av_err2str(ret));
+        goto out;
+    }
+    avcodec_send_packet(dec, NULL); /* flush */
+    if (quality_drain(&s, dec, fr) == -1)
+        goto out;
+    if (rep->scored > 0) {
+        rep->psnr_db = s.psnr_sum / (double)rep->scored;
+        rep->ssim = s.ssim_sum / (double)rep->scored;
+    }
+    rc = 0;
+out:
+    av_frame_free(&s.conv);
+    av_frame_free(&fr);
+    av_packet_free(&pkt);
+    avcodec_free_context(&dec);
+    avformat_close_input(&fmt);
+    sws_freeContext(s.vid_sws);
+    sws_freeContext(s.src_sws);
+    free(s.src);
+    free(s.grey);
+    if (s.tj != NULL)
+        tjDestroy(s.tj);
+    zipf_reader_close(s.zr);
+    return rc;
+}
