@@ -1442,7 +1442,7 @@ bench_prepare(struct bench *b)
 
     zipf_limits_init(&lim);
     if (zipf_list(b->o.zip, &lim, &b->list, err, sizeof(err)) == -1) {
-        fprintf(stderr, "framefarm bench: %s: %s\n", b->o.zip, err);
+        fprintf(stderr, "framefarm bench: %s\n", err); /* names the zip */
         return -1;
     }
     n = b->o.frames != 0 ? b->o.frames : b->list->count;

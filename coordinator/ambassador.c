@@ -53,6 +53,8 @@ struct amb_peer {
     struct lease last; /* the last valid lease record read */
     int have_last;
     uint32_t advances_since_lost;
+    struct breaker br; /* its breaker when its last session ended */
+    int have_br;
     struct amb_peer *next;
 };
 
@@ -286,8 +288,17 @@ amb_on_hello(struct ambassador *a, struct amb_node *node,
              node->name, node->peer, node->encoders, ev->slots,
              ev->lease.nheld);
     peer = amb_peer_get(a, node->name, now);
-    if (peer != NULL)
+    if (peer != NULL) {
         liveness_connected(&peer->lv, now);
+        if (peer->have_br && peer->br.state != BREAKER_CLOSED) {
+            struct node_cmd *cmd = calloc(1, sizeof(*cmd));
+            if (cmd != NULL) {
+                cmd->type = CMD_BREAKER;
+                cmd->br = peer->br;
+                nodeconn_send(node->conn, cmd);
+            }
+        }
+    }
     /* A node back from a lost connection still has sets in hand: reattach
      * those we still count on it for (same set, same epoch, held by its
      * ended session); cancel the others. */
@@ -353,6 +364,8 @@ amb_on_gone(struct ambassador *a, struct amb_node *node,
     if (peer != NULL) {
         liveness_lost(&peer->lv, ev->died, now);
         peer->advances_since_lost = 0;
+        peer->br = ev->br;
+        peer->have_br = 1;
     }
     if (!ev->died && peer != NULL) {
         /* Alive, maybe: its sets wait for its lease or its return. */

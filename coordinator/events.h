@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "common/encparams.h"
+#include "common/breaker.h"
 #include "common/err.h"
 #include "common/fsutil.h"
 #include "common/hash.h"
@@ -58,14 +59,16 @@ struct amb_event {
     char text[ERR_MAX];     /* reason, error or state */
     struct vidinfo info;    /* EV_CHECKED */
     int died;               /* EV_GONE: closed without detach */
+    struct breaker br;      /* EV_GONE: the session's breaker at its end */
     struct lease lease;     /* EV_LEASE; EV_HELLO: held sets in .held */
 };
 
 enum node_cmd_type {
-    CMD_ASSIGN, /* msg is the assign; set/epoch say which */
-    CMD_RESULT, /* msg is the result; ok says accepted */
-    CMD_FINISH, /* msg is the finish; then close */
-    CMD_CANCEL, /* msg is the cancel; the node drops (set, epoch) */
+    CMD_ASSIGN,  /* msg is the assign; set/epoch say which */
+    CMD_RESULT,  /* msg is the result; ok says accepted */
+    CMD_FINISH,  /* msg is the finish; then close */
+    CMD_CANCEL,  /* msg is the cancel; the node drops (set, epoch) */
+    CMD_BREAKER, /* br: the breaker this node name had in its last session */
 };
 
 struct node_cmd {
@@ -73,7 +76,8 @@ struct node_cmd {
     uint32_t set;
     uint64_t epoch;
     int ok;
-    cJSON *msg; /* owned */
+    cJSON *msg; /* owned; NULL for CMD_BREAKER */
+    struct breaker br;
 };
 
 void node_cmd_free(void *cmd); /* evq free_item; NULL ok */

@@ -425,6 +425,15 @@ nodeconn_command(struct nodeconn *c, struct node_cmd *cmd)
         if (nodeconn_send_msg(c, cmd->msg) == -1)
             rc = -1;
         break;
+    case CMD_BREAKER:
+        /* The node's name had a breaker in an earlier session: a node
+         * that lost liveness or kept failing does not start afresh just
+         * by reconnecting. */
+        c->br = cmd->br;
+        log_info("node %s: breaker %s, carried over from its last session",
+                 c->name, breaker_state_name(c->br.state));
+        c->br_reported = c->br.state;
+        break;
     case CMD_CANCEL:
         nodeconn_held_remove(c, cmd->set, cmd->epoch);
         if (nodeconn_send_msg(c, cmd->msg) == -1)
@@ -592,6 +601,7 @@ nodeconn_main(void *arg)
     if (ev != NULL) {
         snprintf(ev->text, sizeof(ev->text), "%s", why);
         ev->died = c->died;
+        ev->br = c->br;
     }
     nodeconn_emit(c, ev);
     return NULL;

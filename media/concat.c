@@ -61,8 +61,8 @@ static const char *
 concat_profile(const struct vidinfo *v, char *buf, size_t len)
 {
     const AVCodecDescriptor *d = avcodec_descriptor_get_by_name(v->codec);
-    const char *name = d != NULL ? avcodec_profile_name(d->id, v->profile)
-                                 : NULL;
+    const char *name =
+        d != NULL ? avcodec_profile_name(d->id, v->profile) : NULL;
 
     if (name != NULL)
         return name;
@@ -224,10 +224,12 @@ concat_pass(const char *const *inputs, size_t n, struct vidinfo *vi,
             const char **src, int may_switch, char *err, size_t errlen)
 {
     char diff[CONCAT_DIFF_MAX], why[ERR_MAX];
+    struct vidinfo orig;
 
     for (size_t i = 0; i < n; i++) {
         if (vidinfo_compatible(ref, &vi[i]))
             continue;
+        orig = vi[i];
         concat_describe_diff(ref, &vi[i], diff, sizeof(diff));
         if (enc == NULL || transcode_encoder(enc) == NULL || tmp[i] != NULL) {
             errf(err, errlen,
@@ -255,6 +257,17 @@ concat_pass(const char *const *inputs, size_t n, struct vidinfo *vi,
                  "now, and every set unlike it is re-encoded",
                  i, ref_name, diff, transcode_encoder(enc));
         *ref = vi[i];
+        if (vidinfo_compatible(ref, &orig)) {
+            /* It was what the CPU encoder makes all along: keep it as
+             * rendered. */
+            log_info("concat: set %zu as rendered already matches; kept", i);
+            if (unlink(tmp[i]) == -1 && errno != ENOENT)
+                log_warn("concat: removing %s", tmp[i]);
+            free(tmp[i]);
+            tmp[i] = NULL;
+            src[i] = inputs[i];
+            vi[i] = orig;
+        }
         return 1;
     }
     return 0;
@@ -285,9 +298,12 @@ concat_plan(const char *const *inputs, size_t n, struct vidinfo *vi,
              ref);
     r = concat_pass(inputs, n, vi, &refvi, name, enc, tmp_base, tmp, src, 1,
                     err, errlen);
-    if (r == 1)
-        r = concat_pass(inputs, n, vi, &refvi, "the re-encoded sets", enc,
-                        tmp_base, tmp, src, 0, err, errlen);
+    if (r == 1) {
+        snprintf(name, sizeof(name), "what %s makes with the job's parameters",
+                 transcode_encoder(enc));
+        r = concat_pass(inputs, n, vi, &refvi, name, enc, tmp_base, tmp, src, 0,
+                        err, errlen);
+    }
     if (r == -1)
         return -1;
     for (size_t i = 0; i < n; i++)

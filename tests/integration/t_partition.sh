@@ -28,6 +28,8 @@ while [ "$(date +%s)" -lt "$sleep_until" ]; do
 done
 kill -CONT "$PROXY"
 wait_for "$T/coord.log" 'reattached to node cut' 30
+# Its breaker opened on the heartbeat timeout; reconnecting does not reset it.
+wait_for "$T/coord.log" 'node cut: breaker open, carried over from its last session' 10
 wait_exit "$COORD_PID" 240
 [ "$STATUS" -eq 0 ] || { tail -n 30 "$T/coord.log"; fail "coordinator exit $STATUS"; }
 verify "$T/out.mp4" "$zip"
