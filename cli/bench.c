@@ -748,7 +748,7 @@ bench_measure(struct bench *b)
         probe->n = 0;
     }
     bench_select(b, probe);
-    if (base != NULL && base->error[0] == '\0')
+    if (base != NULL && base->error[0] == '\0' && !bench_stop)
         bench_run_baseline(b, base);
     for (size_t i = 0; i < b->nrows && !bench_stop; i++)
         if (b->rows[i].run && &b->rows[i] != base)

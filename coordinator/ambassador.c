@@ -74,6 +74,7 @@ struct ambassador {
     struct sharewatch *watch;
     uint64_t share_ok_ms; /* when the share probe last answered */
     int share_sick;       /* logged state */
+    int share_seen;       /* the probe has answered at least once */
     uint64_t next_orphan_check_ms;
     uint64_t next_session;
     uint64_t rr; /* round-robin start for dispatch */
@@ -167,10 +168,12 @@ amb_peer_get(struct ambassador *a, const char *name, uint64_t now)
     return p;
 }
 
+/* Nothing is dispatched or reclaimed by lease before the share has
+ * answered once, nor after it has been silent for share_suspect_ms. */
 static int
 amb_share_ok(const struct ambassador *a, uint64_t now)
 {
-    return now - a->share_ok_ms < a->cfg->share_suspect_ms;
+    return a->share_seen && now - a->share_ok_ms < a->cfg->share_suspect_ms;
 }
 
 static void
@@ -452,6 +455,7 @@ amb_on_share(struct ambassador *a, const struct amb_event *ev)
 {
     if (ev->ok) {
         a->share_ok_ms = clock_now_ms();
+        a->share_seen = 1;
         if (a->share_sick) {
             log_info("share answers again; dispatch and lease-based reclaim "
                      "resume");
@@ -467,7 +471,7 @@ amb_on_share(struct ambassador *a, const struct amb_event *ev)
 static void
 amb_check_share(struct ambassador *a, uint64_t now)
 {
-    if (!amb_share_ok(a, now) && !a->share_sick) {
+    if (now - a->share_ok_ms >= a->cfg->share_suspect_ms && !a->share_sick) {
         log_warnx("share has not answered for %llu ms: pausing dispatch and "
                   "lease-based reclaim",
                   (unsigned long long)(now - a->share_ok_ms));
@@ -717,12 +721,32 @@ amb_assign(struct ambassador *a, struct amb_node *node, uint32_t set)
     return 0;
 }
 
+static int
+amb_failed_on(const struct ambassador *a, uint32_t set, const char *name)
+{
+    const struct set_info *s = set_table_get(a->sets, set);
+    for (uint32_t i = 0; i < s->nfailed_on; i++)
+        if (strcmp(s->failed_on[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+static int
+amb_someone_else_can(const struct ambassador *a, uint32_t set,
+                     const struct amb_node *self)
+{
+    for (const struct amb_node *n = a->nodes; n != NULL; n = n->next)
+        if (n != self && n->hello && !amb_failed_on(a, set, n->name))
+            return 1;
+    return 0;
+}
+
 /* Give free sets to nodes that asked, round robin. */
 static void
 amb_dispatch(struct ambassador *a)
 {
     int progress = 1;
-    if (a->finished != 0 || a->share_sick)
+    if (a->finished != 0 || !amb_share_ok(a, clock_now_ms()))
         return;
     while (progress) {
         progress = 0;
@@ -733,6 +757,13 @@ amb_dispatch(struct ambassador *a)
             set = set_table_pick(a->sets, n->name);
             if (set < 0)
                 return;
+            /* A set that failed on this node goes to another node when one
+             * that has not failed it is connected; back to this one only
+             * when every connected node has failed it (the failure caps
+             * then end the job). */
+            if (amb_failed_on(a, (uint32_t)set, n->name) &&
+                amb_someone_else_can(a, (uint32_t)set, n))
+                continue;
             if (amb_assign(a, n, (uint32_t)set) == 0)
                 progress = 1;
         }

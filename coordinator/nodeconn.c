@@ -563,6 +563,8 @@ nodeconn_loop(struct nodeconn *c, char *why, size_t whylen)
                 if (why[0] == '\0')
                     errf(why, whylen, "protocol error: %s", err);
                 nodeconn_send_error(c, why);
+                /* We cut it off: nothing it holds will be reattached. */
+                c->died = 1;
                 breaker_trip(&c->br, clock_now_ms(), why);
                 nodeconn_breaker_changed(c);
                 return;

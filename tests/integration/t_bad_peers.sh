@@ -12,6 +12,16 @@ exec 3<>"/dev/tcp/127.0.0.1/$PORT"
 msg='{"type":"hello","proto":99,"node":"old","slots":1,"encoders":[]}'
 printf "\\000\\000\\000\\$(printf '%03o' ${#msg})%s" "$msg" >&3
 exec 3>&-
+# A peer that says a proper hello and then sends garbage inside a valid
+# frame: a protocol error after the handshake trips its breaker and drops it.
+exec 3<>"/dev/tcp/127.0.0.1/$PORT"
+msg='{"type":"hello","proto":1,"node":"rogue","slots":1,"encoders":["libx264"]}'
+printf "\\000\\000\\000\\$(printf '%03o' ${#msg})%s" "$msg" >&3
+wait_for "$T/coord.log" 'node rogue: connected' 10
+bad='{"type":"steal","set":0}'
+printf "\\000\\000\\000\\$(printf '%03o' ${#bad})%s" "$bad" >&3
+wait_for "$T/coord.log" 'node rogue: session ended: protocol error: unexpected "steal"' 10
+exec 3>&-
 start_node good
 wait_exit "$COORD_PID" 120
 [ "$STATUS" -eq 0 ] || { tail -n 30 "$T/coord.log"; fail "coordinator exit $STATUS"; }
