@@ -1,0 +1,228 @@
+/*
+ * jrec.c - see jrec.h.
+ */
+#include "coordinator/jrec.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "common/err.h"
+#include "common/jsonutil.h"
+#include "common/manifest.h"
+
+#define JREC_MAX_EPOCH UINT32_MAX
+#define JREC_MAX_GEN UINT32_MAX
+
+static const char *const jrec_names[] = {
+    [JREC_JOB] = "job",         [JREC_GEN] = "gen",
+    [JREC_ASSIGN] = "assign",   [JREC_FAIL] = "fail",
+    [JREC_RECLAIM] = "reclaim", [JREC_UNASSIGN] = "unassign",
+    [JREC_ACCEPT] = "accept",   [JREC_REJECT] = "reject",
+    [JREC_CONCAT] = "concat",
+};
+
+char *
+jrec_encode(const struct jrec *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    char *s = NULL;
+    if (o == NULL)
+        return NULL;
+    cJSON_AddStringToObject(o, "t", jrec_names[r->type]);
+    switch (r->type) {
+    case JREC_JOB:
+        cJSON_AddStringToObject(o, "job", r->job);
+        json_add_u64(o, "sets", r->sets);
+        json_add_u64(o, "frames", r->frames);
+        json_add_u64(o, "gen", r->gen);
+        break;
+    case JREC_GEN:
+        json_add_u64(o, "gen", r->gen);
+        break;
+    case JREC_CONCAT:
+        json_add_u64(o, "done", (uint64_t)r->done);
+        json_add_u64(o, "frames", r->frames);
+        break;
+    default:
+        json_add_u64(o, "set", r->set);
+        json_add_u64(o, "epoch", r->epoch);
+        cJSON_AddStringToObject(o, "node", r->node);
+        if (r->type == JREC_ACCEPT) {
+            cJSON_AddStringToObject(o, "path", r->path);
+            json_add_u64(o, "bytes", r->bytes);
+            cJSON_AddStringToObject(o, "sha256", r->sha256);
+        }
+        if (r->text[0] != '\0')
+            cJSON_AddStringToObject(o, "why", r->text);
+        break;
+    }
+    s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}
+
+int
+jrec_decode(const uint8_t *buf, size_t len, struct jrec *r, char *err,
+            size_t errlen)
+{
+    cJSON *o = cJSON_ParseWithLength((const char *)buf, len);
+    const char *t;
+    uint64_t v;
+    int rc = -1;
+    size_t i;
+
+    memset(r, 0, sizeof(*r));
+    if (!cJSON_IsObject(o) || (t = json_str(o, "t")) == NULL) {
+        errf(err, errlen, "journal record is not an object with a type");
+        goto out;
+    }
+    for (i = 0; i < sizeof(jrec_names) / sizeof(jrec_names[0]); i++)
+        if (strcmp(jrec_names[i], t) == 0)
+            break;
+    if (i == sizeof(jrec_names) / sizeof(jrec_names[0])) {
+        errf(err, errlen, "unknown journal record \"%.32s\"", t);
+        goto out;
+    }
+    r->type = (enum jrec_type)i;
+    switch (r->type) {
+    case JREC_JOB:
+        if (json_strcpy(o, "job", r->job, sizeof(r->job)) == -1 ||
+            json_u64(o, "sets", MANIFEST_MAX_SETS, &v) == -1 || v == 0 ||
+            (r->sets = (uint32_t)v, 0) ||
+            json_u64(o, "frames", UINT32_MAX, &r->frames) == -1 ||
+            json_u64(o, "gen", JREC_MAX_GEN, &r->gen) == -1)
+            goto bad;
+        break;
+    case JREC_GEN:
+        if (json_u64(o, "gen", JREC_MAX_GEN, &r->gen) == -1)
+            goto bad;
+        break;
+    case JREC_CONCAT:
+        if (json_u64(o, "done", 1, &v) == -1 ||
+            json_u64(o, "frames", UINT32_MAX, &r->frames) == -1)
+            goto bad;
+        r->done = (int)v;
+        break;
+    default:
+        if (json_u64(o, "set", MANIFEST_MAX_SETS, &v) == -1 ||
+            (r->set = (uint32_t)v, 0) ||
+            json_u64(o, "epoch", JREC_MAX_EPOCH, &r->epoch) == -1 ||
+            json_strcpy(o, "node", r->node, sizeof(r->node)) == -1)
+            goto bad;
+        json_strcpy(o, "why", r->text, sizeof(r->text));
+        if (r->type == JREC_ACCEPT &&
+            (json_strcpy(o, "path", r->path, sizeof(r->path)) == -1 ||
+             !fs_relpath_is_safe(r->path) ||
+             json_u64(o, "bytes", UINT64_MAX >> 11, &r->bytes) == -1 ||
+             json_strcpy(o, "sha256", r->sha256, sizeof(r->sha256)) == -1))
+            goto bad;
+        break;
+    }
+    rc = 0;
+    goto out;
+bad:
+    errf(err, errlen, "journal record \"%s\" has a missing or bad field", t);
+out:
+    cJSON_Delete(o);
+    return rc;
+}
+
+static int
+jrec_fail(char *err, size_t errlen, const struct jrec *r, const char *what)
+{
+    errf(err, errlen, "journal record %s for set %u epoch %llu %s",
+         jrec_names[r->type], r->set, (unsigned long long)r->epoch, what);
+    return -1;
+}
+
+int
+jrec_apply(struct jrec_state *st, const struct jrec *r, char *err,
+           size_t errlen)
+{
+    uint64_t epoch = 0;
+
+    st->records++;
+    if (r->type == JREC_JOB) {
+        if (st->sets != NULL)
+            return jrec_fail(err, errlen, r, "repeats the job");
+        st->sets = set_table_new(r->sets);
+        st->accepted = calloc(r->sets, sizeof(*st->accepted));
+        if (st->sets == NULL || st->accepted == NULL) {
+            errf(err, errlen, "out of memory");
+            return -1;
+        }
+        st->nsets = r->sets;
+        st->frames = r->frames;
+        snprintf(st->job, sizeof(st->job), "%s", r->job);
+        if (r->gen > st->gen)
+            st->gen = r->gen;
+        return 0;
+    }
+    if (r->type == JREC_GEN) {
+        if (r->gen > st->gen)
+            st->gen = r->gen;
+        return 0;
+    }
+    if (st->sets == NULL)
+        return jrec_fail(err, errlen, r, "comes before the job record");
+    if (r->type == JREC_CONCAT) {
+        if (r->done)
+            st->concat_done = 1;
+        else
+            st->concat_begun = 1;
+        return 0;
+    }
+    if (r->set >= st->nsets)
+        return jrec_fail(err, errlen, r, "names no set of this job");
+    switch (r->type) {
+    case JREC_ASSIGN:
+        if (set_table_assign(st->sets, r->set, JREC_SESSION, r->node, &epoch) ==
+                -1 ||
+            epoch != r->epoch)
+            return jrec_fail(err, errlen, r, "does not follow");
+        return 0;
+    case JREC_FAIL:
+        return set_table_fail(st->sets, r->set, r->epoch, r->text, NULL) == 0
+                   ? 0
+                   : jrec_fail(err, errlen, r, "does not follow");
+    case JREC_RECLAIM:
+        return set_table_reclaim(st->sets, r->set, r->epoch, r->text) == 0
+                   ? 0
+                   : jrec_fail(err, errlen, r, "does not follow");
+    case JREC_UNASSIGN:
+        return set_table_unassign(st->sets, r->set, r->epoch) == 0
+                   ? 0
+                   : jrec_fail(err, errlen, r, "does not follow");
+    case JREC_ACCEPT:
+        if (set_table_begin_check(st->sets, r->set, r->epoch) == -1 ||
+            set_table_accept(st->sets, r->set, r->epoch) == -1)
+            return jrec_fail(err, errlen, r, "does not follow");
+        free(st->accepted[r->set]);
+        st->accepted[r->set] = strdup(r->path);
+        return st->accepted[r->set] != NULL ? 0 : -1;
+    case JREC_REJECT:
+        if (set_table_begin_check(st->sets, r->set, r->epoch) == -1 ||
+            set_table_reject(st->sets, r->set, r->epoch, r->text, NULL) == -1)
+            return jrec_fail(err, errlen, r, "does not follow");
+        return 0;
+    case JREC_JOB:
+    case JREC_GEN:
+    case JREC_CONCAT:
+        break;
+    }
+    return 0;
+}
+
+void
+jrec_state_fini(struct jrec_state *st)
+{
+    if (st->accepted != NULL)
+        for (uint32_t i = 0; i < st->nsets; i++)
+            free(st->accepted[i]);
+    free(st->accepted);
+    set_table_free(st->sets);
+    memset(st, 0, sizeof(*st));
+}
