@@ -23,6 +23,8 @@
 #include "common/proto.h"
 #include "coordinator/checker.h"
 #include "coordinator/events.h"
+#include "coordinator/journaler.h"
+#include "coordinator/jrec.h"
 #include "coordinator/liveness.h"
 #include "coordinator/nodeconn.h"
 #include "coordinator/sets.h"
@@ -58,6 +60,18 @@ struct amb_peer {
     struct amb_peer *next;
 };
 
+/* An action that waits for the journal: a message to a node, the start of
+ * the concat, or the end of the job. */
+enum amb_def_type { DEF_SEND, DEF_CONCAT, DEF_DONE };
+struct amb_deferred {
+    enum amb_def_type type;
+    uint64_t session;
+    struct node_cmd *cmd; /* DEF_SEND, owned */
+    char **paths;         /* DEF_CONCAT, owned */
+    size_t npaths;
+    struct amb_deferred *next;
+};
+
 struct ambassador {
     const struct coord_config *cfg;
     const struct job *job;
@@ -71,6 +85,12 @@ struct ambassador {
     int have_first_info;
     struct amb_node *nodes;
     struct amb_peer *peers;
+    struct journaler *journaler;
+    char **batch; /* records of this loop turn, for the journaler */
+    size_t nbatch, capbatch;
+    struct amb_deferred *after, **after_tail; /* this turn's actions */
+    uint64_t inflight; /* batches handed to the journaler, not yet back */
+    int direct;        /* sends go out at once (the job is over) */
     struct sharewatch *watch;
     uint64_t share_ok_ms; /* when the share probe last answered */
     int share_sick;       /* logged state */
@@ -86,29 +106,58 @@ struct ambassador {
     struct amb_stats st;
 };
 
+static struct amb_peer *amb_peer_get(struct ambassador *a, const char *name,
+                                     uint64_t now);
+
 struct ambassador *
-ambassador_new(const struct coord_config *cfg, const struct job *job, int lfd)
+ambassador_new(const struct coord_config *cfg, const struct job *job, int lfd,
+               struct jrec_state *restored, struct journal *jr, uint64_t gen)
 {
     struct ambassador *a = calloc(1, sizeof(*a));
+    uint64_t now = clock_now_ms();
     if (a == NULL)
         return NULL;
     a->cfg = cfg;
     a->job = job;
     a->lfd = lfd;
     a->next_session = 1;
+    a->after_tail = &a->after;
     a->events = evq_new();
-    a->sets = set_table_new(job->nsets);
+    if (restored != NULL && restored->sets != NULL) {
+        /* Resume: the replayed table and counted paths become ours. */
+        a->sets = restored->sets;
+        a->accepted = restored->accepted;
+        restored->sets = NULL;
+        restored->accepted = NULL;
+    } else {
+        a->sets = set_table_new(job->nsets);
+        a->accepted = calloc(job->nsets, sizeof(*a->accepted));
+    }
     a->progress = calloc(job->nsets, sizeof(*a->progress));
-    a->accepted = calloc(job->nsets, sizeof(*a->accepted));
     if (a->events == NULL || a->sets == NULL || a->progress == NULL ||
         a->accepted == NULL) {
+        journal_close(jr);
         ambassador_free(a);
         return NULL;
     }
-    a->share_ok_ms = clock_now_ms();
+    /* Sets that were Processing when the last ambassador stopped wait for
+     * their nodes to come back with them, as after a lost session. */
+    for (uint32_t i = 0; i < job->nsets; i++) {
+        const struct set_info *si = set_table_get(a->sets, i);
+        struct amb_peer *p;
+        if (si->status != SET_PROCESSING)
+            continue;
+        p = amb_peer_get(a, si->holder_name, now);
+        if (p != NULL)
+            liveness_lost(&p->lv, false, now);
+    }
+    a->share_ok_ms = now;
     a->checker = checker_start(a->events);
     a->watch = sharewatch_start(job->share, cfg->share_poll_ms, a->events);
-    if (a->checker == NULL || a->watch == NULL) {
+    a->journaler = journaler_start(jr, job->share, gen, a->events);
+    if (a->checker == NULL || a->watch == NULL || a->journaler == NULL) {
+        if (a->journaler == NULL)
+            journal_close(jr);
         ambassador_free(a);
         return NULL;
     }
@@ -177,10 +226,20 @@ amb_share_ok(const struct ambassador *a, uint64_t now)
 }
 
 static void
-amb_send(struct amb_node *node, enum node_cmd_type type, uint32_t set,
-         uint64_t epoch, int ok, cJSON *msg)
+amb_defer(struct ambassador *a, struct amb_deferred *d)
+{
+    *a->after_tail = d;
+    a->after_tail = &d->next;
+}
+
+/* Messages to nodes follow the journal: they go out once everything
+ * decided before them in this loop turn is durable. */
+static void
+amb_send(struct ambassador *a, struct amb_node *node, enum node_cmd_type type,
+         uint32_t set, uint64_t epoch, int ok, cJSON *msg)
 {
     struct node_cmd *cmd = calloc(1, sizeof(*cmd));
+    struct amb_deferred *d;
     if (cmd == NULL) {
         cJSON_Delete(msg);
         return;
@@ -190,12 +249,106 @@ amb_send(struct amb_node *node, enum node_cmd_type type, uint32_t set,
     cmd->epoch = epoch;
     cmd->ok = ok;
     cmd->msg = msg;
-    nodeconn_send(node->conn, cmd);
+    if (a->direct) {
+        nodeconn_send(node->conn, cmd);
+        return;
+    }
+    d = calloc(1, sizeof(*d));
+    if (d == NULL) {
+        node_cmd_free(cmd);
+        return;
+    }
+    d->type = DEF_SEND;
+    d->session = node->session;
+    d->cmd = cmd;
+    amb_defer(a, d);
+}
+
+/* Add a record to this loop turn's batch. */
+static void
+amb_record(struct ambassador *a, const struct jrec *r)
+{
+    char *text = jrec_encode(r);
+    if (text == NULL) {
+        log_warn("journal record: out of memory");
+        exit(1);
+    }
+    if (a->nbatch == a->capbatch) {
+        size_t cap = a->capbatch ? a->capbatch * 2 : JOURNALER_MAX_BATCH;
+        char **nb = realloc(a->batch, cap * sizeof(*nb));
+        if (nb == NULL) {
+            log_warn("journal batch: out of memory");
+            exit(1);
+        }
+        a->batch = nb;
+        a->capbatch = cap;
+    }
+    a->batch[a->nbatch++] = text;
 }
 
 static void
-amb_send_result(struct amb_node *node, uint32_t set, uint64_t epoch, int ok,
-                const char *reason)
+amb_record_set(struct ambassador *a, enum jrec_type type, uint32_t set,
+               uint64_t epoch, const char *node, const char *why)
+{
+    struct jrec r;
+    memset(&r, 0, sizeof(r));
+    r.type = type;
+    r.set = set;
+    r.epoch = epoch;
+    snprintf(r.node, sizeof(r.node), "%s", node);
+    if (why != NULL)
+        snprintf(r.text, sizeof(r.text), "%.*s", (int)sizeof(r.text) - 1, why);
+    amb_record(a, &r);
+}
+
+/* Hand this turn's records and actions to the journaler. */
+static void
+amb_flush(struct ambassador *a)
+{
+    if (a->nbatch == 0 && a->after == NULL)
+        return;
+    journaler_write(a->journaler, a->batch, a->nbatch, a->after);
+    a->batch = NULL;
+    a->nbatch = a->capbatch = 0;
+    a->after = NULL;
+    a->after_tail = &a->after;
+    a->inflight++;
+}
+
+static void amb_run_deferred(struct ambassador *a, struct amb_deferred *d);
+
+static void
+amb_deferred_free_one(struct amb_deferred *d)
+{
+    node_cmd_free(d->cmd);
+    for (size_t i = 0; i < d->npaths; i++)
+        free(d->paths[i]);
+    free(d->paths);
+    free(d);
+}
+
+static void
+amb_deferred_free(struct amb_deferred *d)
+{
+    while (d != NULL) {
+        struct amb_deferred *next = d->next;
+        amb_deferred_free_one(d);
+        d = next;
+    }
+}
+
+static void
+amb_event_free(void *p)
+{
+    struct amb_event *ev = p;
+    if (ev != NULL && ev->type == EV_JOURNALED)
+        amb_deferred_free(ev->ptr);
+    free(ev);
+}
+
+static void
+amb_send_result(struct ambassador *a, struct amb_node *node, uint32_t set,
+                uint64_t epoch, int ok, const char *reason)
 {
     cJSON *m;
     if (node == NULL)
@@ -209,7 +362,7 @@ amb_send_result(struct amb_node *node, uint32_t set, uint64_t epoch, int ok,
     cJSON_AddBoolToObject(m, "accepted", ok);
     if (reason != NULL)
         cJSON_AddStringToObject(m, "reason", reason);
-    amb_send(node, CMD_RESULT, set, epoch, ok, m);
+    amb_send(a, node, CMD_RESULT, set, epoch, ok, m);
 }
 
 static void
@@ -278,7 +431,7 @@ amb_on_hello(struct ambassador *a, struct amb_node *node,
                 cJSON_AddStringToObject(m, "type", MSG_ERROR);
                 cJSON_AddStringToObject(m, "msg", why);
             }
-            amb_send(node, CMD_FINISH, 0, 0, 0, m);
+            amb_send(a, node, CMD_FINISH, 0, 0, 0, m);
             return;
         }
     }
@@ -326,7 +479,7 @@ amb_on_hello(struct ambassador *a, struct amb_node *node,
             json_add_u64(m, "set", set);
             json_add_u64(m, "epoch", epoch);
         }
-        amb_send(node, CMD_CANCEL, set, epoch, 0, m);
+        amb_send(a, node, CMD_CANCEL, set, epoch, 0, m);
     }
 }
 
@@ -339,6 +492,7 @@ amb_reclaim(struct ambassador *a, uint32_t set, const char *node,
     snprintf(reason, sizeof(reason), "node %s: %s", node, why);
     if (set_table_reclaim(a->sets, set, epoch, reason) == -1)
         return;
+    amb_record_set(a, JREC_RECLAIM, set, epoch, node, why);
     a->st.reclaimed++;
     log_info("job %s set %u epoch %llu: reclaimed from node %s (%s); "
              "Available again",
@@ -442,9 +596,10 @@ amb_on_lease(struct ambassador *a, const struct amb_event *ev)
     uint64_t before;
     if (p == NULL)
         return;
-    before = p->lv.lease_seen_ms;
-    liveness_lease(&p->lv, ev->lease.counter, now);
-    if (p->lv.lease_seen_ms != before && !p->lv.connected)
+    (void)before;
+    if (!liveness_lease(&p->lv, ev->lease.counter, now))
+        return; /* not newer than what we have: a stale read */
+    if (!p->lv.connected)
         p->advances_since_lost++;
     p->last = ev->lease;
     p->have_last = 1;
@@ -496,9 +651,12 @@ amb_on_done(struct ambassador *a, struct amb_node *node,
                   ev->name, ev->set, (unsigned long long)ev->epoch);
         if (s != NULL && s->holder == ev->session &&
             set_table_fail(a->sets, ev->set, ev->epoch, "bad result path",
-                           NULL) == 0)
+                           NULL) == 0 &&
+            (amb_record_set(a, JREC_FAIL, ev->set, ev->epoch, ev->name,
+                            "bad result path"),
+             1))
             amb_after_failure(a, ev->set);
-        amb_send_result(node, ev->set, ev->epoch, 0, "bad result");
+        amb_send_result(a, node, ev->set, ev->epoch, 0, "bad result");
         return;
     }
     /* Only the session that holds the set at this epoch may report it, and
@@ -524,7 +682,7 @@ amb_on_done(struct ambassador *a, struct amb_node *node,
                       ev->name, s->status, (unsigned long long)s->epoch);
             checker_remove(a->checker, abs);
         }
-        amb_send_result(node, ev->set, ev->epoch, 0,
+        amb_send_result(a, node, ev->set, ev->epoch, 0,
                         dup ? "duplicate" : "stale epoch");
         return;
     }
@@ -537,10 +695,11 @@ amb_on_done(struct ambassador *a, struct amb_node *node,
                  ev->name, ev->path, (unsigned long long)ev->frames, rel,
                  (unsigned long long)count);
         set_table_reject(a->sets, ev->set, ev->epoch, why, NULL);
+        amb_record_set(a, JREC_REJECT, ev->set, ev->epoch, ev->name, why);
         a->st.rejected_results++;
         log_warnx("job %s set %u epoch %llu: result rejected: %s", a->job->id,
                   ev->set, (unsigned long long)ev->epoch, why);
-        amb_send_result(node, ev->set, ev->epoch, 0, why);
+        amb_send_result(a, node, ev->set, ev->epoch, 0, why);
         amb_after_failure(a, ev->set);
         return;
     }
@@ -558,6 +717,7 @@ amb_on_checked(struct ambassador *a, const struct amb_event *ev)
     if (!ev->ok) {
         if (set_table_reject(a->sets, ev->set, ev->epoch, ev->text, NULL) ==
             0) {
+            amb_record_set(a, JREC_REJECT, ev->set, ev->epoch, name, ev->text);
             a->st.rejected_results++;
             log_warnx("job %s set %u epoch %llu: result from node %s "
                       "rejected: %s; Available again",
@@ -565,10 +725,21 @@ amb_on_checked(struct ambassador *a, const struct amb_event *ev)
                       ev->text);
             amb_after_failure(a, ev->set);
         }
-        amb_send_result(node, ev->set, ev->epoch, 0, ev->text);
+        amb_send_result(a, node, ev->set, ev->epoch, 0, ev->text);
         return;
     }
-    if (set_table_accept(a->sets, ev->set, ev->epoch) == -1) {
+    if (set_table_accept(a->sets, ev->set, ev->epoch) == 0) {
+        struct jrec r;
+        memset(&r, 0, sizeof(r));
+        r.type = JREC_ACCEPT;
+        r.set = ev->set;
+        r.epoch = ev->epoch;
+        r.bytes = ev->bytes;
+        snprintf(r.node, sizeof(r.node), "%s", name);
+        snprintf(r.path, sizeof(r.path), "%s", ev->path);
+        snprintf(r.sha256, sizeof(r.sha256), "%s", ev->sha256);
+        amb_record(a, &r);
+    } else {
         log_warnx("job %s set %u epoch %llu: check passed but the set moved "
                   "on; not counted",
                   a->job->id, ev->set, (unsigned long long)ev->epoch);
@@ -594,13 +765,15 @@ amb_on_checked(struct ambassador *a, const struct amb_event *ev)
              (unsigned long long)ev->info.frames, ev->encoder, ev->preset,
              ev->fallback[0] != '\0' ? ", fallback: " : "", ev->fallback,
              ev->path);
-    amb_send_result(node, ev->set, ev->epoch, 1, NULL);
+    amb_send_result(a, node, ev->set, ev->epoch, 1, NULL);
 }
 
 static void
 amb_on_fail(struct ambassador *a, const struct amb_event *ev)
 {
-    if (set_table_fail(a->sets, ev->set, ev->epoch, ev->text, NULL) == -1) {
+    if (set_table_fail(a->sets, ev->set, ev->epoch, ev->text, NULL) == 0) {
+        amb_record_set(a, JREC_FAIL, ev->set, ev->epoch, ev->name, ev->text);
+    } else {
         log_debug("node %s: fail for set %u epoch %llu ignored (stale)",
                   ev->name, ev->set, (unsigned long long)ev->epoch);
         return;
@@ -623,7 +796,21 @@ amb_on_concated(struct ambassador *a, const struct amb_event *ev)
     }
     log_info("job %s: wrote %s: %llu frames, verified", a->job->id,
              a->cfg->output, (unsigned long long)ev->frames);
-    a->finished = 1;
+    {
+        struct jrec r;
+        struct amb_deferred *d = calloc(1, sizeof(*d));
+        memset(&r, 0, sizeof(r));
+        r.type = JREC_CONCAT;
+        r.done = 1;
+        r.frames = ev->frames;
+        amb_record(a, &r);
+        if (d == NULL) {
+            a->finished = 1;
+            return;
+        }
+        d->type = DEF_DONE;
+        amb_defer(a, d);
+    }
 }
 
 static void
@@ -644,6 +831,10 @@ amb_handle(struct ambassador *a, struct amb_event *ev)
     case EV_LEASE:
         amb_on_lease(a, ev);
         return;
+    case EV_JOURNALED:
+        a->inflight--;
+        amb_run_deferred(a, ev->ptr);
+        return;
     default:
         break;
     }
@@ -660,7 +851,10 @@ amb_handle(struct ambassador *a, struct amb_event *ev)
         node->wants = 0;
         break;
     case EV_DECLINE:
-        if (set_table_unassign(a->sets, ev->set, ev->epoch) == 0)
+        if (set_table_unassign(a->sets, ev->set, ev->epoch) == 0 &&
+            (amb_record_set(a, JREC_UNASSIGN, ev->set, ev->epoch, ev->name,
+                            NULL),
+             1))
             a->st.declined++;
         break;
     case EV_PROGRESS:
@@ -684,6 +878,7 @@ amb_handle(struct ambassador *a, struct amb_event *ev)
     case EV_CONCATED:
     case EV_SHARE:
     case EV_LEASE:
+    case EV_JOURNALED:
         break;
     }
 }
@@ -697,6 +892,7 @@ amb_assign(struct ambassador *a, struct amb_node *node, uint32_t set)
 
     if (set_table_assign(a->sets, set, node->session, node->name, &epoch) == -1)
         return -1;
+    amb_record_set(a, JREC_ASSIGN, set, epoch, node->name, NULL);
     m = job_manifest(a->job, set, epoch);
     mj = m != NULL ? manifest_to_json(m) : NULL;
     msg = cJSON_CreateObject();
@@ -708,6 +904,7 @@ amb_assign(struct ambassador *a, struct amb_node *node, uint32_t set)
         cJSON_Delete(msg);
         manifest_free(m);
         set_table_unassign(a->sets, set, epoch);
+        amb_record_set(a, JREC_UNASSIGN, set, epoch, node->name, NULL);
         return -1;
     }
     cJSON_AddItemToObject(msg, "manifest", mj);
@@ -717,7 +914,7 @@ amb_assign(struct ambassador *a, struct amb_node *node, uint32_t set)
     a->st.assigned++;
     log_info("job %s set %u epoch %llu: assigned to node %s", a->job->id, set,
              (unsigned long long)epoch, node->name);
-    amb_send(node, CMD_ASSIGN, set, epoch, 0, msg);
+    amb_send(a, node, CMD_ASSIGN, set, epoch, 0, msg);
     return 0;
 }
 
@@ -789,8 +986,53 @@ amb_start_concat(struct ambassador *a)
     a->concat_started = 1;
     log_info("job %s: all %u sets counted; concatenating in set order",
              a->job->id, a->job->nsets);
-    checker_concat(a->checker, paths, a->job->nsets, a->cfg->output,
-                   a->job->frames->count, &a->job->enc);
+    /* The concat starts once "concat begun" is durable, so a restart
+     * knows to redo it; the final name only ever holds a verified file. */
+    {
+        struct jrec r;
+        struct amb_deferred *d = calloc(1, sizeof(*d));
+        memset(&r, 0, sizeof(r));
+        r.type = JREC_CONCAT;
+        amb_record(a, &r);
+        if (d == NULL) {
+            log_warn("out of memory");
+            exit(1);
+        }
+        d->type = DEF_CONCAT;
+        d->paths = paths;
+        d->npaths = a->job->nsets;
+        amb_defer(a, d);
+    }
+}
+
+static void
+amb_run_deferred(struct ambassador *a, struct amb_deferred *d)
+{
+    while (d != NULL) {
+        struct amb_deferred *next = d->next;
+        struct amb_node *n;
+        switch (d->type) {
+        case DEF_SEND:
+            n = amb_node_find(a, d->session);
+            if (n != NULL)
+                nodeconn_send(n->conn, d->cmd);
+            else
+                node_cmd_free(d->cmd); /* gone: its sets are handled */
+            d->cmd = NULL;
+            break;
+        case DEF_CONCAT:
+            checker_concat(a->checker, d->paths, a->job->nsets, a->cfg->output,
+                           a->job->frames->count, &a->job->enc);
+            d->paths = NULL; /* the checker took them */
+            d->npaths = 0;
+            break;
+        case DEF_DONE:
+            a->finished = 1;
+            break;
+        }
+        free(d);
+        d = next;
+    }
 }
 
 static void
@@ -863,7 +1105,7 @@ amb_finish_nodes(struct ambassador *a)
             if (a->finished != 1)
                 cJSON_AddStringToObject(m, "error", a->report);
         }
-        amb_send(n, CMD_FINISH, 0, 0, 0, m);
+        amb_send(a, n, CMD_FINISH, 0, 0, 0, m);
     }
     while (a->nodes != NULL) {
         struct pollfd pfd = {.fd = evq_fd(a->events), .events = POLLIN};
@@ -887,6 +1129,27 @@ amb_finish_nodes(struct ambassador *a)
         a->nodes = n->next;
         nodeconn_free(n->conn);
         free(n);
+    }
+}
+
+/* The job is over: let every batch become durable and its actions run
+ * before the nodes are told. */
+static void
+amb_drain_journal(struct ambassador *a)
+{
+    amb_flush(a);
+    while (a->inflight > 0) {
+        struct pollfd pfd = {.fd = evq_fd(a->events), .events = POLLIN};
+        struct amb_event *ev;
+        while ((ev = evq_pop(a->events)) != NULL) {
+            if (ev->type == EV_JOURNALED) {
+                a->inflight--;
+                amb_run_deferred(a, ev->ptr);
+            }
+            free(ev);
+        }
+        if (a->inflight > 0)
+            poll(&pfd, 1, AMB_TICK_MS);
     }
 }
 
@@ -916,7 +1179,10 @@ ambassador_run(struct ambassador *a)
         if (set_table_done(a->sets) && !a->concat_started)
             amb_start_concat(a);
         amb_progress(a, clock_now_ms(), a->finished != 0);
+        amb_flush(a);
     }
+    amb_drain_journal(a);
+    a->direct = 1;
     amb_finish_nodes(a);
     log_info(
         "job %s: %s; assigned %llu, counted %llu, failures %llu "
@@ -944,8 +1210,13 @@ ambassador_free(struct ambassador *a)
         free(n);
     }
     sharewatch_free(a->watch);
+    journaler_free(a->journaler);
     checker_free(a->checker);
-    evq_free(a->events, free);
+    evq_free(a->events, amb_event_free);
+    amb_deferred_free(a->after);
+    for (size_t i = 0; i < a->nbatch; i++)
+        free(a->batch[i]);
+    free(a->batch);
     while (a->peers != NULL) {
         struct amb_peer *p = a->peers;
         a->peers = p->next;

@@ -14,6 +14,8 @@
 
 #include "coordinator/config.h"
 #include "coordinator/job.h"
+#include "coordinator/journal.h"
+#include "coordinator/jrec.h"
 
 struct amb_stats {
     uint64_t assigned, counted, failures, reclaimed, declined;
@@ -22,9 +24,13 @@ struct amb_stats {
 
 struct ambassador;
 
-/* The ambassador takes nothing: cfg, job and lfd must outlive it. */
+/* cfg, job and lfd must outlive it. It takes the journal jr (opened and
+ * replayed) and, when resuming, the replayed table and counted paths from
+ * restored (NULL for a new job). gen is its generation. */
 struct ambassador *ambassador_new(const struct coord_config *cfg,
-                                  const struct job *job, int lfd);
+                                  const struct job *job, int lfd,
+                                  struct jrec_state *restored,
+                                  struct journal *jr, uint64_t gen);
 /* Run the job to its end. 0 = the final video is written and verified;
  * -1 = the job failed (report already logged). */
 int ambassador_run(struct ambassador *a);

@@ -63,6 +63,7 @@ struct coord_config {
                                       max_nodes_per_set) */
     int progress;                  /* print progress lines on stdout */
     int keyed;                     /* nodes must authenticate */
+    uint64_t gen; /* this ambassador's generation (set by main) */
     struct auth_secret secret;
 };
 

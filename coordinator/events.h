@@ -24,19 +24,20 @@
 #define EV_ENCODER_LIST_MAX 32
 
 enum amb_event_type {
-    EV_HELLO,    /* node thread: handshake done (name, encoders, slots) */
-    EV_WANT,     /* node thread: a slot is free and the breaker allows */
-    EV_UNWANT,   /* node thread: breaker opened or node suspect */
-    EV_DECLINE,  /* node thread: an assign came after EV_UNWANT */
-    EV_PROGRESS, /* node thread: frames done on a set */
-    EV_DONE,     /* node thread: the node says a set is rendered */
-    EV_FAIL,     /* node thread: the node says a set failed */
-    EV_BREAKER,  /* node thread: its breaker changed state */
-    EV_GONE,     /* node thread: exiting; text = why */
-    EV_CHECKED,  /* checker: a result was validated (ok) or not */
-    EV_CONCATED, /* checker: the final video is written (ok) or not */
-    EV_SHARE,    /* sharewatch: the share probe answered (ok) or not */
-    EV_LEASE,    /* sharewatch: a node's lease record as read */
+    EV_HELLO,     /* node thread: handshake done (name, encoders, slots) */
+    EV_WANT,      /* node thread: a slot is free and the breaker allows */
+    EV_UNWANT,    /* node thread: breaker opened or node suspect */
+    EV_DECLINE,   /* node thread: an assign came after EV_UNWANT */
+    EV_PROGRESS,  /* node thread: frames done on a set */
+    EV_DONE,      /* node thread: the node says a set is rendered */
+    EV_FAIL,      /* node thread: the node says a set failed */
+    EV_BREAKER,   /* node thread: its breaker changed state */
+    EV_GONE,      /* node thread: exiting; text = why */
+    EV_CHECKED,   /* checker: a result was validated (ok) or not */
+    EV_CONCATED,  /* checker: the final video is written (ok) or not */
+    EV_SHARE,     /* sharewatch: the share probe answered (ok) or not */
+    EV_LEASE,     /* sharewatch: a node's lease record as read */
+    EV_JOURNALED, /* journaler: a batch is durable; ptr = its actions */
 };
 
 struct amb_event {
@@ -60,6 +61,7 @@ struct amb_event {
     struct vidinfo info;    /* EV_CHECKED */
     int died;               /* EV_GONE: closed without detach */
     struct breaker br;      /* EV_GONE: the session's breaker at its end */
+    void *ptr;              /* EV_JOURNALED: the loop's deferred actions */
     struct lease lease;     /* EV_LEASE; EV_HELLO: held sets in .held */
 };
 

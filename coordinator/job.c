@@ -92,6 +92,12 @@ job_path(const struct job *j, char *out, size_t outlen, const char *fmt, ...)
     return fs_join(out, outlen, j->share, rel);
 }
 
+int
+job_journal_path(const struct job *j, char *out, size_t outlen)
+{
+    return job_path(j, out, outlen, "jobs/%s/journal", j->id);
+}
+
 /* Put the zip where nodes can read it: its path inside the share, or a
  * copy in the job's tree. */
 static int
@@ -184,10 +190,31 @@ job_prepare(const struct coord_config *cfg, struct job **out, char *err,
         goto out;
     }
     if (stat(dir, &st) == 0) {
-        errf(err, errlen,
-             "job \"%s\" already exists on the share (%s): choose another "
-             "--job or remove it",
-             j->id, dir);
+        char jpath[FS_PATH_MAX], zpath[FS_PATH_MAX];
+        if (job_path(j, jpath, sizeof(jpath), "jobs/%s/journal", j->id) == -1 ||
+            stat(jpath, &st) == -1) {
+            errf(err, errlen,
+                 "job \"%s\" exists on the share (%s) without a journal: "
+                 "choose another --job or remove it",
+                 j->id, dir);
+            goto out;
+        }
+        /* Resume: the frames come from the zip the first run placed. */
+        snprintf(j->zip_rel, sizeof(j->zip_rel), "jobs/%s/input.zip", j->id);
+        if (fs_join(zpath, sizeof(zpath), j->share, j->zip_rel) == -1 ||
+            stat(zpath, &st) == -1) {
+            if (fs_path_under(j->share, cfg->input, j->zip_rel,
+                              sizeof(j->zip_rel)) != 1) {
+                errf(err, errlen, "job \"%s\": its zip is not on the share",
+                     j->id);
+                goto out;
+            }
+        }
+        j->resumed = 1;
+        log_info("job %s: resuming from its journal", j->id);
+        *out = j;
+        j = NULL;
+        rc = 0;
         goto out;
     }
     if (fs_mkdir_p(dir, JOB_DIR_MODE) == -1 ||

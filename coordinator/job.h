@@ -25,10 +25,14 @@ struct job {
     uint32_t set_size;
     uint32_t nsets;
     struct enc_params enc;
+    int resumed; /* the job's tree and journal were already on the share */
 };
 
 /* List the zip, then create the job's tree and manifests. Nothing is
- * written when the zip is rejected. 0, or -1 with err. */
+ * written when the zip is rejected. When the job's tree already holds a
+ * journal, the job is resumed instead: the zip placed on the share the
+ * first time is listed again and nothing is rewritten. 0, or -1 with
+ * err. */
 int job_prepare(const struct coord_config *cfg, struct job **out, char *err,
                 size_t errlen);
 void job_free(struct job *j);
@@ -38,6 +42,8 @@ void job_set_range(const struct job *j, uint32_t set, uint64_t *first,
 struct manifest *job_manifest(const struct job *j, uint32_t set,
                               uint64_t epoch);
 /* "jobs/<job>/out/<set>/<epoch>-<node>.mp4" into out. 0, or -1. */
+/* "<share>/jobs/<job>/journal" into out. 0, or -1. */
+int job_journal_path(const struct job *j, char *out, size_t outlen);
 int job_result_rel(const struct job *j, uint32_t set, uint64_t epoch,
                    const char *node, char *out, size_t outlen);
 

@@ -13,14 +13,19 @@ liveness_init(struct liveness *l, uint64_t now_ms)
     l->lost_ms = now_ms;
 }
 
-void
+int
 liveness_lease(struct liveness *l, uint64_t counter, uint64_t now_ms)
 {
-    if (!l->have_lease || counter != l->lease_counter) {
+    /* Only a higher counter is news: a lower one is a stale read (NFS
+     * caches) of an older record. A restarted node starts its counter
+     * from the wall clock, above anything its previous process wrote. */
+    if (!l->have_lease || counter > l->lease_counter) {
         l->have_lease = true;
         l->lease_counter = counter;
         l->lease_seen_ms = now_ms;
+        return 1;
     }
+    return 0;
 }
 
 void
@@ -36,7 +41,12 @@ liveness_connected(struct liveness *l, uint64_t now_ms)
 {
     l->connected = true;
     l->died = false;
-    (void)now_ms;
+    /* A hello is proof of life too: a node whose new process could not
+     * write its lease yet still gets the full reclaim time from here. */
+    if (now_ms > l->lease_seen_ms)
+        l->lease_seen_ms = now_ms;
+    if (now_ms > l->lost_ms)
+        l->lost_ms = now_ms;
 }
 
 enum liveness_verdict
@@ -53,6 +63,8 @@ liveness_judge(const struct liveness *l, uint64_t reclaim_ms, bool share_ok,
         return LIVENESS_KEEP;
     /* Count from the lease's last advance; with no lease ever seen, from
      * when we lost the node. */
-    since = l->have_lease ? l->lease_seen_ms : l->lost_ms;
+    since = l->lease_seen_ms > l->lost_ms ? l->lease_seen_ms : l->lost_ms;
+    if (l->have_lease)
+        since = l->lease_seen_ms;
     return now_ms - since >= reclaim_ms ? LIVENESS_RECLAIM : LIVENESS_KEEP;
 }

@@ -39,12 +39,12 @@ enum liveness_verdict {
 };
 
 void liveness_init(struct liveness *l, uint64_t now_ms);
-/* A lease record was read with this counter: an advance refreshes it. A
- * counter that goes backwards (the node restarted) also counts as an
- * advance. */
-void liveness_lease(struct liveness *l, uint64_t counter, uint64_t now_ms);
+/* A lease record was read with this counter. Only a higher counter is an
+ * advance (a lower one is a stale read); returns 1 on an advance. */
+int liveness_lease(struct liveness *l, uint64_t counter, uint64_t now_ms);
 /* The session closed: died = closed without detach (process death). */
 void liveness_lost(struct liveness *l, bool died, uint64_t now_ms);
+/* A session said hello: counts as a sign of life for the reclaim clock. */
 void liveness_connected(struct liveness *l, uint64_t now_ms);
 /* May the sets this node held, and no longer reaches us about, be taken
  * back now? */

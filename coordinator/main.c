@@ -20,6 +20,9 @@
 #include "coordinator/ambassador.h"
 #include "coordinator/config.h"
 #include "coordinator/job.h"
+#include "coordinator/journal.h"
+#include "coordinator/journaler.h"
+#include "coordinator/jrec.h"
 #include "media/vidinfo.h"
 
 #define EXIT_JOB_FAILED 1
@@ -282,6 +285,67 @@ parse_args(int argc, char **argv, struct coord_config *c)
     config_scale(c, scale > 1.0 ? scale : file_scale);
 }
 
+/* journal_open's replay: each record rebuilds the state it recorded. */
+static int
+replay_record(void *ctx, const uint8_t *rec, size_t n)
+{
+    struct jrec_state *st = ctx;
+    struct jrec r;
+    char err[ERR_MAX];
+    if (jrec_decode(rec, n, &r, err, sizeof(err)) == -1 ||
+        jrec_apply(st, &r, err, sizeof(err)) == -1) {
+        log_warnx("journal: %s", err);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+append_record(struct journal *jr, const struct jrec *r)
+{
+    char *text = jrec_encode(r);
+    int rc = text != NULL ? journal_append(jr, text, strlen(text)) : -1;
+    free(text);
+    return rc;
+}
+
+/* A resumed job: the journal must describe this zip, and every counted
+ * mini-video must still be there and whole. */
+static int
+check_resume(const struct job *job, const struct jrec_state *st, char *err,
+             size_t errlen)
+{
+    if (st->sets == NULL) {
+        errf(err, errlen, "the journal of job %s has no job record", job->id);
+        return -1;
+    }
+    if (st->nsets != job->nsets || st->frames != job->frames->count) {
+        errf(err, errlen,
+             "the journal of job %s describes %u sets of %llu frames; the "
+             "zip gives %u sets of %zu: not the same job",
+             job->id, st->nsets, (unsigned long long)st->frames, job->nsets,
+             job->frames->count);
+        return -1;
+    }
+    for (uint32_t i = 0; i < st->nsets; i++) {
+        char path[FS_PATH_MAX];
+        struct vidinfo vi;
+        uint64_t first, count;
+        if (st->accepted[i] == NULL)
+            continue;
+        job_set_range(job, i, &first, &count);
+        if (fs_join(path, sizeof(path), job->share, st->accepted[i]) == -1 ||
+            vidinfo_probe(path, &vi, err, errlen) == -1 || vi.frames != count) {
+            errf(err, errlen,
+                 "set %u was counted, but its mini-video %s is gone or "
+                 "damaged: cannot resume safely",
+                 i, st->accepted[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -290,7 +354,14 @@ main(int argc, char **argv)
     struct ambassador *amb = NULL;
     char err[ERR_MAX];
     struct vidinfo vi;
+    struct jrec_state st;
+    struct jrec rec;
+    struct journal *jr = NULL;
+    char jpath[FS_PATH_MAX];
+    uint64_t gen = 0;
     int lfd, port = 0, rc = EXIT_JOB_FAILED;
+
+    memset(&st, 0, sizeof(st));
 
     signal(SIGPIPE, SIG_IGN);
     tzset(); /* before threads: libzip and the logs read the time zone */
@@ -310,7 +381,57 @@ main(int argc, char **argv)
         close(lfd);
         return EXIT_USAGE;
     }
-    amb = ambassador_new(&cfg, job, lfd);
+    if (job_journal_path(job, jpath, sizeof(jpath)) == -1)
+        fatalx("job path too long");
+    jr = journal_open(jpath, replay_record, &st, err, sizeof(err));
+    if (jr == NULL) {
+        fprintf(stderr, "framefarm-coordinator: %s\n", err);
+        return EXIT_JOB_FAILED;
+    }
+    if (job->resumed) {
+        if (check_resume(job, &st, err, sizeof(err)) == -1) {
+            fprintf(stderr, "framefarm-coordinator: %s\n", err);
+            return EXIT_JOB_FAILED;
+        }
+        log_info("job %s: replayed %llu journal records: %u of %u sets "
+                 "counted",
+                 job->id, (unsigned long long)st.records,
+                 set_table_count(st.sets, SET_COUNTED), job->nsets);
+        if (st.concat_done &&
+            vidinfo_probe(cfg.output, &vi, err, sizeof(err)) == 0 &&
+            vi.frames == job->frames->count) {
+            printf("%s: %llu frames, %dx%d, %g fps, %s (already done)\n",
+                   cfg.output, (unsigned long long)vi.frames, vi.width,
+                   vi.height,
+                   vi.fps_den > 0 ? (double)vi.fps_num / vi.fps_den : 0.0,
+                   vi.codec);
+            journal_close(jr);
+            jrec_state_fini(&st);
+            return 0;
+        }
+    }
+    if (journaler_claim_gen(job->share, st.gen, &gen) == -1)
+        fatal("claiming a generation under %s/coord", job->share);
+    cfg.gen = gen;
+    memset(&rec, 0, sizeof(rec));
+    if (!job->resumed) {
+        rec.type = JREC_JOB;
+        snprintf(rec.job, sizeof(rec.job), "%s", job->id);
+        rec.sets = job->nsets;
+        rec.frames = job->frames->count;
+        rec.gen = gen;
+        if (append_record(jr, &rec) == -1)
+            fatal("writing the journal");
+        if (jrec_apply(&st, &rec, err, sizeof(err)) == -1)
+            fatalx("%s", err);
+    }
+    rec.type = JREC_GEN;
+    rec.gen = gen;
+    if (append_record(jr, &rec) == -1)
+        fatal("writing the journal");
+    log_info("job %s: ambassador generation %llu", job->id,
+             (unsigned long long)gen);
+    amb = ambassador_new(&cfg, job, lfd, &st, jr, gen);
     if (amb == NULL)
         fatal("starting the ambassador");
     if (ambassador_run(amb) == 0) {
@@ -324,6 +445,7 @@ main(int argc, char **argv)
             printf("%s: written\n", cfg.output);
     }
     ambassador_free(amb);
+    jrec_state_fini(&st);
     job_free(job);
     close(lfd);
     return rc;

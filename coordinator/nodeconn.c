@@ -260,6 +260,7 @@ nodeconn_handshake(struct nodeconn *c, char *why, size_t whylen)
     if (reply == NULL ||
         cJSON_AddStringToObject(reply, "type", MSG_WELCOME) == NULL ||
         json_add_u64(reply, "session", c->session) == NULL ||
+        json_add_u64(reply, "generation", c->cfg->gen) == NULL ||
         json_add_u64(reply, "heartbeat_ms", c->cfg->hb_ms) == NULL ||
         json_add_u64(reply, "dead_ms", c->cfg->dead_ms) == NULL ||
         json_add_u64(reply, "fence_ms", c->cfg->fence_ms) == NULL ||
@@ -497,7 +498,10 @@ nodeconn_timeout(const struct nodeconn *c, uint64_t now)
         t = dead;
     if (!c->suspect && suspect < t)
         t = suspect;
-    if (c->br.state == BREAKER_OPEN && c->br.reopen_ms < t)
+    /* Wake for the end of a cool-down only while it is ahead: once it has
+     * passed, breaker_allow runs when a slot frees (no busy wait). */
+    if (c->br.state == BREAKER_OPEN && c->br.reopen_ms > now &&
+        c->br.reopen_ms < t)
         t = c->br.reopen_ms;
     return t <= now ? 0 : (int)(t - now);
 }

@@ -147,13 +147,13 @@ encsel_assign(struct encsel *s, struct work *w, uint64_t now_ms, char *err,
     return 0;
 }
 
-int
+const char *
 encsel_retry(struct encsel *s, struct work *w, uint64_t now_ms)
 {
     char why[ERR_MAX];
 
     if (!w->breaker_pending || !w->res.encoder_failed)
-        return 0;
+        return NULL;
     errf(why, sizeof(why), "%s failed at run time: %s", w->encoder, w->err);
     pthread_mutex_lock(&s->mu);
     breaker_record(&s->br[w->breaker_idx], false, now_ms, w->err);
@@ -162,7 +162,7 @@ encsel_retry(struct encsel *s, struct work *w, uint64_t now_ms)
     if (w->retry[0] == '\0' || atomic_load(&w->cancel) != 0) {
         log_warnx("job %s set %u: %s; no CPU fallback", w->m->job, w->m->set,
                   why);
-        return 0;
+        return NULL;
     }
     /* A fallback chosen at assign (auto passing over another encoder)
      * keeps its reason in front. */
@@ -175,9 +175,7 @@ encsel_retry(struct encsel *s, struct work *w, uint64_t now_ms)
     log_warnx("job %s set %u: %s; rendering set %u again with %s (CPU "
               "fallback)",
               w->m->job, w->m->set, why, w->m->set, w->retry);
-    snprintf(w->encoder, sizeof(w->encoder), "%s", w->retry);
-    w->retry[0] = '\0';
-    return 1;
+    return w->retry;
 }
 
 void

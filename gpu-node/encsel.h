@@ -41,9 +41,10 @@ int encsel_assign(struct encsel *s, struct work *w, uint64_t now_ms, char *err,
                   size_t errlen);
 /* After a failed render of w: when the encoder was a hardware one and
  * failed itself (render_result.encoder_failed), record that in its
- * breaker; then 1 when w is to be rendered again with the CPU encoder now
- * in w->encoder (w->fallback says why; logged), else 0. */
-int encsel_retry(struct encsel *s, struct work *w, uint64_t now_ms);
+ * breaker; then the CPU encoder to render w again with, when the policy
+ * allows (w->fallback says why; logged), else NULL. w->encoder is left
+ * as chosen: the session may read it while the worker holds w. */
+const char *encsel_retry(struct encsel *s, struct work *w, uint64_t now_ms);
 /* w's render is over, or w is dropped unrendered: a hardware encoder
  * still awaiting this outcome records success (w->ok), or gives back the
  * half-open probe it held. Idempotent. */

@@ -125,6 +125,14 @@ leasekeeper_start(const char *share, const char *node, uint64_t renew_ms)
     k->renew_ms = renew_ms;
     snprintf(k->rec.node, sizeof(k->rec.node), "%s", node);
     k->rec.state = LEASE_RUNNING;
+    {
+        /* Counters only grow across restarts of this node: a reader takes
+         * a lower one for a stale read. */
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        k->rec.counter =
+            (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
+    }
     /* Until the first renewal, the lease counts from start-up. */
     atomic_init(&k->last_ok_ms, clock_now_ms());
     pthread_mutex_init(&k->mu, NULL);

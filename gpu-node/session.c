@@ -114,7 +114,8 @@ static void
 session_held_json(cJSON *arr, const struct work *w)
 {
     cJSON *h;
-    if (w == NULL || (h = cJSON_CreateObject()) == NULL)
+    if (w == NULL || atomic_load(&w->cancel) ||
+        (h = cJSON_CreateObject()) == NULL)
         return;
     json_add_u64(h, "set", w->m->set);
     json_add_u64(h, "epoch", w->epoch);
@@ -300,7 +301,7 @@ session_publish_lease(struct session *s)
     struct lease_held held[LEASE_MAX_HELD];
     uint32_t n = 0;
     for (int i = 0; i < s->cfg->slots && n < LEASE_MAX_HELD; i++) {
-        if (s->active[i] == NULL)
+        if (s->active[i] == NULL || atomic_load(&s->active[i]->cancel))
             continue;
         held[n].set = s->active[i]->m->set;
         held[n++].epoch = s->active[i]->epoch;
@@ -561,6 +562,14 @@ session_serve(struct session *s)
         int r, timeout;
 
         session_check_fence(s);
+        if (s->fenced) {
+            /* No work may be taken or kept: leave the session (the
+             * ambassador reclaims what we held by our lease) and come back
+             * once the lease renews. */
+            log_warnx("detaching while fenced");
+            session_send(s, session_msg(MSG_DETACH));
+            return END_DISCONNECTED;
+        }
         if (now - s->last_rx_ms >= s->dead_ms) {
             log_warnx("ambassador silent for %llu ms; detaching and "
                       "reconnecting (work in hand goes on)",
@@ -725,6 +734,8 @@ session_run(const struct node_config *cfg)
             break;
         }
         session_idle(&s, session_rand(&s) % (backoff + 1));
+        while (s.fenced)
+            session_idle(&s, SESSION_IDLE_TICK_MS);
     }
 out:
     if (s.workers != NULL) {

@@ -74,11 +74,10 @@ worker_render(struct work *w)
     w->ok = render_set(&rq, &w->progress, &w->cancel, &w->res, w->err,
                        sizeof(w->err)) == 0;
     /* A hardware encoder that broke: once more on the CPU, when allowed. */
-    if (!w->ok && w->sel != NULL && encsel_retry(w->sel, w, clock_now_ms())) {
-        rq.encoder = w->encoder;
+    if (!w->ok && w->sel != NULL &&
+        (rq.encoder = encsel_retry(w->sel, w, clock_now_ms())) != NULL)
         w->ok = render_set(&rq, &w->progress, &w->cancel, &w->res, w->err,
                            sizeof(w->err)) == 0;
-    }
     if (w->sel != NULL)
         encsel_finish(w->sel, w, clock_now_ms());
 }

@@ -27,7 +27,7 @@ struct work {
     int threads;
     /* The encoder, chosen by encsel_assign (gpu-node/encsel.h): */
     struct encsel *sel;
-    char encoder[ENC_NAME_MAX];    /* to render with */
+    char encoder[ENC_NAME_MAX];    /* to render with; fixed once queued */
     char retry[ENC_NAME_MAX];      /* CPU encoder if encoder fails; "" none */
     char fallback[ERR_MAX];        /* why encoder is not the one asked for */
     int breaker_pending;           /* encoder's breaker awaits the outcome */

@@ -57,11 +57,13 @@ struct encprobe_choice {
  * one about to be chosen, with breaker_allow at now_ms: a half-open
  * breaker hands its probe to this choice).
  *   auto: the first entry that passed its probe and whose breaker allows,
- *         in table order (NVENC, VAAPI, CPU); passing over a held-back
- *         entry is a fallback.
+ *         in table order (NVENC, VAAPI, CPU). Passing over a held-back
+ *         entry is reported in fallback but never refused: auto asks for
+ *         no encoder in particular. retry is set whatever allow_fallback.
  *   a kind or a name: that encoder when it passed and its breaker allows;
  *         else, for a hardware want and with allow_fallback, the CPU
- *         encoder for codec (a fallback, with the reason).
+ *         encoder for codec (a fallback, with the reason); retry only
+ *         with allow_fallback.
  * Unknown names, an encoder of another codec, a CPU encoder that failed,
  * and a fallback that is needed but not allowed are errors. 0 with *out,
  * or -1 with err. Pure: no clock, no I/O. */

@@ -30,6 +30,7 @@ wait_exit "$(node_pid a)" 15
 # 2. The job's --fallback none: every set fails with the reason; the job
 #    stops with a report.
 mv "$T/coord.log" "$T/coord1.log"
+mv "$T/coord.out" "$T/coord1.out" # start_coord waits for a fresh one
 rm -f "$T/out.mp4"
 start_coord --input "$zip" --output "$T/out.mp4" --job nofallback \
     --set-size 12 --fallback none --time-scale 40

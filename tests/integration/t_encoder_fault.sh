@@ -2,7 +2,8 @@
 # with the node's test hook FRAMEFARM_FAULT_ENCODER=h264_nvenc (offered as
 # if it worked; every open fails). Each set first fails on NVENC and is
 # rendered again with libx264 on the same node; after 3 failures the
-# encoder's breaker holds it back and sets go straight to the CPU. Every
+# encoder's breaker holds it back and sets go straight to the CPU (until
+# its cool-down lets one set probe it again). Every
 # counted line says libx264 with the reason, the video verifies. With the
 # job's --fallback none the sets fail with the encoder's error instead and
 # the job stops with a report.
@@ -20,7 +21,9 @@ check_no_double_count 8
 grep -q 'test hook FRAMEFARM_FAULT_ENCODER=h264_nvenc' "$T/node-a.log" ||
     fail "the node does not announce the test hook"
 retried=$(grep -c 'h264_nvenc failed at run time: .*injected fault.*; rendering set [0-9]* again with libx264 (CPU fallback)' "$T/node-a.log" || true)
-[ "$retried" -eq 3 ] || fail "$retried sets retried on the CPU, want 3 (then the breaker opens): $(cat "$T/node-a.log")"
+# 3 in a row open the breaker; after a (jittered) cool-down one more set
+# may probe the encoder again.
+[ "$retried" -ge 3 ] || fail "$retried sets retried on the CPU, want at least 3: $(cat "$T/node-a.log")"
 grep -q 'h264_nvenc: held back after failing at run time' "$T/node-a.log" ||
     fail "the breaker never held h264_nvenc back: $(cat "$T/node-a.log")"
 n=$(grep -c ': counted (node a, 6 frames, libx264 veryfast, fallback: .*h264_nvenc' "$T/coord.log" || true)
@@ -30,6 +33,7 @@ wait_exit "$(node_pid a)" 15
 
 # 2. The job's --fallback none: the encoder's error fails the sets.
 mv "$T/coord.log" "$T/coord1.log"
+mv "$T/coord.out" "$T/coord1.out" # start_coord waits for a fresh one
 start_coord --input "$zip" --output "$T/out2.mp4" --job nofallback \
     --set-size 24 --fallback none --time-scale 40
 start_node b --encoder nvenc

@@ -4,7 +4,7 @@
 # again; the job then completes and verifies.
 . "$(dirname "$0")/lib.sh"
 zip=$(sample s48 48 320x180)
-: >"$SHARE/coord" # a file where the probe needs a directory: writes fail
+mkdir -p "$SHARE/coord/probe" # a directory where the probe writes a file: it fails
 start_coord --input "$zip" --output "$T/out.mp4" --set-size 12 --time-scale 10
 start_node n1
 wait_for "$T/coord.log" 'share has not answered for .* pausing dispatch' 20
@@ -15,7 +15,7 @@ while [ "$(date +%s)" -lt "$end" ]; do
     ! grep -q 'assigned to node' "$T/coord.log" || fail "dispatched while the share was sick"
     sleep 0.1
 done
-rm -f "$SHARE/coord"
+rmdir "$SHARE/coord/probe"
 wait_for "$T/coord.log" 'share answers again' 20
 wait_exit "$COORD_PID" 120
 [ "$STATUS" -eq 0 ] || { tail -n 30 "$T/coord.log"; fail "coordinator exit $STATUS"; }

@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 zip=$(sample s240s 240 640x360)
 start_coord --input "$zip" --output "$T/out.mp4" --set-size 24 \
-    --time-scale 10
+    --time-scale 5
 start_node sleepy
 wait_for "$T/node-sleepy.log" 'rendering' 30
 kill -STOP "$(node_pid sleepy)"

@@ -1,0 +1,219 @@
+/*
+ * journaler.c - see journaler.h.
+ */
+#include "coordinator/journaler.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/fsutil.h"
+#include "common/log.h"
+#include "coordinator/events.h"
+
+#define JOURNALER_DIR_MODE 0755
+#define JOURNALER_GEN_PREFIX "gen."
+
+struct journaler_batch {
+    char **recs;
+    size_t n;
+    void *after;
+    int stop;
+};
+
+struct journaler {
+    struct journal *j;
+    char share[FS_PATH_MAX];
+    uint64_t gen;
+    struct evq *todo;   /* owned: loop -> journaler */
+    struct evq *events; /* borrowed */
+    pthread_t thread;
+};
+
+uint64_t
+journaler_highest_gen(const char *share)
+{
+    char dir[FS_PATH_MAX];
+    struct dirent *de;
+    uint64_t best = 0;
+    DIR *d;
+
+    if (fs_join(dir, sizeof(dir), share, "coord") == -1 ||
+        (d = opendir(dir)) == NULL)
+        return 0;
+    while ((de = readdir(d)) != NULL) {
+        char *end;
+        unsigned long long g;
+        if (strncmp(de->d_name, JOURNALER_GEN_PREFIX,
+                    strlen(JOURNALER_GEN_PREFIX)) != 0)
+            continue;
+        g = strtoull(de->d_name + strlen(JOURNALER_GEN_PREFIX), &end, 10);
+        if (*end == '\0' && g > best)
+            best = g;
+    }
+    closedir(d);
+    return best;
+}
+
+int
+journaler_claim_gen(const char *share, uint64_t floor, uint64_t *gen)
+{
+    char dir[FS_PATH_MAX], path[FS_PATH_MAX], name[32];
+    uint64_t g = journaler_highest_gen(share);
+
+    if (g < floor)
+        g = floor;
+    if (fs_join(dir, sizeof(dir), share, "coord") == -1 ||
+        fs_mkdir_p(dir, JOURNALER_DIR_MODE) == -1)
+        return -1;
+    for (;;) {
+        int fd;
+        g++;
+        snprintf(name, sizeof(name), JOURNALER_GEN_PREFIX "%llu",
+                 (unsigned long long)g);
+        if (fs_join(path, sizeof(path), dir, name) == -1)
+            return -1;
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd == -1) {
+            if (errno == EEXIST)
+                continue; /* another ambassador took it: try the next */
+            return -1;
+        }
+        fsync(fd);
+        close(fd);
+        fs_fsync_parent(path);
+        *gen = g;
+        return 0;
+    }
+}
+
+static void
+journaler_batch_free(struct journaler_batch *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        free(b->recs[i]);
+    free(b->recs);
+    free(b);
+}
+
+static void
+journaler_run(struct journaler *w, struct journaler_batch *b)
+{
+    const void *recs[JOURNALER_MAX_BATCH];
+    size_t lens[JOURNALER_MAX_BATCH];
+    struct amb_event *ev;
+    uint64_t newer;
+
+    /* An ambassador that was stopped and resumed must not write over its
+     * successor's decisions. */
+    newer = journaler_highest_gen(w->share);
+    if (newer > w->gen) {
+        log_warnx("replaced by ambassador generation %llu (this is %llu): "
+                  "exiting without writing",
+                  (unsigned long long)newer, (unsigned long long)w->gen);
+        _exit(JOURNALER_EXIT_REPLACED);
+    }
+    for (size_t done = 0; done < b->n;) {
+        size_t k = b->n - done < JOURNALER_MAX_BATCH ? b->n - done
+                                                     : JOURNALER_MAX_BATCH;
+        for (size_t i = 0; i < k; i++) {
+            recs[i] = b->recs[done + i];
+            lens[i] = strlen(b->recs[done + i]);
+        }
+        if (journal_append_many(w->j, recs, lens, k) == -1) {
+            /* Nothing may be acted on that is not durable: stop here. */
+            log_warn("journal append failed; the ambassador stops");
+            _exit(1);
+        }
+        done += k;
+    }
+    ev = calloc(1, sizeof(*ev));
+    if (ev == NULL) {
+        log_warn("journaler: out of memory");
+        _exit(1);
+    }
+    ev->type = EV_JOURNALED;
+    ev->ptr = b->after;
+    b->after = NULL;
+    if (evq_push(w->events, ev) == -1)
+        _exit(1);
+}
+
+static void *
+journaler_main(void *arg)
+{
+    struct journaler *w = arg;
+    for (;;) {
+        struct pollfd pfd = {.fd = evq_fd(w->todo), .events = POLLIN};
+        struct journaler_batch *b;
+        while ((b = evq_pop(w->todo)) != NULL) {
+            int stop = b->stop;
+            if (!stop)
+                journaler_run(w, b);
+            journaler_batch_free(b);
+            if (stop)
+                return NULL;
+        }
+        if (poll(&pfd, 1, -1) == -1 && errno != EINTR)
+            return NULL;
+    }
+}
+
+struct journaler *
+journaler_start(struct journal *j, const char *share, uint64_t gen,
+                struct evq *events)
+{
+    struct journaler *w = calloc(1, sizeof(*w));
+    if (w == NULL)
+        return NULL;
+    w->j = j;
+    w->gen = gen;
+    w->events = events;
+    snprintf(w->share, sizeof(w->share), "%s", share);
+    w->todo = evq_new();
+    if (w->todo == NULL ||
+        pthread_create(&w->thread, NULL, journaler_main, w) != 0) {
+        evq_free(w->todo, NULL);
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+void
+journaler_write(struct journaler *w, char **recs, size_t n, void *after)
+{
+    struct journaler_batch *b = calloc(1, sizeof(*b));
+    if (b == NULL) {
+        log_warn("journaler: out of memory");
+        _exit(1);
+    }
+    b->recs = recs;
+    b->n = n;
+    b->after = after;
+    if (evq_push(w->todo, b) == -1)
+        _exit(1);
+}
+
+void
+journaler_free(struct journaler *w)
+{
+    struct journaler_batch *b;
+    if (w == NULL)
+        return;
+    b = calloc(1, sizeof(*b));
+    if (b != NULL) {
+        b->stop = 1;
+        evq_push(w->todo, b);
+        pthread_join(w->thread, NULL);
+    }
+    evq_free(w->todo, NULL);
+    journal_close(w->j);
+    free(w);
+}

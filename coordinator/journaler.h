@@ -1,0 +1,42 @@
+/*
+ * journaler.h - the thread that owns the ambassador's journal file. The
+ * loop hands it a batch of records and the actions that must wait for
+ * them (an assign sent, an accept acknowledged, the concat started); it
+ * appends the batch, fsyncs once, and hands the actions back to the loop
+ * as EV_JOURNALED. So nothing another process can see ever runs ahead of
+ * the journal, and the loop, which keeps time, never blocks on the share.
+ *
+ * Before each batch it checks that no newer ambassador generation has
+ * claimed the share (coord/gen.<G>); if one has, this ambassador has been
+ * replaced: it exits at once, writing nothing more.
+ */
+#ifndef FF_JOURNALER_H
+#define FF_JOURNALER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/evq.h"
+#include "coordinator/journal.h"
+
+#define JOURNALER_EXIT_REPLACED 3
+#define JOURNALER_MAX_BATCH 256
+
+struct journaler;
+
+/* Takes j. gen is this ambassador's generation. */
+struct journaler *journaler_start(struct journal *j, const char *share,
+                                  uint64_t gen, struct evq *events);
+/* Queue records (malloc'd strings, taken with the array) and an opaque
+ * list of actions (taken; returned in EV_JOURNALED's ptr). */
+void journaler_write(struct journaler *w, char **recs, size_t n, void *after);
+/* Write what is queued, stop, close the journal. NULL ok. */
+void journaler_free(struct journaler *w);
+
+/* The highest generation claimed under share/coord (0 when none). */
+uint64_t journaler_highest_gen(const char *share);
+/* Claim the next generation above both floor and every claimed one with
+ * an exclusive create of coord/gen.<G>. 0 with *gen, or -1 + errno. */
+int journaler_claim_gen(const char *share, uint64_t floor, uint64_t *gen);
+
+#endif
