@@ -33,6 +33,8 @@
 #define AMB_TICK_MS 100
 #define AMB_PROGRESS_MS 250
 #define AMB_FINISH_GRACE_MS 3000
+#define AMB_CRASH_ENV "FRAMEFARM_CRASH_AT"
+#define AMB_CRASH_EXIT 97
 
 struct amb_node {
     uint64_t session;
@@ -89,8 +91,9 @@ struct ambassador {
     char **batch; /* records of this loop turn, for the journaler */
     size_t nbatch, capbatch;
     struct amb_deferred *after, **after_tail; /* this turn's actions */
-    uint64_t inflight; /* batches handed to the journaler, not yet back */
-    int direct;        /* sends go out at once (the job is over) */
+    uint64_t inflight;    /* batches handed to the journaler, not yet back */
+    int direct;           /* sends go out at once (the job is over) */
+    const char *crash_at; /* test hook: FRAMEFARM_CRASH_AT */
     struct sharewatch *watch;
     uint64_t share_ok_ms; /* when the share probe last answered */
     int share_sick;       /* logged state */
@@ -122,6 +125,7 @@ ambassador_new(const struct coord_config *cfg, const struct job *job, int lfd,
     a->lfd = lfd;
     a->next_session = 1;
     a->after_tail = &a->after;
+    a->crash_at = getenv(AMB_CRASH_ENV);
     a->events = evq_new();
     if (restored != NULL && restored->sets != NULL) {
         /* Resume: the replayed table and counted paths become ours. */
@@ -1005,6 +1009,18 @@ amb_start_concat(struct ambassador *a)
     }
 }
 
+/* Test hook: die at a named step, as kill -9 would, to prove a restart
+ * from the journal finishes the job without rendering a counted set
+ * again. */
+static void
+amb_crash_point(const struct ambassador *a, const char *point)
+{
+    if (a->crash_at != NULL && strcmp(a->crash_at, point) == 0) {
+        log_warnx("crash point %s: exiting now", point);
+        _exit(AMB_CRASH_EXIT);
+    }
+}
+
 static void
 amb_run_deferred(struct ambassador *a, struct amb_deferred *d)
 {
@@ -1013,6 +1029,10 @@ amb_run_deferred(struct ambassador *a, struct amb_deferred *d)
         struct amb_node *n;
         switch (d->type) {
         case DEF_SEND:
+            if (d->cmd->type == CMD_ASSIGN)
+                amb_crash_point(a, "after-assign-journaled");
+            if (d->cmd->type == CMD_RESULT && d->cmd->ok)
+                amb_crash_point(a, "after-accept-journaled");
             n = amb_node_find(a, d->session);
             if (n != NULL)
                 nodeconn_send(n->conn, d->cmd);
@@ -1021,6 +1041,7 @@ amb_run_deferred(struct ambassador *a, struct amb_deferred *d)
             d->cmd = NULL;
             break;
         case DEF_CONCAT:
+            amb_crash_point(a, "after-concat-begun");
             checker_concat(a->checker, d->paths, a->job->nsets, a->cfg->output,
                            a->job->frames->count, &a->job->enc);
             d->paths = NULL; /* the checker took them */

@@ -309,6 +309,26 @@ append_record(struct journal *jr, const struct jrec *r)
     return rc;
 }
 
+/* One line naming the sets already counted (tests check none of them is
+ * rendered again). */
+static void
+log_counted(const struct job *job, const struct jrec_state *st)
+{
+    char line[ERR_MAX];
+    size_t n = 0;
+    line[0] = '\0';
+    for (uint32_t i = 0; i < st->nsets && n < sizeof(line) - 16; i++) {
+        int w;
+        if (st->accepted[i] == NULL)
+            continue;
+        w = snprintf(line + n, sizeof(line) - n, "%s%u", n ? "," : "", i);
+        if (w > 0)
+            n += (size_t)w;
+    }
+    log_info("job %s: counted before the restart: %s", job->id,
+             n ? line : "none");
+}
+
 /* A resumed job: the journal must describe this zip, and every counted
  * mini-video must still be there and whole. */
 static int
@@ -388,6 +408,13 @@ main(int argc, char **argv)
         fprintf(stderr, "framefarm-coordinator: %s\n", err);
         return EXIT_JOB_FAILED;
     }
+    if (job->resumed && st.sets == NULL) {
+        /* The first run died before its first record was durable: the job
+         * starts afresh on the tree it prepared. */
+        log_info("job %s: the journal holds no record yet; starting the job",
+                 job->id);
+        job->resumed = 0;
+    }
     if (job->resumed) {
         if (check_resume(job, &st, err, sizeof(err)) == -1) {
             fprintf(stderr, "framefarm-coordinator: %s\n", err);
@@ -397,6 +424,7 @@ main(int argc, char **argv)
                  "counted",
                  job->id, (unsigned long long)st.records,
                  set_table_count(st.sets, SET_COUNTED), job->nsets);
+        log_counted(job, &st);
         if (st.concat_done &&
             vidinfo_probe(cfg.output, &vi, err, sizeof(err)) == 0 &&
             vi.frames == job->frames->count) {

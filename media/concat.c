@@ -35,6 +35,8 @@
  */
 #include "media/concat.h"
 
+#define CONCAT_CRASH_EXIT 97
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -564,6 +566,13 @@ concat_videos(const char *const *inputs, size_t n, const char *out_path,
              "%s: the result holds %" PRIu64 " frames, expected %" PRIu64, tmp,
              result.frames, expect_frames);
         goto out;
+    }
+    /* Test hook: die with the verified temp file written and the final
+     * name not yet taken; a restart must redo the concat. */
+    if (getenv("FRAMEFARM_CRASH_AT") != NULL &&
+        strcmp(getenv("FRAMEFARM_CRASH_AT"), "concat-before-rename") == 0) {
+        fprintf(stderr, "crash point concat-before-rename: exiting now\n");
+        _exit(CONCAT_CRASH_EXIT);
     }
     if (fs_fsync_path(tmp) == -1 || rename(tmp, out_path) == -1) {
         errf(err, errlen, "%s: %s", out_path, strerror(errno));

@@ -32,6 +32,7 @@ sample() { # name frames size -> path
 # Start the coordinator in the background on port 0; sets COORD_PID and PORT.
 # Its stdout goes to $T/coord.out, stderr to $T/coord.log.
 start_coord() { # args...
+    rm -f "$T/coord.out" # a restart must not read the last run's port
     "$BIN/framefarm-coordinator" --share "$SHARE" --listen 127.0.0.1:0 "$@" \
         >"$T/coord.out" 2>"$T/coord.log" &
     COORD_PID=$!
@@ -86,4 +87,17 @@ check_no_double_count() { # expected-sets
     u=$(grep -o 'set [0-9]* epoch [0-9]*: counted' "$T/coord.log" | awk '{print $2}' | sort -u | wc -l)
     [ "$c" -eq "$1" ] || fail "$c counted lines for $1 sets"
     [ "$u" -eq "$1" ] || fail "$u distinct counted sets for $1 sets"
+}
+
+# After a restart of the ambassador: no set it had counted before may have
+# been rendered again by any node.
+check_no_rerender() { # coord-log-of-the-restart
+    counted=$(sed -n 's/.*counted before the restart: //p' "$1" | tail -n1)
+    [ -n "$counted" ] || fail "the restart did not say what was counted"
+    [ "$counted" = none ] && return 0
+    for s in $(echo "$counted" | tr , ' '); do
+        n=$(cat "$T"/node-*.log | grep -c "job [^ ]* set $s epoch [0-9]*: rendering" || true)
+        [ "$n" -eq 1 ] || fail "set $s was counted before the restart but rendered $n times"
+    done
+    echo "counted before the restart and not rendered again: $counted"
 }
