@@ -612,6 +612,13 @@ amb_on_lease(struct ambassador *a, const struct amb_event *ev)
 static void
 amb_on_share(struct ambassador *a, const struct amb_event *ev)
 {
+    if (ev->epoch > a->cfg->gen) {
+        log_warnx("replaced by ambassador generation %llu (this is %llu): "
+                  "exiting without writing",
+                  (unsigned long long)ev->epoch,
+                  (unsigned long long)a->cfg->gen);
+        _exit(JOURNALER_EXIT_REPLACED);
+    }
     if (ev->ok) {
         a->share_ok_ms = clock_now_ms();
         a->share_seen = 1;

@@ -12,9 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "coordinator/ambassador.h"
@@ -66,6 +68,8 @@ enum {
     OPT_SECRET,
     OPT_KEY, /* a config key: --heartbeat-ms and the like */
     OPT_CONFIG,
+    OPT_ADVERTISE,
+    OPT_STANDBY,
     OPT_SCALE,
     OPT_MAX_ZIP,
     OPT_PROGRESS,
@@ -97,6 +101,8 @@ static const struct option long_opts[] = {
     {"share-suspect-ms", required_argument, NULL, OPT_KEY},
     {"max-failures-per-set", required_argument, NULL, OPT_KEY},
     {"config", required_argument, NULL, OPT_CONFIG},
+    {"advertise", required_argument, NULL, OPT_ADVERTISE},
+    {"standby", no_argument, NULL, OPT_STANDBY},
     {"time-scale", required_argument, NULL, OPT_SCALE},
     {"max-zip-bytes", required_argument, NULL, OPT_MAX_ZIP},
     {"progress", no_argument, NULL, OPT_PROGRESS},
@@ -104,6 +110,9 @@ static const struct option long_opts[] = {
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
+
+static char advertise[NET_HOST_MAX + 8];
+static int standby;
 
 static noreturn void
 usage(const char *msg)
@@ -222,6 +231,14 @@ parse_args(int argc, char **argv, struct coord_config *c)
         case OPT_CONFIG:
             config_file = optarg;
             break;
+        case OPT_ADVERTISE:
+            if (strlen(optarg) >= sizeof(advertise))
+                usage("--advertise is too long");
+            snprintf(advertise, sizeof(advertise), "%s", optarg);
+            break;
+        case OPT_STANDBY:
+            standby = 1;
+            break;
         case OPT_SCALE:
             scale = strtod(optarg, NULL);
             if (!(scale >= 1.0 && scale <= 1000.0))
@@ -309,6 +326,74 @@ append_record(struct journal *jr, const struct jrec *r)
     return rc;
 }
 
+/* Write coord/current, "HOST:PORT GENERATION", so nodes find us. */
+static void
+publish_current(const struct coord_config *c, int port, uint64_t gen)
+{
+    char path[FS_PATH_MAX], host[NET_HOST_MAX], text[NET_HOST_MAX + 40];
+    int aport = port;
+
+    if (advertise[0] != '\0') {
+        if (net_parse_hostport(advertise, host, sizeof(host), &aport, port) ==
+            -1)
+            fatalx("--advertise: expected HOST or HOST:PORT");
+    } else if (strcmp(c->listen_host, "0.0.0.0") == 0 ||
+               strcmp(c->listen_host, "::") == 0) {
+        if (gethostname(host, sizeof(host)) == -1)
+            snprintf(host, sizeof(host), "localhost");
+        host[sizeof(host) - 1] = '\0';
+    } else {
+        snprintf(host, sizeof(host), "%s", c->listen_host);
+    }
+    snprintf(text, sizeof(text), "%s:%d %llu\n", host, aport,
+             (unsigned long long)gen);
+    if (fs_join(path, sizeof(path), c->share, "coord/current") == -1 ||
+        fs_write_atomic(path, text, strlen(text)) == -1)
+        fatal("writing %s", path);
+    log_info("nodes find this ambassador at %s:%d (generation %llu)", host,
+             aport, (unsigned long long)gen);
+}
+
+/* --standby: wait while the active ambassador's share probe counter
+ * (coord/probe) keeps moving; return once it has been still for
+ * reclaim_ms (measured on our own clock) and the job has a journal. */
+static void
+wait_for_takeover(const struct coord_config *c)
+{
+    char probe[FS_PATH_MAX], journal[FS_PATH_MAX], rel[FS_PATH_MAX];
+    uint64_t last = 0, changed = clock_now_ms();
+    int seen = 0;
+    struct stat st;
+
+    snprintf(rel, sizeof(rel), "jobs/%s/journal", c->job);
+    if (fs_join(probe, sizeof(probe), c->share, "coord/probe") == -1 ||
+        fs_join(journal, sizeof(journal), c->share, rel) == -1)
+        fatalx("share path too long");
+    log_info("standby for job %s: watching the active ambassador", c->job);
+    for (;;) {
+        char *text = NULL;
+        size_t len = 0;
+        uint64_t v = 0, now = clock_now_ms();
+        if (fs_read_max(probe, sizeof(uint64_t), &text, &len) == 0 &&
+            len == sizeof(uint64_t)) {
+            memcpy(&v, text, sizeof(v));
+            if (!seen || v != last) {
+                last = v;
+                changed = now;
+                seen = 1;
+            }
+        }
+        free(text);
+        if (stat(journal, &st) == 0 && now - changed >= c->reclaim_ms) {
+            log_warnx("the active ambassador has been silent on the share for "
+                      "%llu ms: taking over",
+                      (unsigned long long)(now - changed));
+            return;
+        }
+        clock_sleep_ms(c->share_poll_ms);
+    }
+}
+
 /* One line naming the sets already counted (tests check none of them is
  * rendered again). */
 static void
@@ -389,6 +474,8 @@ main(int argc, char **argv)
     config_defaults(&cfg);
     parse_args(argc, argv, &cfg);
 
+    if (standby)
+        wait_for_takeover(&cfg);
     lfd = net_listen(cfg.listen_host, cfg.listen_port, &port);
     if (lfd == -1)
         fatal("listen on %s:%d", cfg.listen_host, cfg.listen_port);
@@ -459,6 +546,7 @@ main(int argc, char **argv)
         fatal("writing the journal");
     log_info("job %s: ambassador generation %llu", job->id,
              (unsigned long long)gen);
+    publish_current(&cfg, port, gen);
     amb = ambassador_new(&cfg, job, lfd, &st, jr, gen);
     if (amb == NULL)
         fatal("starting the ambassador");

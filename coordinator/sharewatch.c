@@ -19,6 +19,7 @@
 #include "common/lease.h"
 #include "common/log.h"
 #include "coordinator/events.h"
+#include "coordinator/journaler.h"
 
 #define SHAREWATCH_DIR_MODE 0755
 #define SHAREWATCH_FILE_MODE 0644
@@ -155,6 +156,9 @@ sharewatch_main(void *arg)
         if (ev != NULL) {
             ev->type = EV_SHARE;
             ev->ok = sharewatch_probe(w, ev->text, sizeof(ev->text)) == 0;
+            /* The newest generation claimed: a stopped ambassador that
+             * wakes up learns here that it was replaced. */
+            ev->epoch = journaler_highest_gen(w->share);
             sharewatch_emit(w, ev);
         }
         sharewatch_read_leases(w);

@@ -16,9 +16,11 @@
 #include "common/clock.h"
 #include "common/fsutil.h"
 #include "common/log.h"
+#include "common/netio.h"
 
 #define LEASEKEEPER_DIR_MODE 0755
 #define LEASEKEEPER_FILE_MODE 0644
+#define LEASEKEEPER_CURRENT_MAX 512
 
 struct leasekeeper {
     char dir[FS_PATH_MAX];
@@ -30,8 +32,12 @@ struct leasekeeper {
     struct lease rec;
     uint64_t renew_ms;
     int stop;
+    char cur_host[NET_HOST_MAX]; /* coord/current, when read */
+    int cur_port;
+    uint64_t cur_gen;
     /* Written by the keeper thread, read by anyone: */
     atomic_uint_fast64_t last_ok_ms;
+    char current[FS_PATH_MAX]; /* path of coord/current */
     /* Keeper thread only: */
     int fd;
     int failing;
@@ -62,6 +68,47 @@ leasekeeper_write(struct leasekeeper *k, const uint8_t *buf)
     return 0;
 }
 
+/* Read coord/current: "HOST:PORT GENERATION". */
+static void
+leasekeeper_read_current(struct leasekeeper *k)
+{
+    char *text = NULL, host[NET_HOST_MAX], addr[NET_HOST_MAX + 8];
+    unsigned long long gen;
+    size_t len;
+    int port;
+
+    if (fs_read_max(k->current, LEASEKEEPER_CURRENT_MAX, &text, &len) == -1)
+        return;
+    if (sscanf(text, "%263s %llu", addr, &gen) == 2 &&
+        net_parse_hostport(addr, host, sizeof(host), &port, 0) == 0 &&
+        port > 0) {
+        pthread_mutex_lock(&k->mu);
+        if (gen >= k->cur_gen) {
+            snprintf(k->cur_host, sizeof(k->cur_host), "%s", host);
+            k->cur_port = port;
+            k->cur_gen = gen;
+        }
+        pthread_mutex_unlock(&k->mu);
+    }
+    free(text);
+}
+
+int
+leasekeeper_current(struct leasekeeper *k, char *host, size_t hostlen,
+                    int *port, uint64_t *gen)
+{
+    int have;
+    pthread_mutex_lock(&k->mu);
+    have = k->cur_port > 0;
+    if (have) {
+        snprintf(host, hostlen, "%s", k->cur_host);
+        *port = k->cur_port;
+        *gen = k->cur_gen;
+    }
+    pthread_mutex_unlock(&k->mu);
+    return have;
+}
+
 static void *
 leasekeeper_main(void *arg)
 {
@@ -78,6 +125,7 @@ leasekeeper_main(void *arg)
         period = k->renew_ms;
         pthread_mutex_unlock(&k->mu);
 
+        leasekeeper_read_current(k);
         if (leasekeeper_write(k, buf) == 0) {
             atomic_store(&k->last_ok_ms, start);
             if (k->failing)
@@ -117,7 +165,8 @@ leasekeeper_start(const char *share, const char *node, uint64_t renew_ms)
         return NULL;
     snprintf(rel, sizeof(rel), "nodes/%s", node);
     if (fs_join(k->dir, sizeof(k->dir), share, rel) == -1 ||
-        fs_join(k->path, sizeof(k->path), k->dir, LEASE_FILE) == -1) {
+        fs_join(k->path, sizeof(k->path), k->dir, LEASE_FILE) == -1 ||
+        fs_join(k->current, sizeof(k->current), share, "coord/current") == -1) {
         free(k);
         return NULL;
     }

@@ -24,6 +24,10 @@ void leasekeeper_set_period(struct leasekeeper *k, uint64_t renew_ms);
 /* Monotonic ms at which the last successful renewal started (the start
  * time, so a slow write never stretches the lease). */
 uint64_t leasekeeper_last_ok(struct leasekeeper *k);
+/* The ambassador the share names as current (coord/current, read at each
+ * renewal): 1 with host, port and generation, 0 when none was read. */
+int leasekeeper_current(struct leasekeeper *k, char *host, size_t hostlen,
+                        int *port, uint64_t *gen);
 /* Stop the thread (waits for a renewal in progress) and free. NULL ok. */
 void leasekeeper_free(struct leasekeeper *k);
 

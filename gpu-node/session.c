@@ -51,6 +51,7 @@ struct session {
     uint64_t hb_seq;
     uint64_t last_rx_ms, next_hb_ms;
     uint64_t lost_ms; /* when the connection was lost; 0 when connected */
+    uint64_t max_gen; /* the newest ambassador generation seen */
     int fenced;
     uint64_t rng;
 };
@@ -194,6 +195,17 @@ session_handshake(struct session *s)
     s->dead_ms = json_u64(msg, "dead_ms", 600000, &v) == 0 && v > 0
                      ? v
                      : SESSION_DEFAULT_DEAD_MS;
+    /* An ambassador older than one we have seen was replaced: never take
+     * its orders. */
+    if (json_u64(msg, "generation", UINT32_MAX, &v) == 0) {
+        if (v < s->max_gen) {
+            log_warnx("ambassador generation %llu is older than %llu: "
+                      "refusing it",
+                      (unsigned long long)v, (unsigned long long)s->max_gen);
+            goto out;
+        }
+        s->max_gen = v;
+    }
     /* The ambassador owns the timings (one config, scaled in tests). */
     if (json_u64(msg, "fence_ms", 3600000, &v) == 0 && v > 0)
         s->fence_ms = v;
@@ -638,16 +650,27 @@ session_connect(struct session *s, uint64_t deadline)
     uint64_t backoff = SESSION_BACKOFF_BASE_MS;
     int logged = 0;
     for (;;) {
-        int fd =
-            net_connect(s->cfg->host, s->cfg->port, SESSION_CONNECT_TIMEOUT_MS);
+        char host[NET_HOST_MAX];
+        int port = s->cfg->port, fd;
+        uint64_t gen = 0;
+        /* The share names the current ambassador (after a restart on
+         * another port, or a standby's takeover); else the one we were
+         * told. */
+        snprintf(host, sizeof(host), "%s", s->cfg->host);
+        if (!leasekeeper_current(s->lease, host, sizeof(host), &port, &gen) ||
+            gen < s->max_gen) {
+            snprintf(host, sizeof(host), "%s", s->cfg->host);
+            port = s->cfg->port;
+        }
+        fd = net_connect(host, port, SESSION_CONNECT_TIMEOUT_MS);
         uint64_t now = clock_now_ms();
         if (fd != -1) {
             net_tune(fd, &s->cfg->tcp);
             return fd;
         }
         if (!logged) {
-            log_info("ambassador %s:%d not reachable (%s); retrying",
-                     s->cfg->host, s->cfg->port, strerror(errno));
+            log_info("ambassador %s:%d not reachable (%s); retrying", host,
+                     port, strerror(errno));
             logged = 1;
         }
         if (now >= deadline)
