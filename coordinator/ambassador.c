@@ -159,6 +159,8 @@ ambassador_new(const struct coord_config *cfg, const struct job *job, int lfd,
     a->checker = checker_start(a->events);
     a->watch = sharewatch_start(job->share, cfg->share_poll_ms, a->events);
     a->journaler = journaler_start(jr, job->share, gen, a->events);
+    if (a->journaler != NULL)
+        journaler_set_compact_bytes(a->journaler, cfg->journal_compact_bytes);
     if (a->checker == NULL || a->watch == NULL || a->journaler == NULL) {
         if (a->journaler == NULL)
             journal_close(jr);
@@ -303,6 +305,59 @@ amb_record_set(struct ambassador *a, enum jrec_type type, uint32_t set,
     if (why != NULL)
         snprintf(r.text, sizeof(r.text), "%.*s", (int)sizeof(r.text) - 1, why);
     amb_record(a, &r);
+}
+
+static void amb_flush(struct ambassador *a);
+
+/* The journal grew past its limit: hand the journaler a snapshot of the
+ * state after everything already queued (this turn's records go first),
+ * which replaces the file. */
+static void
+amb_compact(struct ambassador *a)
+{
+    struct jrec r;
+    char **recs;
+    size_t n = 0;
+
+    amb_flush(a);
+    recs = calloc((size_t)a->job->nsets + 3, sizeof(*recs));
+    if (recs == NULL)
+        return;
+    memset(&r, 0, sizeof(r));
+    r.type = JREC_JOB;
+    snprintf(r.job, sizeof(r.job), "%s", a->job->id);
+    r.sets = a->job->nsets;
+    r.frames = a->job->frames->count;
+    r.gen = a->cfg->gen;
+    recs[n++] = jrec_encode(&r);
+    r.type = JREC_GEN;
+    recs[n++] = jrec_encode(&r);
+    for (uint32_t i = 0; i < a->job->nsets; i++) {
+        const struct set_info *si = set_table_get(a->sets, i);
+        if (si->status == SET_AVAILABLE && si->epoch == 0)
+            continue; /* untouched: the job record implies it */
+        memset(&r, 0, sizeof(r));
+        r.type = JREC_SET;
+        r.set = i;
+        r.info = *si;
+        if (si->status == SET_COUNTED)
+            snprintf(r.path, sizeof(r.path), "%s", a->accepted[i]);
+        recs[n++] = jrec_encode(&r);
+    }
+    if (a->concat_started) {
+        memset(&r, 0, sizeof(r));
+        r.type = JREC_CONCAT;
+        recs[n++] = jrec_encode(&r);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (recs[i] == NULL) {
+            for (size_t k = 0; k < n; k++)
+                free(recs[k]);
+            free(recs);
+            return;
+        }
+    }
+    journaler_compact(a->journaler, recs, n);
 }
 
 /* Hand this turn's records and actions to the journaler. */
@@ -845,6 +900,8 @@ amb_handle(struct ambassador *a, struct amb_event *ev)
     case EV_JOURNALED:
         a->inflight--;
         amb_run_deferred(a, ev->ptr);
+        if (ev->ok)
+            amb_compact(a);
         return;
     default:
         break;

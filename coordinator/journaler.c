@@ -25,6 +25,7 @@ struct journaler_batch {
     size_t n;
     void *after;
     int stop;
+    int compact; /* recs replace the journal */
 };
 
 struct journaler {
@@ -34,6 +35,8 @@ struct journaler {
     struct evq *todo;   /* owned: loop -> journaler */
     struct evq *events; /* borrowed */
     pthread_t thread;
+    uint64_t compact_bytes; /* set before the first batch */
+    int compact_asked;      /* journaler thread only */
 };
 
 uint64_t
@@ -140,9 +143,40 @@ journaler_run(struct journaler *w, struct journaler_batch *b)
     }
     ev->type = EV_JOURNALED;
     ev->ptr = b->after;
+    if (w->compact_bytes > 0 && !w->compact_asked &&
+        journal_size(w->j) > w->compact_bytes) {
+        ev->ok = 1;
+        w->compact_asked = 1;
+    }
     b->after = NULL;
     if (evq_push(w->events, ev) == -1)
         _exit(1);
+}
+
+static void
+journaler_do_compact(struct journaler *w, struct journaler_batch *b)
+{
+    const void **recs = calloc(b->n ? b->n : 1, sizeof(*recs));
+    size_t *lens = calloc(b->n ? b->n : 1, sizeof(*lens));
+    uint64_t before = journal_size(w->j);
+    if (recs == NULL || lens == NULL) {
+        free(recs);
+        free(lens);
+        return;
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        recs[i] = b->recs[i];
+        lens[i] = strlen(b->recs[i]);
+    }
+    if (journal_compact(w->j, recs, lens, b->n) == 0)
+        log_info("journal compacted: %llu -> %llu bytes",
+                 (unsigned long long)before,
+                 (unsigned long long)journal_size(w->j));
+    else
+        log_warn("journal compaction failed; appending to the old journal");
+    w->compact_asked = 0;
+    free(recs);
+    free(lens);
 }
 
 static void *
@@ -154,7 +188,9 @@ journaler_main(void *arg)
         struct journaler_batch *b;
         while ((b = evq_pop(w->todo)) != NULL) {
             int stop = b->stop;
-            if (!stop)
+            if (b->compact)
+                journaler_do_compact(w, b);
+            else if (!stop)
                 journaler_run(w, b);
             journaler_batch_free(b);
             if (stop)
@@ -199,6 +235,29 @@ journaler_write(struct journaler *w, char **recs, size_t n, void *after)
     b->after = after;
     if (evq_push(w->todo, b) == -1)
         _exit(1);
+}
+
+void
+journaler_compact(struct journaler *w, char **recs, size_t n)
+{
+    struct journaler_batch *b = calloc(1, sizeof(*b));
+    if (b == NULL) {
+        for (size_t i = 0; i < n; i++)
+            free(recs[i]);
+        free(recs);
+        return;
+    }
+    b->recs = recs;
+    b->n = n;
+    b->compact = 1;
+    if (evq_push(w->todo, b) == -1)
+        journaler_batch_free(b);
+}
+
+void
+journaler_set_compact_bytes(struct journaler *w, uint64_t bytes)
+{
+    w->compact_bytes = bytes;
 }
 
 void

@@ -30,6 +30,12 @@ struct journaler *journaler_start(struct journal *j, const char *share,
 /* Queue records (malloc'd strings, taken with the array) and an opaque
  * list of actions (taken; returned in EV_JOURNALED's ptr). */
 void journaler_write(struct journaler *w, char **recs, size_t n, void *after);
+/* Replace the journal with these records (a snapshot of the state after
+ * everything queued before; taken). */
+void journaler_compact(struct journaler *w, char **recs, size_t n);
+/* After each batch, EV_JOURNALED's ok is 1 when the journal has grown
+ * past compact_bytes (the loop answers with journaler_compact). */
+void journaler_set_compact_bytes(struct journaler *w, uint64_t bytes);
 /* Write what is queued, stop, close the journal. NULL ok. */
 void journaler_free(struct journaler *w);
 

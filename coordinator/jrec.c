@@ -21,7 +21,7 @@ static const char *const jrec_names[] = {
     [JREC_ASSIGN] = "assign",   [JREC_FAIL] = "fail",
     [JREC_RECLAIM] = "reclaim", [JREC_UNASSIGN] = "unassign",
     [JREC_ACCEPT] = "accept",   [JREC_REJECT] = "reject",
-    [JREC_CONCAT] = "concat",
+    [JREC_CONCAT] = "concat",   [JREC_SET] = "set",
 };
 
 char *
@@ -46,6 +46,24 @@ jrec_encode(const struct jrec *r)
         json_add_u64(o, "done", (uint64_t)r->done);
         json_add_u64(o, "frames", r->frames);
         break;
+    case JREC_SET: {
+        char st[2] = {(char)r->info.status, '\0'};
+        cJSON *fo;
+        json_add_u64(o, "set", r->set);
+        cJSON_AddStringToObject(o, "status", st);
+        json_add_u64(o, "epoch", r->info.epoch);
+        cJSON_AddStringToObject(o, "node", r->info.holder_name);
+        json_add_u64(o, "attempts", r->info.attempts);
+        json_add_u64(o, "failures", r->info.failures);
+        json_add_u64(o, "reclaims", r->info.reclaims);
+        cJSON_AddStringToObject(o, "why", r->info.last_error);
+        fo = cJSON_AddArrayToObject(o, "failed_on");
+        for (uint32_t i = 0; fo != NULL && i < r->info.nfailed_on; i++)
+            cJSON_AddItemToArray(fo, cJSON_CreateString(r->info.failed_on[i]));
+        if (r->info.status == SET_COUNTED)
+            cJSON_AddStringToObject(o, "path", r->path);
+        break;
+    }
     default:
         json_add_u64(o, "set", r->set);
         json_add_u64(o, "epoch", r->epoch);
@@ -62,6 +80,48 @@ jrec_encode(const struct jrec *r)
     s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;
+}
+
+static int
+jrec_decode_set(const cJSON *o, struct jrec *r)
+{
+    const char *st = json_str(o, "status");
+    const cJSON *fo = cJSON_GetObjectItemCaseSensitive(o, "failed_on"), *f;
+    uint64_t v;
+
+    if (json_u64(o, "set", MANIFEST_MAX_SETS, &v) == -1 || st == NULL ||
+        strlen(st) != 1 || strchr("ABCD", st[0]) == NULL)
+        return -1;
+    r->set = (uint32_t)v;
+    r->info.status = (enum set_status)st[0];
+    if (json_u64(o, "epoch", JREC_MAX_EPOCH, &r->info.epoch) == -1 ||
+        json_strcpy(o, "node", r->info.holder_name,
+                    sizeof(r->info.holder_name)) == -1 ||
+        json_u64(o, "attempts", UINT32_MAX, &v) == -1)
+        return -1;
+    r->info.attempts = (uint32_t)v;
+    if (json_u64(o, "failures", UINT32_MAX, &v) == -1)
+        return -1;
+    r->info.failures = (uint32_t)v;
+    if (json_u64(o, "reclaims", UINT32_MAX, &v) == -1)
+        return -1;
+    r->info.reclaims = (uint32_t)v;
+    json_strcpy(o, "why", r->info.last_error, sizeof(r->info.last_error));
+    if (!cJSON_IsArray(fo))
+        return -1;
+    cJSON_ArrayForEach(f, fo)
+    {
+        if (!cJSON_IsString(f) || r->info.nfailed_on >= SETS_MAX_FAILED_NODES)
+            return -1;
+        snprintf(r->info.failed_on[r->info.nfailed_on++],
+                 sizeof(r->info.failed_on[0]), "%.*s", IDENT_MAX,
+                 f->valuestring);
+    }
+    if (r->info.status == SET_COUNTED &&
+        (json_strcpy(o, "path", r->path, sizeof(r->path)) == -1 ||
+         !fs_relpath_is_safe(r->path)))
+        return -1;
+    return 0;
 }
 
 int
@@ -105,6 +165,10 @@ jrec_decode(const uint8_t *buf, size_t len, struct jrec *r, char *err,
             json_u64(o, "frames", UINT32_MAX, &r->frames) == -1)
             goto bad;
         r->done = (int)v;
+        break;
+    case JREC_SET:
+        if (jrec_decode_set(o, r) == -1)
+            goto bad;
         break;
     default:
         if (json_u64(o, "set", MANIFEST_MAX_SETS, &v) == -1 ||
@@ -168,6 +232,18 @@ jrec_apply(struct jrec_state *st, const struct jrec *r, char *err,
     }
     if (st->sets == NULL)
         return jrec_fail(err, errlen, r, "comes before the job record");
+    if (r->type == JREC_SET) {
+        if (r->set >= st->nsets ||
+            set_table_restore(st->sets, r->set, &r->info, JREC_SESSION) == -1)
+            return jrec_fail(err, errlen, r, "cannot be restored");
+        if (r->info.status == SET_COUNTED) {
+            free(st->accepted[r->set]);
+            st->accepted[r->set] = strdup(r->path);
+            if (st->accepted[r->set] == NULL)
+                return -1;
+        }
+        return 0;
+    }
     if (r->type == JREC_CONCAT) {
         if (r->done)
             st->concat_done = 1;
@@ -211,6 +287,7 @@ jrec_apply(struct jrec_state *st, const struct jrec *r, char *err,
     case JREC_JOB:
     case JREC_GEN:
     case JREC_CONCAT:
+    case JREC_SET:
         break;
     }
     return 0;

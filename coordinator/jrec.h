@@ -28,6 +28,7 @@ enum jrec_type {
     JREC_ACCEPT,   /* the result of epoch is Counted (D) */
     JREC_REJECT,   /* the result of epoch failed its check (C) */
     JREC_CONCAT,   /* the final concat began (done = 0) or ended (done = 1) */
+    JREC_SET,      /* snapshot of one set (compaction): info, path if D */
 };
 
 struct jrec {
@@ -44,6 +45,7 @@ struct jrec {
     char path[FS_PATH_MAX];        /* JREC_ACCEPT, relative to the share */
     char sha256[HASH_HEX_LEN + 1]; /* JREC_ACCEPT */
     char text[JREC_TEXT_MAX];      /* reason */
+    struct set_info info;          /* JREC_SET */
 };
 
 /* Serialise to a malloc'd JSON string (NULL on allocation failure). */

@@ -100,6 +100,7 @@ static const struct option long_opts[] = {
     {"share-poll-ms", required_argument, NULL, OPT_KEY},
     {"share-suspect-ms", required_argument, NULL, OPT_KEY},
     {"max-failures-per-set", required_argument, NULL, OPT_KEY},
+    {"journal-compact-bytes", required_argument, NULL, OPT_KEY},
     {"config", required_argument, NULL, OPT_CONFIG},
     {"advertise", required_argument, NULL, OPT_ADVERTISE},
     {"standby", no_argument, NULL, OPT_STANDBY},

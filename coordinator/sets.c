@@ -203,6 +203,24 @@ set_table_reattach(struct set_table *t, uint32_t set, uint64_t epoch,
 }
 
 int
+set_table_restore(struct set_table *t, uint32_t set,
+                  const struct set_info *info, uint64_t session)
+{
+    struct set_info *s;
+    if (set >= t->n || t->sets[set].status == SET_COUNTED)
+        return -1;
+    s = &t->sets[set];
+    *s = *info;
+    s->checking = 0;
+    s->holder = s->status == SET_PROCESSING ? session : 0;
+    if (s->status == SET_COUNTED)
+        t->counted++;
+    if (s->status == SET_AVAILABLE || s->status == SET_FAILED)
+        set_table_lower_hint(t, set);
+    return 0;
+}
+
+int
 set_table_unassign(struct set_table *t, uint32_t set, uint64_t epoch)
 {
     struct set_info *s = set_table_current(t, set, epoch);

@@ -72,6 +72,10 @@ int set_table_reclaim(struct set_table *t, uint32_t set, uint64_t epoch,
  * not change. 0, or -1 when stale or being checked. */
 int set_table_reattach(struct set_table *t, uint32_t set, uint64_t epoch,
                        uint64_t session);
+/* Snapshot replay: set the entry to info (as recorded); a set in B is held
+ * by session. 0, or -1 when set is out of range or already Counted. */
+int set_table_restore(struct set_table *t, uint32_t set,
+                      const struct set_info *info, uint64_t session);
 /* B -> A with the epoch bumped and no failure counted (the node declined
  * or the assignment was never delivered). 0, or -1 when stale. */
 int set_table_unassign(struct set_table *t, uint32_t set, uint64_t epoch);
