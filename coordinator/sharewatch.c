@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/fdio.h"
+#include "common/clock.h"
 #include "common/fsutil.h"
 #include "common/lease.h"
 #include "common/log.h"
@@ -163,13 +164,7 @@ sharewatch_main(void *arg)
         }
         sharewatch_read_leases(w);
 
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += (time_t)(period / 1000);
-        ts.tv_nsec += (long)(period % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        clock_deadline(&ts, period);
         pthread_mutex_lock(&w->mu);
         while (!w->stop &&
                pthread_cond_timedwait(&w->cv, &w->mu, &ts) != ETIMEDOUT)
@@ -183,7 +178,6 @@ struct sharewatch *
 sharewatch_start(const char *share, uint64_t poll_ms, struct evq *events)
 {
     struct sharewatch *w = calloc(1, sizeof(*w));
-    pthread_condattr_t ca;
 
     if (w == NULL)
         return NULL;
@@ -191,10 +185,7 @@ sharewatch_start(const char *share, uint64_t poll_ms, struct evq *events)
     w->poll_ms = poll_ms;
     w->events = events;
     pthread_mutex_init(&w->mu, NULL);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&w->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    clock_cond_init(&w->cv);
     if (pthread_create(&w->thread, NULL, sharewatch_main, w) != 0) {
         pthread_cond_destroy(&w->cv);
         pthread_mutex_destroy(&w->mu);

@@ -136,13 +136,7 @@ leasekeeper_main(void *arg)
             k->failing = 1;
         }
 
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += (time_t)(period / 1000);
-        ts.tv_nsec += (long)(period % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        clock_deadline(&ts, period);
         pthread_mutex_lock(&k->mu);
         while (!k->stop &&
                pthread_cond_timedwait(&k->cv, &k->mu, &ts) != ETIMEDOUT)
@@ -158,7 +152,6 @@ struct leasekeeper *
 leasekeeper_start(const char *share, const char *node, uint64_t renew_ms)
 {
     struct leasekeeper *k = calloc(1, sizeof(*k));
-    pthread_condattr_t ca;
     char rel[FS_PATH_MAX];
 
     if (k == NULL)
@@ -185,10 +178,7 @@ leasekeeper_start(const char *share, const char *node, uint64_t renew_ms)
     /* Until the first renewal, the lease counts from start-up. */
     atomic_init(&k->last_ok_ms, clock_now_ms());
     pthread_mutex_init(&k->mu, NULL);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&k->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    clock_cond_init(&k->cv);
     if (pthread_create(&k->thread, NULL, leasekeeper_main, k) != 0) {
         pthread_cond_destroy(&k->cv);
         pthread_mutex_destroy(&k->mu);
