@@ -14,6 +14,12 @@ PIDS="$PIDS $PROXY"
 wait_for "$T/proxy.port" '^[0-9]+$' 10
 COORD_PORT=$PORT
 PORT=$(cat "$T/proxy.port")
+# The ambassador is reached through the relay: say so where nodes look it
+# up (as --advertise would for an address behind NAT), or a node would go
+# around the relay to the address the ambassador published.
+wait_for "$T/coord.log" 'nodes find this ambassador' 20
+echo "127.0.0.1:$PORT 1" >"$SHARE/coord/current.tmp"
+mv "$SHARE/coord/current.tmp" "$SHARE/coord/current"
 start_node cut
 wait_for "$T/node-cut.log" 'set 0 epoch 1: rendering' 30
 kill -STOP "$PROXY"
