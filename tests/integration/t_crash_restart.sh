@@ -6,14 +6,14 @@
 # journal; the nodes, which kept running, reconnect; the job finishes, the
 # video verifies, and no set counted before the crash is rendered again.
 . "$(dirname "$0")/lib.sh"
-zip=$(sample s240s 240 640x360)
+zip=$(sample s96q 96 320x180)
 for point in journal-torn after-assign-journaled after-accept-journaled \
         after-concat-begun concat-before-rename; do
     echo "== crash point $point"
     rm -rf "$SHARE" "$T"/node-*.log "$T/out.mp4"
     mkdir -p "$SHARE"
     export FRAMEFARM_CRASH_AT=$point
-    start_coord --input "$zip" --output "$T/out.mp4" --set-size 24
+    start_coord --input "$zip" --output "$T/out.mp4" --set-size 12
     unset FRAMEFARM_CRASH_AT
     port=$PORT
     start_node a
@@ -23,11 +23,14 @@ for point in journal-torn after-assign-journaled after-accept-journaled \
     [ "$STATUS" -eq "$want" ] || { tail -n 20 "$T/coord.log"; fail "$point: exit $STATUS, want $want"; }
     [ ! -e "$T/out.mp4" ] || fail "$point: a final video exists before the restart"
     mv "$T/coord.log" "$T/coord-crash.log"
-    start_coord --input "$zip" --output "$T/out.mp4" --set-size 24 --listen "127.0.0.1:$port"
+    start_coord --input "$zip" --output "$T/out.mp4" --set-size 12 --listen "127.0.0.1:$port"
     wait_exit "$COORD_PID" 120
     [ "$STATUS" -eq 0 ] || { tail -n 30 "$T/coord.log"; fail "$point: restart exit $STATUS"; }
     verify "$T/out.mp4" "$zip"
     if [ "$point" != journal-torn ]; then check_no_rerender "$T/coord.log"; fi
-    for n in a b; do wait_exit "$(node_pid $n)" 20; done
+    # A node that was between connections when the job ended never hears
+    # "finish" (it would give up after --retry-for): stop both here.
+    for n in a b; do kill "$(node_pid $n)" 2>/dev/null || true; done
+    wait 2>/dev/null || true
 done
 echo "ok"

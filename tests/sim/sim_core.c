@@ -87,6 +87,7 @@
 /* Seeds and sizes. */
 #define SIM_DEFAULT_SEEDS 30000
 #define SIM_SANITIZER_DIVISOR 10 /* ASan/TSan builds run fewer */
+#define SIM_TSAN_EXTRA_DIVISOR 5 /* and TSan fewer still */
 #define SIM_SELF_CHECK_SEEDS 4
 #define SIM_MAX_NODES 8
 #define SIM_MAX_SETS 200
@@ -3353,6 +3354,10 @@ main(int argc, char **argv)
     memset(&t, 0, sizeof(t));
     if (SIM_SANITIZED)
         nseeds /= SIM_SANITIZER_DIVISOR;
+#if defined(__SANITIZE_THREAD__)
+    /* The simulation is single-threaded: TSan adds time, not coverage. */
+    nseeds /= SIM_TSAN_EXTRA_DIVISOR;
+#endif
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--seeds") == 0)
             nseeds = arg_u64(argv[++i], UINT32_MAX);
