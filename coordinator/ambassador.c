@@ -64,13 +64,14 @@ struct amb_peer {
 
 /* An action that waits for the journal: a message to a node, the start of
  * the concat, or the end of the job. */
-enum amb_def_type { DEF_SEND, DEF_CONCAT, DEF_DONE };
+enum amb_def_type { DEF_SEND, DEF_CONCAT, DEF_DONE, DEF_LOG };
 struct amb_deferred {
     enum amb_def_type type;
     uint64_t session;
     struct node_cmd *cmd; /* DEF_SEND, owned */
     char **paths;         /* DEF_CONCAT, owned */
     size_t npaths;
+    char *text; /* DEF_LOG, owned */
     struct amb_deferred *next;
 };
 
@@ -380,6 +381,7 @@ static void
 amb_deferred_free_one(struct amb_deferred *d)
 {
     node_cmd_free(d->cmd);
+    free(d->text);
     for (size_t i = 0; i < d->npaths; i++)
         free(d->paths[i]);
     free(d->paths);
@@ -825,12 +827,27 @@ amb_on_checked(struct ambassador *a, const struct amb_event *ev)
     a->st.counted++;
     if (node != NULL)
         node->counted++;
-    log_info("job %s set %u epoch %llu: counted (node %s, %llu frames, %s "
-             "%s%s%s, %s)",
-             a->job->id, ev->set, (unsigned long long)ev->epoch, name,
-             (unsigned long long)ev->info.frames, ev->encoder, ev->preset,
-             ev->fallback[0] != '\0' ? ", fallback: " : "", ev->fallback,
-             ev->path);
+    /* Say "counted" once the accept is durable, like every other act that
+     * others can see: an ambassador stopped before its journal caught up
+     * must not have claimed a set its successor will count. */
+    {
+        struct amb_deferred *d = calloc(1, sizeof(*d));
+        char line[ERR_MAX * 2];
+        snprintf(line, sizeof(line),
+                 "job %s set %u epoch %llu: counted (node %s, %llu frames, "
+                 "%s %s%s%.120s, %.300s)",
+                 a->job->id, ev->set, (unsigned long long)ev->epoch, name,
+                 (unsigned long long)ev->info.frames, ev->encoder, ev->preset,
+                 ev->fallback[0] != '\0' ? ", fallback: " : "", ev->fallback,
+                 ev->path);
+        if (d != NULL && (d->text = strdup(line)) != NULL) {
+            d->type = DEF_LOG;
+            amb_defer(a, d);
+        } else {
+            free(d);
+            log_info("%s", line);
+        }
+    }
     amb_send_result(a, node, ev->set, ev->epoch, 1, NULL);
 }
 
@@ -1114,7 +1131,11 @@ amb_run_deferred(struct ambassador *a, struct amb_deferred *d)
         case DEF_DONE:
             a->finished = 1;
             break;
+        case DEF_LOG:
+            log_info("%s", d->text);
+            break;
         }
+        free(d->text);
         free(d);
         d = next;
     }

@@ -523,6 +523,8 @@ main(int argc, char **argv)
                    vi.codec);
             journal_close(jr);
             jrec_state_fini(&st);
+            job_free(job);
+            close(lfd);
             return 0;
         }
     }
