@@ -16,6 +16,8 @@
  */
 #include "media/quality.h"
 
+#include "media/frameluma.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -41,7 +43,6 @@
 #define QUALITY_FULL_SPAN 255
 #define QUALITY_MAX_DIM 16384
 #define QUALITY_MAX_PIXELS (64ll << 20)
-#define QUALITY_SWS_UNITY (1 << 16) /* swscale's fixed-point 1.0 */
 
 /* The five moments the SSIM windows average, one float row each. */
 enum quality_moment { QM_A, QM_B, QM_AA, QM_BB, QM_AB, QM_COUNT };
@@ -259,28 +260,12 @@ struct quality_state {
     uint8_t *grey;               /* one decoded source, its own size */
     size_t grey_cap;
     struct SwsContext *src_sws; /* source size -> video size */
-    struct SwsContext *vid_sws; /* other pixel formats -> 8-bit luma */
-    AVFrame *conv;
+    struct frameluma luma;      /* decoded frames -> 8-bit luma */
     struct quality_report *rep;
     double psnr_sum, ssim_sum;
     char *err;
     size_t errlen;
 };
-
-static int
-quality_is_full_range(const AVFrame *fr)
-{
-    switch (fr->format) {
-    case AV_PIX_FMT_YUVJ420P:
-    case AV_PIX_FMT_YUVJ422P:
-    case AV_PIX_FMT_YUVJ444P:
-    case AV_PIX_FMT_YUVJ440P:
-    case AV_PIX_FMT_YUVJ411P:
-        return 1;
-    default:
-        return fr->color_range == AVCOL_RANGE_JPEG;
-    }
-}
 
 /* Fix the geometry and range from the first frame (or a change). */
 static int
@@ -381,54 +366,6 @@ out:
     return rc;
 }
 
-/* The frame's 8-bit luma plane: its own when its format has one, else a
- * conversion in the same range. -1 with err. */
-static int
-quality_frame_luma(struct quality_state *s, const AVFrame *fr,
-                   const uint8_t **luma, int *stride)
-{
-    const AVPixFmtDescriptor *d =
-        av_pix_fmt_desc_get((enum AVPixelFormat)fr->format);
-    int ret, full = quality_is_full_range(fr);
-
-    if (d != NULL &&
-        !(d->flags & (AV_PIX_FMT_FLAG_RGB | AV_PIX_FMT_FLAG_PAL |
-                      AV_PIX_FMT_FLAG_HWACCEL)) &&
-        d->comp[0].plane == 0 && d->comp[0].depth == 8 &&
-        d->comp[0].step == 1 && d->comp[0].offset == 0) {
-        *luma = fr->data[0];
-        *stride = fr->linesize[0];
-        return 0;
-    }
-    s->vid_sws = sws_getCachedContext(
-        s->vid_sws, fr->width, fr->height, (enum AVPixelFormat)fr->format,
-        fr->width, fr->height, AV_PIX_FMT_YUV420P, SWS_POINT, NULL, NULL, NULL);
-    if (s->vid_sws == NULL) {
-        errf(s->err, s->errlen, "cannot convert %s frames",
-             d != NULL ? d->name : "unknown");
-        return -1;
-    }
-    sws_setColorspaceDetails(s->vid_sws, sws_getCoefficients(SWS_CS_DEFAULT),
-                             full, sws_getCoefficients(SWS_CS_DEFAULT), full, 0,
-                             QUALITY_SWS_UNITY, QUALITY_SWS_UNITY);
-    if (s->conv->width != fr->width || s->conv->height != fr->height) {
-        av_frame_unref(s->conv);
-        s->conv->format = AV_PIX_FMT_YUV420P;
-        s->conv->width = fr->width;
-        s->conv->height = fr->height;
-        ret = av_frame_get_buffer(s->conv, 0);
-        if (ret < 0) {
-            errf(s->err, s->errlen, "%s", av_err2str(ret));
-            return -1;
-        }
-    }
-    sws_scale(s->vid_sws, (const uint8_t *const *)fr->data, fr->linesize, 0,
-              fr->height, s->conv->data, s->conv->linesize);
-    *luma = s->conv->data[0];
-    *stride = s->conv->linesize[0];
-    return 0;
-}
-
 /* Score decoded frame number rep->frames. -1 when scoring cannot go on. */
 static int
 quality_frame(struct quality_state *s, const AVFrame *fr)
@@ -448,8 +385,8 @@ quality_frame(struct quality_state *s, const AVFrame *fr)
     if (i >= s->count)
         return 0;
     if (quality_set_geometry(s, fr->width, fr->height,
-                             quality_is_full_range(fr)) == -1 ||
-        quality_frame_luma(s, fr, &luma, &stride) == -1 ||
+                             frameluma_full_range(fr)) == -1 ||
+        frameluma_get(&s->luma, fr, &luma, &stride, s->err, s->errlen) == -1 ||
         quality_load_source(s, i) == -1)
         return -1;
     psnr = quality_psnr(luma, stride, s->src, s->w, s->w, s->h);
@@ -573,8 +510,7 @@ quality_video(const char *video, const char *zip,
         goto out;
     pkt = av_packet_alloc();
     fr = av_frame_alloc();
-    s.conv = av_frame_alloc();
-    if (pkt == NULL || fr == NULL || s.conv == NULL) {
+    if (pkt == NULL || fr == NULL) {
         errf(err, errlen, "out of memory");
         goto out;
     }
@@ -598,12 +534,11 @@ quality_video(const char *video, const char *zip,
     }
     rc = 0;
 out:
-    av_frame_free(&s.conv);
     av_frame_free(&fr);
     av_packet_free(&pkt);
     avcodec_free_context(&dec);
     avformat_close_input(&fmt);
-    sws_freeContext(s.vid_sws);
+    frameluma_fini(&s.luma);
     sws_freeContext(s.src_sws);
     free(s.src);
     free(s.grey);

@@ -24,6 +24,8 @@
  */
 #include "media/verify.h"
 
+#include "media/frameluma.h"
+
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -52,7 +54,6 @@
 #define VERIFY_LIMITED_SPAN 219 /* white - black in limited range */
 #define VERIFY_FULL_SPAN 255
 #define VERIFY_MARK_MOD (1u << FRAMEMARK_BITS)
-#define VERIFY_SWS_UNITY (1 << 16) /* swscale's fixed-point 1.0 */
 
 struct verify_slot {
     uint8_t *luma; /* w x h of the video, the video's range */
@@ -70,8 +71,7 @@ struct verify {
     uint8_t *grey; /* one decoded source, its own size */
     size_t grey_cap;
     struct SwsContext *src_sws; /* source size -> video size */
-    struct SwsContext *vid_sws; /* odd pixel formats -> 8-bit luma */
-    AVFrame *conv;
+    struct frameluma luma;      /* decoded frames -> 8-bit luma */
     struct verify_report *rep;
     double min_psnr;
     double psnr_sum;
@@ -204,69 +204,6 @@ out:
     return rc;
 }
 
-static int
-verify_is_full_range(const AVFrame *fr)
-{
-    switch (fr->format) {
-    case AV_PIX_FMT_YUVJ420P:
-    case AV_PIX_FMT_YUVJ422P:
-    case AV_PIX_FMT_YUVJ444P:
-    case AV_PIX_FMT_YUVJ440P:
-    case AV_PIX_FMT_YUVJ411P:
-        return 1;
-    default:
-        return fr->color_range == AVCOL_RANGE_JPEG;
-    }
-}
-
-/* The frame's 8-bit luma plane: the frame's own when its format has one,
- * else a conversion (same range). -1 with err. */
-static int
-verify_frame_luma(struct verify *v, const AVFrame *fr, const uint8_t **luma,
-                  int *stride)
-{
-    const AVPixFmtDescriptor *d =
-        av_pix_fmt_desc_get((enum AVPixelFormat)fr->format);
-    int ret, full = verify_is_full_range(fr);
-
-    if (d != NULL &&
-        !(d->flags & (AV_PIX_FMT_FLAG_RGB | AV_PIX_FMT_FLAG_PAL |
-                      AV_PIX_FMT_FLAG_HWACCEL)) &&
-        d->comp[0].plane == 0 && d->comp[0].depth == 8 &&
-        d->comp[0].step == 1 && d->comp[0].offset == 0) {
-        *luma = fr->data[0];
-        *stride = fr->linesize[0];
-        return 0;
-    }
-    v->vid_sws = sws_getCachedContext(
-        v->vid_sws, fr->width, fr->height, (enum AVPixelFormat)fr->format,
-        fr->width, fr->height, AV_PIX_FMT_YUV420P, SWS_POINT, NULL, NULL, NULL);
-    if (v->vid_sws == NULL) {
-        errf(v->err, v->errlen, "cannot convert %s frames",
-             d != NULL ? d->name : "unknown");
-        return -1;
-    }
-    sws_setColorspaceDetails(v->vid_sws, sws_getCoefficients(SWS_CS_DEFAULT),
-                             full, sws_getCoefficients(SWS_CS_DEFAULT), full, 0,
-                             VERIFY_SWS_UNITY, VERIFY_SWS_UNITY);
-    if (v->conv->width != fr->width || v->conv->height != fr->height) {
-        av_frame_unref(v->conv);
-        v->conv->format = AV_PIX_FMT_YUV420P;
-        v->conv->width = fr->width;
-        v->conv->height = fr->height;
-        ret = av_frame_get_buffer(v->conv, 0);
-        if (ret < 0) {
-            errf(v->err, v->errlen, "%s", av_err2str(ret));
-            return -1;
-        }
-    }
-    sws_scale(v->vid_sws, (const uint8_t *const *)fr->data, fr->linesize, 0,
-              fr->height, v->conv->data, v->conv->linesize);
-    *luma = v->conv->data[0];
-    *stride = v->conv->linesize[0];
-    return 0;
-}
-
 /* Check decoded frame number rep->video_frames. -1 only when the check
  * itself cannot go on. */
 static int
@@ -292,8 +229,8 @@ verify_frame(struct verify *v, const AVFrame *fr)
     if (i >= count)
         return 0; /* more frames than sources: reported by the caller */
     if (verify_set_geometry(v, fr->width, fr->height,
-                            verify_is_full_range(fr)) == -1 ||
-        verify_frame_luma(v, fr, &luma, &stride) == -1)
+                            frameluma_full_range(fr)) == -1 ||
+        frameluma_get(&v->luma, fr, &luma, &stride, v->err, v->errlen) == -1)
         return -1;
     if ((i > 0 && verify_load_source(v, i - 1) == -1) ||
         verify_load_source(v, i) == -1 ||
@@ -489,8 +426,7 @@ verify_video(const char *video, const char *zip, double min_psnr,
         goto out;
     pkt = av_packet_alloc();
     fr = av_frame_alloc();
-    v.conv = av_frame_alloc();
-    if (pkt == NULL || fr == NULL || v.conv == NULL) {
+    if (pkt == NULL || fr == NULL) {
         errf(err, errlen, "out of memory");
         goto out;
     }
@@ -527,12 +463,11 @@ verify_video(const char *video, const char *zip, double min_psnr,
              ? 1
              : 0;
 out:
-    av_frame_free(&v.conv);
     av_frame_free(&fr);
     av_packet_free(&pkt);
     avcodec_free_context(&dec);
     avformat_close_input(&fmt);
-    sws_freeContext(v.vid_sws);
+    frameluma_fini(&v.luma);
     sws_freeContext(v.src_sws);
     for (int k = 0; k < VERIFY_WINDOW; k++)
         free(v.win[k].luma);
