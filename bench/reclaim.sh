@@ -13,9 +13,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/framefarm-reclaim-XXXXXX")
 trap 'kill -9 $(jobs -p) 2>/dev/null; rm -rf "$tmp"' EXIT
 "$BIN/framefarm" sample -o "$tmp/s.zip" --frames 96 --size 640x360 >/dev/null
 
-now_ms() { date +%s%3N; }
-# "HH:MM:SS.mmm" from a log line, as epoch ms (same day).
-log_ms() { date -d "$(date +%F) $1" +%s%3N; }
+. "$top/bench/lib.sh"
 
 run_one() { # signal
     local d=$tmp/run$RANDOM port t0 line ts
@@ -24,12 +22,12 @@ run_one() { # signal
         --output "$d/out.mp4" --listen 127.0.0.1:0 --set-size 96 \
         >"$d/out" 2>"$d/log" &
     local coord=$!
-    until grep -q '^listening' "$d/out" 2>/dev/null; do sleep 0.05; done
+    waitfor "$d/out" '^listening'
     port=$(sed -n 's/.*:\([0-9]*\)$/\1/p' "$d/out")
     "$BIN/framefarm-node" --coordinator "127.0.0.1:$port" --share "$d/share" \
         --name victim 2>"$d/node.log" &
     local node=$!
-    until grep -q 'rendering' "$d/node.log" 2>/dev/null; do sleep 0.02; done
+    waitfor "$d/node.log" 'rendering'
     t0=$(now_ms)
     kill -"$1" "$node"
     until grep -q 'reclaimed from node victim' "$d/log" 2>/dev/null; do
@@ -44,7 +42,6 @@ run_one() { # signal
     wait "$coord" "$node" 2>/dev/null
 }
 
-stats() { sort -n | awk '{a[NR]=$1} END {printf "median %d ms, worst %d ms", a[int((NR+1)/2)], a[NR]}'; }
 
 for sig in KILL STOP; do
     res=()

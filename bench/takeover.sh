@@ -17,10 +17,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/framefarm-takeover-XXXXXX")
 trap 'kill -9 $(jobs -p) 2>/dev/null; rm -rf "$tmp"' EXIT
 "$BIN/framefarm" sample -o "$tmp/s.zip" --frames 240 --size 640x360 >/dev/null
 
-now_ms() { date +%s%3N; }
-log_ms() { date -d "$(date +%F) $1" +%s%3N; }
-waitfor() { until grep -q "$2" "$1" 2>/dev/null; do sleep 0.02; done; }
-stats() { sort -n | awk '{a[NR]=$1} END {printf "median %d ms, worst %d ms", a[int((NR+1)/2)], a[NR]}'; }
+. "$top/bench/lib.sh"
 
 run_restart() {
     local d=$tmp/r$RANDOM port t0 t1

@@ -654,10 +654,8 @@ amb_on_lease(struct ambassador *a, const struct amb_event *ev)
 {
     uint64_t now = clock_now_ms();
     struct amb_peer *p = amb_peer_get(a, ev->lease.node, now);
-    uint64_t before;
     if (p == NULL)
         return;
-    (void)before;
     if (!liveness_lease(&p->lv, ev->lease.counter, now))
         return; /* not newer than what we have: a stale read */
     if (!p->lv.connected)
