@@ -479,6 +479,7 @@ amb_on_hello(struct ambassador *a, struct amb_node *node,
 {
     uint64_t now = clock_now_ms();
     struct amb_peer *peer;
+    struct node_cmd *cmd;
 
     for (struct amb_node *o = a->nodes; o != NULL; o = o->next) {
         if (o != node && o->hello && strcmp(o->name, ev->name) == 0) {
@@ -505,17 +506,22 @@ amb_on_hello(struct ambassador *a, struct amb_node *node,
              node->name, node->peer, node->encoders, ev->slots,
              ev->lease.nheld);
     peer = amb_peer_get(a, node->name, now);
-    if (peer != NULL) {
+    if (peer != NULL)
         liveness_connected(&peer->lv, now);
-        if (peer->have_br && peer->br.state != BREAKER_CLOSED) {
-            struct node_cmd *cmd = calloc(1, sizeof(*cmd));
-            if (cmd != NULL) {
-                cmd->type = CMD_BREAKER;
-                cmd->br = peer->br;
-                nodeconn_send(node->conn, cmd);
-            }
-        }
+    /* Admit it, with the breaker its name ended its last session with:
+     * its thread asks for work only from here. */
+    cmd = calloc(1, sizeof(*cmd));
+    if (cmd == NULL) {
+        log_warnx("node %s: out of memory admitting it; closing", node->name);
+        amb_send(a, node, CMD_FINISH, 0, 0, 0, NULL);
+        return;
     }
+    cmd->type = CMD_ADMIT;
+    if (peer != NULL && peer->have_br && peer->br.state != BREAKER_CLOSED) {
+        cmd->ok = 1;
+        cmd->br = peer->br;
+    }
+    nodeconn_send(node->conn, cmd);
     /* A node back from a lost connection still has sets in hand: reattach
      * those we still count on it for (same set, same epoch, held by its
      * ended session); cancel the others. */

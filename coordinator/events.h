@@ -66,11 +66,13 @@ struct amb_event {
 };
 
 enum node_cmd_type {
-    CMD_ASSIGN,  /* msg is the assign; set/epoch say which */
-    CMD_RESULT,  /* msg is the result; ok says accepted */
-    CMD_FINISH,  /* msg is the finish; then close */
-    CMD_CANCEL,  /* msg is the cancel; the node drops (set, epoch) */
-    CMD_BREAKER, /* br: the breaker this node name had in its last session */
+    CMD_ASSIGN, /* msg is the assign; set/epoch say which */
+    CMD_RESULT, /* msg is the result; ok says accepted */
+    CMD_FINISH, /* msg is the finish; then close */
+    CMD_CANCEL, /* msg is the cancel; the node drops (set, epoch) */
+    CMD_ADMIT,  /* the loop took the hello: the thread may ask for work;
+                   ok: br is the breaker this node name had in its last
+                   session, to apply first */
 };
 
 struct node_cmd {
@@ -78,7 +80,7 @@ struct node_cmd {
     uint32_t set;
     uint64_t epoch;
     int ok;
-    cJSON *msg; /* owned; NULL for CMD_BREAKER */
+    cJSON *msg; /* owned; NULL for CMD_ADMIT */
     struct breaker br;
 };
 

@@ -55,6 +55,7 @@ struct nodeconn {
     uint64_t next_hb_ms;
     uint64_t hb_seq;
     int suspect;
+    int admitted; /* the loop took the hello (CMD_ADMIT): asks may start */
     int detached; /* the node said it closes on purpose */
     int died;     /* the session ended by the node's process dying */
 };
@@ -426,14 +427,22 @@ nodeconn_command(struct nodeconn *c, struct node_cmd *cmd)
         if (nodeconn_send_msg(c, cmd->msg) == -1)
             rc = -1;
         break;
-    case CMD_BREAKER:
+    case CMD_ADMIT:
         /* The node's name had a breaker in an earlier session: a node
          * that lost liveness or kept failing does not start afresh just
-         * by reconnecting. */
-        c->br = cmd->br;
-        log_info("node %s: breaker %s, carried over from its last session",
-                 c->name, breaker_state_name(c->br.state));
-        c->br_reported = c->br.state;
+         * by reconnecting. It applies before the first ask, so no work is
+         * handed out under a fresh breaker and then declined. */
+        c->admitted = 1;
+        if (cmd->ok) {
+            c->br = cmd->br;
+            /* A half-open probe that the last session asked for ended
+             * with it: this session probes afresh (a reattached set's
+             * result still counts when it comes). */
+            breaker_release_probe(&c->br);
+            log_info("node %s: breaker %s, carried over from its last session",
+                     c->name, breaker_state_name(c->br.state));
+            c->br_reported = c->br.state;
+        }
         break;
     case CMD_CANCEL:
         nodeconn_held_remove(c, cmd->set, cmd->epoch);
@@ -479,7 +488,7 @@ nodeconn_update_wants(struct nodeconn *c, uint64_t now)
         nodeconn_emit(c, nodeconn_event(c, EV_UNWANT));
         return;
     }
-    while (!c->suspect && c->nheld + c->wanted < c->slots &&
+    while (c->admitted && !c->suspect && c->nheld + c->wanted < c->slots &&
            breaker_allow(&c->br, now)) {
         c->wanted++;
         nodeconn_emit(c, nodeconn_event(c, EV_WANT));

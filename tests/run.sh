@@ -37,7 +37,7 @@ run_one() { # name, command...
     else
         fail=$((fail + 1)); failed="$failed $name"
         echo "FAIL $name (exit $rc, ${secs}s); last lines of its log:"
-        tail -n 40 "$log" | sed 's/^/    /'
+        tail -n 80 "$log" | sed 's/^/    /'
     fi
 }
 

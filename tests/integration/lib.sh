@@ -17,7 +17,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# A failure shows the ends of the process logs first (CI keeps only what
+# the test printed), then the reason last.
+fail() {
+    for f in "$T"/coord*.log "$T"/node-*.log; do
+        [ -s "$f" ] || continue
+        echo "--- last lines of ${f#"$T"/}:" >&2
+        tail -n 15 "$f" | cut -c1-220 >&2
+    done
+    echo "FAIL: $*" >&2
+    exit 1
+}
 skip() { echo "SKIP: $*"; exit 77; }
 
 # Sample zips are cached per build so each test does not regenerate them.

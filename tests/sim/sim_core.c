@@ -237,7 +237,7 @@ enum msg_kind {
     M_CLOSE, /* FIN */
 };
 
-enum cmd_kind { NC_ASSIGN, NC_RESULT, NC_FINISH, NC_CANCEL, NC_BREAKER };
+enum cmd_kind { NC_ASSIGN, NC_RESULT, NC_FINISH, NC_CANCEL, NC_ADMIT };
 
 enum loop_kind {
     LE_HELLO,
@@ -374,7 +374,9 @@ struct sess {
     struct breaker br;
     struct brk_shadow bs;
     enum breaker_state br_reported;
-    struct breaker carried; /* NC_BREAKER: the name's last breaker */
+    bool admitted;     /* NC_ADMIT applied: asks may start */
+    bool have_carried; /* NC_ADMIT carries the name's last breaker */
+    struct breaker carried;
     struct brk_shadow carried_bs;
     struct held held[CONFIG_MAX_SLOTS];
     int nheld, wanted, suspect;
@@ -1841,7 +1843,7 @@ conn_update_wants(struct sim *s, uint64_t sid)
         conn_emit(s, sid, LE_UNWANT);
         return;
     }
-    while (!x->suspect && x->nheld + x->wanted < x->slots &&
+    while (x->admitted && !x->suspect && x->nheld + x->wanted < x->slots &&
            brk_allow(s, sid)) {
         x->wanted++;
         conn_emit(s, sid, LE_WANT);
@@ -2021,8 +2023,12 @@ conn_on_cmd(struct sim *s, const struct sim_ev *c)
         conn_to_node(s, c->session, M_ERROR, 0, 0, 0);
         conn_close(s, c->session, GONE_FINISHED, false);
         return;
-    case NC_BREAKER:
-        /* CMD_BREAKER: the name's breaker from its last session. */
+    case NC_ADMIT:
+        /* CMD_ADMIT: asks start now, under the name's breaker from its
+         * last session when it had one. */
+        x->admitted = true;
+        if (!x->have_carried)
+            break;
         x->br = x->carried;
         x->bs = x->carried_bs;
         x->br_reported = x->br.state;
@@ -2030,6 +2036,7 @@ conn_on_cmd(struct sim *s, const struct sim_ev *c)
                c->session, node_name(s, x->node),
                breaker_state_name(x->br.state));
         brk_compare(s, c->session, "carry-over");
+        brk_release(s, c->session); /* the last session's probe ended */
         break;
     default:
         break;
@@ -2368,10 +2375,11 @@ amb_on_hello(struct sim *s, uint64_t sid)
     p = amb_peer_get(s, x->node);
     live_connected(s, x->node);
     if (p->have_br && p->br.state != BREAKER_CLOSED) {
+        x->have_carried = true;
         x->carried = p->br;
         x->carried_bs = p->bs;
-        cmd_push(s, sid, NC_BREAKER, 0, 0, 0);
     }
+    cmd_push(s, sid, NC_ADMIT, 0, 0, 0);
     for (int k = 0; k < x->nhello; k++) {
         uint32_t set = x->hello[k].set;
         uint64_t epoch = x->hello[k].epoch;
@@ -3131,9 +3139,8 @@ ev_trace(struct sim *s, const struct sim_ev *e)
         [M_ERROR] = "error",   [M_CLOSE] = "FIN",
     };
     static const char *const cmds[] = {
-        [NC_ASSIGN] = "assign",   [NC_RESULT] = "result",
-        [NC_FINISH] = "finish",   [NC_CANCEL] = "cancel",
-        [NC_BREAKER] = "breaker",
+        [NC_ASSIGN] = "assign", [NC_RESULT] = "result", [NC_FINISH] = "finish",
+        [NC_CANCEL] = "cancel", [NC_ADMIT] = "admit",
     };
     static const char *const loops[] = {
         [LE_HELLO] = "hello",   [LE_WANT] = "want",
