@@ -10,6 +10,7 @@
 #include <time.h>
 
 uint64_t clock_now_ms(void);      /* CLOCK_MONOTONIC */
+uint64_t clock_now_us(void);      /* CLOCK_MONOTONIC, for measuring */
 void clock_sleep_ms(uint64_t ms); /* restarts on EINTR */
 /* A condition variable whose timed waits use CLOCK_MONOTONIC. */
 void clock_cond_init(pthread_cond_t *cv);

@@ -501,9 +501,9 @@ amb_on_hello(struct ambassador *a, struct amb_node *node,
     snprintf(node->name, sizeof(node->name), "%s", ev->name);
     snprintf(node->encoders, sizeof(node->encoders), "%s", ev->encoders);
     snprintf(node->breaker, sizeof(node->breaker), "closed");
-    log_info("node %s: connected from %s, encoders %s, %d slot(s), %u set(s) "
-             "in hand",
-             node->name, node->peer, node->encoders, ev->slots,
+    log_info("node %s: connected from %s, encoders %s, JPEG decoding on %s, "
+             "%d slot(s), %u set(s) in hand",
+             node->name, node->peer, node->encoders, ev->decoder, ev->slots,
              ev->lease.nheld);
     peer = amb_peer_get(a, node->name, now);
     if (peer != NULL)

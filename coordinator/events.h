@@ -20,6 +20,7 @@
 #include "common/lease.h"
 #include "media/vidinfo.h"
 
+#define EV_DECODER_MAX 16
 #define EV_ENCODERS_MAX 256
 #define EV_ENCODER_LIST_MAX 32
 
@@ -56,13 +57,14 @@ struct amb_event {
     char fallback[ERR_MAX];    /* EV_DONE, EV_CHECKED: why not the encoder
                                   asked for ("" when it was) */
     char encoders[EV_ENCODERS_MAX];
-    char path[FS_PATH_MAX]; /* relative to the share */
-    char text[ERR_MAX];     /* reason, error or state */
-    struct vidinfo info;    /* EV_CHECKED */
-    int died;               /* EV_GONE: closed without detach */
-    struct breaker br;      /* EV_GONE: the session's breaker at its end */
-    void *ptr;              /* EV_JOURNALED: the loop's deferred actions */
-    struct lease lease;     /* EV_LEASE; EV_HELLO: held sets in .held */
+    char decoder[EV_DECODER_MAX]; /* EV_HELLO: where it decodes JPEGs */
+    char path[FS_PATH_MAX];       /* relative to the share */
+    char text[ERR_MAX];           /* reason, error or state */
+    struct vidinfo info;          /* EV_CHECKED */
+    int died;                     /* EV_GONE: closed without detach */
+    struct breaker br;  /* EV_GONE: the session's breaker at its end */
+    void *ptr;          /* EV_JOURNALED: the loop's deferred actions */
+    struct lease lease; /* EV_LEASE; EV_HELLO: held sets in .held */
 };
 
 enum node_cmd_type {

@@ -199,6 +199,7 @@ nodeconn_handshake(struct nodeconn *c, char *why, size_t whylen)
     cJSON *msg = NULL, *reply = NULL;
     uint64_t proto, slots;
     const char *name, *mac;
+    const cJSON *decoder;
     struct amb_event *ev;
     int rc = -1;
 
@@ -239,6 +240,15 @@ nodeconn_handshake(struct nodeconn *c, char *why, size_t whylen)
         goto out;
     }
     name = json_str(msg, "node");
+    /* "decoder" is optional (nodes before it did not say). */
+    decoder = cJSON_GetObjectItemCaseSensitive(msg, "decoder");
+    if (decoder != NULL &&
+        (!cJSON_IsString(decoder) || !ident_is_valid(decoder->valuestring) ||
+         strlen(decoder->valuestring) >= EV_DECODER_MAX)) {
+        errf(why, whylen, "bad hello (decoder)");
+        nodeconn_send_error(c, why);
+        goto out;
+    }
     if (name == NULL || !ident_is_valid(name) ||
         json_u64(msg, "slots", CONFIG_MAX_SLOTS, &slots) == -1 || slots == 0 ||
         nodeconn_encoders(cJSON_GetObjectItemCaseSensitive(msg, "encoders"),
@@ -276,6 +286,8 @@ nodeconn_handshake(struct nodeconn *c, char *why, size_t whylen)
     if (ev != NULL) {
         ev->slots = c->slots;
         snprintf(ev->encoders, sizeof(ev->encoders), "%s", encoders);
+        snprintf(ev->decoder, sizeof(ev->decoder), "%s",
+                 decoder != NULL ? decoder->valuestring : "cpu");
         snprintf(ev->text, sizeof(ev->text), "%s", c->peer);
     }
     nodeconn_emit(c, ev);

@@ -7,6 +7,8 @@
  * and every attempt to open it in a render fails, as a GPU that breaks
  * after start-up would. It drives the run-time fallback on machines
  * without a GPU; it is logged loudly and never meant for production.
+ * FRAMEFARM_FAULT_DECODER=NAME (nvdec, vaapi) does the same for a GPU JPEG
+ * decoder: it passes its probe, and every GPU decode fails in renders.
  *
  * Exit status: 0 the job finished; 1 the job failed or the ambassador
  * could not be reached or refused us; 2 bad usage.
@@ -30,11 +32,13 @@
 #define EXIT_USAGE 2
 #define NODE_MAX_THREADS 64
 #define NODE_FAULT_ENV "FRAMEFARM_FAULT_ENCODER"
+#define NODE_FAULT_DEC_ENV "FRAMEFARM_FAULT_DECODER"
 
 static const char usage_text[] =
     "usage: framefarm-node --coordinator HOST:PORT --share DIR [--name NAME]\n"
     "           [--encoder auto|cpu|nvenc|vaapi|NAME] [--fallback cpu|none]\n"
-    "           [--preset P] [--threads N] [--slots N] [--secret FILE]\n"
+    "           [--decoder auto|cpu|nvdec|vaapi] [--preset P] [--threads N]\n"
+    "           [--slots N] [--secret FILE]\n"
     "           [--retry-for SECONDS] [-v]\n"
     "       framefarm-node --probe\n"
     "\n"
@@ -46,9 +50,12 @@ static const char usage_text[] =
     "encoder asked for is unavailable or breaks, --fallback cpu renders on\n"
     "the CPU and says so; none fails the set (the job's --fallback none\n"
     "does the same). --preset overrides every job's preset on this node\n"
-    "(an x264 name; e.g. a slow machine). Defaults: --name = host name,\n"
-    "--encoder auto, --fallback cpu, the job's preset, --threads = CPUs,\n"
-    "--slots 1, --retry-for 300.\n";
+    "(an x264 name; e.g. a slow machine). --decoder says where JPEGs are\n"
+    "decoded: auto takes a GPU decoder only when the probe measured it\n"
+    "faster than all the CPU threads together; a GPU decoder named but\n"
+    "unusable falls back to the CPU, saying why. Defaults: --name = host\n"
+    "name, --encoder auto, --fallback cpu, --decoder auto, the job's\n"
+    "preset, --threads = CPUs, --slots 1, --retry-for 300.\n";
 
 enum {
     OPT_COORD = 256,
@@ -56,6 +63,7 @@ enum {
     OPT_NAME,
     OPT_ENCODER,
     OPT_FALLBACK,
+    OPT_DECODER,
     OPT_PRESET,
     OPT_THREADS,
     OPT_SLOTS,
@@ -70,6 +78,7 @@ static const struct option long_opts[] = {
     {"name", required_argument, NULL, OPT_NAME},
     {"encoder", required_argument, NULL, OPT_ENCODER},
     {"fallback", required_argument, NULL, OPT_FALLBACK},
+    {"decoder", required_argument, NULL, OPT_DECODER},
     {"preset", required_argument, NULL, OPT_PRESET},
     {"threads", required_argument, NULL, OPT_THREADS},
     {"slots", required_argument, NULL, OPT_SLOTS},
@@ -107,7 +116,8 @@ parse_long(const char *s, long min, long max, const char *what)
 }
 
 static void
-print_probe(const struct node_config *c)
+print_probe(const struct node_config *c, const struct decprobe *dp,
+            const struct decprobe_choice *dc)
 {
     printf("%-14s %-6s %-6s %s\n", "ENCODER", "CODEC", "KIND", "STATUS");
     for (size_t i = 0; i < c->nenc; i++) {
@@ -118,6 +128,29 @@ print_probe(const struct node_config *c)
         if (e->ok && e->device[0] != '\0')
             printf("%-14s %-6s %-6s   device: %s\n", "", "", "", e->device);
     }
+    printf("\n%-14s %s\n", "JPEG DECODER", "STATUS");
+    if (dp->cpu_ms > 0)
+        printf("%-14s ok: %.2f ms per %dx%d picture on one thread, %d "
+               "threads\n",
+               DECPROBE_CPU, dp->cpu_ms, dp->width, dp->height,
+               dp->cpu_threads);
+    else
+        printf("%-14s ok (libjpeg-turbo, %d threads; not timed: no GPU "
+               "decoder to compare)\n",
+               DECPROBE_CPU, dp->cpu_threads);
+    for (size_t i = 0; i < dp->n; i++) {
+        const struct decprobe_entry *e = &dp->hw[i];
+        if (e->ok)
+            printf("%-14s ok: %.2f ms per picture, one stream; luma PSNR "
+                   "%.1f dB against the CPU's\n",
+                   e->name, e->ms, e->psnr);
+        else
+            printf("%-14s unavailable: %s\n", e->name, e->reason);
+        if (e->ok && e->device[0] != '\0')
+            printf("%-14s   device: %s\n", "", e->device);
+    }
+    printf("decoding on: %s%s%s%s\n", dc->name, dc->why[0] != '\0' ? " (" : "",
+           dc->why, dc->why[0] != '\0' ? ")" : "");
 }
 
 /* The test hook: the named encoder is offered as if it had passed its
@@ -139,11 +172,32 @@ node_fault(struct node_config *c, const char *name)
     return -1;
 }
 
+/* The decoder test hook: name passes its probe, as fast as can be. */
+static int
+node_fault_decoder(struct decprobe *dp, const char *name)
+{
+    for (size_t i = 0; i < dp->n; i++) {
+        struct decprobe_entry *e = &dp->hw[i];
+        if (strcmp(e->name, name) != 0)
+            continue;
+        e->ok = 1;
+        e->ms = 0;
+        e->reason[0] = '\0';
+        snprintf(e->device, sizeof(e->device),
+                 "test hook %s: every decode fails", NODE_FAULT_DEC_ENV);
+        return 0;
+    }
+    return -1;
+}
+
 int
 main(int argc, char **argv)
 {
     static struct node_config cfg;
     const char *coord = NULL, *secret = NULL, *preset = NULL, *fault;
+    const char *decoder = "auto";
+    static struct decprobe dp;
+    struct decprobe_choice dc;
     char err[ERR_MAX], host[NET_HOST_MAX];
     int opt, probe = 0, rc, fallback_cpu = 1;
     struct stat st;
@@ -191,6 +245,11 @@ main(int argc, char **argv)
                 usage("--fallback: expected cpu or none");
             fallback_cpu = strcmp(optarg, ENC_FALLBACK_CPU) == 0;
             break;
+        case OPT_DECODER:
+            if (!decprobe_known(optarg))
+                usage("--decoder: expected auto, cpu, nvdec or vaapi");
+            decoder = optarg;
+            break;
         case OPT_PRESET:
             if (!encprobe_preset_known(optarg))
                 usage("--preset: expected an x264 preset name (ultrafast .. "
@@ -234,8 +293,23 @@ main(int argc, char **argv)
         fault = NULL;
     if (fault != NULL && node_fault(&cfg, fault) == -1)
         usage(NODE_FAULT_ENV " does not name an encoder of the probe table");
+    /* Nothing to measure when the CPU is asked for (the probe's own
+     * output still lists the GPU decoders). */
+    if (probe || strcmp(decoder, DECPROBE_CPU) != 0)
+        decprobe_run(&dp, cfg.threads);
+    else
+        dp.cpu_threads = cfg.threads;
+    cfg.fault_decoder = getenv(NODE_FAULT_DEC_ENV);
+    if (cfg.fault_decoder != NULL && cfg.fault_decoder[0] == '\0')
+        cfg.fault_decoder = NULL;
+    if (cfg.fault_decoder != NULL &&
+        node_fault_decoder(&dp, cfg.fault_decoder) == -1)
+        usage(NODE_FAULT_DEC_ENV " does not name a GPU JPEG decoder");
+    if (decprobe_choose(&dp, decoder, &dc, err, sizeof(err)) == -1)
+        usage(err);
+    snprintf(cfg.decoder, sizeof(cfg.decoder), "%s", dc.name);
     if (probe) {
-        print_probe(&cfg);
+        print_probe(&cfg, &dp, &dc);
         return 0;
     }
     if (coord == NULL || cfg.share[0] == '\0')
@@ -258,6 +332,16 @@ main(int argc, char **argv)
     for (size_t i = 0; i < cfg.nenc; i++)
         log_debug("encoder %s: %s%s", cfg.enc[i].name,
                   cfg.enc[i].ok ? "ok" : "unavailable: ", cfg.enc[i].reason);
+    if (dc.fallback)
+        log_warnx("%s; decoding JPEGs on the CPU", dc.why);
+    else
+        log_info("JPEG decoding on: %s%s%s%s", dc.name,
+                 dc.why[0] != '\0' ? " (" : "", dc.why,
+                 dc.why[0] != '\0' ? ")" : "");
+    if (cfg.fault_decoder != NULL)
+        log_warnx("test hook %s=%s: %s is offered as if it passed its probe "
+                  "and every decode on it fails",
+                  NODE_FAULT_DEC_ENV, cfg.fault_decoder, cfg.fault_decoder);
     if (fault != NULL)
         log_warnx("test hook %s=%s: %s is offered as if it passed its probe "
                   "and every open of it fails",

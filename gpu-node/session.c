@@ -135,6 +135,7 @@ session_hello(const struct session *s, const char *nonce)
     json_add_u64(m, "proto", PROTO_VERSION);
     cJSON_AddStringToObject(m, "node", c->name);
     json_add_u64(m, "slots", (uint64_t)c->slots);
+    cJSON_AddStringToObject(m, "decoder", c->decoder);
     encs = cJSON_AddArrayToObject(m, "encoders");
     for (size_t i = 0; encs != NULL && i < c->nenc; i++)
         if (c->enc[i].ok)
@@ -279,6 +280,8 @@ session_on_assign(struct session *s, const cJSON *msg)
     }
     w->epoch = epoch;
     w->threads = c->threads;
+    w->decoder = c->decoder;
+    w->fault_decoder = c->fault_decoder;
     n = snprintf(w->rel, sizeof(w->rel), "jobs/%s/out/%u/%llu-%s.mp4",
                  w->m->job, w->m->set, (unsigned long long)epoch, c->name);
     if (n < 0 || (size_t)n >= sizeof(w->rel) ||
@@ -378,13 +381,27 @@ session_collect(struct session *s)
             work_free(w); /* fenced, abandoned or cancelled: never sent */
             continue;
         }
-        if (w->ok)
+        if (w->ok && w->res.hw_error[0] != '\0')
+            log_warnx("job %s set %u epoch %llu: %s decoded %llu of %llu "
+                      "pictures, the CPU the rest; first failure: %s",
+                      w->m->job, w->m->set, (unsigned long long)w->epoch,
+                      s->cfg->decoder, (unsigned long long)w->res.hw_decoded,
+                      (unsigned long long)w->res.frames, w->res.hw_error);
+        if (w->ok) {
+            char dec[ERR_MAX] = "";
+            if (strcmp(s->cfg->decoder, DECPROBE_CPU) != 0)
+                snprintf(
+                    dec, sizeof(dec),
+                    " (JPEGs: %llu on %s, %llu on the "
+                    "CPU)",
+                    (unsigned long long)w->res.hw_decoded, s->cfg->decoder,
+                    (unsigned long long)(w->res.frames - w->res.hw_decoded));
             log_info("job %s set %u epoch %llu: rendered %llu frames, %llu "
-                     "bytes with %s",
+                     "bytes with %s%s",
                      w->m->job, w->m->set, (unsigned long long)w->epoch,
                      (unsigned long long)w->res.frames,
-                     (unsigned long long)w->res.bytes, w->res.encoder);
-        else
+                     (unsigned long long)w->res.bytes, w->res.encoder, dec);
+        } else
             log_warnx("job %s set %u epoch %llu: render failed: %s", w->m->job,
                       w->m->set, (unsigned long long)w->epoch, w->err);
         if (s->fd != -1 && rc == 0) {

@@ -20,6 +20,7 @@
 #include "common/ident.h"
 #include "common/netio.h"
 #include "gpu-node/encsel.h"
+#include "media/decprobe.h"
 #include "media/encprobe.h"
 
 #define NODE_DEFAULT_RETRY_S 300
@@ -44,6 +45,10 @@ struct node_config {
     struct encprobe_entry enc[ENCPROBE_MAX];
     size_t nenc;
     struct encsel *sel; /* chooses each set's encoder (owns its breakers) */
+    /* Where JPEGs are decoded: "cpu", "nvdec", "vaapi" (decprobe's
+     * choice at start-up). */
+    char decoder[DECPROBE_NAME_MAX];
+    const char *fault_decoder; /* FRAMEFARM_FAULT_DECODER, or NULL */
 };
 
 /* 0 when the ambassador said the job is finished (ok), 1 when it

@@ -69,6 +69,8 @@ worker_render(struct work *w)
         .out_path = w->out,
         .encoder = w->encoder,
         .threads = w->threads,
+        .decoder = w->decoder,
+        .fault_decoder = w->fault_decoder,
         .fault_encoder = w->sel != NULL ? encsel_fault(w->sel) : NULL,
     };
     w->ok = render_set(&rq, &w->progress, &w->cancel, &w->res, w->err,

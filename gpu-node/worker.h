@@ -25,6 +25,8 @@ struct work {
     char out[FS_PATH_MAX]; /* absolute final name */
     char rel[FS_PATH_MAX]; /* out, relative to the share */
     int threads;
+    const char *decoder;       /* the node's JPEG decoder (node_config) */
+    const char *fault_decoder; /* its test hook, or NULL */
     /* The encoder, chosen by encsel_assign (gpu-node/encsel.h): */
     struct encsel *sel;
     char encoder[ENC_NAME_MAX];    /* to render with; fixed once queued */

@@ -11,10 +11,12 @@
  * avcodec_open2 must consume every option it is given; a leftover one is a
  * mapping error and fails the open.
  *
- * NVENC takes frames in system memory (yuv420p) and uploads them itself.
- * VAAPI needs its own surfaces: encoder_open creates the device and a
- * frames context, and encoder_send uploads each nv12 frame. Both paths are
- * exercised only on machines with such a GPU.
+ * NVENC takes frames in system memory (yuv420p) and uploads them itself,
+ * in the node's shared CUDA context (hw_device_ctx). VAAPI needs its own
+ * surfaces: encoder_open makes a frames context on the shared device, and
+ * encoder_send uploads each nv12 frame. Devices come from hwdev, created
+ * once per process. Both paths are exercised only on machines with such a
+ * GPU.
  */
 #include "media/encoder.h"
 
@@ -27,6 +29,7 @@
 
 #include "common/err.h"
 #include "media/avlog.h"
+#include "media/hwdev.h"
 
 #define ENCODER_HW_POOL 20 /* surfaces: the encoder's references + 1 */
 #define ENCODER_MAX_CRF 51 /* x264's CRF scale, as in enc_params */
@@ -236,7 +239,23 @@ encoder_preset_known(const char *x264)
     return encoder_preset_find(x264, NULL, 0) != NULL;
 }
 
-/* The device and surface pool frames are uploaded to (VAAPI). */
+/* The node's one device of the back end's kind, by reference. */
+static int
+encoder_device(struct encoder *e, AVBufferRef **device, char *err,
+               size_t errlen)
+{
+    char why[ERR_MAX];
+    if (hwdev_get(e->be->device, e->be->device_path, device, why,
+                  sizeof(why)) == -1) {
+        int saved = errno;
+        errf(err, errlen, "%s: %s", e->be->name, why);
+        errno = saved;
+        return -1;
+    }
+    return 0;
+}
+
+/* The surface pool frames are uploaded to (VAAPI), on the shared device. */
 static int
 encoder_hw_frames(struct encoder *e, const struct enc_params *p,
                   const struct avlog_capture *cap, char *err, size_t errlen)
@@ -245,15 +264,8 @@ encoder_hw_frames(struct encoder *e, const struct enc_params *p,
     AVHWFramesContext *fc;
     int ret, rc = -1;
 
-    ret = av_hwdevice_ctx_create(&device, e->be->device, e->be->device_path,
-                                 NULL, 0);
-    if (ret < 0) {
-        avlog_fail(err, errlen, cap, ret, "%s: cannot open %s device %s",
-                   e->be->name, av_hwdevice_get_type_name(e->be->device),
-                   e->be->device_path != NULL ? e->be->device_path
-                                              : "(default)");
+    if (encoder_device(e, &device, err, errlen) == -1)
         goto out;
-    }
     frames = av_hwframe_ctx_alloc(device);
     if (frames == NULL) {
         avlog_fail(err, errlen, cap, AVERROR(ENOMEM),
@@ -358,8 +370,15 @@ encoder_open(const char *name, const struct enc_params *p, int global_header,
         saved = ENOMEM;
         goto out;
     }
-    if (e->be->hw_format != AV_PIX_FMT_NONE &&
-        encoder_hw_frames(e, p, &cap, err, errlen) == -1) {
+    if (e->be->hw_format != AV_PIX_FMT_NONE) {
+        if (encoder_hw_frames(e, p, &cap, err, errlen) == -1) {
+            saved = errno;
+            goto out;
+        }
+    } else if (e->be->device != AV_HWDEVICE_TYPE_NONE &&
+               encoder_device(e, &c->hw_device_ctx, err, errlen) == -1) {
+        /* NVENC takes system-memory frames but runs in the shared CUDA
+         * context instead of creating one per set. */
         saved = errno;
         goto out;
     }

@@ -30,6 +30,7 @@
 #include "common/err.h"
 #include "media/avlog.h"
 #include "media/encoder.h"
+#include "media/hwdev.h"
 
 #define ENCPROBE_WIDTH 256
 #define ENCPROBE_HEIGHT 144
@@ -80,8 +81,8 @@ encprobe_kind_name(enum encprobe_kind k)
 }
 
 /* Turn "what failed" plus libav's text into e->reason. */
-static void
-encprobe_explain(struct encprobe_entry *e, const char *what, const char *text)
+void
+encprobe_reason(char *out, size_t outlen, const char *what, const char *text)
 {
     for (size_t i = 0; i < sizeof(encprobe_hints) / sizeof(encprobe_hints[0]);
          i++) {
@@ -89,17 +90,25 @@ encprobe_explain(struct encprobe_entry *e, const char *what, const char *text)
         if (strstr(text, h->needle) == NULL)
             continue;
         if (h->detail)
-            snprintf(e->reason, sizeof(e->reason), "%s: %s", h->reason, text);
+            snprintf(out, outlen, "%s: %s", h->reason, text);
         else
-            snprintf(e->reason, sizeof(e->reason), "%s", h->reason);
+            snprintf(out, outlen, "%s", h->reason);
         return;
     }
-    snprintf(e->reason, sizeof(e->reason), "%s: %s", what, text);
+    if (what != NULL)
+        snprintf(out, outlen, "%s: %s", what, text);
+    else
+        snprintf(out, outlen, "%s", text);
 }
 
-/* The first NVIDIA GPU's model name, from the driver's /proc files. */
 static void
-encprobe_nvidia_model(char *out, size_t outlen)
+encprobe_explain(struct encprobe_entry *e, const char *what, const char *text)
+{
+    encprobe_reason(e->reason, sizeof(e->reason), what, text);
+}
+
+void
+encprobe_gpu_model(char *out, size_t outlen)
 {
     struct dirent **names = NULL;
     char path[ENCPROBE_LINE_MAX], line[ENCPROBE_LINE_MAX];
@@ -136,10 +145,8 @@ encprobe_nvidia_model(char *out, size_t outlen)
 static int
 encprobe_device(const struct encoder_backend *be, struct encprobe_entry *e)
 {
-    struct avlog_capture cap;
     AVBufferRef *dev = NULL;
-    char what[ENCPROBE_REASON_MAX];
-    int ret;
+    char text[ERR_MAX];
 
     if (be->device_path != NULL && access(be->device_path, F_OK) == -1) {
         snprintf(e->reason, sizeof(e->reason), "no %s device (%s missing)",
@@ -149,25 +156,15 @@ encprobe_device(const struct encoder_backend *be, struct encprobe_entry *e)
                  be->device_path);
         return -1;
     }
-    avlog_capture_begin(&cap);
-    ret = av_hwdevice_ctx_create(&dev, be->device, be->device_path, NULL, 0);
-    avlog_capture_end(&cap);
-    if (ret < 0) {
-        char averr[AV_ERROR_MAX_STRING_SIZE];
-        char text[AVLOG_CAPTURE_MAX + AV_ERROR_MAX_STRING_SIZE + 4];
-        av_strerror(ret, averr, sizeof(averr));
-        if (cap.text[0] != '\0')
-            snprintf(text, sizeof(text), "%s (%s)", cap.text, averr);
-        else
-            snprintf(text, sizeof(text), "%s", averr);
-        snprintf(what, sizeof(what), "cannot open the %s device",
-                 av_hwdevice_get_type_name(be->device));
-        encprobe_explain(e, what, text);
+    /* The device stays open in hwdev for the node's encoders. */
+    if (hwdev_get(be->device, be->device_path, &dev, text, sizeof(text)) ==
+        -1) {
+        encprobe_explain(e, NULL, text);
         return -1;
     }
     av_buffer_unref(&dev);
     if (be->device == AV_HWDEVICE_TYPE_CUDA)
-        encprobe_nvidia_model(e->device, sizeof(e->device));
+        encprobe_gpu_model(e->device, sizeof(e->device));
     else if (be->device_path != NULL)
         snprintf(e->device, sizeof(e->device), "%s", be->device_path);
     return 0;

@@ -79,5 +79,13 @@ const char *encprobe_pick(const struct encprobe_entry *e, size_t n,
 /* 1 when preset is one of the x264 preset names every back end maps. */
 int encprobe_preset_known(const char *preset);
 const char *encprobe_kind_name(enum encprobe_kind k);
+/* A failure's text (libav's included) as a reason a person can act on,
+ * e.g. "no NVIDIA driver (cannot load libcuda.so.1)"; what (NULL: none)
+ * prefixes a text no known hint matches. */
+void encprobe_reason(char *out, size_t outlen, const char *what,
+                     const char *text);
+/* The first NVIDIA GPU's model name, from the driver's /proc files; "" when
+ * there is none. */
+void encprobe_gpu_model(char *out, size_t outlen);
 
 #endif

@@ -214,7 +214,6 @@ jpegdec_slow(struct jpegdec *d, const uint8_t *jpeg, size_t len, int w, int h,
     const uint8_t *src[JPEGDEC_PLANES] = {NULL, NULL, NULL};
     int srcstride[JPEGDEC_PLANES] = {0, 0, 0};
     enum AVPixelFormat fmt = AV_PIX_FMT_NONE;
-    const int *coefs = sws_getCoefficients(SWS_CS_ITU601);
     int rc;
 
     if (colorspace == TJCS_YCbCr || colorspace == TJCS_GRAY)
@@ -264,10 +263,21 @@ jpegdec_slow(struct jpegdec *d, const uint8_t *jpeg, size_t len, int w, int h,
         return -1;
     }
 
-    d->sws = sws_getCachedContext(d->sws, w, h, fmt, out->width, out->height,
-                                  (enum AVPixelFormat)out->format,
-                                  JPEGDEC_SWS_FLAGS, NULL, NULL, NULL);
-    if (d->sws == NULL) {
+    return jpegdec_convert(&d->sws, src, srcstride, w, h, fmt, out, err,
+                           errlen);
+}
+
+int
+jpegdec_convert(struct SwsContext **sws, const uint8_t *const src[],
+                const int srcstride[], int w, int h, enum AVPixelFormat fmt,
+                AVFrame *out, char *err, size_t errlen)
+{
+    const int *coefs = sws_getCoefficients(SWS_CS_ITU601);
+
+    *sws = sws_getCachedContext(*sws, w, h, fmt, out->width, out->height,
+                                (enum AVPixelFormat)out->format,
+                                JPEGDEC_SWS_FLAGS, NULL, NULL, NULL);
+    if (*sws == NULL) {
         errf(err, errlen, "no conversion from %dx%d %s", w, h,
              av_get_pix_fmt_name(fmt));
         errno = ENOTSUP;
@@ -275,14 +285,14 @@ jpegdec_slow(struct jpegdec *d, const uint8_t *jpeg, size_t len, int w, int h,
     }
     /* Full-range source, limited-range destination, BT.601 on both sides
      * (for RGB sources only the destination side matters). */
-    if (sws_setColorspaceDetails(d->sws, coefs, 1, coefs, 0, 0, 1 << 16,
+    if (sws_setColorspaceDetails(*sws, coefs, 1, coefs, 0, 0, 1 << 16,
                                  1 << 16) < 0) {
         errf(err, errlen, "cannot set up range conversion from %s",
              av_get_pix_fmt_name(fmt));
         errno = ENOTSUP;
         return -1;
     }
-    if (sws_scale(d->sws, src, srcstride, 0, h, out->data, out->linesize) !=
+    if (sws_scale(*sws, src, srcstride, 0, h, out->data, out->linesize) !=
         out->height) {
         errf(err, errlen, "scaling %dx%d %s failed", w, h,
              av_get_pix_fmt_name(fmt));

@@ -25,4 +25,13 @@ int jpegdec_decode(struct jpegdec *d, const uint8_t *jpeg, size_t len,
                    AVFrame *out, char *err, size_t errlen);
 void jpegdec_free(struct jpegdec *d);
 
+struct SwsContext;
+/* Full-range BT.601 picture src (w x h, in fmt: planar or semi-planar
+ * YCbCr, or RGB) into out's format and size at limited range, through
+ * libswscale; *sws is the caller's cached context (sws_freeContext). Also
+ * what hardware-decoded JPEGs go through. 0, or -1 with err. */
+int jpegdec_convert(struct SwsContext **sws, const uint8_t *const src[],
+                    const int srcstride[], int w, int h, enum AVPixelFormat fmt,
+                    AVFrame *out, char *err, size_t errlen);
+
 #endif

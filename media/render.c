@@ -48,6 +48,7 @@
 #include "common/fsutil.h"
 #include "media/avlog.h"
 #include "media/encoder.h"
+#include "media/hwjpeg.h"
 #include "media/jpegdec.h"
 #include "media/zipframes.h"
 
@@ -86,10 +87,14 @@ struct render_pipe {
     pthread_cond_t freed; /* a slot became FREE: the reader waits */
     pthread_cond_t read;  /* a slot became READ: decoders wait */
     pthread_cond_t ready; /* a slot became READY: the encoder waits */
+    const struct hwjpeg_backend *hwdec; /* NULL: CPU decoding only */
+    atomic_uint decoders_started;       /* hands out GPU streams */
     /* Under mu. */
-    size_t next_decode; /* the next frame a decoder claims */
-    int stop;           /* set on the first failure or cancel */
-    int errnum;         /* first failure: errno and message */
+    uint64_t hw_decoded;  /* pictures the GPU decoded */
+    char hw_err[ERR_MAX]; /* the first GPU decode failure */
+    size_t next_decode;   /* the next frame a decoder claims */
+    int stop;             /* set on the first failure or cancel */
+    int errnum;           /* first failure: errno and message */
     char err[ERR_MAX];
 };
 
@@ -181,13 +186,25 @@ render_reader(void *arg)
     return NULL;
 }
 
-/* Frame i's JPEG into its slot's picture; the slot is ours (DECODING). */
+/* A GPU decode failed: keep the first reason for the result. */
+static void
+render_pipe_hw_failed(struct render_pipe *p, const char *why)
+{
+    pthread_mutex_lock(&p->mu);
+    if (p->hw_err[0] == '\0')
+        snprintf(p->hw_err, sizeof(p->hw_err), "%s", why);
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* Frame i's JPEG into its slot's picture, on the GPU (hd) when this thread
+ * has one and it takes the picture, else on the CPU; the slot is ours
+ * (DECODING). */
 static int
-render_decode_one(struct render_pipe *p, struct jpegdec *d,
+render_decode_one(struct render_pipe *p, struct jpegdec *d, struct hwjpeg *hd,
                   struct render_slot *s, size_t i, char *err, size_t errlen)
 {
     AVFrame *f = s->frame;
-    int ret, rc;
+    int ret, rc = -1;
 
     /* The encoder may still hold the last picture's buffers. */
     if (f->buf[0] == NULL || !av_frame_is_writable(f)) {
@@ -204,7 +221,21 @@ render_decode_one(struct render_pipe *p, struct jpegdec *d,
     f->color_range = AVCOL_RANGE_MPEG;
     f->colorspace = AVCOL_SPC_SMPTE170M;
     f->pict_type = AV_PICTURE_TYPE_NONE;
-    rc = jpegdec_decode(d, s->jpeg, s->jpeg_len, f, err, errlen);
+    if (hd != NULL) {
+        char why[ERR_MAX];
+        if (hwjpeg_decode(hd, s->jpeg, s->jpeg_len, f, why, sizeof(why)) == 0) {
+            pthread_mutex_lock(&p->mu);
+            p->hw_decoded++;
+            pthread_mutex_unlock(&p->mu);
+            rc = 0;
+        } else {
+            char msg[ERR_MAX];
+            errf(msg, sizeof(msg), "frame %s: %s", p->m->frames[i].name, why);
+            render_pipe_hw_failed(p, msg);
+        }
+    }
+    if (rc == -1)
+        rc = jpegdec_decode(d, s->jpeg, s->jpeg_len, f, err, errlen);
     if (rc == -1) {
         char why[ERR_MAX];
         int saved = errno;
@@ -223,11 +254,25 @@ render_decoder(void *arg)
 {
     struct render_pipe *p = arg;
     struct jpegdec *d = jpegdec_new();
+    struct hwjpeg *hd = NULL;
     char err[ERR_MAX];
 
     if (d == NULL) {
         render_pipe_fail(p, ENOMEM, "out of memory (JPEG decoder)");
         return NULL;
+    }
+    if (p->hwdec != NULL &&
+        atomic_fetch_add(&p->decoders_started, 1) < RENDER_HW_STREAMS) {
+        if (p->rq->fault_decoder != NULL &&
+            strcmp(p->rq->fault_decoder, p->hwdec->name) == 0)
+            errf(err, sizeof(err),
+                 "cannot open %s: injected fault (test "
+                 "hook)",
+                 p->hwdec->name);
+        else
+            hd = hwjpeg_open(p->hwdec, err, sizeof(err));
+        if (hd == NULL)
+            render_pipe_hw_failed(p, err); /* this thread uses the CPU */
     }
     for (;;) {
         struct render_slot *s;
@@ -246,12 +291,13 @@ render_decoder(void *arg)
         s->state = RENDER_SLOT_DECODING;
         pthread_mutex_unlock(&p->mu);
 
-        if (render_decode_one(p, d, s, i, err, sizeof(err)) == -1) {
+        if (render_decode_one(p, d, hd, s, i, err, sizeof(err)) == -1) {
             render_pipe_fail(p, errno, "%s", err);
             break;
         }
         render_pipe_set_state(p, s, RENDER_SLOT_READY, &p->ready);
     }
+    hwjpeg_free(hd);
     jpegdec_free(d);
     return NULL;
 }
@@ -508,6 +554,8 @@ render_set(const struct render_request *rq, atomic_uint_fast64_t *progress,
     avlog_capture_begin(&cap);
     memset(&pipe, 0, sizeof(pipe));
     res->encoder_failed = 0;
+    res->hw_decoded = 0;
+    res->hw_error[0] = '\0';
     if (progress != NULL)
         atomic_store(progress, 0);
     if (render_check(rq, err, errlen) == -1)
@@ -540,6 +588,17 @@ render_set(const struct render_request *rq, atomic_uint_fast64_t *progress,
         goto out;
     }
     pipe_made = 1;
+    if (rq->decoder != NULL && strcmp(rq->decoder, "cpu") != 0) {
+        pipe.hwdec = hwjpeg_backend_find(rq->decoder);
+        if (pipe.hwdec == NULL) {
+            errf(err, errlen,
+                 "JPEG decoder \"%s\" is none of cpu, nvdec, "
+                 "vaapi",
+                 rq->decoder);
+            saved = EINVAL;
+            goto out;
+        }
+    }
     ret = pthread_create(&reader, NULL, render_reader, &pipe);
     if (ret != 0) {
         errf(err, errlen, "cannot start the zip reader: %s", strerror(ret));
@@ -673,8 +732,11 @@ out:
     encoder_close(enc);
     if (part_made)
         unlink(part);
-    if (pipe_made)
+    if (pipe_made) {
+        res->hw_decoded = pipe.hw_decoded; /* every thread is joined */
+        snprintf(res->hw_error, sizeof(res->hw_error), "%s", pipe.hw_err);
         render_pipe_fini(&pipe);
+    }
     free(decoders);
     avlog_capture_end(&cap);
     if (rc == -1)

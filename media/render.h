@@ -13,8 +13,13 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "common/err.h"
 #include "common/hash.h"
 #include "common/manifest.h"
+
+#define RENDER_HW_STREAMS                                                      \
+    4 /* GPU decoders per set: enough to keep an                               \
+         engine busy while pictures copy back */
 
 struct render_request {
     const struct manifest *m; /* frames and encode parameters */
@@ -22,9 +27,16 @@ struct render_request {
     const char *out_path;     /* final name of the mini-video */
     const char *encoder;      /* FFmpeg encoder name, e.g. "libx264" */
     int threads;              /* decode threads; 0 = one per CPU */
+    /* "nvdec" or "vaapi": the first RENDER_HW_STREAMS decode threads decode
+     * on that GPU (a picture it cannot take is decoded on the CPU and
+     * counted), the others on the CPU. NULL or "cpu": all on the CPU. */
+    const char *decoder;
     /* Test hook (a node's FRAMEFARM_FAULT_ENCODER): when it names encoder,
      * opening the encoder fails as a broken GPU would. NULL: none. */
     const char *fault_encoder;
+    /* Test hook (FRAMEFARM_FAULT_DECODER): when it names decoder, every
+     * GPU decode fails as a broken engine's would. NULL: none. */
+    const char *fault_decoder;
 };
 
 struct render_result {
@@ -32,6 +44,8 @@ struct render_result {
     uint64_t bytes;                /* size of the file */
     char sha256[HASH_HEX_LEN + 1]; /* of the file */
     char encoder[ENC_NAME_MAX];    /* encoder that produced it */
+    uint64_t hw_decoded;           /* pictures the GPU decoded */
+    char hw_error[ERR_MAX];        /* the first GPU decode failure, or "" */
     /* Set on every return: 1 when the render failed because the encoder
      * itself failed (open, encode or flush), not the zip, a JPEG, the
      * output file or a cancel; another encoder may then succeed. */

@@ -1082,3 +1082,47 @@ out:
     free(sc);
     return rc;
 }
+
+int
+sample_jpeg(const struct sample_opts *o, size_t frame, uint8_t **jpeg,
+            size_t *len, char *err, size_t errlen)
+{
+    struct sample_scene *sc = NULL;
+    struct sample_job job = {.frame = frame};
+    struct sample_worker wk;
+    int rc = -1;
+
+    *jpeg = NULL;
+    *len = 0;
+    if (sample_check_opts(o, err, errlen) == -1)
+        return -1;
+    sc = malloc(sizeof(*sc));
+    if (sc == NULL || scene_init(sc, o) == -1) {
+        errf(err, errlen, "out of memory for a %dx%d frame", o->width,
+             o->height);
+        goto out;
+    }
+    memset(&wk, 0, sizeof(wk));
+    wk.sc = sc;
+    wk.jobs = &job;
+    wk.njobs = 1;
+    wk.step = 1;
+    sample_worker_run(&wk);
+    if (wk.rc != 0) {
+        errf(err, errlen, "%s", wk.err);
+        tjFree(job.jpeg);
+        goto out;
+    }
+    *jpeg = job.jpeg;
+    *len = job.size;
+    rc = 0;
+out:
+    free(sc);
+    return rc;
+}
+
+void
+sample_jpeg_free(uint8_t *jpeg)
+{
+    tjFree(jpeg);
+}

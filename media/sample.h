@@ -28,4 +28,11 @@ void sample_opts_init(struct sample_opts *o);
 int sample_write_zip(const char *zip_path, const struct sample_opts *o,
                      char *err, size_t errlen);
 
+/* Frame `frame` of the sample scene o describes, as one JPEG in memory
+ * (what probes and benchmarks decode when they have no zip). 0 with
+ * *jpeg (free with sample_jpeg_free) and *len, or -1 with err. */
+int sample_jpeg(const struct sample_opts *o, size_t frame, uint8_t **jpeg,
+                size_t *len, char *err, size_t errlen);
+void sample_jpeg_free(uint8_t *jpeg);
+
 #endif

@@ -6,7 +6,7 @@ set -eu
 
 PKGS="pkg-config libavcodec-dev libavformat-dev libavutil-dev libswscale-dev \
 libavfilter-dev libzip-dev libcjson-dev libcmocka-dev libssl-dev \
-libturbojpeg0-dev zlib1g-dev ffmpeg"
+libturbojpeg0-dev zlib1g-dev ffmpeg mesa-vulkan-drivers"
 MODS="libavcodec libavformat libavutil libswscale libavfilter libzip libcjson \
 cmocka libcrypto libturbojpeg zlib"
 
@@ -20,6 +20,10 @@ else
 fi
 command -v ffmpeg >/dev/null 2>&1 || missing="$missing ffmpeg"
 command -v ffprobe >/dev/null 2>&1 || missing="$missing ffprobe"
+# Mesa's CPU Vulkan driver: a real hardware-device context without a GPU,
+# for the test that devices are created once and shared.
+ls /usr/share/vulkan/icd.d/lvp_icd.*.json >/dev/null 2>&1 ||
+    missing="$missing mesa-vulkan-drivers"
 [ -z "$missing" ] && exit 0
 
 echo "deps: missing:$missing; installing with apt-get" >&2

@@ -1,0 +1,257 @@
+/*
+ * decprobe.c - see decprobe.h. The CPU side is timed only when some
+ * hardware decoder opened: on a machine without one the probe costs a
+ * device lookup per row and nothing more.
+ */
+#include "media/decprobe.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libavutil/frame.h>
+
+#include "common/clock.h"
+#include "media/encprobe.h"
+#include "media/hwjpeg.h"
+#include "media/jpegdec.h"
+#include "media/quality.h"
+#include "media/sample.h"
+
+#define DECPROBE_WARMUP 2 /* first decodes set up surfaces and tables */
+#define DECPROBE_RUNS 16
+#define DECPROBE_US_PER_MS 1000.0
+
+/* One JPEG decoded by either path, timed; the last picture stays in out. */
+struct decprobe_bench {
+    const uint8_t *jpeg;
+    size_t len;
+    AVFrame *out;
+};
+
+static int
+decprobe_frame(AVFrame *f, int w, int h)
+{
+    f->format = AV_PIX_FMT_YUV420P;
+    f->width = w;
+    f->height = h;
+    return av_frame_get_buffer(f, 0) < 0 ? -1 : 0;
+}
+
+/* Milliseconds per picture for DECPROBE_RUNS decodes, or -1 with err. */
+static double
+decprobe_time_cpu(const struct decprobe_bench *b, char *err, size_t errlen)
+{
+    struct jpegdec *d = jpegdec_new();
+    uint64_t t0 = 0;
+    double ms = -1;
+
+    if (d == NULL) {
+        errf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (int i = 0; i < DECPROBE_WARMUP + DECPROBE_RUNS; i++) {
+        if (i == DECPROBE_WARMUP)
+            t0 = clock_now_us();
+        if (jpegdec_decode(d, b->jpeg, b->len, b->out, err, errlen) == -1)
+            goto out;
+    }
+    ms = (double)(clock_now_us() - t0) / DECPROBE_US_PER_MS / DECPROBE_RUNS;
+out:
+    jpegdec_free(d);
+    return ms;
+}
+
+static double
+decprobe_time_hw(struct hwjpeg *d, const struct decprobe_bench *b, char *err,
+                 size_t errlen)
+{
+    uint64_t t0 = 0;
+    for (int i = 0; i < DECPROBE_WARMUP + DECPROBE_RUNS; i++) {
+        if (i == DECPROBE_WARMUP)
+            t0 = clock_now_us();
+        if (hwjpeg_decode(d, b->jpeg, b->len, b->out, err, errlen) == -1)
+            return -1;
+    }
+    return (double)(clock_now_us() - t0) / DECPROBE_US_PER_MS / DECPROBE_RUNS;
+}
+
+static void
+decprobe_device(const struct hwjpeg_backend *be, struct decprobe_entry *e)
+{
+    if (be->device == AV_HWDEVICE_TYPE_CUDA)
+        encprobe_gpu_model(e->device, sizeof(e->device));
+    else if (be->device_path != NULL)
+        snprintf(e->device, sizeof(e->device), "%s", be->device_path);
+}
+
+/* Time hardware decoder d on b's picture and compare its picture with
+ * the CPU's (cpu_pic); fills e. */
+static void
+decprobe_one(const struct decprobe *p, struct decprobe_entry *e,
+             struct hwjpeg *d, const struct decprobe_bench *b,
+             const AVFrame *cpu_pic)
+{
+    struct decprobe_bench hb = *b;
+    char err[ERR_MAX];
+    double ms;
+
+    hb.out = av_frame_alloc();
+    if (p->cpu_ms < 0 || hb.out == NULL ||
+        decprobe_frame(hb.out, p->width, p->height) == -1) {
+        snprintf(e->reason, sizeof(e->reason),
+                 "cannot compare with the CPU decode");
+        goto out;
+    }
+    ms = decprobe_time_hw(d, &hb, err, sizeof(err));
+    if (ms < 0) {
+        encprobe_reason(e->reason, sizeof(e->reason), "test decode failed",
+                        err);
+        goto out;
+    }
+    e->psnr =
+        quality_psnr(hb.out->data[0], hb.out->linesize[0], cpu_pic->data[0],
+                     cpu_pic->linesize[0], p->width, p->height);
+    if (e->psnr < DECPROBE_MIN_PSNR) {
+        snprintf(e->reason, sizeof(e->reason),
+                 "decodes a different picture from the CPU's (luma PSNR %.1f "
+                 "dB, under %.0f)",
+                 e->psnr, DECPROBE_MIN_PSNR);
+        goto out;
+    }
+    e->ok = 1;
+    e->ms = ms;
+out:
+    av_frame_free(&hb.out);
+}
+
+void
+decprobe_run(struct decprobe *p, int cpu_threads)
+{
+    struct hwjpeg *dec[DECPROBE_MAX] = {NULL};
+    const struct hwjpeg_backend *be;
+    struct sample_opts so;
+    struct decprobe_bench b = {NULL, 0, NULL};
+    AVFrame *cpu_pic = NULL;
+    uint8_t *jpeg = NULL;
+    char err[ERR_MAX] = "";
+    size_t nbe, opened = 0;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+    memset(p, 0, sizeof(*p));
+    p->cpu_threads = cpu_threads > 0 ? cpu_threads : ncpu > 0 ? (int)ncpu : 1;
+    be = hwjpeg_backends(&nbe);
+    for (size_t i = 0; i < nbe && p->n < DECPROBE_MAX; i++) {
+        struct decprobe_entry *e = &p->hw[p->n++];
+        snprintf(e->name, sizeof(e->name), "%s", be[i].name);
+        if (be[i].device_path != NULL &&
+            access(be[i].device_path, F_OK) == -1) {
+            snprintf(e->reason, sizeof(e->reason), "no %s device (%s missing)",
+                     be[i].device == AV_HWDEVICE_TYPE_VAAPI ? "VAAPI"
+                                                            : be[i].name,
+                     be[i].device_path);
+            continue;
+        }
+        dec[i] = hwjpeg_open(&be[i], err, sizeof(err));
+        if (dec[i] == NULL) {
+            encprobe_reason(e->reason, sizeof(e->reason), NULL, err);
+            continue;
+        }
+        decprobe_device(&be[i], e);
+        opened++;
+    }
+    if (opened == 0)
+        goto out;
+
+    /* A camera-sized picture with real detail and noise, 4:2:0. */
+    sample_opts_init(&so);
+    err[0] = '\0';
+    p->width = so.width;
+    p->height = so.height;
+    cpu_pic = av_frame_alloc();
+    if (cpu_pic == NULL || decprobe_frame(cpu_pic, so.width, so.height) == -1)
+        errf(err, sizeof(err), "out of memory");
+    if (err[0] != '\0' ||
+        sample_jpeg(&so, 0, &jpeg, &b.len, err, sizeof(err)) == -1) {
+        for (size_t i = 0; i < p->n; i++)
+            if (dec[i] != NULL)
+                snprintf(p->hw[i].reason, sizeof(p->hw[i].reason),
+                         "no test picture: %s", err);
+        goto out;
+    }
+    b.jpeg = jpeg;
+    b.out = cpu_pic;
+    p->cpu_ms = decprobe_time_cpu(&b, err, sizeof(err));
+    for (size_t i = 0; i < p->n; i++) {
+        if (dec[i] != NULL)
+            decprobe_one(p, &p->hw[i], dec[i], &b, cpu_pic);
+    }
+    if (p->cpu_ms < 0)
+        p->cpu_ms = 0;
+out:
+    for (size_t i = 0; i < DECPROBE_MAX; i++)
+        hwjpeg_free(dec[i]);
+    av_frame_free(&cpu_pic);
+    sample_jpeg_free(jpeg);
+}
+
+int
+decprobe_known(const char *want)
+{
+    if (want == NULL || strcmp(want, "auto") == 0 ||
+        strcmp(want, DECPROBE_CPU) == 0)
+        return 1;
+    return hwjpeg_backend_find(want) != NULL;
+}
+
+int
+decprobe_choose(const struct decprobe *p, const char *want,
+                struct decprobe_choice *out, char *err, size_t errlen)
+{
+    const struct decprobe_entry *best = NULL;
+    double cpu_aggregate;
+
+    memset(out, 0, sizeof(*out));
+    out->name = DECPROBE_CPU;
+    if (want != NULL && strcmp(want, "auto") != 0) {
+        if (strcmp(want, DECPROBE_CPU) == 0)
+            return 0;
+        for (size_t i = 0; i < p->n; i++) {
+            const struct decprobe_entry *e = &p->hw[i];
+            if (strcmp(e->name, want) != 0)
+                continue;
+            if (e->ok) {
+                out->name = e->name;
+                return 0;
+            }
+            out->fallback = 1;
+            errf(out->why, sizeof(out->why), "decoder %s unavailable (%s)",
+                 want, e->reason);
+            return 0;
+        }
+        errf(err, errlen, "unknown decoder \"%s\" (auto, cpu, nvdec, vaapi)",
+             want);
+        errno = EINVAL;
+        return -1;
+    }
+    for (size_t i = 0; i < p->n; i++)
+        if (p->hw[i].ok && (best == NULL || p->hw[i].ms < best->ms))
+            best = &p->hw[i];
+    if (best == NULL)
+        return 0;
+    cpu_aggregate = p->cpu_ms / (p->cpu_threads > 0 ? p->cpu_threads : 1);
+    if (best->ms < cpu_aggregate) {
+        out->name = best->name;
+        errf(out->why, sizeof(out->why),
+             "%s: %.2f ms/picture, faster than the CPU's %.2f (%.2f ms on "
+             "each of %d threads)",
+             best->name, best->ms, cpu_aggregate, p->cpu_ms, p->cpu_threads);
+        return 0;
+    }
+    errf(out->why, sizeof(out->why),
+         "%s: %.2f ms/picture, slower than the CPU's %.2f (%.2f ms on each "
+         "of %d threads)",
+         best->name, best->ms, cpu_aggregate, p->cpu_ms, p->cpu_threads);
+    return 0;
+}
