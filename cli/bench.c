@@ -46,6 +46,7 @@
 #include "common/fdio.h"
 #include "common/fsutil.h"
 #include "common/manifest.h"
+#include "media/decprobe.h"
 #include "media/encprobe.h"
 #include "media/quality.h"
 #include "media/render.h"
@@ -130,6 +131,7 @@ struct bench {
     char tmp[FS_PATH_MAX];
     struct bench_row rows[BENCH_MAX_ROWS];
     size_t nrows;
+    struct decprobe dec; /* JPEG decode times (decprobe_run) */
 };
 
 /* What a child measured, from the parent's side. */
@@ -147,6 +149,7 @@ struct bench_reply {
 struct bench_probe {
     struct encprobe_entry e[ENCPROBE_MAX];
     size_t n;
+    struct decprobe dec; /* JPEG decoding: the CPU and each GPU decoder */
 };
 
 struct bench_quality_job {
@@ -522,6 +525,7 @@ bench_probe_child(void *arg, void *out, char *err, size_t errlen)
     (void)err;
     (void)errlen;
     encprobe_run(p->e, ENCPROBE_MAX, &p->n);
+    decprobe_run(&p->dec, 0, 1);
     return 0;
 }
 
@@ -741,12 +745,14 @@ bench_measure(struct bench *b)
         (base = bench_add_row(b, BENCH_BASELINE_NAME, ENC_DEFAULT_CODEC,
                               BENCH_BASELINE_KIND)) == NULL)
         goto out;
-    fprintf(stderr, "framefarm bench: probing encoders\n");
+    fprintf(stderr, "framefarm bench: probing encoders and JPEG decoders\n");
     if (bench_child(bench_probe_child, NULL, probe, sizeof(*probe), NULL, err,
                     sizeof(err)) == -1) {
         fprintf(stderr, "framefarm bench: the encoder probe %s\n", err);
         probe->n = 0;
+        probe->dec.n = 0;
     }
+    b->dec = probe->dec;
     bench_select(b, probe);
     if (base != NULL && base->error[0] == '\0' && !bench_stop)
         bench_run_baseline(b, base);
@@ -851,6 +857,30 @@ bench_cells(struct bench *b, const struct bench_row *r,
                  v[c]);
 }
 
+/* JPEG decoding, one camera-sized picture at a time: the CPU (one thread,
+ * and all of them together) and each GPU decoder (one stream). */
+static void
+bench_print_decoders(const struct bench *b)
+{
+    const struct decprobe *d = &b->dec;
+    if (d->cpu_ms <= 0) {
+        printf("JPEG decode: not measured\n");
+        return;
+    }
+    printf("JPEG decode of a %dx%d picture: %s %.2f ms on one thread, %.2f ms "
+           "a picture on %d threads together",
+           d->width, d->height, DECPROBE_CPU, d->cpu_ms,
+           d->cpu_ms / d->cpu_threads, d->cpu_threads);
+    for (size_t i = 0; i < d->n; i++) {
+        if (d->hw[i].ok)
+            printf("; %s %.2f ms (one stream, PSNR %.1f dB against the CPU's)",
+                   d->hw[i].name, d->hw[i].ms, d->hw[i].psnr);
+        else
+            printf("; %s unavailable: %s", d->hw[i].name, d->hw[i].reason);
+    }
+    printf("\n");
+}
+
 static void
 bench_print_table(struct bench *b)
 {
@@ -906,6 +936,7 @@ bench_print_table(struct bench *b)
         printf("%s %s %.2fx", listed++ ? "," : "", r->name, mt.vs_baseline);
     }
     printf("%s\n", listed ? "" : " no other encoder measured");
+    bench_print_decoders(b);
 }
 
 static double
@@ -971,6 +1002,51 @@ bench_json_row(struct bench *b, const struct bench_row *r, int *failed)
     return o;
 }
 
+/* "jpeg_decode": {width, height, cpu_ms, cpu_threads, decoders: [{name,
+ * ok, ms, psnr_db | error}]}; cpu_ms is null when it was not measured. */
+static void
+bench_json_decoders(const struct bench *b, cJSON *root, int *failed)
+{
+    const struct decprobe *d = &b->dec;
+    cJSON *o = cJSON_AddObjectToObject(root, "jpeg_decode"), *arr;
+
+    if (o == NULL) {
+        *failed = 1;
+        return;
+    }
+    bench_json_num(o, "width", d->width, failed);
+    bench_json_num(o, "height", d->height, failed);
+    if (d->cpu_ms > 0)
+        bench_json_num(o, "cpu_ms", bench_round(d->cpu_ms, BENCH_JSON_DECIMALS),
+                       failed);
+    else if (cJSON_AddNullToObject(o, "cpu_ms") == NULL)
+        *failed = 1;
+    bench_json_num(o, "cpu_threads", d->cpu_threads, failed);
+    arr = cJSON_AddArrayToObject(o, "decoders");
+    for (size_t i = 0; arr != NULL && i < d->n; i++) {
+        cJSON *e = cJSON_CreateObject();
+        if (e == NULL || !cJSON_AddItemToArray(arr, e)) {
+            cJSON_Delete(e);
+            *failed = 1;
+            continue;
+        }
+        if (cJSON_AddStringToObject(e, "name", d->hw[i].name) == NULL ||
+            cJSON_AddBoolToObject(e, "ok", d->hw[i].ok) == NULL)
+            *failed = 1;
+        if (!d->hw[i].ok) {
+            if (cJSON_AddStringToObject(e, "error", d->hw[i].reason) == NULL)
+                *failed = 1;
+            continue;
+        }
+        bench_json_num(e, "ms", bench_round(d->hw[i].ms, BENCH_JSON_DECIMALS),
+                       failed);
+        bench_json_num(e, "psnr_db",
+                       bench_round(d->hw[i].psnr, BENCH_JSON_DECIMALS), failed);
+    }
+    if (arr == NULL)
+        *failed = 1;
+}
+
 /* The report as JSON on stdout. 0, or -1 (no memory). */
 static int
 bench_print_json(struct bench *b)
@@ -992,6 +1068,7 @@ bench_print_json(struct bench *b)
     bench_json_num(root, "gop", b->o.enc.gop, &failed);
     bench_json_num(root, "cpus", (double)sysconf(_SC_NPROCESSORS_ONLN),
                    &failed);
+    bench_json_decoders(b, root, &failed);
     results = cJSON_AddArrayToObject(root, "results");
     for (size_t i = 0; results != NULL && i < b->nrows; i++)
         if ((row = bench_json_row(b, &b->rows[i], &failed)) != NULL &&

@@ -33,17 +33,20 @@
 #define RENDER_BAR_WIDTH 30
 #define RENDER_LINE_MAX 1024
 #define RENDER_LOG_TAIL 15
+#define RENDER_NODE_ARGC 9 /* a node's fixed arguments, exe included */
 
 static const char render_usage[] =
     "usage: framefarm render ZIP -o OUT.mp4 [--nodes N] [--set-size N]\n"
     "           [--fps F] [--codec C] [--encoder E] [--fallback cpu|none]\n"
-    "           [--preset P] [--crf N]\n"
+    "           [--preset P] [--crf N] [--decoder auto|cpu|nvdec|vaapi]\n"
     "           [--share DIR] [--keep-share] [-v]\n"
     "Runs an ambassador and N render nodes (default 2) on this machine,\n"
-    "on a private share directory, and writes OUT.mp4.\n";
+    "on a private share directory, and writes OUT.mp4. --decoder is each\n"
+    "node's: where it decodes JPEGs.\n";
 
 struct render_opts {
     char *zip, *out, *share;
+    char *decoder; /* the nodes' --decoder, or NULL */
     int nodes, keep, verbose;
     char *pass[RENDER_MAX_ARGS]; /* flags passed to the coordinator */
     int npass;
@@ -159,6 +162,7 @@ render_parse(int argc, char **argv, struct render_opts *o)
         {"preset", required_argument, NULL, 1},
         {"crf", required_argument, NULL, 1},
         {"gop", required_argument, NULL, 1},
+        {"decoder", required_argument, NULL, 'D'},
         {NULL, 0, NULL, 0},
     };
     int opt, idx = 0;
@@ -184,6 +188,9 @@ render_parse(int argc, char **argv, struct render_opts *o)
             break;
         case 'k':
             o->keep = 1;
+            break;
+        case 'D':
+            o->decoder = optarg; /* the node checks it */
             break;
         case 'v':
             o->verbose = 1;
@@ -331,10 +338,16 @@ render_follow(struct render_run *r, const struct render_opts *o, int fd,
                             -1 ||
                         fs_join(log, sizeof(log), r->logs, logn) == -1)
                         break;
-                    char *argv[] = {exe,       "--coordinator", coord,
-                                    "--share", r->share,        "--name",
-                                    name,      "--retry-for",   "30",
-                                    NULL};
+                    char *argv[] = {exe,      "--coordinator",
+                                    coord,    "--share",
+                                    r->share, "--name",
+                                    name,     "--retry-for",
+                                    "30",     NULL,
+                                    NULL,     NULL};
+                    if (o->decoder != NULL) {
+                        argv[RENDER_NODE_ARGC] = "--decoder";
+                        argv[RENDER_NODE_ARGC + 1] = o->decoder;
+                    }
                     r->nodes[i] =
                         render_spawn(argv, -1, o->verbose ? NULL : log);
                     if (r->nodes[i] > 0)

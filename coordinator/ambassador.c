@@ -588,8 +588,13 @@ amb_on_gone(struct ambassador *a, struct amb_node *node,
     if (peer != NULL) {
         liveness_lost(&peer->lv, ev->died, now);
         peer->advances_since_lost = 0;
-        peer->br = ev->br;
-        peer->have_br = 1;
+        /* A session that ended before it applied its admission never ran
+         * the name's breaker: keep that one rather than its fresh one
+         * (a stale handshake must not reset an open breaker). */
+        if (ev->admitted || !peer->have_br) {
+            peer->br = ev->br;
+            peer->have_br = 1;
+        }
     }
     if (!ev->died && peer != NULL) {
         /* Alive, maybe: its sets wait for its lease or its return. */

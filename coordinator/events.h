@@ -63,6 +63,7 @@ struct amb_event {
     struct vidinfo info;          /* EV_CHECKED */
     int died;                     /* EV_GONE: closed without detach */
     struct breaker br;  /* EV_GONE: the session's breaker at its end */
+    int admitted;       /* EV_GONE: it had applied CMD_ADMIT */
     void *ptr;          /* EV_JOURNALED: the loop's deferred actions */
     struct lease lease; /* EV_LEASE; EV_HELLO: held sets in .held */
 };

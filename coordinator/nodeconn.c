@@ -567,16 +567,14 @@ nodeconn_loop(struct nodeconn *c, char *why, size_t whylen)
         }
         if (pfd[0].revents != 0) {
             long n = proto_reader_fill(&c->rd, c->fd);
-            if (n == 0 || (n == -1 && errno != EINTR && errno != EAGAIN)) {
-                /* A close or reset the node did not announce with detach
-                 * is its process dying: the kernel closed the socket. */
-                c->died = !c->detached && (n == 0 || errno == ECONNRESET);
-                errf(why, whylen, "%s (%s)",
-                     c->detached ? "detached" : "disconnected",
-                     n == 0 ? "connection closed" : strerror(errno));
-                return;
-            }
-            c->last_rx_ms = clock_now_ms();
+            int closed =
+                n == 0 || (n == -1 && errno != EINTR && errno != EAGAIN);
+            int rerr = n == 0 ? 0 : errno;
+            if (!closed)
+                c->last_rx_ms = clock_now_ms();
+            /* What arrived before a close counts first: a node that gives
+             * up on a handshake sends detach and closes, and both may sit
+             * in the buffer (read with its hello) by the time we look. */
             while ((r = proto_reader_next(&c->rd, &msg, err, sizeof(err))) ==
                    1) {
                 r = nodeconn_handle(c, msg, why, whylen);
@@ -592,6 +590,15 @@ nodeconn_loop(struct nodeconn *c, char *why, size_t whylen)
                 c->died = 1;
                 breaker_trip(&c->br, clock_now_ms(), why);
                 nodeconn_breaker_changed(c);
+                return;
+            }
+            if (closed) {
+                /* A close or reset the node did not announce with detach
+                 * is its process dying: the kernel closed the socket. */
+                c->died = !c->detached && (rerr == 0 || rerr == ECONNRESET);
+                errf(why, whylen, "%s (%s)",
+                     c->detached ? "detached" : "disconnected",
+                     rerr == 0 ? "connection closed" : strerror(rerr));
                 return;
             }
             nodeconn_breaker_changed(c);
@@ -629,6 +636,7 @@ nodeconn_main(void *arg)
         snprintf(ev->text, sizeof(ev->text), "%s", why);
         ev->died = c->died;
         ev->br = c->br;
+        ev->admitted = c->admitted;
     }
     nodeconn_emit(c, ev);
     return NULL;

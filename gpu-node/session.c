@@ -19,7 +19,6 @@
 #include "gpu-node/worker.h"
 
 #define SESSION_CONNECT_TIMEOUT_MS 3000
-#define SESSION_WELCOME_TIMEOUT_MS 30000
 #define SESSION_BACKOFF_BASE_MS 250
 #define SESSION_BACKOFF_CAP_MS 8000
 #define SESSION_DEFAULT_HB_MS 1000
@@ -163,8 +162,12 @@ session_handshake(struct session *s)
     uint64_t v;
     int rc = -1;
 
+    /* A live ambassador answers at once (its node thread does); one that
+     * says nothing for the silence limit is frozen or gone, even though
+     * its kernel accepted the connection: try again, maybe elsewhere
+     * (coord/current may name a newer one by then). */
     if (s->cfg->keyed) {
-        if (session_recv(s, SESSION_WELCOME_TIMEOUT_MS, &msg) != 1 ||
+        if (session_recv(s, (int)s->dead_ms, &msg) != 1 ||
             strcmp(proto_type(msg), MSG_CHALLENGE) != 0 ||
             (nonce = json_str(msg, "nonce")) == NULL) {
             log_warnx("ambassador sent no challenge (is it keyed with "
@@ -176,8 +179,12 @@ session_handshake(struct session *s)
         goto out;
     cJSON_Delete(msg);
     msg = NULL;
-    if (session_recv(s, SESSION_WELCOME_TIMEOUT_MS, &msg) != 1) {
-        log_warnx("no welcome from the ambassador");
+    if (session_recv(s, (int)s->dead_ms, &msg) != 1) {
+        /* Say we leave on purpose: should the ambassador read our hello
+         * later (it was frozen, or a relay held the bytes), a bare close
+         * would read as our process dying and cost us our sets. */
+        log_warnx("no welcome from the ambassador; detaching");
+        session_send(s, session_msg(MSG_DETACH));
         goto out;
     }
     if (strcmp(proto_type(msg), MSG_ERROR) == 0) {

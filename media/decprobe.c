@@ -1,7 +1,7 @@
 /*
- * decprobe.c - see decprobe.h. The CPU side is timed only when some
- * hardware decoder opened: on a machine without one the probe costs a
- * device lookup per row and nothing more.
+ * decprobe.c - see decprobe.h. Unless asked to, the CPU side is timed only
+ * when some hardware decoder opened: on a node without one the probe
+ * costs a device lookup per row and nothing more.
  */
 #include "media/decprobe.h"
 
@@ -127,7 +127,7 @@ out:
 }
 
 void
-decprobe_run(struct decprobe *p, int cpu_threads)
+decprobe_run(struct decprobe *p, int cpu_threads, int time_cpu)
 {
     struct hwjpeg *dec[DECPROBE_MAX] = {NULL};
     const struct hwjpeg_backend *be;
@@ -161,7 +161,7 @@ decprobe_run(struct decprobe *p, int cpu_threads)
         decprobe_device(&be[i], e);
         opened++;
     }
-    if (opened == 0)
+    if (opened == 0 && !time_cpu)
         goto out;
 
     /* A camera-sized picture with real detail and noise, 4:2:0. */

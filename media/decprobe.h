@@ -32,15 +32,18 @@ struct decprobe_entry {
 struct decprobe {
     int width, height; /* the test picture */
     double cpu_ms;     /* per picture on one CPU thread; 0: not measured
-                          (no hardware decoder opened, nothing to compare) */
+                          (no hardware decoder opened, nothing to compare,
+                          and time_cpu not asked) */
     int cpu_threads;   /* the CPU path's decode threads */
     struct decprobe_entry hw[DECPROBE_MAX];
     size_t n;
 };
 
 /* Probe every hardware decoder; cpu_threads is what the CPU path would
- * run (0: one per CPU). Called once at node start-up, from one thread. */
-void decprobe_run(struct decprobe *p, int cpu_threads);
+ * run (0: one per CPU). The CPU is timed when a hardware decoder opened,
+ * or always with time_cpu (benchmarks). Called once at node start-up, from
+ * one thread. */
+void decprobe_run(struct decprobe *p, int cpu_threads, int time_cpu);
 
 struct decprobe_choice {
     const char *name;  /* DECPROBE_CPU or a hardware entry's name */

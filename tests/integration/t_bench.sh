@@ -40,6 +40,21 @@ for i in 0 1; do
         "results.$i.psnr_db>30" "results.$i.ssim>0.8" "results.$i.ssim<1.000001" \
         "results.$i.vs_baseline>0" || { cat "$T/json.out"; fail "JSON figures of row $i"; }
 done
+# JPEG decoding: the CPU timed on a camera-sized picture; each GPU decoder
+# either timed with a PSNR against the CPU's, or unavailable with a reason.
+"$J" "$T/json.out" jpeg_decode.width=1600 jpeg_decode.height=900 \
+    "jpeg_decode.cpu_ms>0" "jpeg_decode.cpu_threads>0" \
+    jpeg_decode.decoders.0.name=nvdec jpeg_decode.decoders.1.name=vaapi ||
+    { cat "$T/json.out"; fail "JSON jpeg_decode"; }
+for i in 0 1; do
+    if [ "$("$J" -p "$T/json.out" "jpeg_decode.decoders.$i.ok")" = true ]; then
+        "$J" "$T/json.out" "jpeg_decode.decoders.$i.ms>0" "jpeg_decode.decoders.$i.psnr_db>40"
+    else
+        "$J" "$T/json.out" "jpeg_decode.decoders.$i.error:string"
+    fi || { cat "$T/json.out"; fail "JSON jpeg_decode decoder $i"; }
+done
+grep -Eq '^JPEG decode of a 1600x900 picture: cpu [0-9.]+ ms on one thread' "$T/table.out" ||
+    fail "no JPEG decode line in the table"
 base=$("$J" -p "$T/json.out" results.0.psnr_db)
 x264=$("$J" -p "$T/json.out" results.1.psnr_db)
 echo "PSNR: baseline $base dB, libx264 $x264 dB"

@@ -2418,9 +2418,13 @@ amb_on_gone(struct sim *s, uint64_t sid, bool died)
     p = amb_peer_get(s, x->node);
     live_lost(s, x->node, died);
     p->advances_since_lost = 0;
-    p->br = x->br; /* as the session's thread left it */
-    p->bs = x->bs;
-    p->have_br = true;
+    /* As the session's thread left it, unless it ended before its
+     * admission (its fresh breaker never ran the name's). */
+    if (x->admitted || !p->have_br) {
+        p->br = x->br;
+        p->bs = x->bs;
+        p->have_br = true;
+    }
     if (!died) {
         amb_node_remove(s, sid);
         return;

@@ -138,8 +138,12 @@ test_real_probe(void **state)
     struct decprobe_choice c;
     char err[ERR_MAX];
     (void)state;
-    decprobe_run(&p, 2);
+    decprobe_run(&p, 2, 1);
     assert_int_equal(p.cpu_threads, 2);
+    /* Asked to, the CPU is timed on the 1600x900 test picture. */
+    if (!(p.cpu_ms > 0 && p.width == 1600 && p.height == 900))
+        fail_msg("CPU decode not timed: %.3f ms for %dx%d", p.cpu_ms, p.width,
+                 p.height);
     assert_true(p.n >= 2);
     for (size_t i = 0; i < p.n; i++) {
         const struct decprobe_entry *e = &p.hw[i];
