@@ -46,6 +46,12 @@ struct session {
     struct work *unreported[SESSION_MAX_UNREPORTED]; /* finished while
                                                         disconnected */
     int nunreported;
+    /* done sent on this connection, no result yet: a set is reported only
+     * when the ambassador says so. They go back to unreported when the
+     * connection ends (a done the ambassador never took, because it
+     * refused this session or the link broke, is sent again). */
+    struct work *awaiting[SESSION_MAX_UNREPORTED];
+    int nawaiting;
     uint64_t hb_ms, dead_ms, fence_ms, grace_ms;
     uint64_t hb_seq;
     uint64_t last_rx_ms, next_hb_ms;
@@ -56,6 +62,7 @@ struct session {
 };
 
 static void session_publish_lease(struct session *s);
+static int session_send_report(struct session *s, const struct work *w);
 
 static uint64_t
 session_rand(struct session *s)
@@ -332,6 +339,10 @@ session_publish_lease(struct session *s)
         held[n].set = s->unreported[i]->m->set;
         held[n++].epoch = s->unreported[i]->epoch;
     }
+    for (int i = 0; i < s->nawaiting && n < LEASE_MAX_HELD; i++) {
+        held[n].set = s->awaiting[i]->m->set;
+        held[n++].epoch = s->awaiting[i]->epoch;
+    }
     leasekeeper_set(s->lease, held, n,
                     s->fenced ? LEASE_FENCED : LEASE_RUNNING);
 }
@@ -344,9 +355,24 @@ session_forget(struct session *s, const struct work *w)
             s->active[i] = NULL;
 }
 
-/* Report a finished work. 0, or -1 when the send failed. */
+/* Report a finished work, which is ours (it is freed, or kept awaiting
+ * its result). 0, or -1 when the send failed. */
 static int
 session_report(struct session *s, struct work *w)
+{
+    int rc = session_send_report(s, w);
+    if (rc == 0 && w->ok && s->nawaiting < SESSION_MAX_UNREPORTED)
+        s->awaiting[s->nawaiting++] = w;
+    else if (rc == -1 && w->ok && s->nunreported < SESSION_MAX_UNREPORTED)
+        s->unreported[s->nunreported++] = w; /* the next session sends it */
+    else
+        work_free(w);
+    return rc;
+}
+
+/* The done or fail message for w. 0, or -1 when the send failed. */
+static int
+session_send_report(struct session *s, const struct work *w)
 {
     cJSON *m;
     if (!w->ok) {
@@ -413,7 +439,6 @@ session_collect(struct session *s)
                       w->m->set, (unsigned long long)w->epoch, w->err);
         if (s->fd != -1 && rc == 0) {
             rc = session_report(s, w);
-            work_free(w);
         } else if (s->nunreported < SESSION_MAX_UNREPORTED) {
             s->unreported[s->nunreported++] = w;
         } else {
@@ -438,6 +463,10 @@ session_drop_all(struct session *s, const char *why)
     for (int i = 0; i < s->nunreported; i++)
         work_free(s->unreported[i]);
     s->nunreported = 0;
+    n += s->nawaiting;
+    for (int i = 0; i < s->nawaiting; i++)
+        work_free(s->awaiting[i]);
+    s->nawaiting = 0;
     if (n > 0 && why != NULL)
         log_warnx("%s: dropping %d set(s); they will not be published", why, n);
     session_publish_lease(s);
@@ -477,15 +506,49 @@ session_check_grace(struct session *s)
 static int
 session_flush_unreported(struct session *s)
 {
-    int rc = 0;
-    for (int i = 0; i < s->nunreported; i++) {
-        if (rc == 0)
-            rc = session_report(s, s->unreported[i]);
-        work_free(s->unreported[i]);
-    }
+    struct work *todo[SESSION_MAX_UNREPORTED];
+    int n = s->nunreported, rc = 0;
+    memcpy(todo, s->unreported, sizeof(todo[0]) * (size_t)n);
     s->nunreported = 0;
+    for (int i = 0; i < n; i++) {
+        if (rc == 0)
+            rc = session_report(s, todo[i]); /* keeps it, or frees it */
+        else if (s->nunreported < SESSION_MAX_UNREPORTED)
+            s->unreported[s->nunreported++] = todo[i];
+        else
+            work_free(todo[i]);
+    }
     session_publish_lease(s);
     return rc;
+}
+
+/* Forget (set, epoch) in list[0..*n): cancelled, or its result came. */
+static void
+session_settle(struct work **list, int *n, uint64_t set, uint64_t epoch)
+{
+    for (int i = 0; i < *n; i++) {
+        struct work *w = list[i];
+        if (w->m->set == set && w->epoch == epoch) {
+            work_free(w);
+            list[i] = list[--*n];
+            i--;
+        }
+    }
+}
+
+/* The connection ended: what we sent and heard nothing about is sent
+ * again on the next one (and listed as held in its hello). */
+static void
+session_requeue(struct session *s)
+{
+    for (int i = 0; i < s->nawaiting; i++) {
+        if (s->nunreported < SESSION_MAX_UNREPORTED)
+            s->unreported[s->nunreported++] = s->awaiting[i];
+        else
+            work_free(s->awaiting[i]);
+    }
+    s->nawaiting = 0;
+    session_publish_lease(s);
 }
 
 static void
@@ -503,14 +566,8 @@ session_on_cancel(struct session *s, const cJSON *msg)
                      (unsigned long long)set, (unsigned long long)epoch);
         }
     }
-    for (int i = 0; i < s->nunreported; i++) {
-        struct work *w = s->unreported[i];
-        if (w->m->set == set && w->epoch == epoch) {
-            work_free(w);
-            s->unreported[i] = s->unreported[--s->nunreported];
-            i--;
-        }
-    }
+    session_settle(s->unreported, &s->nunreported, set, epoch);
+    session_settle(s->awaiting, &s->nawaiting, set, epoch);
     session_publish_lease(s);
 }
 
@@ -552,8 +609,11 @@ session_handle(struct session *s, const cJSON *msg)
     }
     if (strcmp(type, MSG_RESULT) == 0) {
         uint64_t set = 0, epoch = 0;
-        json_u64(msg, "set", MANIFEST_MAX_SETS, &set);
-        json_u64(msg, "epoch", SESSION_MAX_EPOCH, &epoch);
+        if (json_u64(msg, "set", MANIFEST_MAX_SETS, &set) == 0 &&
+            json_u64(msg, "epoch", SESSION_MAX_EPOCH, &epoch) == 0) {
+            session_settle(s->awaiting, &s->nawaiting, set, epoch);
+            session_publish_lease(s);
+        }
         if (json_bool(msg, "accepted", &ok) == 0 && !ok) {
             const char *r = json_str(msg, "reason");
             log_warnx("set %llu epoch %llu: result rejected: %s",
@@ -756,6 +816,7 @@ session_run(const struct node_config *cfg)
         proto_reader_fini(&s.rd);
         close(s.fd);
         s.fd = -1;
+        session_requeue(&s);
         if (s.lost_ms == 0)
             s.lost_ms = clock_now_ms();
         if (end == END_FINISHED_OK || end == END_FINISHED_FAILED) {
@@ -792,6 +853,8 @@ out:
     }
     for (int i = 0; i < s.nunreported; i++)
         work_free(s.unreported[i]);
+    for (int i = 0; i < s.nawaiting; i++)
+        work_free(s.awaiting[i]);
     leasekeeper_free(s.lease);
     evq_free(s.done, work_free);
     return rc;
