@@ -296,7 +296,7 @@ main(int argc, char **argv)
     /* Nothing to measure when the CPU is asked for (the probe's own
      * output still lists the GPU decoders). */
     if (probe || strcmp(decoder, DECPROBE_CPU) != 0)
-        decprobe_run(&dp, cfg.threads, 0);
+        decprobe_run(&dp, cfg.threads, probe);
     else
         dp.cpu_threads = cfg.threads;
     cfg.fault_decoder = getenv(NODE_FAULT_DEC_ENV);

@@ -1,6 +1,6 @@
 # Where a node decodes JPEGs, and what happens when the GPU cannot.
-# 1. --probe lists every GPU JPEG decoder, each usable or with a reason,
-#    and says where it would decode.
+# 1. --probe times the CPU decode, lists every GPU JPEG decoder (usable or
+#    with a reason) and says where it would decode.
 # 2. A node told to decode on a GPU decoder this machine lacks says why
 #    (the probe's reason) and decodes on the CPU; the video verifies.
 # 3. A GPU decoder that passed its probe but fails every decode at run time
@@ -15,6 +15,8 @@ for d in nvdec vaapi; do
     grep -qE "^$d +(ok: [0-9.]+ ms per picture|unavailable: .+)" "$T/probe.txt" ||
         fail "the probe does not say whether $d decodes, or why not"
 done
+grep -qE '^cpu +ok: [0-9.]+ ms per 1600x900 picture on one thread' "$T/probe.txt" ||
+    fail "the probe does not time the CPU's JPEG decode"
 grep -qE '^decoding on: (cpu|nvdec|vaapi)' "$T/probe.txt" ||
     fail "the probe does not say where it decodes"
 
