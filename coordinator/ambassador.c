@@ -45,6 +45,7 @@ struct amb_node {
     char breaker[16];
     int hello;
     int wants;
+    int lease_stale; /* told its thread (CMD_LEASE) */
     uint64_t counted;
     struct amb_node *next;
 };
@@ -96,9 +97,10 @@ struct ambassador {
     int direct;           /* sends go out at once (the job is over) */
     const char *crash_at; /* test hook: FRAMEFARM_CRASH_AT */
     struct sharewatch *watch;
-    uint64_t share_ok_ms; /* when the share probe last answered */
-    int share_sick;       /* logged state */
-    int share_seen;       /* the probe has answered at least once */
+    uint64_t share_ok_ms;      /* when the share probe last answered */
+    int share_sick;            /* logged state */
+    uint64_t share_healthy_ms; /* when the share last became healthy */
+    int share_seen;            /* the probe has answered at least once */
     uint64_t next_orphan_check_ms;
     uint64_t next_session;
     uint64_t rr; /* round-robin start for dispatch */
@@ -692,6 +694,7 @@ amb_on_share(struct ambassador *a, const struct amb_event *ev)
             log_info("share answers again; dispatch and lease-based reclaim "
                      "resume");
             a->share_sick = 0;
+            a->share_healthy_ms = a->share_ok_ms;
         }
     } else {
         log_warnx("share probe failed: %s", ev->text);
@@ -708,6 +711,45 @@ amb_check_share(struct ambassador *a, uint64_t now)
                   "lease-based reclaim",
                   (unsigned long long)(now - a->share_ok_ms));
         a->share_sick = 1;
+    }
+}
+
+/* Each connected node's breaker watches its lease: tell its thread when
+ * the lease has not advanced for longer than the node may work without
+ * renewing it (fence_ms, plus the lag of our view) while the share
+ * answers, and when it moves again. */
+static void
+amb_check_leases(struct ambassador *a, uint64_t now)
+{
+    if (!amb_share_ok(a, now))
+        return; /* every lease looks still while the share is sick */
+    for (struct amb_node *n = a->nodes; n != NULL; n = n->next) {
+        const struct amb_peer *p;
+        struct node_cmd *cmd;
+        uint64_t age;
+        int stale;
+        if (!n->hello || (p = amb_peer_find(a, n->name)) == NULL)
+            continue;
+        /* Past fence_ms after its last renewal the node has stopped; our
+         * view lags a renewal period and a poll behind. */
+        age = liveness_lease_age(&p->lv, a->share_healthy_ms, now);
+        stale = age >= a->cfg->fence_ms + a->cfg->lease_renew_ms +
+                           a->cfg->share_poll_ms;
+        if (stale == n->lease_stale)
+            continue;
+        cmd = calloc(1, sizeof(*cmd));
+        if (cmd == NULL)
+            continue; /* tried again next tick */
+        n->lease_stale = stale;
+        cmd->type = CMD_LEASE;
+        cmd->ok = !stale;
+        if (stale)
+            log_warnx("node %s: connected, but its lease has not advanced for "
+                      "%llu ms: no new work for it",
+                      n->name, (unsigned long long)age);
+        else
+            log_info("node %s: its lease advances again", n->name);
+        nodeconn_send(n->conn, cmd);
     }
 }
 
@@ -1290,6 +1332,7 @@ ambassador_run(struct ambassador *a)
         }
         amb_check_share(a, clock_now_ms());
         amb_check_orphans(a, clock_now_ms());
+        amb_check_leases(a, clock_now_ms());
         amb_dispatch(a);
         if (set_table_done(a->sets) && !a->concat_started)
             amb_start_concat(a);

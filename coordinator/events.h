@@ -73,6 +73,8 @@ enum node_cmd_type {
     CMD_RESULT, /* msg is the result; ok says accepted */
     CMD_FINISH, /* msg is the finish; then close */
     CMD_CANCEL, /* msg is the cancel; the node drops (set, epoch) */
+    CMD_LEASE,  /* ok = 0: the node's lease stopped advancing (trip the
+                   breaker, ask for nothing); ok = 1: it advances again */
     CMD_ADMIT,  /* the loop took the hello: the thread may ask for work;
                    ok: br is the breaker this node name had in its last
                    session, to apply first */

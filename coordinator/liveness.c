@@ -68,3 +68,12 @@ liveness_judge(const struct liveness *l, uint64_t reclaim_ms, bool share_ok,
         since = l->lease_seen_ms;
     return now_ms - since >= reclaim_ms ? LIVENESS_RECLAIM : LIVENESS_KEEP;
 }
+
+uint64_t
+liveness_lease_age(const struct liveness *l, uint64_t floor_ms, uint64_t now_ms)
+{
+    uint64_t since = l->lease_seen_ms > floor_ms ? l->lease_seen_ms : floor_ms;
+    if (!l->connected || now_ms <= since)
+        return 0;
+    return now_ms - since;
+}

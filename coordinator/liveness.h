@@ -46,6 +46,15 @@ int liveness_lease(struct liveness *l, uint64_t counter, uint64_t now_ms);
 void liveness_lost(struct liveness *l, bool died, uint64_t now_ms);
 /* A session said hello: counts as a sign of life for the reclaim clock. */
 void liveness_connected(struct liveness *l, uint64_t now_ms);
+/* A connected node's lease: how long it has gone without advancing,
+ * counted from no earlier than floor_ms (when the share last became
+ * healthy: a lease the share could not show us is not held against the
+ * node). 0 when no session is open. The loop trips the node's breaker when
+ * this passes fence_ms (plus the lag of its view): by then the node has
+ * fenced itself, or its writes do not reach the share we read, and work
+ * given to it would be lost. */
+uint64_t liveness_lease_age(const struct liveness *l, uint64_t floor_ms,
+                            uint64_t now_ms);
 /* May the sets this node held, and no longer reaches us about, be taken
  * back now? */
 enum liveness_verdict liveness_judge(const struct liveness *l,

@@ -55,9 +55,10 @@ struct nodeconn {
     uint64_t next_hb_ms;
     uint64_t hb_seq;
     int suspect;
-    int admitted; /* the loop took the hello (CMD_ADMIT): asks may start */
-    int detached; /* the node said it closes on purpose */
-    int died;     /* the session ended by the node's process dying */
+    int admitted;    /* the loop took the hello (CMD_ADMIT): asks may start */
+    int lease_stale; /* CMD_LEASE: its lease stopped advancing */
+    int detached;    /* the node said it closes on purpose */
+    int died;        /* the session ended by the node's process dying */
 };
 
 void
@@ -413,7 +414,7 @@ nodeconn_command(struct nodeconn *c, struct node_cmd *cmd)
         /* An assign that crossed EV_UNWANT, or that arrives after a result
          * in the same batch opened the breaker, goes back untouched. */
         if (c->wanted == 0 || c->nheld >= CONFIG_MAX_SLOTS ||
-            c->br.state == BREAKER_OPEN || c->suspect) {
+            c->br.state == BREAKER_OPEN || c->suspect || c->lease_stale) {
             ev = nodeconn_event(c, EV_DECLINE);
             if (ev != NULL) {
                 ev->set = cmd->set;
@@ -438,6 +439,16 @@ nodeconn_command(struct nodeconn *c, struct node_cmd *cmd)
                        "a result failed its check");
         if (nodeconn_send_msg(c, cmd->msg) == -1)
             rc = -1;
+        break;
+    case CMD_LEASE:
+        /* The breaker watches the lease as well as the heartbeats: a node
+         * whose lease stopped advancing has fenced itself, or writes where
+         * we cannot see; it gets no work until the lease moves again. */
+        if (!cmd->ok && !c->lease_stale) {
+            breaker_trip(&c->br, clock_now_ms(), "its lease stopped advancing");
+            nodeconn_breaker_changed(c);
+        }
+        c->lease_stale = !cmd->ok;
         break;
     case CMD_ADMIT:
         /* The node's name had a breaker in an earlier session: a node
@@ -493,15 +504,16 @@ nodeconn_update_wants(struct nodeconn *c, uint64_t now)
     if (c->suspect && !was_suspect)
         log_warnx("node %s: suspect: silent for %llu ms", c->name,
                   (unsigned long long)(now - c->last_rx_ms));
-    if ((c->suspect || c->br.state == BREAKER_OPEN) && c->wanted > 0) {
+    if ((c->suspect || c->lease_stale || c->br.state == BREAKER_OPEN) &&
+        c->wanted > 0) {
         c->wanted = 0;
         /* A half-open probe asked for but not handed out is not spent. */
         breaker_release_probe(&c->br);
         nodeconn_emit(c, nodeconn_event(c, EV_UNWANT));
         return;
     }
-    while (c->admitted && !c->suspect && c->nheld + c->wanted < c->slots &&
-           breaker_allow(&c->br, now)) {
+    while (c->admitted && !c->suspect && !c->lease_stale &&
+           c->nheld + c->wanted < c->slots && breaker_allow(&c->br, now)) {
         c->wanted++;
         nodeconn_emit(c, nodeconn_event(c, EV_WANT));
         if (c->br.state == BREAKER_HALF_OPEN)

@@ -120,13 +120,12 @@
 #define SIM_SHARE_SUSPECT_MS CONFIG_DEFAULT_SHARE_SUSPECT_MS
 #define SIM_MAX_NODES_PER_SET CONFIG_DEFAULT_MAX_NODES_PER_SET
 #define SIM_MAX_FAILURES_PER_SET CONFIG_DEFAULT_MAX_FAILURES_PER_SET
-#define SIM_AMB_TICK_MS 100          /* ambassador.c AMB_TICK_MS */
-#define SIM_WELCOME_TIMEOUT_MS 30000 /* session.c */
-#define SIM_CONNECT_TIMEOUT_MS 3000  /* session.c */
-#define SIM_BACKOFF_BASE_MS 250      /* session.c */
-#define SIM_BACKOFF_CAP_MS 8000      /* session.c */
-#define SIM_IDLE_TICK_MS 100         /* session.c: a fenced node's wait */
-#define SIM_HEALTHY_SESSIONS 2       /* x dead_ms: backoff starts afresh */
+#define SIM_AMB_TICK_MS 100         /* ambassador.c AMB_TICK_MS */
+#define SIM_CONNECT_TIMEOUT_MS 3000 /* session.c */
+#define SIM_BACKOFF_BASE_MS 250     /* session.c */
+#define SIM_BACKOFF_CAP_MS 8000     /* session.c */
+#define SIM_IDLE_TICK_MS 100        /* session.c: a fenced node's wait */
+#define SIM_HEALTHY_SESSIONS 2      /* x dead_ms: backoff starts afresh */
 #define SIM_NODE_START_SPREAD_MS 2000
 #define SIM_RENDER_MIN_MS 500
 #define SIM_RENDER_MAX_MS 6000
@@ -237,7 +236,15 @@ enum msg_kind {
     M_CLOSE, /* FIN */
 };
 
-enum cmd_kind { NC_ASSIGN, NC_RESULT, NC_FINISH, NC_CANCEL, NC_ADMIT };
+enum cmd_kind {
+    NC_ASSIGN,
+    NC_RESULT,
+    NC_FINISH,
+    NC_CANCEL,
+    NC_ADMIT,
+    NC_LEASE_STALE, /* CMD_LEASE, ok = 0 */
+    NC_LEASE_FRESH, /* CMD_LEASE, ok = 1 */
+};
 
 enum loop_kind {
     LE_HELLO,
@@ -374,8 +381,10 @@ struct sess {
     struct breaker br;
     struct brk_shadow bs;
     enum breaker_state br_reported;
-    bool admitted;     /* NC_ADMIT applied: asks may start */
-    bool have_carried; /* NC_ADMIT carries the name's last breaker */
+    bool admitted;         /* NC_ADMIT applied: asks may start */
+    bool lease_stale;      /* nodeconn: CMD_LEASE said its lease is still */
+    bool lease_stale_sent; /* the loop: what it last told the thread */
+    bool have_carried;     /* NC_ADMIT carries the name's last breaker */
     struct breaker carried;
     struct brk_shadow carried_bs;
     struct held held[CONFIG_MAX_SLOTS];
@@ -487,7 +496,7 @@ struct sim {
     struct peer peers[SIM_MAX_NODES];
     uint64_t l_head;
     uint64_t loop_last, k_busy;
-    uint64_t share_ok_ms, next_orphan_ms;
+    uint64_t share_ok_ms, next_orphan_ms, share_healthy_ms;
     bool share_sick, w_busy;
     int finished; /* 1 done, -1 stopped */
     char report[SIM_WHY_MAX];
@@ -1509,8 +1518,12 @@ node_on_tick(struct sim *s, int node)
         break;
     case NS_HANDSHAKE:
         /* Blocked in session_recv: no fence check until the welcome. */
-        if (s->now - n->conn_at >= SIM_WELCOME_TIMEOUT_MS)
+        /* session.c waits the silence limit, then detaches: a hello read
+         * later must not pass for the node's death. */
+        if (s->now - n->conn_at >= SIM_DEAD_MS) {
+            node_send(s, node, M_DETACH, 0, 0, 0);
             node_disconnect(s, node, true, "no welcome");
+        }
         break;
     case NS_IDLE:
         node_check_fence(s, node);
@@ -1837,14 +1850,15 @@ conn_update_wants(struct sim *s, uint64_t sid)
 {
     struct sess *x = &s->sess[sid];
     x->suspect = s->now - x->last_rx >= SIM_SUSPECT_MS;
-    if ((x->suspect || x->br.state == BREAKER_OPEN) && x->wanted > 0) {
+    if ((x->suspect || x->lease_stale || x->br.state == BREAKER_OPEN) &&
+        x->wanted > 0) {
         x->wanted = 0;
         brk_release(s, sid);
         conn_emit(s, sid, LE_UNWANT);
         return;
     }
-    while (x->admitted && !x->suspect && x->nheld + x->wanted < x->slots &&
-           brk_allow(s, sid)) {
+    while (x->admitted && !x->suspect && !x->lease_stale &&
+           x->nheld + x->wanted < x->slots && brk_allow(s, sid)) {
         x->wanted++;
         conn_emit(s, sid, LE_WANT);
         if (x->br.state == BREAKER_HALF_OPEN)
@@ -1990,7 +2004,7 @@ conn_on_cmd(struct sim *s, const struct sim_ev *c)
     switch (c->code) {
     case NC_ASSIGN:
         if (x->wanted == 0 || x->nheld >= CONFIG_MAX_SLOTS ||
-            x->br.state == BREAKER_OPEN || x->suspect) {
+            x->br.state == BREAKER_OPEN || x->suspect || x->lease_stale) {
             struct sim_ev e = ev_make(SE_L_EVENT, 0, x->node);
             tracef(s, "amb",
                    "session %" PRIu64 " declines set %u epoch %" PRIu64,
@@ -2023,6 +2037,17 @@ conn_on_cmd(struct sim *s, const struct sim_ev *c)
         conn_to_node(s, c->session, M_ERROR, 0, 0, 0);
         conn_close(s, c->session, GONE_FINISHED, false);
         return;
+    case NC_LEASE_STALE:
+        /* CMD_LEASE: the breaker watches the lease too. */
+        if (!x->lease_stale) {
+            brk_trip(s, c->session, "its lease stopped advancing");
+            conn_breaker_changed(s, c->session);
+        }
+        x->lease_stale = true;
+        break;
+    case NC_LEASE_FRESH:
+        x->lease_stale = false;
+        break;
     case NC_ADMIT:
         /* CMD_ADMIT: asks start now, under the name's breaker from its
          * last session when it had one. */
@@ -2447,6 +2472,32 @@ lease_holds_set(const struct lease_rec *r, uint32_t set, uint64_t epoch)
     return false;
 }
 
+/* ambassador.c amb_check_leases: a connected node whose lease has not
+ * advanced past fence_ms (plus the view's lag) gets no work. */
+static void
+amb_check_leases(struct sim *s)
+{
+    if (!amb_share_ok(s))
+        return;
+    for (uint64_t sid = s->l_head; sid != 0; sid = s->sess[sid].next) {
+        struct sess *x = &s->sess[sid];
+        uint64_t age;
+        bool stale;
+        if (!x->hello_ok)
+            continue;
+        age = liveness_lease_age(&amb_peer_get(s, x->node)->lv,
+                                 s->share_healthy_ms, s->now);
+        stale = age >= SIM_FENCE_MS + SIM_LEASE_RENEW_MS + SIM_SHARE_POLL_MS;
+        if (stale == x->lease_stale_sent)
+            continue;
+        x->lease_stale_sent = stale;
+        tracef(s, "amb", "session %" PRIu64 " (%s): lease %s (%" PRIu64 " ms)",
+               sid, node_name(s, x->node), stale ? "still" : "advances again",
+               age);
+        cmd_push(s, sid, stale ? NC_LEASE_STALE : NC_LEASE_FRESH, 0, 0, 0);
+    }
+}
+
 static void
 amb_check_orphans(struct sim *s)
 {
@@ -2505,6 +2556,7 @@ amb_on_share(struct sim *s)
     if (s->share_sick) {
         tracef(s, "amb", "share answers again");
         s->share_sick = false;
+        s->share_healthy_ms = s->now;
     }
 }
 
@@ -2694,6 +2746,7 @@ amb_after(struct sim *s)
         return;
     amb_check_share(s);
     amb_check_orphans(s);
+    amb_check_leases(s);
     amb_dispatch(s);
     if (s->finished == 0 && set_table_done(s->sets))
         amb_finish(s);
@@ -3143,8 +3196,13 @@ ev_trace(struct sim *s, const struct sim_ev *e)
         [M_ERROR] = "error",   [M_CLOSE] = "FIN",
     };
     static const char *const cmds[] = {
-        [NC_ASSIGN] = "assign", [NC_RESULT] = "result", [NC_FINISH] = "finish",
-        [NC_CANCEL] = "cancel", [NC_ADMIT] = "admit",
+        [NC_ASSIGN] = "assign",
+        [NC_RESULT] = "result",
+        [NC_FINISH] = "finish",
+        [NC_CANCEL] = "cancel",
+        [NC_ADMIT] = "admit",
+        [NC_LEASE_STALE] = "lease-stale",
+        [NC_LEASE_FRESH] = "lease-fresh",
     };
     static const char *const loops[] = {
         [LE_HELLO] = "hello",   [LE_WANT] = "want",
