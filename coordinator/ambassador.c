@@ -1085,7 +1085,9 @@ amb_dispatch(struct ambassador *a)
         progress = 0;
         for (struct amb_node *n = a->nodes; n != NULL; n = n->next) {
             int64_t set;
-            if (!n->hello || n->wants <= 0)
+            /* A node whose lease stands still gets nothing, even on an
+             * ask its thread sent before it heard so (CMD_LEASE). */
+            if (!n->hello || n->wants <= 0 || n->lease_stale)
                 continue;
             set = set_table_pick(a->sets, n->name);
             if (set < 0)

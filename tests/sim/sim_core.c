@@ -2711,7 +2711,8 @@ amb_dispatch(struct sim *s)
         progress = false;
         for (uint64_t n = s->l_head; n != 0; n = s->sess[n].next) {
             int64_t set;
-            if (!s->sess[n].hello_ok || s->sess[n].wants <= 0)
+            if (!s->sess[n].hello_ok || s->sess[n].wants <= 0 ||
+                s->sess[n].lease_stale_sent)
                 continue;
             set = sets_pick(s, s->sess[n].node);
             if (set < 0)
