@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -18,10 +19,12 @@
 #include "media/jpegdec.h"
 #include "media/quality.h"
 #include "media/sample.h"
+#include "media/watchdog.h"
 
 #define DECPROBE_WARMUP 2 /* first decodes set up surfaces and tables */
 #define DECPROBE_RUNS 16
 #define DECPROBE_US_PER_MS 1000.0
+#define DECPROBE_TIMEOUT_S 30 /* the whole probe; a GPU driver may hang */
 
 /* One JPEG decoded by either path, timed; the last picture stays in out. */
 struct decprobe_bench {
@@ -126,8 +129,9 @@ out:
     av_frame_free(&hb.out);
 }
 
-void
-decprobe_run(struct decprobe *p, int cpu_threads, int time_cpu)
+/* The probe itself, on the watchdog's thread. */
+static void
+decprobe_measure(struct decprobe *p, int cpu_threads, int time_cpu)
 {
     struct hwjpeg *dec[DECPROBE_MAX] = {NULL};
     const struct hwjpeg_backend *be;
@@ -194,6 +198,58 @@ out:
         hwjpeg_free(dec[i]);
     av_frame_free(&cpu_pic);
     sample_jpeg_free(jpeg);
+}
+
+struct decprobe_job {
+    struct decprobe p;
+    int cpu_threads, time_cpu;
+};
+
+static void
+decprobe_job_run(void *arg)
+{
+    struct decprobe_job *j = arg;
+    decprobe_measure(&j->p, j->cpu_threads, j->time_cpu);
+}
+
+void
+decprobe_run(struct decprobe *p, int cpu_threads, int time_cpu)
+{
+    struct decprobe_job *j = calloc(1, sizeof(*j));
+    size_t nbe;
+    const struct hwjpeg_backend *be = hwjpeg_backends(&nbe);
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    int r = -1;
+
+    if (j != NULL) {
+        j->cpu_threads = cpu_threads;
+        j->time_cpu = time_cpu;
+        r = watchdog_run(decprobe_job_run, j, free,
+                         (uint64_t)DECPROBE_TIMEOUT_S * 1000);
+    }
+    if (r == 1) {
+        *p = j->p;
+        free(j);
+        return;
+    }
+    /* A GPU that hangs in its driver (or no thread to probe on): no GPU
+     * decoding; the CPU decodes, untimed. */
+    memset(p, 0, sizeof(*p));
+    p->cpu_threads = cpu_threads > 0 ? cpu_threads : ncpu > 0 ? (int)ncpu : 1;
+    for (size_t i = 0; i < nbe && p->n < DECPROBE_MAX; i++) {
+        struct decprobe_entry *e = &p->hw[p->n++];
+        snprintf(e->name, sizeof(e->name), "%s", be[i].name);
+        if (r == 0)
+            snprintf(e->reason, sizeof(e->reason),
+                     "the decoder probe did not finish within %d s (a GPU "
+                     "driver hangs)",
+                     DECPROBE_TIMEOUT_S);
+        else
+            snprintf(e->reason, sizeof(e->reason),
+                     "cannot start the decoder probe");
+    }
+    if (r != 0)
+        free(j); /* r == 0: the stuck thread owns it */
 }
 
 int

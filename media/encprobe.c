@@ -18,11 +18,9 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <libavutil/imgutils.h>
@@ -31,6 +29,7 @@
 #include "media/avlog.h"
 #include "media/encoder.h"
 #include "media/hwdev.h"
+#include "media/watchdog.h"
 
 #define ENCPROBE_WIDTH 256
 #define ENCPROBE_HEIGHT 144
@@ -60,10 +59,6 @@ static const struct encprobe_hint {
 struct encprobe_job {
     const struct encoder_backend *be;
     struct encprobe_entry entry; /* written by the probe thread */
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int done;      /* under mu */
-    int abandoned; /* under mu: the watchdog gave up; the thread frees */
 };
 
 const char *
@@ -259,28 +254,10 @@ out:
 }
 
 static void
-encprobe_job_free(struct encprobe_job *j)
-{
-    pthread_mutex_destroy(&j->mu);
-    pthread_cond_destroy(&j->cv);
-    free(j);
-}
-
-static void *
-encprobe_thread(void *arg)
+encprobe_job_run(void *arg)
 {
     struct encprobe_job *j = arg;
-    int abandoned;
-
     encprobe_one(j->be, &j->entry);
-    pthread_mutex_lock(&j->mu);
-    j->done = 1;
-    abandoned = j->abandoned;
-    pthread_cond_signal(&j->cv);
-    pthread_mutex_unlock(&j->mu);
-    if (abandoned)
-        encprobe_job_free(j);
-    return NULL;
 }
 
 /* Probe one candidate on a thread, giving up after ENCPROBE_TIMEOUT_S. */
@@ -288,10 +265,7 @@ static void
 encprobe_watched(const struct encoder_backend *be, struct encprobe_entry *e)
 {
     struct encprobe_job *j = calloc(1, sizeof(*j));
-    pthread_condattr_t ca;
-    struct timespec deadline;
-    pthread_t t;
-    int ret = 0, done;
+    int r;
 
     if (j == NULL) {
         snprintf(e->reason, sizeof(e->reason), "out of memory");
@@ -299,40 +273,22 @@ encprobe_watched(const struct encoder_backend *be, struct encprobe_entry *e)
     }
     j->be = be;
     j->entry = *e;
-    pthread_mutex_init(&j->mu, NULL);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&j->cv, &ca);
-    pthread_condattr_destroy(&ca);
-    ret = pthread_create(&t, NULL, encprobe_thread, j);
-    if (ret != 0) {
-        snprintf(e->reason, sizeof(e->reason), "cannot start a probe: %s",
-                 strerror(ret));
-        encprobe_job_free(j);
-        return;
-    }
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += ENCPROBE_TIMEOUT_S;
-    pthread_mutex_lock(&j->mu);
-    ret = 0;
-    while (!j->done && ret != ETIMEDOUT)
-        ret = pthread_cond_timedwait(&j->cv, &j->mu, &deadline);
-    done = j->done;
-    if (!done)
-        j->abandoned = 1;
-    pthread_mutex_unlock(&j->mu);
-    if (done) {
-        pthread_join(t, NULL);
+    r = watchdog_run(encprobe_job_run, j, free,
+                     (uint64_t)ENCPROBE_TIMEOUT_S * 1000);
+    if (r == 1) {
         *e = j->entry;
-        encprobe_job_free(j);
-        return;
+        free(j);
+    } else if (r == 0) {
+        /* The thread is stuck inside the encoder; it owns j from now on. */
+        e->ok = 0;
+        snprintf(e->reason, sizeof(e->reason),
+                 "test encode did not finish within %d s (the encoder hangs)",
+                 ENCPROBE_TIMEOUT_S);
+    } else {
+        snprintf(e->reason, sizeof(e->reason), "cannot start a probe: %s",
+                 strerror(errno));
+        free(j);
     }
-    /* The thread is stuck inside the encoder; it owns j from now on. */
-    pthread_detach(t);
-    e->ok = 0;
-    snprintf(e->reason, sizeof(e->reason),
-             "test encode did not finish within %d s (the encoder hangs)",
-             ENCPROBE_TIMEOUT_S);
 }
 
 void

@@ -2,8 +2,10 @@
  * hwdev.c - see hwdev.h. A small table under one mutex, never held across
  * a libav call: the first thread to ask for a device marks its slot
  * CREATING and creates it unlocked; others asking for the same device
- * meanwhile wait on the condition variable for the outcome, so a device is
- * created once even when several render threads start together.
+ * meanwhile wait on the condition variable for the outcome (up to
+ * HWDEV_WAIT_MS: a creator stuck in a driver must not hang them too), so a
+ * device is created once even when several render threads start
+ * together.
  */
 #include "media/hwdev.h"
 
@@ -12,11 +14,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/err.h"
 #include "media/avlog.h"
 
 #define HWDEV_MAX 8
 #define HWDEV_PATH_MAX 256
+#define HWDEV_WAIT_MS 30000 /* for another thread's creation */
 
 enum hwdev_state { HWDEV_FREE, HWDEV_CREATING, HWDEV_READY };
 
@@ -28,7 +32,14 @@ static struct hwdev_slot {
 } hwdev_slots[HWDEV_MAX];
 static unsigned hwdev_count;
 static pthread_mutex_t hwdev_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t hwdev_cv = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t hwdev_cv; /* CLOCK_MONOTONIC waits: hwdev_init_once */
+static pthread_once_t hwdev_once = PTHREAD_ONCE_INIT;
+
+static void
+hwdev_init_once(void)
+{
+    clock_cond_init(&hwdev_cv);
+}
 
 /* Under hwdev_mu. */
 static struct hwdev_slot *
@@ -46,6 +57,7 @@ hwdev_get(enum AVHWDeviceType type, const char *path, AVBufferRef **out,
           char *err, size_t errlen)
 {
     struct avlog_capture cap;
+    struct timespec deadline;
     struct hwdev_slot *s;
     const char *key = path != NULL ? path : "";
     const char *tname = av_hwdevice_get_type_name(type);
@@ -53,6 +65,7 @@ hwdev_get(enum AVHWDeviceType type, const char *path, AVBufferRef **out,
     int ret, rc = -1;
 
     *out = NULL;
+    pthread_once(&hwdev_once, hwdev_init_once);
     if (type == AV_HWDEVICE_TYPE_NONE || tname == NULL) {
         errf(err, errlen, "not a hardware device type");
         errno = EINVAL;
@@ -63,9 +76,21 @@ hwdev_get(enum AVHWDeviceType type, const char *path, AVBufferRef **out,
         errno = ENAMETOOLONG;
         return -1;
     }
+    clock_deadline(&deadline, HWDEV_WAIT_MS);
     pthread_mutex_lock(&hwdev_mu);
-    while ((s = hwdev_find(type, key)) != NULL && s->state == HWDEV_CREATING)
-        pthread_cond_wait(&hwdev_cv, &hwdev_mu);
+    while ((s = hwdev_find(type, key)) != NULL && s->state == HWDEV_CREATING) {
+        if (pthread_cond_timedwait(&hwdev_cv, &hwdev_mu, &deadline) ==
+            ETIMEDOUT) {
+            /* The creator is stuck in the driver (the probes abandon such
+             * threads): fail rather than hang with it. */
+            errf(err, errlen,
+                 "the %s device is still being opened by another thread "
+                 "after %d s (its driver may hang)",
+                 tname, HWDEV_WAIT_MS / 1000);
+            errno = ETIMEDOUT;
+            goto out;
+        }
+    }
     if (s == NULL) {
         for (size_t i = 0; s == NULL && i < HWDEV_MAX; i++)
             if (hwdev_slots[i].state == HWDEV_FREE)
