@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "common/clock.h"
@@ -26,6 +27,8 @@
 
 #define NODECONN_PEER_MAX 64
 #define NODECONN_MAX_EPOCH UINT32_MAX
+#define NODECONN_LINGER_MS 1000 /* for the node to read our last words */
+#define NODECONN_DRAIN_BUF 4096
 
 struct nodeconn_held {
     uint32_t set;
@@ -58,6 +61,7 @@ struct nodeconn {
     int admitted;    /* the loop took the hello (CMD_ADMIT): asks may start */
     int lease_stale; /* CMD_LEASE: its lease stopped advancing */
     int detached;    /* the node said it closes on purpose */
+    int finished;    /* we sent finish (or a refusal) and close on purpose */
     int died;        /* the session ended by the node's process dying */
 };
 
@@ -619,6 +623,7 @@ nodeconn_loop(struct nodeconn *c, char *why, size_t whylen)
             r = nodeconn_command(c, cmd);
             if (r == 0) {
                 errf(why, whylen, "finished");
+                c->finished = 1;
                 return;
             }
             if (r == -1) {
@@ -626,6 +631,29 @@ nodeconn_loop(struct nodeconn *c, char *why, size_t whylen)
                 return;
             }
         }
+    }
+}
+
+/* After our last message (finish, or a refusal): close so that it
+ * arrives. A socket closed with unread bytes in it (the node's heartbeat,
+ * say) sends a reset, and a reset can destroy what we sent before it; so
+ * shut our side, read until the node closes, briefly, then close. */
+static void
+nodeconn_linger(struct nodeconn *c)
+{
+    uint64_t end = clock_now_ms() + NODECONN_LINGER_MS;
+    char buf[NODECONN_DRAIN_BUF];
+
+    if (shutdown(c->fd, SHUT_WR) == -1)
+        return;
+    for (uint64_t now = clock_now_ms(); now < end; now = clock_now_ms()) {
+        struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+        ssize_t n;
+        if (poll(&pfd, 1, (int)(end - now)) <= 0)
+            return;
+        n = read(c->fd, buf, sizeof(buf));
+        if (n == 0 || (n == -1 && errno != EINTR && errno != EAGAIN))
+            return;
     }
 }
 
@@ -641,6 +669,8 @@ nodeconn_main(void *arg)
         why[0] = '\0';
         nodeconn_loop(c, why, sizeof(why));
     }
+    if (c->finished)
+        nodeconn_linger(c);
     close(c->fd);
     c->fd = -1;
     ev = nodeconn_event(c, EV_GONE);
