@@ -96,8 +96,8 @@
 #define SIM_MANY_SLOTS_PPM 100000
 #define SIM_REPLAY_RING 4          /* reports a node may send again */
 #define SIM_REPLAY_TICK_DIVISOR 20 /* per heartbeat, vs per reconnect */
-#define SIM_MAX_UNREPORTED (2 * SIM_MAX_SLOTS) /* as session.c */
-#define SIM_MAX_HELD (SIM_MAX_SLOTS + SIM_MAX_UNREPORTED)
+#define SIM_MAX_UNREPORTED (2 * SIM_MAX_SLOTS)                /* as session.c */
+#define SIM_MAX_HELD (SIM_MAX_SLOTS + 2 * SIM_MAX_UNREPORTED) /* + awaiting */
 #define SIM_SMALL_JOB_PPM 300000 /* seeds with at most SIM_SMALL_SETS */
 #define SIM_SMALL_SETS 12
 #define SIM_NAME_MAX 12 /* "n" and any int */
@@ -354,6 +354,10 @@ struct vnode {
     struct work active[SIM_MAX_SLOTS];
     struct done_work unrep[SIM_MAX_UNREPORTED];
     int nunrep;
+    /* session.c's awaiting: done sent on this connection, no result yet;
+     * back to unrep when the connection ends. */
+    struct done_work await[SIM_MAX_UNREPORTED];
+    int nawait;
     struct done_work sent[SIM_REPLAY_RING]; /* the last reports */
     uint64_t nsent;
     uint64_t serial;
@@ -1266,6 +1270,10 @@ node_held(const struct vnode *n, struct held *out)
         out[k].set = n->unrep[i].set;
         out[k++].epoch = n->unrep[i].epoch;
     }
+    for (int i = 0; i < n->nawait; i++) {
+        out[k].set = n->await[i].set;
+        out[k++].epoch = n->await[i].epoch;
+    }
     return k;
 }
 
@@ -1289,7 +1297,7 @@ static void
 node_drop_all(struct sim *s, int node, const char *why)
 {
     struct vnode *n = &s->nodes[node];
-    int k = n->nunrep;
+    int k = n->nunrep + n->nawait;
     for (int i = 0; i < n->slots; i++) {
         if (n->active[i].used && !n->active[i].cancel) {
             node_cancel_slot(s, node, i);
@@ -1297,6 +1305,7 @@ node_drop_all(struct sim *s, int node, const char *why)
         }
     }
     n->nunrep = 0;
+    n->nawait = 0;
     if (k > 0)
         tracef(s, n->name, "%s: dropping %d set(s)", why, k);
 }
@@ -1362,6 +1371,19 @@ node_report(struct sim *s, int node, const struct done_work *w)
            w->ok ? "done" : "fail", w->set, w->epoch);
     node_send(s, node, w->ok ? M_DONE : M_FAIL, w->set, w->epoch, w->result);
     n->sent[n->nsent++ % SIM_REPLAY_RING] = *w;
+    if (w->ok && n->nawait < SIM_MAX_UNREPORTED)
+        n->await[n->nawait++] = *w; /* kept until its result */
+}
+
+/* Forget (set, epoch) in list[0..*k): its result came, or a cancel. */
+static void
+node_settle(struct done_work *list, int *k, uint32_t set, uint64_t epoch)
+{
+    for (int i = 0; i < *k; i++)
+        if (list[i].set == set && list[i].epoch == epoch) {
+            list[i] = list[--*k];
+            i--;
+        }
 }
 
 /* Fault: after a resume or a reconnect the node sends some of its last
@@ -1405,6 +1427,11 @@ node_disconnect(struct sim *s, int node, bool send_fin, const char *why)
     if (send_fin && n->conn != 0)
         node_send(s, node, M_CLOSE, 0, 0, 0);
     tracef(s, n->name, "session %" PRIu64 " ends: %s", n->conn, why);
+    /* session_requeue: what got no result is sent again next time. */
+    for (int i = 0; i < n->nawait; i++)
+        if (n->nunrep < SIM_MAX_UNREPORTED)
+            n->unrep[n->nunrep++] = n->await[i];
+    n->nawait = 0;
     n->conn = 0;
     n->st = NS_IDLE;
     n->retrying = false;
@@ -1445,6 +1472,7 @@ node_on_start(struct sim *s, int node)
     n->connect_pending = false;
     n->retrying = false;
     n->nunrep = 0;
+    n->nawait = 0;
     n->nsent = 0;
     memset(n->active, 0, sizeof(n->active));
     n->ndeferred = 0;
@@ -1679,12 +1707,8 @@ node_on_cancel(struct sim *s, int node, const struct sim_ev *m)
         if (n->active[i].used && n->active[i].set == m->set &&
             n->active[i].epoch == m->epoch)
             node_cancel_slot(s, node, i);
-    for (int i = 0; i < n->nunrep; i++) {
-        if (n->unrep[i].set == m->set && n->unrep[i].epoch == m->epoch) {
-            n->unrep[i] = n->unrep[--n->nunrep];
-            i--;
-        }
-    }
+    node_settle(n->unrep, &n->nunrep, m->set, m->epoch);
+    node_settle(n->await, &n->nawait, m->set, m->epoch);
 }
 
 static void
@@ -1725,6 +1749,7 @@ node_on_rx(struct sim *s, const struct sim_ev *m)
     case M_RESULT:
         tracef(s, n->name, "set %u epoch %" PRIu64 ": %s", m->set, m->epoch,
                m->ok ? "accepted" : "not accepted");
+        node_settle(n->await, &n->nawait, m->set, m->epoch);
         break;
     case M_ERROR:
         node_disconnect(s, m->node, true, "refused by the ambassador");
@@ -1756,6 +1781,7 @@ node_crash(struct sim *s, int node)
     n->ndeferred = 0;
     memset(n->active, 0, sizeof(n->active));
     n->nunrep = 0;
+    n->nawait = 0;
 }
 
 static void
@@ -2344,6 +2370,9 @@ reclaim_is_early(const struct sim *s, uint32_t set, uint64_t epoch, int node)
             return true;
     for (int i = 0; i < n->nunrep; i++)
         if (n->unrep[i].set == set && n->unrep[i].epoch == epoch)
+            return true;
+    for (int i = 0; i < n->nawait; i++)
+        if (n->await[i].set == set && n->await[i].epoch == epoch)
             return true;
     return false;
 }
