@@ -26,10 +26,9 @@
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/pixdesc.h>
-#include <libswscale/swscale.h>
-#include <turbojpeg.h>
 
 #include "common/err.h"
+#include "media/srcluma.h"
 
 #define QUALITY_PEAK 255.0
 #define QUALITY_SSE_CHUNK 65536 /* 65536 * 255^2 < 2^32 */
@@ -37,12 +36,7 @@
 #define QUALITY_SSIM_K1 0.01
 #define QUALITY_SSIM_K2 0.03
 #define QUALITY_LANES 8 /* floats per block: whole SIMD vectors at -O2 */
-#define QUALITY_LEVELS 256
-#define QUALITY_LIMITED_BLACK 16
-#define QUALITY_LIMITED_SPAN 219 /* white - black in limited range */
-#define QUALITY_FULL_SPAN 255
 #define QUALITY_MAX_DIM 16384
-#define QUALITY_MAX_PIXELS (64ll << 20)
 
 /* The five moments the SSIM windows average, one float row each. */
 enum quality_moment { QM_A, QM_B, QM_AA, QM_BB, QM_AB, QM_COUNT };
@@ -252,15 +246,10 @@ out:
 struct quality_state {
     const struct zipf_listing *list; /* borrowed */
     size_t count;                    /* frames to score */
-    struct zipf_reader *zr;
-    tjhandle tj;
-    int w, h, full_range;        /* the video's, from its first frame */
-    uint8_t lut[QUALITY_LEVELS]; /* source level -> video level */
-    uint8_t *src;                /* w x h, the video's range */
-    uint8_t *grey;               /* one decoded source, its own size */
-    size_t grey_cap;
-    struct SwsContext *src_sws; /* source size -> video size */
-    struct frameluma luma;      /* decoded frames -> 8-bit luma */
+    struct srcluma *sl;              /* the sources, as the video's luma */
+    int w, h, full_range;            /* the video's, from its first frame */
+    uint8_t *src;                    /* w x h, the video's range */
+    struct frameluma luma;           /* decoded frames -> 8-bit luma */
     struct quality_report *rep;
     double psnr_sum, ssim_sum;
     char *err;
@@ -278,15 +267,11 @@ quality_set_geometry(struct quality_state *s, int w, int h, int full)
         errf(s->err, s->errlen, "video frame size %dx%d out of range", w, h);
         return -1;
     }
+    if (srcluma_target(s->sl, w, h, full, s->err, s->errlen) == -1)
+        return -1;
     s->w = w;
     s->h = h;
     s->full_range = full;
-    for (int i = 0; i < QUALITY_LEVELS; i++)
-        s->lut[i] =
-            full ? (uint8_t)i
-                 : (uint8_t)(QUALITY_LIMITED_BLACK + (i * QUALITY_LIMITED_SPAN +
-                                                      QUALITY_FULL_SPAN / 2) /
-                                                         QUALITY_FULL_SPAN);
     free(s->src);
     s->src = malloc((size_t)w * (size_t)h);
     if (s->src == NULL) {
@@ -294,76 +279,6 @@ quality_set_geometry(struct quality_state *s, int w, int h, int full)
         return -1;
     }
     return 0;
-}
-
-/* Decode source frame i to grey, in the video's range and size. */
-static int
-quality_load_source(struct quality_state *s, size_t i)
-{
-    const struct zipf_frame *f = &s->list->frames[i];
-    uint8_t *jpeg = NULL;
-    size_t len = 0, pixels;
-    int sw, sh, subsamp, cs, rc = -1;
-    char why[ERR_MAX];
-
-    if (zipf_reader_read(s->zr, f->name, f->size, f->crc, &jpeg, &len, why,
-                         sizeof(why)) == -1) {
-        errf(s->err, s->errlen, "source frame %zu: %s", i, why);
-        goto out;
-    }
-    if (tjDecompressHeader3(s->tj, jpeg, (unsigned long)len, &sw, &sh, &subsamp,
-                            &cs) != 0) {
-        errf(s->err, s->errlen, "source frame %zu (%s): %s", i, f->name,
-             tjGetErrorStr2(s->tj));
-        goto out;
-    }
-    if (sw <= 0 || sh <= 0 || sw > QUALITY_MAX_DIM || sh > QUALITY_MAX_DIM ||
-        (long long)sw * sh > QUALITY_MAX_PIXELS) {
-        errf(s->err, s->errlen, "source frame %zu (%s): size %dx%d too large",
-             i, f->name, sw, sh);
-        goto out;
-    }
-    pixels = (size_t)sw * (size_t)sh;
-    if (s->grey_cap < pixels) {
-        free(s->grey);
-        s->grey_cap = pixels;
-        s->grey = malloc(pixels);
-        if (s->grey == NULL) {
-            s->grey_cap = 0;
-            errf(s->err, s->errlen, "out of memory for a %dx%d source", sw, sh);
-            goto out;
-        }
-    }
-    /* a warning (e.g. stray bytes after the image) still decodes fully */
-    if (tjDecompress2(s->tj, jpeg, (unsigned long)len, s->grey, sw, sw, sh,
-                      TJPF_GRAY, 0) != 0 &&
-        tjGetErrorCode(s->tj) != TJERR_WARNING) {
-        errf(s->err, s->errlen, "source frame %zu (%s): %s", i, f->name,
-             tjGetErrorStr2(s->tj));
-        goto out;
-    }
-    for (size_t p = 0; p < pixels; p++)
-        s->grey[p] = s->lut[s->grey[p]];
-    if (sw == s->w && sh == s->h) {
-        memcpy(s->src, s->grey, pixels);
-    } else {
-        const uint8_t *from[1] = {s->grey};
-        uint8_t *to[1] = {s->src};
-        int fstride[1] = {sw}, tstride[1] = {s->w};
-        s->src_sws = sws_getCachedContext(s->src_sws, sw, sh, AV_PIX_FMT_GRAY8,
-                                          s->w, s->h, AV_PIX_FMT_GRAY8,
-                                          SWS_BICUBIC, NULL, NULL, NULL);
-        if (s->src_sws == NULL) {
-            errf(s->err, s->errlen, "cannot scale %dx%d to %dx%d", sw, sh, s->w,
-                 s->h);
-            goto out;
-        }
-        sws_scale(s->src_sws, from, fstride, 0, sh, to, tstride);
-    }
-    rc = 0;
-out:
-    free(jpeg);
-    return rc;
 }
 
 /* Score decoded frame number rep->frames. -1 when scoring cannot go on. */
@@ -387,7 +302,7 @@ quality_frame(struct quality_state *s, const AVFrame *fr)
     if (quality_set_geometry(s, fr->width, fr->height,
                              frameluma_full_range(fr)) == -1 ||
         frameluma_get(&s->luma, fr, &luma, &stride, s->err, s->errlen) == -1 ||
-        quality_load_source(s, i) == -1)
+        srcluma_load(s->sl, i, s->src, NULL, NULL, s->err, s->errlen) == -1)
         return -1;
     psnr = quality_psnr(luma, stride, s->src, s->w, s->w, s->h);
     if (quality_ssim(luma, stride, s->src, s->w, s->w, s->h, &ssim) == -1) {
@@ -471,7 +386,6 @@ quality_video(const char *video, const char *zip,
     AVCodecContext *dec = NULL;
     AVPacket *pkt = NULL;
     AVFrame *fr = NULL;
-    char why[ERR_MAX];
     int ret, idx, rc = -1;
 
     memset(rep, 0, sizeof(*rep));
@@ -482,14 +396,8 @@ quality_video(const char *video, const char *zip,
     s.err = err;
     s.errlen = errlen;
 
-    if ((s.zr = zipf_reader_open(zip, why, sizeof(why))) == NULL) {
-        errf(err, errlen, "%s: %s", zip, why);
+    if ((s.sl = srcluma_open(zip, list, err, errlen)) == NULL)
         goto out;
-    }
-    if ((s.tj = tjInitDecompress()) == NULL) {
-        errf(err, errlen, "tjInitDecompress: %s", tjGetErrorStr2(NULL));
-        goto out;
-    }
     ret = avformat_open_input(&fmt, video, NULL, NULL);
     if (ret >= 0)
         ret = avformat_find_stream_info(fmt, NULL);
@@ -539,11 +447,7 @@ out:
     avcodec_free_context(&dec);
     avformat_close_input(&fmt);
     frameluma_fini(&s.luma);
-    sws_freeContext(s.src_sws);
     free(s.src);
-    free(s.grey);
-    if (s.tj != NULL)
-        tjDestroy(s.tj);
-    zipf_reader_close(s.zr);
+    srcluma_close(s.sl);
     return rc;
 }

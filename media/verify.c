@@ -4,7 +4,7 @@
  * One pass over the video: packets are decoded (libavcodec, frame and
  * slice threads) and each frame, in presentation order, is compared with
  * the zip's frames in video order (zipframes). Only luma is compared. The
- * sources are decoded to grey with libjpeg-turbo (no chroma work), mapped
+ * sources (media/srcluma.c) are decoded to grey with libjpeg-turbo, mapped
  * from JPEG's full range to the video's range (limited: 16 + y * 219 / 255)
  * and scaled to the video's size with libswscale when the sizes differ.
  * Frame i is checked against sources i-1, i and i+1, so only those three
@@ -36,23 +36,16 @@
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/pixdesc.h>
-#include <libswscale/swscale.h>
-#include <turbojpeg.h>
 #include <zip.h>
 
 #include "common/err.h"
 #include "media/framemark.h"
 #include "media/quality.h"
 #include "media/sample.h"
+#include "media/srcluma.h"
 #include "media/zipframes.h"
 
 #define VERIFY_WINDOW 3 /* sources i-1, i, i+1 */
-#define VERIFY_MAX_DIM 16384
-#define VERIFY_MAX_PIXELS (64ll << 20)
-#define VERIFY_LEVELS 256
-#define VERIFY_LIMITED_BLACK 16
-#define VERIFY_LIMITED_SPAN 219 /* white - black in limited range */
-#define VERIFY_FULL_SPAN 255
 #define VERIFY_MARK_MOD (1u << FRAMEMARK_BITS)
 
 struct verify_slot {
@@ -62,16 +55,11 @@ struct verify_slot {
 
 struct verify {
     const struct zipf_listing *list; /* borrowed */
-    struct zipf_reader *zr;
-    tjhandle tj;
+    struct srcluma *sl;              /* the sources, as the video's luma */
     /* the video's luma geometry, fixed by its first frame */
     int w, h, full_range;
-    uint8_t lut[VERIFY_LEVELS]; /* source level -> video level */
     struct verify_slot win[VERIFY_WINDOW];
-    uint8_t *grey; /* one decoded source, its own size */
-    size_t grey_cap;
-    struct SwsContext *src_sws; /* source size -> video size */
-    struct frameluma luma;      /* decoded frames -> 8-bit luma */
+    struct frameluma luma; /* decoded frames -> 8-bit luma */
     struct verify_report *rep;
     double min_psnr;
     double psnr_sum;
@@ -101,19 +89,11 @@ verify_set_geometry(struct verify *v, int w, int h, int full)
 {
     if (w == v->w && h == v->h && full == v->full_range)
         return 0;
-    if (w <= 0 || h <= 0 || w > VERIFY_MAX_DIM || h > VERIFY_MAX_DIM) {
-        errf(v->err, v->errlen, "video frame size %dx%d out of range", w, h);
+    if (srcluma_target(v->sl, w, h, full, v->err, v->errlen) == -1)
         return -1;
-    }
     v->w = w;
     v->h = h;
     v->full_range = full;
-    for (int i = 0; i < VERIFY_LEVELS; i++)
-        v->lut[i] =
-            full ? (uint8_t)i
-                 : (uint8_t)(VERIFY_LIMITED_BLACK +
-                             (i * VERIFY_LIMITED_SPAN + VERIFY_FULL_SPAN / 2) /
-                                 VERIFY_FULL_SPAN);
     for (int k = 0; k < VERIFY_WINDOW; k++) {
         free(v->win[k].luma);
         v->win[k].frame = -1;
@@ -126,82 +106,24 @@ verify_set_geometry(struct verify *v, int w, int h, int full)
     return 0;
 }
 
-/* Decode source frame i into its window slot. -1 with err. */
+/* Source frame i into its window slot. -1 with err. */
 static int
 verify_load_source(struct verify *v, size_t i)
 {
     struct verify_slot *slot = &v->win[i % VERIFY_WINDOW];
-    const struct zipf_frame *f = &v->list->frames[i];
-    uint8_t *jpeg = NULL;
-    size_t len = 0;
-    int sw, sh, subsamp, cs, rc = -1;
-    char why[ERR_MAX];
+    int sw, sh;
 
     if (slot->frame == (int64_t)i)
         return 0;
     slot->frame = -1;
-    if (zipf_reader_read(v->zr, f->name, f->size, f->crc, &jpeg, &len, why,
-                         sizeof(why)) == -1) {
-        errf(v->err, v->errlen, "source frame %zu: %s", i, why);
-        goto out;
-    }
-    if (tjDecompressHeader3(v->tj, jpeg, (unsigned long)len, &sw, &sh, &subsamp,
-                            &cs) != 0) {
-        errf(v->err, v->errlen, "source frame %zu (%s): %s", i, f->name,
-             tjGetErrorStr2(v->tj));
-        goto out;
-    }
-    if (sw <= 0 || sh <= 0 || sw > VERIFY_MAX_DIM || sh > VERIFY_MAX_DIM ||
-        (long long)sw * sh > VERIFY_MAX_PIXELS) {
-        errf(v->err, v->errlen, "source frame %zu (%s): size %dx%d too large",
-             i, f->name, sw, sh);
-        goto out;
-    }
-    if (v->grey_cap < (size_t)sw * (size_t)sh) {
-        free(v->grey);
-        v->grey_cap = (size_t)sw * (size_t)sh;
-        v->grey = malloc(v->grey_cap);
-        if (v->grey == NULL) {
-            v->grey_cap = 0;
-            errf(v->err, v->errlen, "out of memory for a %dx%d source", sw, sh);
-            goto out;
-        }
-    }
-    /* a warning (e.g. stray bytes after the image) still decodes fully */
-    if (tjDecompress2(v->tj, jpeg, (unsigned long)len, v->grey, sw, sw, sh,
-                      TJPF_GRAY, 0) != 0 &&
-        tjGetErrorCode(v->tj) != TJERR_WARNING) {
-        errf(v->err, v->errlen, "source frame %zu (%s): %s", i, f->name,
-             tjGetErrorStr2(v->tj));
-        goto out;
-    }
+    if (srcluma_load(v->sl, i, slot->luma, &sw, &sh, v->err, v->errlen) == -1)
+        return -1;
     if (i == 0 && v->rep->src_width == 0) {
         v->rep->src_width = sw;
         v->rep->src_height = sh;
     }
-    for (size_t p = 0; p < (size_t)sw * (size_t)sh; p++)
-        v->grey[p] = v->lut[v->grey[p]];
-    if (sw == v->w && sh == v->h) {
-        memcpy(slot->luma, v->grey, (size_t)sw * (size_t)sh);
-    } else {
-        const uint8_t *src[1] = {v->grey};
-        uint8_t *dst[1] = {slot->luma};
-        int sstride[1] = {sw}, dstride[1] = {v->w};
-        v->src_sws = sws_getCachedContext(v->src_sws, sw, sh, AV_PIX_FMT_GRAY8,
-                                          v->w, v->h, AV_PIX_FMT_GRAY8,
-                                          SWS_BICUBIC, NULL, NULL, NULL);
-        if (v->src_sws == NULL) {
-            errf(v->err, v->errlen, "cannot scale %dx%d to %dx%d", sw, sh, v->w,
-                 v->h);
-            goto out;
-        }
-        sws_scale(v->src_sws, src, sstride, 0, sh, dst, dstride);
-    }
     slot->frame = (int64_t)i;
-    rc = 0;
-out:
-    free(jpeg);
-    return rc;
+    return 0;
 }
 
 /* Check decoded frame number rep->video_frames. -1 only when the check
@@ -393,14 +315,8 @@ verify_video(const char *video, const char *zip, double min_psnr,
         rep->src_height = list->frames[0].height;
     }
     rep->marked = verify_zip_is_sample(zip);
-    if ((v.zr = zipf_reader_open(zip, why, sizeof(why))) == NULL) {
-        errf(err, errlen, "%s: %s", zip, why);
+    if ((v.sl = srcluma_open(zip, list, err, errlen)) == NULL)
         goto out;
-    }
-    if ((v.tj = tjInitDecompress()) == NULL) {
-        errf(err, errlen, "tjInitDecompress: %s", tjGetErrorStr2(NULL));
-        goto out;
-    }
 
     ret = avformat_open_input(&fmt, video, NULL, NULL);
     if (ret >= 0)
@@ -468,13 +384,9 @@ out:
     avcodec_free_context(&dec);
     avformat_close_input(&fmt);
     frameluma_fini(&v.luma);
-    sws_freeContext(v.src_sws);
     for (int k = 0; k < VERIFY_WINDOW; k++)
         free(v.win[k].luma);
-    free(v.grey);
-    if (v.tj != NULL)
-        tjDestroy(v.tj);
-    zipf_reader_close(v.zr);
+    srcluma_close(v.sl);
     zipf_listing_free(list);
     return rc;
 }
