@@ -22,6 +22,7 @@
 #include "common/breaker.h"
 #include "common/log.h"
 #include "gpu-node/worker.h"
+#include "media/encchoice.h"
 
 struct encsel {
     const struct encprobe_entry *enc; /* borrowed */
@@ -102,19 +103,19 @@ int
 encsel_assign(struct encsel *s, struct work *w, uint64_t now_ms, char *err,
               size_t errlen)
 {
-    struct encprobe_choice c;
+    struct encchoice c;
     const char *want =
         strcmp(w->m->enc.encoder, "auto") != 0 ? w->m->enc.encoder : s->encoder;
     int job_cpu = strcmp(w->m->enc.fallback, ENC_FALLBACK_NONE) != 0;
     int rc;
 
     pthread_mutex_lock(&s->mu);
-    rc = encprobe_choose(s->enc, s->nenc, s->br, now_ms, w->m->enc.codec, want,
-                         job_cpu && s->fallback_cpu, &c, err, errlen);
+    rc = encchoice_choose(s->enc, s->nenc, s->br, now_ms, w->m->enc.codec, want,
+                          job_cpu && s->fallback_cpu, &c, err, errlen);
     pthread_mutex_unlock(&s->mu);
     if (rc == -1) {
         /* Say whose policy forbade the fallback. */
-        if (strstr(err, ENCPROBE_NO_FALLBACK) != NULL) {
+        if (strstr(err, ENCCHOICE_NO_FALLBACK) != NULL) {
             size_t len = strlen(err);
             snprintf(err + len, errlen - len, "%s",
                      !job_cpu ? " (the job's --fallback none)"

@@ -1,7 +1,7 @@
 /*
  * encsel.h - a render node's choice of encoder for each set, and its
  * memory of the hardware encoders that failed at run time. The policy is
- * media/encprobe.c's pure encprobe_choose (the set's encoder, else the
+ * media/encchoice.c's pure encchoice_choose (the set's encoder, else the
  * node's; the probe results; a circuit breaker per hardware encoder; the
  * job's and the node's fallback policy); encsel owns the breakers, applies
  * the node's --preset, and logs every fallback so that a CPU encode is

@@ -27,6 +27,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "gpu-node/session.h"
+#include "media/decchoice.h"
 #include "media/encprobe.h"
 
 #define EXIT_USAGE 2
@@ -117,7 +118,7 @@ parse_long(const char *s, long min, long max, const char *what)
 
 static void
 print_probe(const struct node_config *c, const struct decprobe *dp,
-            const struct decprobe_choice *dc)
+            const struct decchoice *dc)
 {
     printf("%-14s %-6s %-6s %s\n", "ENCODER", "CODEC", "KIND", "STATUS");
     for (size_t i = 0; i < c->nenc; i++) {
@@ -197,7 +198,7 @@ main(int argc, char **argv)
     const char *coord = NULL, *secret = NULL, *preset = NULL, *fault;
     const char *decoder = "auto";
     static struct decprobe dp;
-    struct decprobe_choice dc;
+    struct decchoice dc;
     char err[ERR_MAX], host[NET_HOST_MAX];
     int opt, probe = 0, rc, fallback_cpu = 1;
     struct stat st;
@@ -246,7 +247,7 @@ main(int argc, char **argv)
             fallback_cpu = strcmp(optarg, ENC_FALLBACK_CPU) == 0;
             break;
         case OPT_DECODER:
-            if (!decprobe_known(optarg))
+            if (!decchoice_known(optarg))
                 usage("--decoder: expected auto, cpu, nvdec or vaapi");
             decoder = optarg;
             break;
@@ -305,7 +306,7 @@ main(int argc, char **argv)
     if (cfg.fault_decoder != NULL &&
         node_fault_decoder(&dp, cfg.fault_decoder) == -1)
         usage(NODE_FAULT_DEC_ENV " does not name a GPU JPEG decoder");
-    if (decprobe_choose(&dp, decoder, &dc, err, sizeof(err)) == -1)
+    if (decchoice_choose(&dp, decoder, &dc, err, sizeof(err)) == -1)
         usage(err);
     snprintf(cfg.decoder, sizeof(cfg.decoder), "%s", dc.name);
     if (probe) {

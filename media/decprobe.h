@@ -4,15 +4,13 @@
  * decprobe_run proves each hardware decoder on a real 1600x900 camera-like
  * JPEG: it must open, decode, and give back the same picture as the CPU
  * decode (luma PSNR >= DECPROBE_MIN_PSNR); then both are timed on that
- * picture. decprobe_choose is the pure policy over those results. No libav
- * types here: the node's own code includes this.
+ * picture. media/decchoice.h is the pure policy over those results. No
+ * libav types here: the node's own code includes this.
  */
 #ifndef FF_DECPROBE_H
 #define FF_DECPROBE_H
 
 #include <stddef.h>
-
-#include "common/err.h"
 
 #define DECPROBE_MAX 4
 #define DECPROBE_NAME_MAX 16
@@ -44,25 +42,5 @@ struct decprobe {
  * or always with time_cpu (benchmarks). Called once at node start-up, from
  * one thread. */
 void decprobe_run(struct decprobe *p, int cpu_threads, int time_cpu);
-
-struct decprobe_choice {
-    const char *name;  /* DECPROBE_CPU or a hardware entry's name */
-    int fallback;      /* a hardware decoder was asked for and is unusable */
-    char why[ERR_MAX]; /* the reason for the choice, "" when plain */
-};
-
-/* The decoder under policy want (NULL or "auto", "cpu", "nvdec",
- * "vaapi"), given the probe p:
- *   auto: the fastest hardware decoder that passed, when one stream of it
- *         decodes faster than all the CPU threads together (cpu_ms /
- *         cpu_threads); else the CPU, saying why.
- *   cpu:  the CPU.
- *   a hardware name: that decoder when it passed (even if slower: asked
- *         for by name); else the CPU, as a fallback with the reason.
- * 0 with *out, or -1 with err for a name that is none of these. Pure. */
-int decprobe_choose(const struct decprobe *p, const char *want,
-                    struct decprobe_choice *out, char *err, size_t errlen);
-/* 1 when want is a decoder policy decprobe_choose takes. */
-int decprobe_known(const char *want);
 
 #endif

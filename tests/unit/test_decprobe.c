@@ -1,6 +1,6 @@
 /*
- * test_decprobe.c - where a node decodes its JPEGs (media/decprobe.h,
- * decprobe_choose) on made-up probe results: auto takes a GPU decoder
+ * test_decprobe.c - where a node decodes its JPEGs (media/decchoice.h,
+ * decchoice_choose) on made-up probe results: auto takes a GPU decoder
  * only when one stream of it beats all the CPU threads together, and the
  * fastest one; a decoder named by the user is used when it passed, even
  * if slower, and falls back to the CPU with the probe's reason when it did
@@ -10,6 +10,7 @@
  */
 #include "tests/unit/unit.h"
 
+#include "media/decchoice.h"
 #include "media/decprobe.h"
 
 #define NO_CUDA "no NVIDIA driver (cannot load libcuda.so.1)"
@@ -44,9 +45,9 @@ static void
 choose_ok(const struct decprobe *p, const char *want, const char *name,
           int fallback, const char *why_has)
 {
-    struct decprobe_choice c;
+    struct decchoice c;
     char err[ERR_MAX] = "";
-    int rc = decprobe_choose(p, want, &c, err, sizeof(err));
+    int rc = decchoice_choose(p, want, &c, err, sizeof(err));
     if (rc != 0)
         fail_msg("want %s: error %s", want != NULL ? want : "(null)", err);
     if (strcmp(c.name, name) != 0 || c.fallback != fallback)
@@ -113,19 +114,19 @@ static void
 test_unknown(void **state)
 {
     struct decprobe p;
-    struct decprobe_choice c;
+    struct decchoice c;
     char err[ERR_MAX] = "";
     (void)state;
     probe(&p, 0.3, NULL, 0.3, NULL);
-    assert_int_equal(decprobe_choose(&p, "nvjpeg", &c, err, sizeof(err)), -1);
+    assert_int_equal(decchoice_choose(&p, "nvjpeg", &c, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "nvjpeg"));
-    assert_false(decprobe_known("nvjpeg"));
-    assert_false(decprobe_known("h264_nvenc"));
-    assert_true(decprobe_known("auto"));
-    assert_true(decprobe_known("cpu"));
-    assert_true(decprobe_known("nvdec"));
-    assert_true(decprobe_known("vaapi"));
-    assert_true(decprobe_known(NULL));
+    assert_false(decchoice_known("nvjpeg"));
+    assert_false(decchoice_known("h264_nvenc"));
+    assert_true(decchoice_known("auto"));
+    assert_true(decchoice_known("cpu"));
+    assert_true(decchoice_known("nvdec"));
+    assert_true(decchoice_known("vaapi"));
+    assert_true(decchoice_known(NULL));
 }
 
 /* The real probe on this machine: every GPU decoder is either usable,
@@ -135,7 +136,7 @@ static void
 test_real_probe(void **state)
 {
     struct decprobe p;
-    struct decprobe_choice c;
+    struct decchoice c;
     char err[ERR_MAX];
     (void)state;
     decprobe_run(&p, 2, 1);
@@ -155,7 +156,7 @@ test_real_probe(void **state)
             fail_msg("%s unavailable without a reason", e->name);
         }
     }
-    assert_int_equal(decprobe_choose(&p, "auto", &c, err, sizeof(err)), 0);
+    assert_int_equal(decchoice_choose(&p, "auto", &c, err, sizeof(err)), 0);
 }
 
 int

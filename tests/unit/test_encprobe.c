@@ -1,6 +1,6 @@
 /*
- * test_encprobe.c - the encoder selection policy (media/encprobe.h,
- * encprobe_choose) on fake probe results: what auto picks, when a
+ * test_encprobe.c - the encoder selection policy (media/encchoice.h,
+ * encchoice_choose) on fake probe results: what auto picks, when a
  * hardware encoder that is asked for falls back to the CPU and when that
  * is refused, how an open per-encoder breaker holds an encoder back and
  * how its half-open probe lets one set through, and which wants are
@@ -10,6 +10,7 @@
 #include "tests/unit/unit.h"
 
 #include "common/breaker.h"
+#include "media/encchoice.h"
 #include "media/encprobe.h"
 
 #define T0 1000000 /* virtual clock */
@@ -77,10 +78,10 @@ expect_choice(struct fixture *f, struct breaker *br, uint64_t now,
               const char *want_enc, const char *want_why,
               const char *want_retry)
 {
-    struct encprobe_choice c;
+    struct encchoice c;
     char err[ERR_MAX] = "";
-    int rc = encprobe_choose(f->e, N, br, now, codec, want, fallback, &c, err,
-                             sizeof(err));
+    int rc = encchoice_choose(f->e, N, br, now, codec, want, fallback, &c, err,
+                              sizeof(err));
 
     if (rc != 0)
         fail_msg("%s for %s (fallback %d): error \"%s\", want %s",
@@ -108,10 +109,10 @@ static void
 expect_error(struct fixture *f, struct breaker *br, const char *codec,
              const char *want, int fallback, const char *want_err)
 {
-    struct encprobe_choice c;
+    struct encchoice c;
     char err[ERR_MAX] = "";
-    int rc = encprobe_choose(f->e, N, br, T0, codec, want, fallback, &c, err,
-                             sizeof(err));
+    int rc = encchoice_choose(f->e, N, br, T0, codec, want, fallback, &c, err,
+                              sizeof(err));
 
     if (rc != -1)
         fail_msg("%s for %s (fallback %d): chose %s, want an error with "
@@ -159,7 +160,7 @@ test_requested_unavailable(void **state)
     expect_choice(&f, f.br, T0, "h264", "h264_nvenc", 1, "libx264",
                   "libcuda.so.1", NULL);
     expect_error(&f, f.br, "h264", "nvenc", 0, "libcuda.so.1");
-    expect_error(&f, f.br, "h264", "nvenc", 0, ENCPROBE_NO_FALLBACK);
+    expect_error(&f, f.br, "h264", "nvenc", 0, ENCCHOICE_NO_FALLBACK);
     expect_error(&f, f.br, "h264", "h264_vaapi", 0, NO_VAAPI);
     /* no kind of that name for the codec: a fallback too */
     expect_choice(&f, f.br, T0, "av1", "nvenc", 1, "libsvtav1",
@@ -244,7 +245,7 @@ test_bad_wants(void **state)
     expect_error(&f, f.br, "av1", "cpu", 1, "hangs");
 }
 
-/* encprobe_pick: no breakers, no fallback. */
+/* encchoice_pick: no breakers, no fallback. */
 static void
 test_pick(void **state)
 {
@@ -254,10 +255,10 @@ test_pick(void **state)
     (void)state;
 
     fixture_no_gpu(&f);
-    name = encprobe_pick(f.e, N, "h264", "auto", err, sizeof(err));
+    name = encchoice_pick(f.e, N, "h264", "auto", err, sizeof(err));
     assert_non_null(name);
     assert_string_equal(name, "libx264");
-    assert_null(encprobe_pick(f.e, N, "h264", "nvenc", err, sizeof(err)));
+    assert_null(encchoice_pick(f.e, N, "h264", "nvenc", err, sizeof(err)));
     assert_contains(err, "libcuda.so.1");
 }
 
