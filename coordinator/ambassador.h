@@ -12,15 +12,11 @@
 
 #include <stdint.h>
 
+#include "coordinator/amb_core.h"
 #include "coordinator/config.h"
 #include "coordinator/job.h"
 #include "coordinator/journal.h"
 #include "coordinator/jrec.h"
-
-struct amb_stats {
-    uint64_t assigned, counted, failures, reclaimed, declined;
-    uint64_t stale_results, rejected_results, duplicates;
-};
 
 struct ambassador;
 

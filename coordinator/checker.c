@@ -22,16 +22,10 @@ enum checker_task_type { TASK_CHECK, TASK_REMOVE, TASK_CONCAT, TASK_STOP };
 struct checker_task {
     enum checker_task_type type;
     uint64_t session;
-    uint32_t set;
-    uint64_t epoch;
-    uint64_t bytes, frames;
-    char sha256[HASH_HEX_LEN + 1];
+    struct ev_result r; /* TASK_CHECK: what the node said; echoed back */
+    uint64_t frames;    /* TASK_CHECK: the set's; TASK_CONCAT: the job's */
     char path[FS_PATH_MAX];
-    char rel[FS_PATH_MAX];
     struct enc_params enc;
-    char encoder[ENC_NAME_MAX]; /* TASK_CHECK: echoed back */
-    char preset[ENC_NAME_MAX];
-    char fallback[ERR_MAX];
     char **paths; /* TASK_CONCAT, owned */
     size_t npaths;
 };
@@ -67,14 +61,14 @@ checker_validate(const struct checker_task *t, struct vidinfo *vi, char *err,
         errf(err, errlen, "cannot read the result: %s", strerror(errno));
         return -1;
     }
-    if (size != t->bytes) {
+    if (size != t->r.bytes) {
         errf(err, errlen, "result is %llu bytes, the node said %llu",
-             (unsigned long long)size, (unsigned long long)t->bytes);
+             (unsigned long long)size, (unsigned long long)t->r.bytes);
         return -1;
     }
-    if (strcmp(hex, t->sha256) != 0) {
+    if (strcmp(hex, t->r.sha256) != 0) {
         errf(err, errlen, "result sha256 %.12s..., the node said %.12s...", hex,
-             t->sha256);
+             t->r.sha256);
         return -1;
     }
     if (vidinfo_probe(t->path, vi, err, errlen) == -1)
@@ -122,24 +116,21 @@ checker_run(struct checker *k, struct checker_task *t)
     case TASK_CHECK:
         ev->type = EV_CHECKED;
         ev->session = t->session;
-        ev->set = t->set;
-        ev->epoch = t->epoch;
-        snprintf(ev->path, sizeof(ev->path), "%s", t->rel);
-        snprintf(ev->encoder, sizeof(ev->encoder), "%s", t->encoder);
-        snprintf(ev->preset, sizeof(ev->preset), "%s", t->preset);
-        snprintf(ev->fallback, sizeof(ev->fallback), "%s", t->fallback);
-        ev->ok =
-            checker_validate(t, &ev->info, ev->text, sizeof(ev->text)) == 0;
-        if (!ev->ok && unlink(t->path) == -1 && errno != ENOENT)
+        ev->u.checked.r = t->r;
+        ev->u.checked.ok =
+            checker_validate(t, &ev->u.checked.info, ev->u.checked.text,
+                             sizeof(ev->u.checked.text)) == 0;
+        if (!ev->u.checked.ok && unlink(t->path) == -1 && errno != ENOENT)
             log_warn("checker: remove %s", t->path);
         checker_emit(k, ev);
         return;
     case TASK_CONCAT:
         ev->type = EV_CONCATED;
-        ev->ok = concat_videos((const char *const *)t->paths, t->npaths,
-                               t->path, &t->enc, t->frames, &frames, ev->text,
-                               sizeof(ev->text)) == 0;
-        ev->frames = frames;
+        ev->u.concated.ok =
+            concat_videos((const char *const *)t->paths, t->npaths, t->path,
+                          &t->enc, t->frames, &frames, ev->u.concated.text,
+                          sizeof(ev->u.concated.text)) == 0;
+        ev->u.concated.frames = frames;
         checker_emit(k, ev);
         return;
     case TASK_REMOVE:
@@ -198,27 +189,19 @@ checker_push(struct checker *k, struct checker_task *t)
 }
 
 void
-checker_check(struct checker *k, uint64_t session, uint32_t set, uint64_t epoch,
-              const char *abs_path, const char *rel, uint64_t bytes,
-              const char *sha256, uint64_t frames, const struct enc_params *enc,
-              const char *encoder, const char *preset, const char *fallback)
+checker_check(struct checker *k, uint64_t session, const struct ev_result *r,
+              const char *abs_path, uint64_t frames,
+              const struct enc_params *enc)
 {
     struct checker_task *t = calloc(1, sizeof(*t));
     if (t == NULL)
         return;
     t->type = TASK_CHECK;
     t->session = session;
-    t->set = set;
-    t->epoch = epoch;
-    t->bytes = bytes;
+    t->r = *r;
     t->frames = frames;
     t->enc = *enc;
-    snprintf(t->sha256, sizeof(t->sha256), "%s", sha256);
     snprintf(t->path, sizeof(t->path), "%s", abs_path);
-    snprintf(t->rel, sizeof(t->rel), "%s", rel);
-    snprintf(t->encoder, sizeof(t->encoder), "%s", encoder);
-    snprintf(t->preset, sizeof(t->preset), "%s", preset);
-    snprintf(t->fallback, sizeof(t->fallback), "%s", fallback);
     checker_push(k, t);
 }
 

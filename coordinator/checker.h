@@ -14,18 +14,17 @@
 
 #include "common/encparams.h"
 #include "common/evq.h"
+#include "coordinator/events.h"
 
 struct checker;
 
 struct checker *checker_start(struct evq *events);
-/* Validate the file at abs_path (relative path rel echoed back) for
- * (set, epoch) of session against what the node said and the manifest.
- * The node's encoder, preset and fallback reason are echoed back too. */
-void checker_check(struct checker *k, uint64_t session, uint32_t set,
-                   uint64_t epoch, const char *abs_path, const char *rel,
-                   uint64_t bytes, const char *sha256, uint64_t frames,
-                   const struct enc_params *enc, const char *encoder,
-                   const char *preset, const char *fallback);
+/* Validate the file at abs_path for session against what the node said
+ * of it (r: set, epoch, bytes, sha256; echoed back whole in EV_CHECKED)
+ * and the manifest (frames, enc). */
+void checker_check(struct checker *k, uint64_t session,
+                   const struct ev_result *r, const char *abs_path,
+                   uint64_t frames, const struct enc_params *enc);
 /* Remove a stale or rejected result file. */
 void checker_remove(struct checker *k, const char *abs_path);
 /* Concatenate paths (taken, with the array) in order into out;

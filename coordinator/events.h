@@ -1,8 +1,11 @@
 /*
- * events.h - what the node threads and the checker tell the ambassador's
- * loop (struct amb_event, through the loop's evq), and what the loop tells a
- * node thread (struct node_cmd, through that node's outbox). Events are
- * plain values: the loop never reads a node thread's state directly.
+ * events.h - what the node threads, the checker, the share watcher and the
+ * journaler tell the ambassador's loop (struct amb_event, through the
+ * loop's evq), and what the loop tells a node thread (struct node_cmd,
+ * through that node's outbox). Events are plain values, a tagged union:
+ * the loop never reads another thread's state directly. Every event but
+ * EV_JOURNALED is handed on to the ambassador core (amb_core.h), which
+ * decides; the loop carries out what it decides.
  */
 #ifndef FF_EVENTS_H
 #define FF_EVENTS_H
@@ -12,7 +15,6 @@
 #include <cjson/cJSON.h>
 
 #include "common/encparams.h"
-#include "common/breaker.h"
 #include "common/err.h"
 #include "common/fsutil.h"
 #include "common/hash.h"
@@ -23,70 +25,128 @@
 #define EV_DECODER_MAX 16
 #define EV_ENCODERS_MAX 256
 #define EV_ENCODER_LIST_MAX 32
+#define EV_ENCODER_MAX 32
+#define EV_PEER_MAX 64
 
 enum amb_event_type {
-    EV_HELLO,     /* node thread: handshake done (name, encoders, slots) */
-    EV_WANT,      /* node thread: a slot is free and the breaker allows */
-    EV_UNWANT,    /* node thread: breaker opened or node suspect */
-    EV_DECLINE,   /* node thread: an assign came after EV_UNWANT */
-    EV_PROGRESS,  /* node thread: frames done on a set */
-    EV_DONE,      /* node thread: the node says a set is rendered */
-    EV_FAIL,      /* node thread: the node says a set failed */
-    EV_BREAKER,   /* node thread: its breaker changed state */
-    EV_GONE,      /* node thread: exiting; text = why */
-    EV_CHECKED,   /* checker: a result was validated (ok) or not */
-    EV_CONCATED,  /* checker: the final video is written (ok) or not */
-    EV_SHARE,     /* sharewatch: the share probe answered (ok) or not */
-    EV_LEASE,     /* sharewatch: a node's lease record as read */
-    EV_JOURNALED, /* journaler: a batch is durable; ptr = its actions */
+    EV_ACCEPTED,    /* loop: a connection was accepted (u.accepted) */
+    EV_HELLO,       /* node thread: handshake done (u.hello) */
+    EV_SUSPECT,     /* node thread: silent past suspect_ms, or heard again
+                       (u.suspect) */
+    EV_PROGRESS,    /* node thread: frames done on a set (u.set) */
+    EV_DONE,        /* node thread: the node says a set is rendered
+                       (u.result) */
+    EV_FAIL,        /* node thread: the node says a set failed (u.set) */
+    EV_GONE,        /* node thread: exiting (u.gone) */
+    EV_UNDELIVERED, /* loop: an assign could not be built (u.set) */
+    EV_CHECKED,     /* checker: a result was validated, or not (u.checked) */
+    EV_CONCATED,    /* checker: the final video is written, or not
+                       (u.concated) */
+    EV_SHARE,       /* sharewatch: the share probe answered, or not
+                       (u.share) */
+    EV_LEASE,       /* sharewatch: a node's lease record as read (u.lease) */
+    EV_TICK,        /* loop: time passed; the timed rules and dispatch run */
+    EV_JOURNALED,   /* journaler: a batch is durable (u.journaled); the
+                       loop's own, never handed to the core */
 };
 
-struct amb_event {
-    enum amb_event_type type;
-    uint64_t session; /* node session (not for checker events) */
+struct ev_accepted {
+    char peer[EV_PEER_MAX];
+};
+
+struct ev_hello {
+    int slots;
+    char peer[EV_PEER_MAX];
+    char encoders[EV_ENCODERS_MAX];
+    char decoder[EV_DECODER_MAX]; /* where it decodes JPEGs */
+    uint32_t nheld;               /* sets still in its hands */
+    struct lease_held held[LEASE_MAX_HELD];
+};
+
+struct ev_suspect {
+    int on;            /* 1: turned silent; 0: heard again */
+    uint64_t silent_ms;
+};
+
+/* EV_PROGRESS, EV_FAIL, EV_UNDELIVERED */
+struct ev_set {
+    uint32_t set;
+    uint64_t epoch;
+    uint64_t frames;    /* EV_PROGRESS */
+    char text[ERR_MAX]; /* EV_FAIL: the node's error */
+};
+
+/* What a node reports of a rendered set, and what the checker checks. */
+struct ev_result {
     uint32_t set;
     uint64_t epoch;
     uint64_t frames;
     uint64_t bytes;
-    int ok;
-    int slots;
-    char name[IDENT_MAX + 1];
     char sha256[HASH_HEX_LEN + 1];
-    char encoder[32];
-    char preset[ENC_NAME_MAX]; /* EV_DONE, EV_CHECKED: the preset used */
-    char fallback[ERR_MAX];    /* EV_DONE, EV_CHECKED: why not the encoder
-                                  asked for ("" when it was) */
-    char encoders[EV_ENCODERS_MAX];
-    char decoder[EV_DECODER_MAX]; /* EV_HELLO: where it decodes JPEGs */
-    char path[FS_PATH_MAX];       /* relative to the share */
-    char text[ERR_MAX];           /* reason, error or state */
-    struct vidinfo info;          /* EV_CHECKED */
-    int died;                     /* EV_GONE: closed without detach */
-    struct breaker br;  /* EV_GONE: the session's breaker at its end */
-    int admitted;       /* EV_GONE: it had applied CMD_ADMIT */
-    void *ptr;          /* EV_JOURNALED: the loop's deferred actions */
-    struct lease lease; /* EV_LEASE; EV_HELLO: held sets in .held */
+    char encoder[EV_ENCODER_MAX];
+    char preset[ENC_NAME_MAX];
+    char fallback[ERR_MAX]; /* why not the encoder asked for ("" when it
+                               was) */
+    char path[FS_PATH_MAX]; /* relative to the share */
+};
+
+struct ev_checked {
+    struct ev_result r;
+    int ok;
+    char text[ERR_MAX]; /* why not */
+    struct vidinfo info;
+};
+
+struct ev_gone {
+    int died; /* closed without detach: the node's process is gone */
+    int trip; /* it lost liveness (heartbeat timeout, protocol error) */
+    char text[ERR_MAX];
+};
+
+struct ev_concated {
+    int ok;
+    uint64_t frames;
+    char text[ERR_MAX];
+};
+
+struct ev_share {
+    int ok;
+    uint64_t gen; /* highest ambassador generation claimed on the share */
+    char text[ERR_MAX];
+};
+
+struct ev_journaled {
+    int compact; /* the journal grew past its limit */
+    void *after; /* the loop's deferred actions */
+};
+
+struct amb_event {
+    enum amb_event_type type;
+    uint64_t session; /* node session (node-thread and loop events) */
+    char name[IDENT_MAX + 1];
+    union {
+        struct ev_accepted accepted;
+        struct ev_hello hello;
+        struct ev_suspect suspect;
+        struct ev_set set;
+        struct ev_result result;
+        struct ev_checked checked;
+        struct ev_gone gone;
+        struct ev_concated concated;
+        struct ev_share share;
+        struct lease lease;
+        struct ev_journaled journaled;
+    } u;
 };
 
 enum node_cmd_type {
-    CMD_ASSIGN, /* msg is the assign; set/epoch say which */
-    CMD_RESULT, /* msg is the result; ok says accepted */
-    CMD_FINISH, /* msg is the finish; then close */
-    CMD_CANCEL, /* msg is the cancel; the node drops (set, epoch) */
-    CMD_LEASE,  /* ok = 0: the node's lease stopped advancing (trip the
-                   breaker, ask for nothing); ok = 1: it advances again */
-    CMD_ADMIT,  /* the loop took the hello: the thread may ask for work;
-                   ok: br is the breaker this node name had in its last
-                   session, to apply first */
+    CMD_SEND,   /* send msg to the node */
+    CMD_FINISH, /* send msg (when not NULL), then close */
 };
 
 struct node_cmd {
     enum node_cmd_type type;
-    uint32_t set;
-    uint64_t epoch;
-    int ok;
-    cJSON *msg; /* owned; NULL for CMD_ADMIT */
-    struct breaker br;
+    cJSON *msg; /* owned */
 };
 
 void node_cmd_free(void *cmd); /* evq free_item; NULL ok */

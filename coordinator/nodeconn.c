@@ -1,11 +1,10 @@
 /*
  * nodeconn.c - see nodeconn.h.
  *
- * The breaker decides whether this node asks for work: the thread sends
- * EV_WANT while a slot is free and breaker_allow() says yes, and EV_UNWANT
- * when the breaker opens or the node turns suspect. An assign that arrives
- * after EV_UNWANT is declined back to the loop, which makes the set
- * Available again without counting a failure.
+ * A socket and heartbeat pump: it decides nothing about work. What it
+ * hears (hello, reports, silence, the end) goes to the loop as events;
+ * the node's circuit breaker (coordinator/nodewatch.c, in the core)
+ * decides from them.
  */
 #include "coordinator/nodeconn.h"
 
@@ -30,11 +29,6 @@
 #define NODECONN_LINGER_MS 1000 /* for the node to read our last words */
 #define NODECONN_DRAIN_BUF 4096
 
-struct nodeconn_held {
-    uint32_t set;
-    uint64_t epoch;
-};
-
 struct nodeconn {
     int fd;
     char peer[NODECONN_PEER_MAX];
@@ -47,22 +41,15 @@ struct nodeconn {
 
     /* Owned by the node thread from here down. */
     char name[IDENT_MAX + 1];
-    int slots;
-    struct breaker br;
-    enum breaker_state br_reported;
     struct proto_reader rd;
-    struct nodeconn_held held[CONFIG_MAX_SLOTS];
-    int nheld;
-    int wanted; /* EV_WANTs not yet answered by an assign */
     uint64_t last_rx_ms;
     uint64_t next_hb_ms;
     uint64_t hb_seq;
-    int suspect;
-    int admitted;    /* the loop took the hello (CMD_ADMIT): asks may start */
-    int lease_stale; /* CMD_LEASE: its lease stopped advancing */
-    int detached;    /* the node said it closes on purpose */
-    int finished;    /* we sent finish (or a refusal) and close on purpose */
-    int died;        /* the session ended by the node's process dying */
+    int suspect;  /* told the loop it is silent past suspect_ms */
+    int detached; /* the node said it closes on purpose */
+    int finished; /* we sent finish (or a refusal) and close on purpose */
+    int died;     /* the session ended by the node's process dying */
+    int trip;     /* it lost liveness: heartbeat timeout, protocol error */
 };
 
 void
@@ -169,29 +156,24 @@ nodeconn_encoders(const cJSON *arr, char *out, size_t cap)
     return 0;
 }
 
-/* The sets a reconnecting node still has in hand: they count against its
- * slots until the loop reattaches or cancels them. */
+/* The sets a reconnecting node still has in hand: the loop reattaches or
+ * cancels them, and they count against its slots until then. */
 static void
-nodeconn_hello_held(struct nodeconn *c, const cJSON *arr, struct amb_event *ev)
+nodeconn_hello_held(const cJSON *arr, struct ev_hello *h)
 {
-    const cJSON *h;
+    const cJSON *e;
     if (!cJSON_IsArray(arr))
         return;
-    cJSON_ArrayForEach(h, arr)
+    cJSON_ArrayForEach(e, arr)
     {
         uint64_t set, epoch;
-        if (c->nheld >= CONFIG_MAX_SLOTS || c->nheld >= LEASE_MAX_HELD ||
-            json_u64(h, "set", MANIFEST_MAX_SETS, &set) == -1 ||
-            json_u64(h, "epoch", NODECONN_MAX_EPOCH, &epoch) == -1)
+        if (h->nheld >= CONFIG_MAX_SLOTS || h->nheld >= LEASE_MAX_HELD ||
+            json_u64(e, "set", MANIFEST_MAX_SETS, &set) == -1 ||
+            json_u64(e, "epoch", NODECONN_MAX_EPOCH, &epoch) == -1)
             continue;
-        c->held[c->nheld].set = (uint32_t)set;
-        c->held[c->nheld].epoch = epoch;
-        if (ev != NULL) {
-            ev->lease.held[ev->lease.nheld].set = (uint32_t)set;
-            ev->lease.held[ev->lease.nheld].epoch = epoch;
-            ev->lease.nheld++;
-        }
-        c->nheld++;
+        h->held[h->nheld].set = (uint32_t)set;
+        h->held[h->nheld].epoch = epoch;
+        h->nheld++;
     }
 }
 
@@ -271,7 +253,6 @@ nodeconn_handshake(struct nodeconn *c, char *why, size_t whylen)
         }
     }
     snprintf(c->name, sizeof(c->name), "%s", name);
-    c->slots = (int)slots;
     reply = cJSON_CreateObject();
     if (reply == NULL ||
         cJSON_AddStringToObject(reply, "type", MSG_WELCOME) == NULL ||
@@ -287,13 +268,14 @@ nodeconn_handshake(struct nodeconn *c, char *why, size_t whylen)
         goto out;
     }
     ev = nodeconn_event(c, EV_HELLO);
-    nodeconn_hello_held(c, cJSON_GetObjectItemCaseSensitive(msg, "held"), ev);
     if (ev != NULL) {
-        ev->slots = c->slots;
-        snprintf(ev->encoders, sizeof(ev->encoders), "%s", encoders);
-        snprintf(ev->decoder, sizeof(ev->decoder), "%s",
+        struct ev_hello *h = &ev->u.hello;
+        nodeconn_hello_held(cJSON_GetObjectItemCaseSensitive(msg, "held"), h);
+        h->slots = (int)slots;
+        snprintf(h->encoders, sizeof(h->encoders), "%s", encoders);
+        snprintf(h->decoder, sizeof(h->decoder), "%s",
                  decoder != NULL ? decoder->valuestring : "cpu");
-        snprintf(ev->text, sizeof(ev->text), "%s", c->peer);
+        snprintf(h->peer, sizeof(h->peer), "%s", c->peer);
     }
     nodeconn_emit(c, ev);
     rc = 0;
@@ -303,36 +285,6 @@ out:
     return rc;
 }
 
-static int
-nodeconn_held_remove(struct nodeconn *c, uint32_t set, uint64_t epoch)
-{
-    for (int i = 0; i < c->nheld; i++) {
-        if (c->held[i].set == set && c->held[i].epoch == epoch) {
-            c->held[i] = c->held[--c->nheld];
-            return 1;
-        }
-    }
-    return 0;
-}
-
-static void
-nodeconn_breaker_changed(struct nodeconn *c)
-{
-    struct amb_event *ev;
-    if (c->br.state == c->br_reported)
-        return;
-    c->br_reported = c->br.state;
-    log_info("node %s: breaker %s%s%s", c->name,
-             breaker_state_name(c->br.state),
-             c->br.state == BREAKER_OPEN ? ": " : "",
-             c->br.state == BREAKER_OPEN ? c->br.reason : "");
-    ev = nodeconn_event(c, EV_BREAKER);
-    if (ev != NULL)
-        snprintf(ev->text, sizeof(ev->text), "%s",
-                 breaker_state_name(c->br.state));
-    nodeconn_emit(c, ev);
-}
-
 /* One message from the node, after the handshake. 0, or -1 with why when
  * the session must end. */
 static int
@@ -340,6 +292,7 @@ nodeconn_handle(struct nodeconn *c, const cJSON *msg, char *why, size_t whylen)
 {
     const char *type = proto_type(msg);
     struct amb_event *ev;
+    struct ev_result *r;
     uint64_t set, epoch, v;
 
     if (strcmp(type, MSG_HEARTBEAT) == 0) {
@@ -348,9 +301,9 @@ nodeconn_handle(struct nodeconn *c, const cJSON *msg, char *why, size_t whylen)
             json_u64(msg, "epoch", NODECONN_MAX_EPOCH, &epoch) == 0) {
             ev = nodeconn_event(c, EV_PROGRESS);
             if (ev != NULL) {
-                ev->set = (uint32_t)set;
-                ev->epoch = epoch;
-                ev->frames = v;
+                ev->u.set.set = (uint32_t)set;
+                ev->u.set.epoch = epoch;
+                ev->u.set.frames = v;
             }
             nodeconn_emit(c, ev);
         }
@@ -369,110 +322,49 @@ nodeconn_handle(struct nodeconn *c, const cJSON *msg, char *why, size_t whylen)
         errf(why, whylen, "protocol error: %s without set and epoch", type);
         return -1;
     }
-    nodeconn_held_remove(c, (uint32_t)set, epoch);
     if (strcmp(type, MSG_FAIL) == 0) {
         const char *e = json_str(msg, "error");
         ev = nodeconn_event(c, EV_FAIL);
         if (ev != NULL) {
-            ev->set = (uint32_t)set;
-            ev->epoch = epoch;
-            snprintf(ev->text, sizeof(ev->text), "node error: %s",
+            ev->u.set.set = (uint32_t)set;
+            ev->u.set.epoch = epoch;
+            snprintf(ev->u.set.text, sizeof(ev->u.set.text), "node error: %s",
                      e != NULL ? e : "(no reason given)");
         }
-        breaker_record(&c->br, false, clock_now_ms(), "the node failed a set");
         nodeconn_emit(c, ev);
         return 0;
     }
     ev = nodeconn_event(c, EV_DONE);
     if (ev == NULL)
         return 0;
-    ev->set = (uint32_t)set;
-    ev->epoch = epoch;
-    if (json_strcpy(msg, "path", ev->path, sizeof(ev->path)) == -1 ||
-        json_strcpy(msg, "sha256", ev->sha256, sizeof(ev->sha256)) == -1 ||
-        json_u64(msg, "bytes", UINT64_MAX >> 11, &ev->bytes) == -1 ||
-        json_u64(msg, "frames", MANIFEST_MAX_FRAMES, &ev->frames) == -1) {
+    r = &ev->u.result;
+    r->set = (uint32_t)set;
+    r->epoch = epoch;
+    if (json_strcpy(msg, "path", r->path, sizeof(r->path)) == -1 ||
+        json_strcpy(msg, "sha256", r->sha256, sizeof(r->sha256)) == -1 ||
+        json_u64(msg, "bytes", UINT64_MAX >> 11, &r->bytes) == -1 ||
+        json_u64(msg, "frames", MANIFEST_MAX_FRAMES, &r->frames) == -1) {
         free(ev);
         errf(why, whylen,
              "protocol error: done without path, sha256, "
              "bytes or frames");
         return -1;
     }
-    json_strcpy(msg, "encoder", ev->encoder, sizeof(ev->encoder));
-    json_strcpy(msg, "preset", ev->preset, sizeof(ev->preset));
-    json_strcpy(msg, "fallback", ev->fallback, sizeof(ev->fallback));
+    json_strcpy(msg, "encoder", r->encoder, sizeof(r->encoder));
+    json_strcpy(msg, "preset", r->preset, sizeof(r->preset));
+    json_strcpy(msg, "fallback", r->fallback, sizeof(r->fallback));
     nodeconn_emit(c, ev);
     return 0;
 }
 
-/* Apply one command from the loop. 1 = keep going, 0 = finish, -1 = the
- * connection broke. */
+/* Carry out one command from the loop. 1 = keep going, 0 = finish, -1 =
+ * the connection broke. */
 static int
 nodeconn_command(struct nodeconn *c, struct node_cmd *cmd)
 {
-    struct amb_event *ev;
     int rc = 1;
-
     switch (cmd->type) {
-    case CMD_ASSIGN:
-        /* An assign that crossed EV_UNWANT, or that arrives after a result
-         * in the same batch opened the breaker, goes back untouched. */
-        if (c->wanted == 0 || c->nheld >= CONFIG_MAX_SLOTS ||
-            c->br.state == BREAKER_OPEN || c->suspect || c->lease_stale) {
-            ev = nodeconn_event(c, EV_DECLINE);
-            if (ev != NULL) {
-                ev->set = cmd->set;
-                ev->epoch = cmd->epoch;
-            }
-            nodeconn_emit(c, ev);
-            if (c->wanted > 0) {
-                c->wanted--; /* the loop spent one of our asks on it */
-                breaker_release_probe(&c->br);
-            }
-            break;
-        }
-        c->wanted--;
-        c->held[c->nheld].set = cmd->set;
-        c->held[c->nheld].epoch = cmd->epoch;
-        c->nheld++;
-        if (nodeconn_send_msg(c, cmd->msg) == -1)
-            rc = -1;
-        break;
-    case CMD_RESULT:
-        breaker_record(&c->br, cmd->ok != 0, clock_now_ms(),
-                       "a result failed its check");
-        if (nodeconn_send_msg(c, cmd->msg) == -1)
-            rc = -1;
-        break;
-    case CMD_LEASE:
-        /* The breaker watches the lease as well as the heartbeats: a node
-         * whose lease stopped advancing has fenced itself, or writes where
-         * we cannot see; it gets no work until the lease moves again. */
-        if (!cmd->ok && !c->lease_stale) {
-            breaker_trip(&c->br, clock_now_ms(), "its lease stopped advancing");
-            nodeconn_breaker_changed(c);
-        }
-        c->lease_stale = !cmd->ok;
-        break;
-    case CMD_ADMIT:
-        /* The node's name had a breaker in an earlier session: a node
-         * that lost liveness or kept failing does not start afresh just
-         * by reconnecting. It applies before the first ask, so no work is
-         * handed out under a fresh breaker and then declined. */
-        c->admitted = 1;
-        if (cmd->ok) {
-            c->br = cmd->br;
-            /* A half-open probe that the last session asked for ended
-             * with it: this session probes afresh (a reattached set's
-             * result still counts when it comes). */
-            breaker_release_probe(&c->br);
-            log_info("node %s: breaker %s, carried over from its last session",
-                     c->name, breaker_state_name(c->br.state));
-            c->br_reported = c->br.state;
-        }
-        break;
-    case CMD_CANCEL:
-        nodeconn_held_remove(c, cmd->set, cmd->epoch);
+    case CMD_SEND:
         if (nodeconn_send_msg(c, cmd->msg) == -1)
             rc = -1;
         break;
@@ -499,30 +391,22 @@ nodeconn_heartbeat(struct nodeconn *c)
     return rc;
 }
 
-/* Ask for work or withdraw the asks, as the breaker and liveness say. */
+/* Tell the loop when the node turns silent past suspect_ms (no new work
+ * for it) and when it is heard again. */
 static void
-nodeconn_update_wants(struct nodeconn *c, uint64_t now)
+nodeconn_check_suspect(struct nodeconn *c, uint64_t now)
 {
-    int was_suspect = c->suspect;
-    c->suspect = now - c->last_rx_ms >= c->cfg->suspect_ms;
-    if (c->suspect && !was_suspect)
-        log_warnx("node %s: suspect: silent for %llu ms", c->name,
-                  (unsigned long long)(now - c->last_rx_ms));
-    if ((c->suspect || c->lease_stale || c->br.state == BREAKER_OPEN) &&
-        c->wanted > 0) {
-        c->wanted = 0;
-        /* A half-open probe asked for but not handed out is not spent. */
-        breaker_release_probe(&c->br);
-        nodeconn_emit(c, nodeconn_event(c, EV_UNWANT));
+    int suspect = now - c->last_rx_ms >= c->cfg->suspect_ms;
+    struct amb_event *ev;
+    if (suspect == c->suspect)
         return;
+    c->suspect = suspect;
+    ev = nodeconn_event(c, EV_SUSPECT);
+    if (ev != NULL) {
+        ev->u.suspect.on = suspect;
+        ev->u.suspect.silent_ms = now - c->last_rx_ms;
     }
-    while (c->admitted && !c->suspect && !c->lease_stale &&
-           c->nheld + c->wanted < c->slots && breaker_allow(&c->br, now)) {
-        c->wanted++;
-        nodeconn_emit(c, nodeconn_event(c, EV_WANT));
-        if (c->br.state == BREAKER_HALF_OPEN)
-            break; /* one probe only */
-    }
+    nodeconn_emit(c, ev);
 }
 
 static int
@@ -535,11 +419,6 @@ nodeconn_timeout(const struct nodeconn *c, uint64_t now)
         t = dead;
     if (!c->suspect && suspect < t)
         t = suspect;
-    /* Wake for the end of a cool-down only while it is ahead: once it has
-     * passed, breaker_allow runs when a slot frees (no busy wait). */
-    if (c->br.state == BREAKER_OPEN && c->br.reopen_ms > now &&
-        c->br.reopen_ms < t)
-        t = c->br.reopen_ms;
     return t <= now ? 0 : (int)(t - now);
 }
 
@@ -561,8 +440,7 @@ nodeconn_loop(struct nodeconn *c, char *why, size_t whylen)
         if (now - c->last_rx_ms >= c->cfg->dead_ms) {
             errf(why, whylen, "heartbeat timeout: silent for %llu ms",
                  (unsigned long long)(now - c->last_rx_ms));
-            breaker_trip(&c->br, now, why);
-            nodeconn_breaker_changed(c);
+            c->trip = 1;
             return;
         }
         if (now >= c->next_hb_ms) {
@@ -573,8 +451,7 @@ nodeconn_loop(struct nodeconn *c, char *why, size_t whylen)
             }
             c->next_hb_ms = now + c->cfg->hb_ms;
         }
-        nodeconn_update_wants(c, now);
-        nodeconn_breaker_changed(c);
+        nodeconn_check_suspect(c, now);
 
         r = poll(pfd, 2, nodeconn_timeout(c, now));
         if (r == -1 && errno != EINTR) {
@@ -604,8 +481,7 @@ nodeconn_loop(struct nodeconn *c, char *why, size_t whylen)
                 nodeconn_send_error(c, why);
                 /* We cut it off: nothing it holds will be reattached. */
                 c->died = 1;
-                breaker_trip(&c->br, clock_now_ms(), why);
-                nodeconn_breaker_changed(c);
+                c->trip = 1;
                 return;
             }
             if (closed) {
@@ -617,7 +493,7 @@ nodeconn_loop(struct nodeconn *c, char *why, size_t whylen)
                      rerr == 0 ? "connection closed" : strerror(rerr));
                 return;
             }
-            nodeconn_breaker_changed(c);
+            nodeconn_check_suspect(c, clock_now_ms());
         }
         while ((cmd = evq_pop(c->outbox)) != NULL) {
             r = nodeconn_command(c, cmd);
@@ -675,10 +551,9 @@ nodeconn_main(void *arg)
     c->fd = -1;
     ev = nodeconn_event(c, EV_GONE);
     if (ev != NULL) {
-        snprintf(ev->text, sizeof(ev->text), "%s", why);
-        ev->died = c->died;
-        ev->br = c->br;
-        ev->admitted = c->admitted;
+        snprintf(ev->u.gone.text, sizeof(ev->u.gone.text), "%s", why);
+        ev->u.gone.died = c->died;
+        ev->u.gone.trip = c->trip;
     }
     nodeconn_emit(c, ev);
     return NULL;
@@ -701,8 +576,6 @@ nodeconn_start(int fd, const char *peer, uint64_t session,
     c->events = events;
     snprintf(c->peer, sizeof(c->peer), "%s", peer);
     proto_reader_init(&c->rd);
-    breaker_init(&c->br, &cfg->breaker, session * 0x9e3779b97f4a7c15ull);
-    c->br_reported = BREAKER_CLOSED;
     net_tune(fd, &cfg->tcp);
     c->outbox = evq_new();
     if (c->outbox == NULL)

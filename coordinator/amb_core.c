@@ -1,0 +1,1151 @@
+/*
+ * amb_core.c - see amb_core.h.
+ *
+ * Every event is decided to completion before the next: the set table,
+ * the node table and the peer table change only here. A node session is
+ * identified by a number that is never reused; an assignment by (set,
+ * epoch). A result is counted only if the set is still in B at that epoch
+ * when the done arrives and when its check comes back.
+ */
+#include "coordinator/amb_core.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/breaker.h"
+#include "common/ffassert.h"
+#include "common/lease.h"
+#include "coordinator/liveness.h"
+#include "coordinator/nodewatch.h"
+
+#define CORE_BREAKER_NAME_MAX 16
+#define CORE_SEED_MUL 0x9e3779b97f4a7c15ull /* breaker jitter per session */
+#define CORE_ACTS_MIN 16
+#define CORE_FAILED_NODES_MAX 256
+#define CORE_LEASE_ADVANCES 2 /* renewals after a loss that make a lease
+                                 without the set news */
+
+struct core_node {
+    uint64_t session;
+    char name[IDENT_MAX + 1];
+    char peer[EV_PEER_MAX];
+    char encoders[EV_ENCODERS_MAX];
+    char breaker[CORE_BREAKER_NAME_MAX];
+    int hello;
+    struct nodewatch w; /* its circuit breaker (valid after hello) */
+    uint64_t counted;
+    struct core_node *next;
+};
+
+/* What the core knows of a node name across its sessions: its lease,
+ * whether it can still be heard (liveness.h decides from that), and the
+ * breaker its last session ended with. */
+struct core_peer {
+    char name[IDENT_MAX + 1];
+    struct liveness lv;
+    struct lease last; /* the last valid lease record read */
+    int have_last;
+    uint32_t advances_since_lost;
+    struct breaker br;
+    int have_br;
+    struct core_peer *next;
+};
+
+struct amb_core {
+    const struct coord_config *cfg;
+    const struct job *job;
+    struct set_table *sets;
+    uint64_t *progress; /* frames done per set, current attempt */
+    char **accepted;    /* rel path of the counted result per set */
+    struct vidinfo first_info;
+    int have_first_info;
+    struct core_node *nodes;
+    struct core_peer *peers;
+    uint64_t now;
+    uint64_t share_ok_ms;      /* when the share probe last answered */
+    int share_sick;            /* logged state */
+    uint64_t share_healthy_ms; /* when the share last became healthy */
+    int share_seen;            /* the probe has answered at least once */
+    uint64_t next_orphan_check_ms;
+    int concat_started;
+    int failed;
+    uint32_t stop_set;
+    char report[2 * ERR_MAX];
+    struct amb_stats st;
+    struct amb_act *acts;
+    size_t nacts, capacts;
+    struct jrec *snap;
+    size_t capsnap;
+};
+
+/* ---- actions ---- */
+
+static struct amb_act *
+core_act(struct amb_core *c, enum amb_act_type type, uint64_t session,
+         int deferred)
+{
+    struct amb_act *a;
+    if (c->nacts == c->capacts) {
+        size_t cap = c->capacts ? 2 * c->capacts : CORE_ACTS_MIN;
+        struct amb_act *na = realloc(c->acts, cap * sizeof(*na));
+        FF_ASSERT(na != NULL); /* out of memory: nothing safe to do */
+        c->acts = na;
+        c->capacts = cap;
+    }
+    a = &c->acts[c->nacts++];
+    a->type = type;
+    a->session = session;
+    a->deferred = deferred;
+    return a;
+}
+
+static void core_log(struct amb_core *c, enum amb_log_level level,
+                     int deferred, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+core_log(struct amb_core *c, enum amb_log_level level, int deferred,
+         const char *fmt, ...)
+{
+    struct amb_act *a = core_act(c, ACT_LOG, 0, deferred);
+    va_list ap;
+    a->u.log.level = level;
+    va_start(ap, fmt);
+    vsnprintf(a->u.log.text, sizeof(a->u.log.text), fmt, ap);
+    va_end(ap);
+}
+
+static void
+core_send(struct amb_core *c, uint64_t session, enum amb_msg msg, uint32_t set,
+          uint64_t epoch, int ok, const char *text)
+{
+    struct amb_act *a = core_act(c, ACT_SEND, session, 1);
+    a->u.send.msg = msg;
+    a->u.send.set = set;
+    a->u.send.epoch = epoch;
+    a->u.send.ok = ok;
+    snprintf(a->u.send.text, sizeof(a->u.send.text), "%s",
+             text != NULL ? text : "");
+}
+
+/* A journal record, its fields zeroed but for the type. */
+static struct jrec *
+core_record(struct amb_core *c, enum jrec_type type)
+{
+    struct amb_act *a = core_act(c, ACT_RECORD, 0, 0);
+    struct jrec *r = &a->u.rec.r;
+    r->type = type;
+    r->set = 0;
+    r->epoch = r->gen = r->frames = r->bytes = 0;
+    r->sets = 0;
+    r->done = 0;
+    r->node[0] = r->job[0] = r->path[0] = r->sha256[0] = r->text[0] = '\0';
+    a->u.rec.why = AMB_RECLAIM_DIED;
+    return r;
+}
+
+static struct jrec *
+core_record_set(struct amb_core *c, enum jrec_type type, uint32_t set,
+                uint64_t epoch, const char *node, const char *why)
+{
+    struct jrec *r = core_record(c, type);
+    r->set = set;
+    r->epoch = epoch;
+    snprintf(r->node, sizeof(r->node), "%s", node);
+    if (why != NULL)
+        snprintf(r->text, sizeof(r->text), "%.*s", (int)sizeof(r->text) - 1,
+                 why);
+    return r;
+}
+
+/* ---- tables ---- */
+
+static struct core_node *
+core_node_find(const struct amb_core *c, uint64_t session)
+{
+    for (struct core_node *n = c->nodes; n != NULL; n = n->next)
+        if (n->session == session)
+            return n;
+    return NULL;
+}
+
+static void
+core_node_remove(struct amb_core *c, struct core_node *node)
+{
+    for (struct core_node **p = &c->nodes; *p != NULL; p = &(*p)->next) {
+        if (*p == node) {
+            *p = node->next;
+            break;
+        }
+    }
+    core_act(c, ACT_FORGET, node->session, 0);
+    free(node);
+}
+
+static struct core_peer *
+core_peer_find(const struct amb_core *c, const char *name)
+{
+    for (struct core_peer *p = c->peers; p != NULL; p = p->next)
+        if (strcmp(p->name, name) == 0)
+            return p;
+    return NULL;
+}
+
+static struct core_peer *
+core_peer_get(struct amb_core *c, const char *name)
+{
+    struct core_peer *p = core_peer_find(c, name);
+    if (p != NULL)
+        return p;
+    p = calloc(1, sizeof(*p));
+    FF_ASSERT(p != NULL);
+    snprintf(p->name, sizeof(p->name), "%s", name);
+    liveness_init(&p->lv, c->now);
+    p->next = c->peers;
+    c->peers = p;
+    return p;
+}
+
+/* Nothing is dispatched or reclaimed by lease before the share has
+ * answered once, nor after it has been silent for share_suspect_ms. */
+static int
+core_share_ok(const struct amb_core *c)
+{
+    return c->share_seen && c->now - c->share_ok_ms < c->cfg->share_suspect_ms;
+}
+
+/* ---- the breakers ---- */
+
+static void
+core_breaker_log(struct amb_core *c, struct core_node *n)
+{
+    const struct breaker *b = &n->w.br;
+    if (!n->hello || !nodewatch_changed(&n->w))
+        return;
+    snprintf(n->breaker, sizeof(n->breaker), "%s", breaker_state_name(b->state));
+    core_log(c, AMB_LOG_INFO, 0, "node %s: breaker %s%s%s", n->name,
+             breaker_state_name(b->state), b->state == BREAKER_OPEN ? ": " : "",
+             b->state == BREAKER_OPEN ? b->reason : "");
+}
+
+/* A result to a node, refused or accepted: its breaker records it (a
+ * refused one, stale or duplicate too, counts as a failure). */
+static void
+core_send_result(struct amb_core *c, uint64_t session, uint32_t set,
+                 uint64_t epoch, int ok, const char *reason)
+{
+    struct core_node *n = core_node_find(c, session);
+    if (n == NULL)
+        return;
+    if (n->hello)
+        nodewatch_outcome(&n->w, ok != 0, c->now, "a result failed its check");
+    core_send(c, session, AMB_MSG_RESULT, set, epoch, ok, reason);
+}
+
+/* ---- the stop rule ---- */
+
+static void
+core_fail_job(struct amb_core *c, uint32_t set)
+{
+    const struct set_info *s = set_table_get(c->sets, set);
+    const struct zipf_frame *fr = c->job->frames->frames;
+    uint64_t first, count;
+    char nodes[CORE_FAILED_NODES_MAX] = "";
+    size_t n = 0;
+
+    job_set_range(c->job, set, &first, &count);
+    for (uint32_t i = 0; i < s->nfailed_on && n < sizeof(nodes); i++) {
+        int w = snprintf(nodes + n, sizeof(nodes) - n, "%s%s", i ? ", " : "",
+                         s->failed_on[i]);
+        if (w < 0)
+            break;
+        n += (size_t)w;
+    }
+    snprintf(c->report, sizeof(c->report),
+             "set %u (frames %llu..%llu: %s .. %s) failed %u times on %u "
+             "node(s) (%s) and was lost with its node %u times; last error: "
+             "%s",
+             set, (unsigned long long)first,
+             (unsigned long long)(first + count - 1), fr[first].name,
+             fr[first + count - 1].name, s->failures, s->nfailed_on, nodes,
+             s->reclaims, s->last_error);
+    core_log(c, AMB_LOG_WARN, 0, "job %s: stopping: %s", c->job->id, c->report);
+    c->failed = 1;
+    c->stop_set = set;
+}
+
+/* A set's attempt failed (node error, rejected result) or was lost with
+ * its node. The job stops when the set has failed on max_nodes_per_set
+ * distinct nodes, or max_failures_per_set times in all either way (a set
+ * that breaks every node must not cycle forever on a small farm). */
+static void
+core_after_failure(struct amb_core *c, uint32_t set)
+{
+    const struct set_info *s = set_table_get(c->sets, set);
+    c->st.failures++;
+    c->progress[set] = 0;
+    if (c->failed)
+        return;
+    if (s->nfailed_on >= c->cfg->max_nodes_per_set ||
+        s->failures >= c->cfg->max_failures_per_set ||
+        s->reclaims >= c->cfg->max_failures_per_set)
+        core_fail_job(c, set);
+}
+
+static void
+core_reclaim(struct amb_core *c, uint32_t set, const char *node,
+             enum amb_reclaim_why kind, const char *why)
+{
+    uint64_t epoch = set_table_get(c->sets, set)->epoch;
+    char reason[ERR_MAX];
+    snprintf(reason, sizeof(reason), "node %s: %s", node, why);
+    if (set_table_reclaim(c->sets, set, epoch, reason) == -1)
+        return;
+    core_record_set(c, JREC_RECLAIM, set, epoch, node, why);
+    c->acts[c->nacts - 1].u.rec.why = kind;
+    c->st.reclaimed++;
+    core_log(c, AMB_LOG_INFO, 0,
+             "job %s set %u epoch %llu: reclaimed from node %s (%s); "
+             "Available again",
+             c->job->id, set, (unsigned long long)epoch, node, why);
+    core_after_failure(c, set);
+}
+
+/* ---- node sessions ---- */
+
+static void
+core_on_accepted(struct amb_core *c, const struct amb_event *ev)
+{
+    struct core_node *n = calloc(1, sizeof(*n));
+    FF_ASSERT(n != NULL);
+    n->session = ev->session;
+    snprintf(n->peer, sizeof(n->peer), "%s", ev->u.accepted.peer);
+    snprintf(n->name, sizeof(n->name), "(%.60s)", ev->u.accepted.peer);
+    n->next = c->nodes;
+    c->nodes = n;
+}
+
+/* A node back from a lost connection still has sets in hand: reattach
+ * those we still count on it for (same set, same epoch, held by its ended
+ * session); cancel the others. */
+static void
+core_reattach(struct amb_core *c, struct core_node *node,
+              const struct ev_hello *h)
+{
+    for (uint32_t i = 0; i < h->nheld && i < LEASE_MAX_HELD; i++) {
+        uint32_t set = h->held[i].set;
+        uint64_t epoch = h->held[i].epoch;
+        const struct set_info *si = set_table_get(c->sets, set);
+        if (nodewatch_hold(&node->w, set, epoch) == -1)
+            break; /* more than its slots: the thread took no more */
+        if (si != NULL && strcmp(si->holder_name, node->name) == 0 &&
+            core_node_find(c, si->holder) == NULL &&
+            set_table_reattach(c->sets, set, epoch, node->session) == 0) {
+            c->st.reattached++;
+            core_log(c, AMB_LOG_INFO, 0,
+                     "job %s set %u epoch %llu: reattached to node %s",
+                     c->job->id, set, (unsigned long long)epoch, node->name);
+            continue;
+        }
+        c->st.cancelled++;
+        core_log(c, AMB_LOG_INFO, 0,
+                 "job %s set %u epoch %llu: node %s still has it, but it is "
+                 "no longer its; cancelling",
+                 c->job->id, set, (unsigned long long)epoch, node->name);
+        nodewatch_release(&node->w, set, epoch);
+        core_send(c, node->session, AMB_MSG_CANCEL, set, epoch, 0, NULL);
+    }
+}
+
+static void
+core_on_hello(struct amb_core *c, struct core_node *node,
+              const struct amb_event *ev)
+{
+    const struct ev_hello *h = &ev->u.hello;
+    struct core_peer *peer;
+
+    for (struct core_node *o = c->nodes; o != NULL; o = o->next) {
+        if (o != node && o->hello && strcmp(o->name, ev->name) == 0) {
+            char why[ERR_MAX];
+            snprintf(why, sizeof(why),
+                     "node name \"%s\" is in use by the session from %s",
+                     ev->name, o->peer);
+            c->st.refused++;
+            core_log(c, AMB_LOG_WARN, 0, "node %s: refused: %s", ev->name, why);
+            core_send(c, node->session, AMB_MSG_REFUSE, 0, 0, 0, why);
+            return;
+        }
+    }
+    node->hello = 1;
+    snprintf(node->name, sizeof(node->name), "%s", ev->name);
+    snprintf(node->encoders, sizeof(node->encoders), "%s", h->encoders);
+    snprintf(node->breaker, sizeof(node->breaker), "closed");
+    core_log(c, AMB_LOG_INFO, 0,
+             "node %s: connected from %s, encoders %s, JPEG decoding on %s, "
+             "%d slot(s), %u set(s) in hand",
+             node->name, node->peer, node->encoders, h->decoder, h->slots,
+             h->nheld);
+    peer = core_peer_get(c, node->name);
+    liveness_connected(&peer->lv, c->now);
+    nodewatch_init(&node->w, &c->cfg->breaker, node->session * CORE_SEED_MUL,
+                   h->slots);
+    /* The name's breaker from its last session: a node that lost liveness
+     * or kept failing does not start afresh just by reconnecting. */
+    if (peer->have_br && peer->br.state != BREAKER_CLOSED) {
+        nodewatch_carry(&node->w, &peer->br);
+        snprintf(node->breaker, sizeof(node->breaker), "%s",
+                 breaker_state_name(node->w.br.state));
+        core_log(c, AMB_LOG_INFO, 0,
+                 "node %s: breaker %s, carried over from its last session",
+                 node->name, breaker_state_name(node->w.br.state));
+    }
+    core_reattach(c, node, h);
+}
+
+static void
+core_on_gone(struct amb_core *c, struct core_node *node,
+             const struct amb_event *ev)
+{
+    uint32_t held[CONFIG_MAX_SLOTS];
+    const char *why = ev->u.gone.text[0] ? ev->u.gone.text : "closed";
+    struct core_peer *peer;
+    size_t n;
+
+    if (!node->hello) {
+        core_log(c, AMB_LOG_WARN, 0, "connection from %s dropped before hello: %s",
+                 node->peer, why);
+        core_node_remove(c, node);
+        return;
+    }
+    if (ev->u.gone.trip)
+        nodewatch_trip(&node->w, c->now, why);
+    core_breaker_log(c, node);
+    n = set_table_held(c->sets, node->session, held, CONFIG_MAX_SLOTS);
+    peer = core_peer_get(c, node->name);
+    liveness_lost(&peer->lv, ev->u.gone.died, c->now);
+    peer->advances_since_lost = 0;
+    peer->br = node->w.br;
+    peer->have_br = 1;
+    if (!ev->u.gone.died) {
+        /* Alive, maybe: its sets wait for its lease or its return. */
+        core_log(c, AMB_LOG_INFO, 0,
+                 "node %s: session ended: %s; its %zu set(s) wait for it "
+                 "(reclaimed %llu ms after its lease stops advancing)",
+                 node->name, why, n, (unsigned long long)c->cfg->reclaim_ms);
+        core_node_remove(c, node);
+        return;
+    }
+    core_log(c, AMB_LOG_INFO, 0, "node %s: session ended: %s (process gone)",
+             node->name, why);
+    /* Reclaim in batches until the session holds nothing. */
+    while ((n = set_table_held(c->sets, node->session, held,
+                               CONFIG_MAX_SLOTS)) > 0) {
+        if (n > CONFIG_MAX_SLOTS)
+            n = CONFIG_MAX_SLOTS;
+        for (size_t i = 0; i < n; i++)
+            core_reclaim(c, held[i], node->name, AMB_RECLAIM_DIED, why);
+    }
+    core_node_remove(c, node);
+}
+
+/* ---- the share and the leases ---- */
+
+/* Sets held by sessions that ended: take them back when the node's
+ * liveness says so (liveness.h), or when its lease, renewed since we lost
+ * it, no longer lists them. */
+static void
+core_check_orphans(struct amb_core *c)
+{
+    int share_ok = core_share_ok(c);
+    if (c->now < c->next_orphan_check_ms)
+        return;
+    c->next_orphan_check_ms = c->now + AMB_CORE_TICK_MS;
+    for (uint32_t i = 0; i < c->job->nsets && !c->failed; i++) {
+        const struct set_info *s = set_table_get(c->sets, i);
+        const struct core_peer *p;
+        char why[ERR_MAX];
+        if (s->status != SET_PROCESSING || s->checking ||
+            core_node_find(c, s->holder) != NULL)
+            continue;
+        p = core_peer_find(c, s->holder_name);
+        if (p == NULL) {
+            core_reclaim(c, i, s->holder_name, AMB_RECLAIM_NOSESSION,
+                         "no session");
+            continue;
+        }
+        if (p->lv.connected) {
+            core_reclaim(c, i, s->holder_name, AMB_RECLAIM_BACK,
+                         "the node came back without it");
+            continue;
+        }
+        if (liveness_judge(&p->lv, c->cfg->reclaim_ms, share_ok, c->now) ==
+            LIVENESS_RECLAIM) {
+            snprintf(why, sizeof(why), "silent; lease last advanced %llu ms ago",
+                     (unsigned long long)(c->now - (p->lv.have_lease
+                                                        ? p->lv.lease_seen_ms
+                                                        : p->lv.lost_ms)));
+            core_reclaim(c, i, s->holder_name, AMB_RECLAIM_SILENT, why);
+            continue;
+        }
+        if (share_ok && p->have_last &&
+            p->advances_since_lost >= CORE_LEASE_ADVANCES &&
+            (p->last.state == LEASE_FENCED ||
+             !lease_holds(&p->last, i, s->epoch)))
+            core_reclaim(c, i, s->holder_name, AMB_RECLAIM_LEASE,
+                         "its lease no longer lists the set");
+    }
+}
+
+static void
+core_on_lease(struct amb_core *c, const struct amb_event *ev)
+{
+    struct core_peer *p = core_peer_get(c, ev->u.lease.node);
+    if (!liveness_lease(&p->lv, ev->u.lease.counter, c->now))
+        return; /* not newer than what we have: a stale read */
+    if (!p->lv.connected)
+        p->advances_since_lost++;
+    p->last = ev->u.lease;
+    p->have_last = 1;
+}
+
+static void
+core_on_share(struct amb_core *c, const struct amb_event *ev)
+{
+    const struct ev_share *sh = &ev->u.share;
+    if (sh->gen > c->cfg->gen) {
+        struct amb_act *a;
+        core_log(c, AMB_LOG_WARN, 0,
+                 "replaced by ambassador generation %llu (this is %llu): "
+                 "exiting without writing",
+                 (unsigned long long)sh->gen, (unsigned long long)c->cfg->gen);
+        a = core_act(c, ACT_EXIT_REPLACED, 0, 0);
+        a->u.gen = sh->gen;
+        return;
+    }
+    if (!sh->ok) {
+        core_log(c, AMB_LOG_WARN, 0, "share probe failed: %s", sh->text);
+        return;
+    }
+    c->share_ok_ms = c->now;
+    c->share_seen = 1;
+    if (c->share_sick) {
+        core_log(c, AMB_LOG_INFO, 0,
+                 "share answers again; dispatch and lease-based reclaim "
+                 "resume");
+        c->share_sick = 0;
+        c->share_healthy_ms = c->now;
+    }
+}
+
+/* The share is sick when its probe has not answered for share_suspect_ms
+ * (a hung mount answers nothing at all). */
+static void
+core_check_share(struct amb_core *c)
+{
+    if (c->now - c->share_ok_ms >= c->cfg->share_suspect_ms && !c->share_sick) {
+        core_log(c, AMB_LOG_WARN, 0,
+                 "share has not answered for %llu ms: pausing dispatch and "
+                 "lease-based reclaim",
+                 (unsigned long long)(c->now - c->share_ok_ms));
+        c->share_sick = 1;
+    }
+}
+
+/* Each connected node's breaker watches its lease: when the lease has not
+ * advanced for longer than the node may work without renewing it
+ * (fence_ms, plus the lag of our view: a renewal period and a poll) while
+ * the share answers, the node gets no work until it moves again. */
+static void
+core_check_leases(struct amb_core *c)
+{
+    if (!core_share_ok(c))
+        return; /* every lease looks still while the share is sick */
+    for (struct core_node *n = c->nodes; n != NULL; n = n->next) {
+        const struct core_peer *p;
+        uint64_t age;
+        int stale;
+        if (!n->hello || (p = core_peer_find(c, n->name)) == NULL)
+            continue;
+        age = liveness_lease_age(&p->lv, c->share_healthy_ms, c->now);
+        stale = age >= c->cfg->fence_ms + c->cfg->lease_renew_ms +
+                           c->cfg->share_poll_ms;
+        if (!nodewatch_lease(&n->w, stale, c->now))
+            continue;
+        if (stale)
+            core_log(c, AMB_LOG_WARN, 0,
+                     "node %s: connected, but its lease has not advanced for "
+                     "%llu ms: no new work for it",
+                     n->name, (unsigned long long)age);
+        else
+            core_log(c, AMB_LOG_INFO, 0, "node %s: its lease advances again",
+                     n->name);
+    }
+}
+
+/* ---- results ---- */
+
+static void
+core_on_done(struct amb_core *c, struct core_node *node,
+             const struct amb_event *ev)
+{
+    const struct ev_result *res = &ev->u.result;
+    char rel[FS_PATH_MAX], abs[FS_PATH_MAX];
+    const struct set_info *s = set_table_get(c->sets, res->set);
+    uint64_t first, count;
+    struct amb_act *a;
+
+    nodewatch_release(&node->w, res->set, res->epoch);
+    if (s == NULL ||
+        job_result_rel(c->job, res->set, res->epoch, node->name, rel,
+                       sizeof(rel)) == -1 ||
+        fs_join(abs, sizeof(abs), c->job->share, rel) == -1) {
+        core_log(c, AMB_LOG_WARN, 0,
+                 "node %s: done for set %u epoch %llu that cannot be placed; "
+                 "rejected",
+                 node->name, res->set, (unsigned long long)res->epoch);
+        if (s != NULL && s->holder == node->session &&
+            set_table_fail(c->sets, res->set, res->epoch, "bad result path",
+                           NULL) == 0) {
+            core_record_set(c, JREC_FAIL, res->set, res->epoch, node->name,
+                            "bad result path");
+            core_after_failure(c, res->set);
+        }
+        core_send_result(c, node->session, res->set, res->epoch, 0,
+                         "bad result");
+        return;
+    }
+    /* Only the session that holds the set at this epoch may report it, and
+     * only once. */
+    if (s->holder != node->session ||
+        set_table_begin_check(c->sets, res->set, res->epoch) == -1) {
+        /* A second report of a result already counted or under check must
+         * not remove the file being counted. */
+        int dup = (c->accepted[res->set] != NULL &&
+                   strcmp(c->accepted[res->set], rel) == 0) ||
+                  (s->status == SET_PROCESSING && s->epoch == res->epoch);
+        if (dup) {
+            c->st.duplicates++;
+            core_log(c, AMB_LOG_WARN, 0,
+                     "job %s set %u epoch %llu: duplicate done from node %s "
+                     "ignored",
+                     c->job->id, res->set, (unsigned long long)res->epoch,
+                     node->name);
+        } else {
+            c->st.stale_results++;
+            core_log(c, AMB_LOG_WARN, 0,
+                     "job %s set %u epoch %llu: stale result from node %s "
+                     "rejected (set is %c at epoch %llu)",
+                     c->job->id, res->set, (unsigned long long)res->epoch,
+                     node->name, s->status, (unsigned long long)s->epoch);
+            a = core_act(c, ACT_REMOVE, node->session, 0);
+            snprintf(a->u.path, sizeof(a->u.path), "%s", rel);
+        }
+        core_send_result(c, node->session, res->set, res->epoch, 0,
+                         dup ? "duplicate" : "stale epoch");
+        return;
+    }
+    job_set_range(c->job, res->set, &first, &count);
+    if (strcmp(res->path, rel) != 0 || res->frames != count) {
+        char why[ERR_MAX];
+        snprintf(why, sizeof(why),
+                 "node %s reported %.200s with %llu frames; expected %.200s "
+                 "with %llu",
+                 node->name, res->path, (unsigned long long)res->frames, rel,
+                 (unsigned long long)count);
+        set_table_reject(c->sets, res->set, res->epoch, why, NULL);
+        core_record_set(c, JREC_REJECT, res->set, res->epoch, node->name, why);
+        c->st.rejected_results++;
+        core_log(c, AMB_LOG_WARN, 0,
+                 "job %s set %u epoch %llu: result rejected: %s", c->job->id,
+                 res->set, (unsigned long long)res->epoch, why);
+        core_send_result(c, node->session, res->set, res->epoch, 0, why);
+        core_after_failure(c, res->set);
+        return;
+    }
+    a = core_act(c, ACT_CHECK, node->session, 0);
+    a->u.check.r = *res;
+    a->u.check.frames = count;
+}
+
+static void
+core_count(struct amb_core *c, const struct ev_checked *k, const char *name)
+{
+    const struct ev_result *res = &k->r;
+    struct jrec *r = core_record(c, JREC_ACCEPT);
+    r->set = res->set;
+    r->epoch = res->epoch;
+    r->bytes = res->bytes;
+    snprintf(r->node, sizeof(r->node), "%s", name);
+    snprintf(r->path, sizeof(r->path), "%s", res->path);
+    snprintf(r->sha256, sizeof(r->sha256), "%s", res->sha256);
+    FF_ASSERT(c->accepted[res->set] == NULL); /* counted once */
+    c->accepted[res->set] = strdup(res->path);
+    FF_ASSERT(c->accepted[res->set] != NULL);
+    if (!c->have_first_info) {
+        c->first_info = k->info;
+        c->have_first_info = 1;
+    } else if (!vidinfo_compatible(&c->first_info, &k->info)) {
+        core_log(c, AMB_LOG_WARN, 0,
+                 "job %s set %u: stream parameters differ from set 0's "
+                 "(%s %s profile %d level %d)",
+                 c->job->id, res->set, k->info.codec, k->info.pix_fmt,
+                 k->info.profile, k->info.level);
+    }
+    c->st.counted++;
+    FF_ASSERT(c->st.counted <= c->job->nsets);
+}
+
+static void
+core_on_checked(struct amb_core *c, const struct amb_event *ev)
+{
+    const struct ev_checked *k = &ev->u.checked;
+    const struct set_info *s = set_table_get(c->sets, k->r.set);
+    struct core_node *node = core_node_find(c, ev->session);
+    char name[IDENT_MAX + 1];
+
+    FF_ASSERT(s != NULL); /* only checks the core asked for come back */
+    snprintf(name, sizeof(name), "%s", s->holder_name);
+    if (!k->ok) {
+        if (set_table_reject(c->sets, k->r.set, k->r.epoch, k->text, NULL) ==
+            0) {
+            core_record_set(c, JREC_REJECT, k->r.set, k->r.epoch, name,
+                            k->text);
+            c->st.rejected_results++;
+            core_log(c, AMB_LOG_WARN, 0,
+                     "job %s set %u epoch %llu: result from node %s "
+                     "rejected: %s; Available again",
+                     c->job->id, k->r.set, (unsigned long long)k->r.epoch,
+                     name, k->text);
+            core_after_failure(c, k->r.set);
+        }
+        core_send_result(c, ev->session, k->r.set, k->r.epoch, 0, k->text);
+        return;
+    }
+    if (set_table_accept(c->sets, k->r.set, k->r.epoch) == -1) {
+        core_log(c, AMB_LOG_WARN, 0,
+                 "job %s set %u epoch %llu: check passed but the set moved "
+                 "on; not counted",
+                 c->job->id, k->r.set, (unsigned long long)k->r.epoch);
+        return;
+    }
+    FF_ASSERT(set_table_get(c->sets, k->r.set)->status == SET_COUNTED);
+    core_count(c, k, name);
+    if (node != NULL)
+        node->counted++;
+    /* Say "counted" once the accept is durable, like every other act that
+     * others can see: an ambassador stopped before its journal caught up
+     * must not have claimed a set its successor will count. */
+    core_log(c, AMB_LOG_INFO, 1,
+             "job %s set %u epoch %llu: counted (node %s, %llu frames, "
+             "%s %s%s%.120s, %.300s)",
+             c->job->id, k->r.set, (unsigned long long)k->r.epoch, name,
+             (unsigned long long)k->info.frames, k->r.encoder, k->r.preset,
+             k->r.fallback[0] != '\0' ? ", fallback: " : "", k->r.fallback,
+             k->r.path);
+    core_send_result(c, ev->session, k->r.set, k->r.epoch, 1, NULL);
+}
+
+static void
+core_on_fail(struct amb_core *c, struct core_node *node,
+             const struct amb_event *ev)
+{
+    const struct ev_set *f = &ev->u.set;
+    nodewatch_release(&node->w, f->set, f->epoch);
+    nodewatch_outcome(&node->w, false, c->now, "the node failed a set");
+    if (set_table_fail(c->sets, f->set, f->epoch, f->text, NULL) == -1) {
+        core_log(c, AMB_LOG_DEBUG, 0,
+                 "node %s: fail for set %u epoch %llu ignored (stale)",
+                 node->name, f->set, (unsigned long long)f->epoch);
+        return;
+    }
+    core_record_set(c, JREC_FAIL, f->set, f->epoch, node->name, f->text);
+    core_log(c, AMB_LOG_WARN, 0,
+             "job %s set %u epoch %llu: failed on node %s: %s; Available "
+             "again",
+             c->job->id, f->set, (unsigned long long)f->epoch, node->name,
+             f->text);
+    core_after_failure(c, f->set);
+}
+
+/* An assign the loop could not build goes back to Available, no failure
+ * counted. */
+static void
+core_on_undelivered(struct amb_core *c, struct core_node *node,
+                    const struct amb_event *ev)
+{
+    const struct ev_set *u = &ev->u.set;
+    nodewatch_release(&node->w, u->set, u->epoch);
+    breaker_release_probe(&node->w.br);
+    if (set_table_unassign(c->sets, u->set, u->epoch) == 0) {
+        core_record_set(c, JREC_UNASSIGN, u->set, u->epoch, node->name, NULL);
+        c->st.declined++;
+    }
+}
+
+static void
+core_on_concated(struct amb_core *c, const struct amb_event *ev)
+{
+    const struct ev_concated *k = &ev->u.concated;
+    struct jrec *r;
+    if (!k->ok) {
+        snprintf(c->report, sizeof(c->report), "concat failed: %s", k->text);
+        core_log(c, AMB_LOG_WARN, 0, "job %s: %s", c->job->id, c->report);
+        c->failed = 1;
+        return;
+    }
+    core_log(c, AMB_LOG_INFO, 0, "job %s: wrote %s: %llu frames, verified",
+             c->job->id, c->cfg->output, (unsigned long long)k->frames);
+    r = core_record(c, JREC_CONCAT);
+    r->done = 1;
+    r->frames = k->frames;
+    core_act(c, ACT_DONE, 0, 1);
+}
+
+/* ---- dispatch ---- */
+
+static int
+core_failed_on(const struct amb_core *c, uint32_t set, const char *name)
+{
+    const struct set_info *s = set_table_get(c->sets, set);
+    for (uint32_t i = 0; i < s->nfailed_on; i++)
+        if (strcmp(s->failed_on[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+static int
+core_someone_else_can(const struct amb_core *c, uint32_t set,
+                      const struct core_node *self)
+{
+    for (const struct core_node *n = c->nodes; n != NULL; n = n->next)
+        if (n != self && n->hello && !core_failed_on(c, set, n->name))
+            return 1;
+    return 0;
+}
+
+static void
+core_assign(struct amb_core *c, struct core_node *n, uint32_t set)
+{
+    uint64_t epoch;
+    int r = set_table_assign(c->sets, set, n->session, n->name, &epoch);
+    FF_ASSERT(r == 0); /* set_table_pick chose it */
+    core_record_set(c, JREC_ASSIGN, set, epoch, n->name, NULL);
+    r = nodewatch_hold(&n->w, set, epoch);
+    FF_ASSERT(r == 0); /* nodewatch_can_take saw a free slot */
+    c->progress[set] = 0;
+    c->st.assigned++;
+    core_log(c, AMB_LOG_INFO, 0, "job %s set %u epoch %llu: assigned to node %s",
+             c->job->id, set, (unsigned long long)epoch, n->name);
+    core_send(c, n->session, AMB_MSG_ASSIGN, set, epoch, 0, NULL);
+}
+
+/* Give free sets to the nodes whose breakers allow, one a round, round
+ * robin. */
+static void
+core_dispatch(struct amb_core *c)
+{
+    int progress = 1;
+    if (c->failed || c->concat_started || !core_share_ok(c))
+        return;
+    while (progress) {
+        progress = 0;
+        for (struct core_node *n = c->nodes; n != NULL; n = n->next) {
+            int64_t set;
+            if (!n->hello || !nodewatch_can_take(&n->w, c->now))
+                continue;
+            set = set_table_pick(c->sets, n->name);
+            if (set < 0)
+                return;
+            /* A set that failed on this node goes to another node when one
+             * that has not failed it is connected; back to this one only
+             * when every connected node has failed it (the failure caps
+             * then end the job). */
+            if (core_failed_on(c, (uint32_t)set, n->name) &&
+                core_someone_else_can(c, (uint32_t)set, n))
+                continue;
+            if (!nodewatch_take(&n->w, c->now))
+                continue;
+            core_assign(c, n, (uint32_t)set);
+            progress = 1;
+        }
+    }
+}
+
+static void
+core_start_concat(struct amb_core *c)
+{
+    if (c->concat_started || c->failed || !set_table_done(c->sets))
+        return;
+    c->concat_started = 1;
+    core_log(c, AMB_LOG_INFO, 0,
+             "job %s: all %u sets counted; concatenating in set order",
+             c->job->id, c->job->nsets);
+    /* The concat starts once "concat begun" is durable, so a restart
+     * knows to redo it; the final name only ever holds a verified file. */
+    core_record(c, JREC_CONCAT);
+    core_act(c, ACT_CONCAT, 0, 1);
+}
+
+static void
+core_on_tick(struct amb_core *c)
+{
+    core_check_share(c);
+    core_check_orphans(c);
+    core_check_leases(c);
+    core_dispatch(c);
+    core_start_concat(c);
+}
+
+/* ---- the entry point ---- */
+
+static void
+core_on_node_event(struct amb_core *c, struct core_node *node,
+                   const struct amb_event *ev)
+{
+    if (ev->type == EV_HELLO) {
+        core_on_hello(c, node, ev);
+        return;
+    }
+    if (ev->type == EV_GONE) {
+        core_on_gone(c, node, ev);
+        return;
+    }
+    if (!node->hello)
+        return; /* nothing else comes before a hello */
+    switch (ev->type) {
+    case EV_SUSPECT:
+        nodewatch_suspect(&node->w, ev->u.suspect.on != 0);
+        if (ev->u.suspect.on)
+            core_log(c, AMB_LOG_WARN, 0, "node %s: suspect: silent for %llu ms",
+                     node->name, (unsigned long long)ev->u.suspect.silent_ms);
+        break;
+    case EV_PROGRESS:
+        if (ev->u.set.set < c->job->nsets &&
+            set_table_get(c->sets, ev->u.set.set)->epoch == ev->u.set.epoch)
+            c->progress[ev->u.set.set] = ev->u.set.frames;
+        break;
+    case EV_DONE:
+        core_on_done(c, node, ev);
+        break;
+    case EV_FAIL:
+        core_on_fail(c, node, ev);
+        break;
+    case EV_UNDELIVERED:
+        core_on_undelivered(c, node, ev);
+        break;
+    default:
+        break;
+    }
+}
+
+const struct amb_act *
+amb_core_step(struct amb_core *c, const struct amb_event *ev, uint64_t now_ms,
+              size_t *n)
+{
+    struct core_node *node;
+
+    c->nacts = 0;
+    c->now = now_ms;
+    switch (ev->type) {
+    case EV_ACCEPTED:
+        core_on_accepted(c, ev);
+        break;
+    case EV_CHECKED:
+        core_on_checked(c, ev);
+        break;
+    case EV_CONCATED:
+        core_on_concated(c, ev);
+        break;
+    case EV_SHARE:
+        core_on_share(c, ev);
+        break;
+    case EV_LEASE:
+        core_on_lease(c, ev);
+        break;
+    case EV_TICK:
+        core_on_tick(c);
+        break;
+    case EV_JOURNALED:
+        break; /* the loop's own */
+    default:
+        node = core_node_find(c, ev->session);
+        if (node != NULL)
+            core_on_node_event(c, node, ev);
+        break;
+    }
+    for (node = c->nodes; node != NULL; node = node->next)
+        core_breaker_log(c, node);
+    *n = c->nacts;
+    return c->acts;
+}
+
+/* ---- life and views ---- */
+
+struct amb_core *
+amb_core_new(const struct coord_config *cfg, const struct job *job,
+             struct jrec_state *restored, uint64_t now_ms)
+{
+    struct amb_core *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return NULL;
+    c->cfg = cfg;
+    c->job = job;
+    c->now = now_ms;
+    c->share_ok_ms = now_ms;
+    if (restored != NULL && restored->sets != NULL) {
+        /* Resume: the replayed table and counted paths become ours. */
+        c->sets = restored->sets;
+        c->accepted = restored->accepted;
+        restored->sets = NULL;
+        restored->accepted = NULL;
+    } else {
+        c->sets = set_table_new(job->nsets);
+        c->accepted = calloc(job->nsets, sizeof(*c->accepted));
+    }
+    c->progress = calloc(job->nsets, sizeof(*c->progress));
+    if (c->sets == NULL || c->progress == NULL || c->accepted == NULL) {
+        amb_core_free(c);
+        return NULL;
+    }
+    /* Sets that were Processing when the last ambassador stopped wait for
+     * their nodes to come back with them, as after a lost session. */
+    for (uint32_t i = 0; i < job->nsets; i++) {
+        const struct set_info *si = set_table_get(c->sets, i);
+        if (si->status == SET_PROCESSING)
+            liveness_lost(&core_peer_get(c, si->holder_name)->lv, false,
+                          now_ms);
+    }
+    return c;
+}
+
+void
+amb_core_free(struct amb_core *c)
+{
+    if (c == NULL)
+        return;
+    while (c->nodes != NULL) {
+        struct core_node *n = c->nodes;
+        c->nodes = n->next;
+        free(n);
+    }
+    while (c->peers != NULL) {
+        struct core_peer *p = c->peers;
+        c->peers = p->next;
+        free(p);
+    }
+    if (c->accepted != NULL)
+        for (uint32_t i = 0; i < c->job->nsets; i++)
+            free(c->accepted[i]);
+    free(c->accepted);
+    free(c->progress);
+    set_table_free(c->sets);
+    free(c->acts);
+    free(c->snap);
+    free(c);
+}
+
+int
+amb_core_failed(const struct amb_core *c)
+{
+    return c->failed ? -1 : 0;
+}
+
+const char *
+amb_core_report(const struct amb_core *c)
+{
+    return c->report;
+}
+
+uint32_t
+amb_core_stop_set(const struct amb_core *c)
+{
+    return c->stop_set;
+}
+
+const struct set_table *
+amb_core_sets(const struct amb_core *c)
+{
+    return c->sets;
+}
+
+const char *
+amb_core_accepted(const struct amb_core *c, uint32_t set)
+{
+    return set < c->job->nsets ? c->accepted[set] : NULL;
+}
+
+uint64_t
+amb_core_progress(const struct amb_core *c, uint32_t set)
+{
+    return set < c->job->nsets ? c->progress[set] : 0;
+}
+
+const struct amb_stats *
+amb_core_stats(const struct amb_core *c)
+{
+    return &c->st;
+}
+
+const struct jrec *
+amb_core_snapshot(struct amb_core *c, size_t *n)
+{
+    size_t k = 0, need = (size_t)c->job->nsets + 3;
+    if (c->capsnap < need) {
+        struct jrec *ns = realloc(c->snap, need * sizeof(*ns));
+        if (ns == NULL) {
+            *n = 0;
+            return NULL;
+        }
+        c->snap = ns;
+        c->capsnap = need;
+    }
+    memset(&c->snap[k], 0, sizeof(c->snap[k]));
+    c->snap[k].type = JREC_JOB;
+    snprintf(c->snap[k].job, sizeof(c->snap[k].job), "%s", c->job->id);
+    c->snap[k].sets = c->job->nsets;
+    c->snap[k].frames = c->job->frames->count;
+    c->snap[k].gen = c->cfg->gen;
+    k++;
+    c->snap[k] = c->snap[k - 1];
+    c->snap[k++].type = JREC_GEN;
+    for (uint32_t i = 0; i < c->job->nsets; i++) {
+        const struct set_info *si = set_table_get(c->sets, i);
+        if (si->status == SET_AVAILABLE && si->epoch == 0)
+            continue; /* untouched: the job record implies it */
+        memset(&c->snap[k], 0, sizeof(c->snap[k]));
+        c->snap[k].type = JREC_SET;
+        c->snap[k].set = i;
+        c->snap[k].info = *si;
+        if (si->status == SET_COUNTED && c->accepted[i] != NULL)
+            snprintf(c->snap[k].path, sizeof(c->snap[k].path), "%s",
+                     c->accepted[i]);
+        k++;
+    }
+    if (c->concat_started) {
+        memset(&c->snap[k], 0, sizeof(c->snap[k]));
+        c->snap[k++].type = JREC_CONCAT;
+    }
+    *n = k;
+    return c->snap;
+}
+
+void
+amb_core_nodes(const struct amb_core *c,
+               void (*f)(const struct amb_node_view *v, void *arg), void *arg)
+{
+    for (const struct core_node *n = c->nodes; n != NULL; n = n->next) {
+        struct amb_node_view v = {
+            .session = n->session,
+            .name = n->name,
+            .peer = n->peer,
+            .encoders = n->encoders,
+            .breaker = n->breaker,
+            .hello = n->hello,
+            .counted = n->counted,
+        };
+        f(&v, arg);
+    }
+}

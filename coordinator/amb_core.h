@@ -1,0 +1,153 @@
+/*
+ * amb_core.h - the ambassador's decisions, pure. It owns the set table,
+ * the node table (one entry and one circuit breaker, nodewatch.h, per
+ * connected node) and what it knows of each node name across sessions
+ * (liveness, last lease, carried-over breaker). It decides: which node
+ * gets which set at which epoch, reattach or cancel on a hello, what
+ * happens to a gone node's sets, the orphan rules, whether a result is
+ * checked, accepted, rejected, stale or a duplicate, when a failed or
+ * reclaimed set is Available again, when the job stops and when the
+ * final concat starts.
+ *
+ * One entry point: amb_core_step takes an event (events.h) and now_ms and
+ * returns actions for the loop to carry out: messages to node threads,
+ * journal records, checks and removals for the checker, the concat, log
+ * lines. No clock, socket, file or libav call happens inside, so the
+ * seeded simulation (tests/sim/sim_core.c) runs this very code.
+ *
+ * Ordering contract: the actions come in order. A record is appended to
+ * the loop turn's journal batch; an action marked deferred must run only
+ * once every record before it is durable (messages to nodes, "counted"
+ * log lines, the concat, the end of the job), so nothing another process
+ * can see ever runs ahead of the journal. Actions not deferred run at
+ * once.
+ *
+ * Single-threaded: the loop thread (or the simulation) only.
+ */
+#ifndef FF_AMB_CORE_H
+#define FF_AMB_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coordinator/config.h"
+#include "coordinator/events.h"
+#include "coordinator/job.h"
+#include "coordinator/jrec.h"
+#include "coordinator/sets.h"
+
+#define AMB_CORE_TICK_MS 100 /* the orphan rules run at most this often */
+#define AMB_CORE_LOG_MAX (2 * ERR_MAX)
+
+struct amb_stats {
+    uint64_t assigned, counted, failures, reclaimed, declined;
+    uint64_t stale_results, rejected_results, duplicates;
+    uint64_t reattached, cancelled, refused;
+};
+
+/* Why a set was taken back from its node (JREC_RECLAIM). */
+enum amb_reclaim_why {
+    AMB_RECLAIM_DIED,      /* its session ended with its process */
+    AMB_RECLAIM_NOSESSION, /* no node of that name was ever seen */
+    AMB_RECLAIM_BACK,      /* the node came back without it */
+    AMB_RECLAIM_SILENT,    /* its lease stopped advancing */
+    AMB_RECLAIM_LEASE,     /* its lease no longer lists it */
+};
+
+/* What the loop tells a node (it builds the message). */
+enum amb_msg {
+    AMB_MSG_ASSIGN, /* set, epoch: the manifest goes with it */
+    AMB_MSG_RESULT, /* set, epoch, ok, text = reason when refused */
+    AMB_MSG_CANCEL, /* set, epoch */
+    AMB_MSG_REFUSE, /* text: why; then close the session */
+};
+
+enum amb_act_type {
+    ACT_SEND,   /* u.send to session */
+    ACT_RECORD, /* u.rec: append to the journal batch */
+    ACT_CHECK,  /* u.check: validate a result on the share */
+    ACT_REMOVE, /* u.path: remove a stale result from the share */
+    ACT_CONCAT, /* concatenate the accepted results (amb_core_accepted) */
+    ACT_DONE,   /* the final video is written and journaled: the job ends */
+    ACT_LOG,    /* u.log */
+    ACT_FORGET, /* the session's thread has exited: join and free it */
+    ACT_EXIT_REPLACED, /* a newer generation took over (u.gen): exit now,
+                          writing nothing */
+};
+
+enum amb_log_level { AMB_LOG_DEBUG, AMB_LOG_INFO, AMB_LOG_WARN };
+
+struct amb_act {
+    enum amb_act_type type;
+    int deferred; /* waits for the records before it */
+    uint64_t session;
+    union {
+        struct {
+            enum amb_msg msg;
+            uint32_t set;
+            uint64_t epoch;
+            int ok;
+            char text[ERR_MAX];
+        } send;
+        struct {
+            struct jrec r;
+            enum amb_reclaim_why why; /* JREC_RECLAIM */
+        } rec;
+        struct {
+            struct ev_result r; /* r.path: the expected path */
+            uint64_t frames;    /* the set's frame count */
+        } check;
+        char path[FS_PATH_MAX];
+        struct {
+            enum amb_log_level level;
+            char text[AMB_CORE_LOG_MAX];
+        } log;
+        uint64_t gen;
+    } u;
+};
+
+/* What a node entry shows (status, the final log). */
+struct amb_node_view {
+    uint64_t session;
+    const char *name, *peer, *encoders, *breaker;
+    int hello;
+    uint64_t counted;
+};
+
+struct amb_core;
+
+/* cfg and job must outlive it. restored (may be NULL) hands over a
+ * replayed table and counted paths (they become the core's). now_ms is
+ * the loop's clock at start. NULL on allocation failure. */
+struct amb_core *amb_core_new(const struct coord_config *cfg,
+                              const struct job *job,
+                              struct jrec_state *restored, uint64_t now_ms);
+void amb_core_free(struct amb_core *c);
+
+/* Decide on one event. The actions are valid until the next call; *n gets
+ * their number. */
+const struct amb_act *amb_core_step(struct amb_core *c,
+                                    const struct amb_event *ev,
+                                    uint64_t now_ms, size_t *n);
+
+/* 0 while the job runs, -1 when it stopped (amb_core_report says why).
+ * The job's success is ACT_DONE. */
+int amb_core_failed(const struct amb_core *c);
+const char *amb_core_report(const struct amb_core *c);
+/* The set whose failures stopped the job (valid when failed). */
+uint32_t amb_core_stop_set(const struct amb_core *c);
+const struct set_table *amb_core_sets(const struct amb_core *c);
+/* The counted result's path of set (relative to the share), or NULL. */
+const char *amb_core_accepted(const struct amb_core *c, uint32_t set);
+/* Frames done on set by its current attempt. */
+uint64_t amb_core_progress(const struct amb_core *c, uint32_t set);
+const struct amb_stats *amb_core_stats(const struct amb_core *c);
+/* The journal's state as records (a snapshot that replaces the file at
+ * compaction): *n records, valid until the next call. */
+const struct jrec *amb_core_snapshot(struct amb_core *c, size_t *n);
+/* The node table, for status: calls f for each entry. */
+void amb_core_nodes(const struct amb_core *c,
+                    void (*f)(const struct amb_node_view *v, void *arg),
+                    void *arg);
+
+#endif
