@@ -24,6 +24,7 @@
 #include "cli/cli.h"
 #include "common/clock.h"
 #include "common/fsutil.h"
+#include "common/sharepath.h"
 
 #define RENDER_DEFAULT_NODES 2
 #define RENDER_MAX_NODES 64
@@ -413,7 +414,7 @@ cli_render(int argc, char **argv)
         }
         own_share = 1;
     }
-    if (fs_join(r.logs, sizeof(r.logs), r.share, "logs") == -1 ||
+    if (sharepath_logs_dir(r.share, r.logs, sizeof(r.logs)) == -1 ||
         fs_mkdir_p(r.logs, 0755) == -1 ||
         fs_join(log, sizeof(log), r.logs, "coordinator.log") == -1 ||
         fs_join(exe, sizeof(exe), bindir, "framefarm-coordinator") == -1) {

@@ -17,7 +17,6 @@
 
 #define LEASE_RECORD_SIZE 512
 #define LEASE_MAX_HELD 16
-#define LEASE_FILE "lease"
 
 enum lease_state {
     LEASE_RUNNING = 1, /* renewing, working */

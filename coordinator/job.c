@@ -4,7 +4,6 @@
 #include "coordinator/job.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 
 #include "common/err.h"
 #include "common/log.h"
+#include "common/sharepath.h"
 
 #define JOB_DIR_MODE 0755
 
@@ -68,34 +68,13 @@ int
 job_result_rel(const struct job *j, uint32_t set, uint64_t epoch,
                const char *node, char *out, size_t outlen)
 {
-    int n = snprintf(out, outlen, "jobs/%s/out/%u/%llu-%s.mp4", j->id, set,
-                     (unsigned long long)epoch, node);
-    return n < 0 || (size_t)n >= outlen ? -1 : 0;
-}
-
-static int job_path(const struct job *j, char *out, size_t outlen,
-                    const char *fmt, ...) PRINTFLIKE(4, 5);
-
-/* share/<fmt...> into out. 0, or -1. */
-static int
-job_path(const struct job *j, char *out, size_t outlen, const char *fmt, ...)
-{
-    char rel[FS_PATH_MAX];
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(rel, sizeof(rel), fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof(rel))
-        return -1;
-    return fs_join(out, outlen, j->share, rel);
+    return sharepath_result(NULL, j->id, set, epoch, node, out, outlen);
 }
 
 int
 job_journal_path(const struct job *j, char *out, size_t outlen)
 {
-    return job_path(j, out, outlen, "jobs/%s/journal", j->id);
+    return sharepath_journal(j->share, j->id, out, outlen);
 }
 
 /* Put the zip where nodes can read it: its path inside the share, or a
@@ -112,8 +91,9 @@ job_place_zip(struct job *j, const char *input, char *err, size_t errlen)
         errf(err, errlen, "%s: %s", input, strerror(errno));
         return -1;
     }
-    snprintf(j->zip_rel, sizeof(j->zip_rel), "jobs/%s/input.zip", j->id);
-    if (fs_join(dst, sizeof(dst), j->share, j->zip_rel) == -1 ||
+    if (sharepath_input_zip(NULL, j->id, j->zip_rel, sizeof(j->zip_rel)) ==
+            -1 ||
+        fs_join(dst, sizeof(dst), j->share, j->zip_rel) == -1 ||
         fs_copy_atomic(input, dst) == -1) {
         errf(err, errlen, "copying %s to the share: %s", input,
              strerror(errno));
@@ -132,10 +112,9 @@ job_write_manifests(const struct job *j, char *err, size_t errlen)
         int rc = -1;
         manifest_free(m);
         if (text != NULL &&
-            job_path(j, path, sizeof(path), "jobs/%s/out/%u", j->id, s) == 0 &&
+            sharepath_out_dir(j->share, j->id, s, path, sizeof(path)) == 0 &&
             fs_mkdir_p(path, JOB_DIR_MODE) == 0 &&
-            job_path(j, path, sizeof(path), "jobs/%s/sets/%u.json", j->id, s) ==
-                0)
+            sharepath_manifest(j->share, j->id, s, path, sizeof(path)) == 0)
             rc = fs_write_atomic(path, text, strlen(text));
         free(text);
         if (rc == -1) {
@@ -185,13 +164,13 @@ job_prepare(const struct coord_config *cfg, struct job **out, char *err,
     j->enc.height = j->frames->frames[0].height & ~1;
     if (encparams_check(&j->enc, err, errlen) == -1)
         goto out;
-    if (job_path(j, dir, sizeof(dir), "jobs/%s", j->id) == -1) {
+    if (sharepath_job_dir(j->share, j->id, dir, sizeof(dir)) == -1) {
         errf(err, errlen, "job path too long");
         goto out;
     }
     if (stat(dir, &st) == 0) {
         char jpath[FS_PATH_MAX], zpath[FS_PATH_MAX];
-        if (job_path(j, jpath, sizeof(jpath), "jobs/%s/journal", j->id) == -1 ||
+        if (job_journal_path(j, jpath, sizeof(jpath)) == -1 ||
             stat(jpath, &st) == -1) {
             errf(err, errlen,
                  "job \"%s\" exists on the share (%s) without a journal: "
@@ -200,8 +179,9 @@ job_prepare(const struct coord_config *cfg, struct job **out, char *err,
             goto out;
         }
         /* Resume: the frames come from the zip the first run placed. */
-        snprintf(j->zip_rel, sizeof(j->zip_rel), "jobs/%s/input.zip", j->id);
-        if (fs_join(zpath, sizeof(zpath), j->share, j->zip_rel) == -1 ||
+        if (sharepath_input_zip(NULL, j->id, j->zip_rel, sizeof(j->zip_rel)) ==
+                -1 ||
+            fs_join(zpath, sizeof(zpath), j->share, j->zip_rel) == -1 ||
             stat(zpath, &st) == -1) {
             if (fs_path_under(j->share, cfg->input, j->zip_rel,
                               sizeof(j->zip_rel)) != 1) {
@@ -218,7 +198,7 @@ job_prepare(const struct coord_config *cfg, struct job **out, char *err,
         goto out;
     }
     if (fs_mkdir_p(dir, JOB_DIR_MODE) == -1 ||
-        job_path(j, dir, sizeof(dir), "jobs/%s/sets", j->id) == -1 ||
+        sharepath_sets_dir(j->share, j->id, dir, sizeof(dir)) == -1 ||
         fs_mkdir_p(dir, JOB_DIR_MODE) == -1) {
         errf(err, errlen, "creating %s: %s", dir, strerror(errno));
         goto out;

@@ -1,11 +1,9 @@
 /*
  * job.h - one job on the share: its frames (listed and validated from the
  * zip before anything is written), its split into sets of consecutive
- * frames, and its tree on the share:
- *   jobs/<job>/input.zip            the frames, unless the zip already
- *                                   lives on the share
- *   jobs/<job>/sets/<id>.json       one manifest per set (epoch 0)
- *   jobs/<job>/out/<id>/<epoch>-<node>.mp4   the nodes' mini-videos
+ * frames, and its tree on the share (common/sharepath.h): the zip, unless
+ * it already lives on the share, one manifest per set (epoch 0), an out/
+ * folder per set for the nodes' mini-videos, and the journal.
  * Prepared by main before the loop starts; read-only afterwards.
  */
 #ifndef FF_JOB_H
@@ -41,9 +39,11 @@ void job_set_range(const struct job *j, uint32_t set, uint64_t *first,
 /* The manifest of set at epoch; NULL on allocation failure. */
 struct manifest *job_manifest(const struct job *j, uint32_t set,
                               uint64_t epoch);
-/* "jobs/<job>/out/<set>/<epoch>-<node>.mp4" into out. 0, or -1. */
-/* "<share>/jobs/<job>/journal" into out. 0, or -1. */
+/* "<share>/jobs/<job>/journal" into out (sharepath_journal). 0, or -1. */
 int job_journal_path(const struct job *j, char *out, size_t outlen);
+/* "jobs/<job>/out/<set>/<epoch>-<node>.mp4", relative to the share, into
+ * out (sharepath_result). 0, or -1 (also for a node name that is not an
+ * ident). */
 int job_result_rel(const struct job *j, uint32_t set, uint64_t epoch,
                    const char *node, char *out, size_t outlen);
 

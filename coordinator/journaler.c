@@ -15,10 +15,10 @@
 
 #include "common/fsutil.h"
 #include "common/log.h"
+#include "common/sharepath.h"
 #include "coordinator/events.h"
 
 #define JOURNALER_DIR_MODE 0755
-#define JOURNALER_GEN_PREFIX "gen."
 
 struct journaler_batch {
     char **recs;
@@ -47,17 +47,12 @@ journaler_highest_gen(const char *share)
     uint64_t best = 0;
     DIR *d;
 
-    if (fs_join(dir, sizeof(dir), share, "coord") == -1 ||
+    if (sharepath_coord_dir(share, dir, sizeof(dir)) == -1 ||
         (d = opendir(dir)) == NULL)
         return 0;
     while ((de = readdir(d)) != NULL) {
-        char *end;
-        unsigned long long g;
-        if (strncmp(de->d_name, JOURNALER_GEN_PREFIX,
-                    strlen(JOURNALER_GEN_PREFIX)) != 0)
-            continue;
-        g = strtoull(de->d_name + strlen(JOURNALER_GEN_PREFIX), &end, 10);
-        if (*end == '\0' && g > best)
+        uint64_t g;
+        if (sharepath_gen_parse(de->d_name, &g) && g > best)
             best = g;
     }
     closedir(d);
@@ -67,20 +62,18 @@ journaler_highest_gen(const char *share)
 int
 journaler_claim_gen(const char *share, uint64_t floor, uint64_t *gen)
 {
-    char dir[FS_PATH_MAX], path[FS_PATH_MAX], name[32];
+    char dir[FS_PATH_MAX], path[FS_PATH_MAX];
     uint64_t g = journaler_highest_gen(share);
 
     if (g < floor)
         g = floor;
-    if (fs_join(dir, sizeof(dir), share, "coord") == -1 ||
+    if (sharepath_coord_dir(share, dir, sizeof(dir)) == -1 ||
         fs_mkdir_p(dir, JOURNALER_DIR_MODE) == -1)
         return -1;
     for (;;) {
         int fd;
         g++;
-        snprintf(name, sizeof(name), JOURNALER_GEN_PREFIX "%llu",
-                 (unsigned long long)g);
-        if (fs_join(path, sizeof(path), dir, name) == -1)
+        if (sharepath_gen(share, g, path, sizeof(path)) == -1)
             return -1;
         fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         if (fd == -1) {

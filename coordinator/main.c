@@ -19,6 +19,7 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/sharepath.h"
 #include "coordinator/ambassador.h"
 #include "coordinator/config.h"
 #include "coordinator/job.h"
@@ -348,7 +349,7 @@ publish_current(const struct coord_config *c, int port, uint64_t gen)
     }
     snprintf(text, sizeof(text), "%s:%d %llu\n", host, aport,
              (unsigned long long)gen);
-    if (fs_join(path, sizeof(path), c->share, "coord/current") == -1 ||
+    if (sharepath_current(c->share, path, sizeof(path)) == -1 ||
         fs_write_atomic(path, text, strlen(text)) == -1)
         fatal("writing %s", path);
     log_info("nodes find this ambassador at %s:%d (generation %llu)", host,
@@ -361,14 +362,13 @@ publish_current(const struct coord_config *c, int port, uint64_t gen)
 static void
 wait_for_takeover(const struct coord_config *c)
 {
-    char probe[FS_PATH_MAX], journal[FS_PATH_MAX], rel[FS_PATH_MAX];
+    char probe[FS_PATH_MAX], journal[FS_PATH_MAX];
     uint64_t last = 0, changed = clock_now_ms();
     int seen = 0;
     struct stat st;
 
-    snprintf(rel, sizeof(rel), "jobs/%s/journal", c->job);
-    if (fs_join(probe, sizeof(probe), c->share, "coord/probe") == -1 ||
-        fs_join(journal, sizeof(journal), c->share, rel) == -1)
+    if (sharepath_probe(c->share, probe, sizeof(probe)) == -1 ||
+        sharepath_journal(c->share, c->job, journal, sizeof(journal)) == -1)
         fatalx("share path too long");
     log_info("standby for job %s: watching the active ambassador", c->job);
     for (;;) {

@@ -19,12 +19,12 @@
 #include "common/fsutil.h"
 #include "common/lease.h"
 #include "common/log.h"
+#include "common/sharepath.h"
 #include "coordinator/events.h"
 #include "coordinator/journaler.h"
 
 #define SHAREWATCH_DIR_MODE 0755
 #define SHAREWATCH_FILE_MODE 0644
-#define SHAREWATCH_PROBE "coord/probe"
 
 struct sharewatch {
     char share[FS_PATH_MAX];
@@ -53,8 +53,8 @@ sharewatch_probe(struct sharewatch *w, char *err, size_t errlen)
     int fd, rc = -1;
     ssize_t n;
 
-    if (fs_join(path, sizeof(path), w->share, SHAREWATCH_PROBE) == -1 ||
-        fs_join(dir, sizeof(dir), w->share, "coord") == -1) {
+    if (sharepath_probe(w->share, path, sizeof(path)) == -1 ||
+        sharepath_coord_dir(w->share, dir, sizeof(dir)) == -1) {
         errf(err, errlen, "share path too long");
         return -1;
     }
@@ -92,14 +92,13 @@ out:
 static void
 sharewatch_read_lease(struct sharewatch *w, const char *node)
 {
-    char rel[FS_PATH_MAX], path[FS_PATH_MAX];
+    char path[FS_PATH_MAX];
     uint8_t buf[LEASE_RECORD_SIZE];
     struct amb_event *ev;
     struct stat st;
     int fd, r;
 
-    snprintf(rel, sizeof(rel), "nodes/%s/%s", node, LEASE_FILE);
-    if (fs_join(path, sizeof(path), w->share, rel) == -1)
+    if (sharepath_lease(w->share, node, path, sizeof(path)) == -1)
         return;
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd == -1)
@@ -131,7 +130,7 @@ sharewatch_read_leases(struct sharewatch *w)
     struct dirent *de;
     DIR *d;
 
-    if (fs_join(dir, sizeof(dir), w->share, "nodes") == -1)
+    if (sharepath_nodes_dir(w->share, dir, sizeof(dir)) == -1)
         return;
     d = opendir(dir);
     if (d == NULL)

@@ -17,6 +17,7 @@
 #include "common/fsutil.h"
 #include "common/log.h"
 #include "common/netio.h"
+#include "common/sharepath.h"
 
 #define LEASEKEEPER_DIR_MODE 0755
 #define LEASEKEEPER_FILE_MODE 0644
@@ -152,14 +153,12 @@ struct leasekeeper *
 leasekeeper_start(const char *share, const char *node, uint64_t renew_ms)
 {
     struct leasekeeper *k = calloc(1, sizeof(*k));
-    char rel[FS_PATH_MAX];
 
     if (k == NULL)
         return NULL;
-    snprintf(rel, sizeof(rel), "nodes/%s", node);
-    if (fs_join(k->dir, sizeof(k->dir), share, rel) == -1 ||
-        fs_join(k->path, sizeof(k->path), k->dir, LEASE_FILE) == -1 ||
-        fs_join(k->current, sizeof(k->current), share, "coord/current") == -1) {
+    if (sharepath_node_dir(share, node, k->dir, sizeof(k->dir)) == -1 ||
+        sharepath_lease(share, node, k->path, sizeof(k->path)) == -1 ||
+        sharepath_current(share, k->current, sizeof(k->current)) == -1) {
         free(k);
         return NULL;
     }

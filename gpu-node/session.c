@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/manifest.h"
 #include "common/proto.h"
+#include "common/sharepath.h"
 #include "gpu-node/leasekeeper.h"
 #include "gpu-node/worker.h"
 
@@ -264,7 +265,7 @@ session_on_assign(struct session *s, const cJSON *msg)
     char err[ERR_MAX];
     struct work *w = NULL;
     uint64_t set = 0, epoch = 0;
-    int slot, n;
+    int slot;
 
     if (json_u64(msg, "set", MANIFEST_MAX_SETS, &set) == -1 ||
         json_u64(msg, "epoch", SESSION_MAX_EPOCH, &epoch) == -1) {
@@ -296,9 +297,8 @@ session_on_assign(struct session *s, const cJSON *msg)
     w->threads = c->threads;
     w->decoder = c->decoder;
     w->fault_decoder = c->fault_decoder;
-    n = snprintf(w->rel, sizeof(w->rel), "jobs/%s/out/%u/%llu-%s.mp4",
-                 w->m->job, w->m->set, (unsigned long long)epoch, c->name);
-    if (n < 0 || (size_t)n >= sizeof(w->rel) ||
+    if (sharepath_result(NULL, w->m->job, w->m->set, epoch, c->name, w->rel,
+                         sizeof(w->rel)) == -1 ||
         fs_join(w->out, sizeof(w->out), c->share, w->rel) == -1 ||
         fs_join(w->zip, sizeof(w->zip), c->share, w->m->zip) == -1) {
         session_fail_set(s, set, epoch, "path too long");
