@@ -135,10 +135,10 @@ journaler_run(struct journaler *w, struct journaler_batch *b)
         _exit(1);
     }
     ev->type = EV_JOURNALED;
-    ev->ptr = b->after;
+    ev->u.journaled.after = b->after;
     if (w->compact_bytes > 0 && !w->compact_asked &&
         journal_size(w->j) > w->compact_bytes) {
-        ev->ok = 1;
+        ev->u.journaled.compact = 1;
         w->compact_asked = 1;
     }
     b->after = NULL;

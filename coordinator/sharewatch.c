@@ -113,13 +113,13 @@ sharewatch_read_lease(struct sharewatch *w, const char *node)
     if (ev == NULL)
         return;
     /* A torn read or a record for another name counts as no change. */
-    if (lease_decode(buf, sizeof(buf), &ev->lease) == -1 ||
-        strcmp(ev->lease.node, node) != 0) {
+    if (lease_decode(buf, sizeof(buf), &ev->u.lease) == -1 ||
+        strcmp(ev->u.lease.node, node) != 0) {
         free(ev);
         return;
     }
     ev->type = EV_LEASE;
-    memcpy(ev->name, ev->lease.node, sizeof(ev->name));
+    memcpy(ev->name, ev->u.lease.node, sizeof(ev->name));
     sharewatch_emit(w, ev);
 }
 
@@ -155,10 +155,11 @@ sharewatch_main(void *arg)
 
         if (ev != NULL) {
             ev->type = EV_SHARE;
-            ev->ok = sharewatch_probe(w, ev->text, sizeof(ev->text)) == 0;
+            ev->u.share.ok = sharewatch_probe(w, ev->u.share.text,
+                                              sizeof(ev->u.share.text)) == 0;
             /* The newest generation claimed: a stopped ambassador that
              * wakes up learns here that it was replaced. */
-            ev->epoch = journaler_highest_gen(w->share);
+            ev->u.share.gen = journaler_highest_gen(w->share);
             sharewatch_emit(w, ev);
         }
         sharewatch_read_leases(w);
