@@ -197,8 +197,9 @@ out:
 static int
 jrec_fail(char *err, size_t errlen, const struct jrec *r, const char *what)
 {
+    uint64_t epoch = r->type == JREC_SET ? r->info.epoch : r->epoch;
     errf(err, errlen, "journal record %s for set %u epoch %llu %s",
-         jrec_names[r->type], r->set, (unsigned long long)r->epoch, what);
+         jrec_names[r->type], r->set, (unsigned long long)epoch, what);
     return -1;
 }
 
@@ -233,8 +234,13 @@ jrec_apply(struct jrec_state *st, const struct jrec *r, char *err,
     if (st->sets == NULL)
         return jrec_fail(err, errlen, r, "comes before the job record");
     if (r->type == JREC_SET) {
-        if (r->set >= st->nsets ||
-            set_table_restore(st->sets, r->set, &r->info, JREC_SESSION) == -1)
+        if (r->set >= st->nsets)
+            return jrec_fail(err, errlen, r, "cannot be restored");
+        /* Epochs only grow: a repeated one would let an old attempt's
+         * result count as the current one's. */
+        if (r->info.epoch < set_table_get(st->sets, r->set)->epoch)
+            return jrec_fail(err, errlen, r, "moves the set's epoch back");
+        if (set_table_restore(st->sets, r->set, &r->info, JREC_SESSION) == -1)
             return jrec_fail(err, errlen, r, "cannot be restored");
         if (r->info.status == SET_COUNTED) {
             free(st->accepted[r->set]);
