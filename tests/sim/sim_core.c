@@ -1,9 +1,10 @@
 /*
- * sim_core.c - a deterministic simulation of the ambassador's core: the
- * real set table (coordinator/sets.c), circuit breaker (common/breaker.c)
- * and liveness policy (coordinator/liveness.c), driven by a virtual clock,
- * virtual render nodes, a virtual network and a virtual share, with faults
- * chosen by a seed.
+ * sim_core.c - a deterministic simulation of the ambassador that ships:
+ * its pure core (coordinator/amb_core.c, with the set table, each node's
+ * breaker in coordinator/nodewatch.c and the liveness rules), linked and
+ * driven through its one entry point, amb_core_step, by a virtual clock,
+ * virtual render nodes, a virtual network and a virtual share, with
+ * faults chosen by a seed.
  *
  *   sim_core [--seeds N] [--seed S] [--sets N] [--nodes N] [--as-built]
  *            [--strict-timing] [-v]
@@ -34,38 +35,37 @@
  *   Done/fail reports may be duplicated, overtaken (reordering seeds), or
  *   sent again by the node after a resume or a reconnect, for epochs long
  *   gone.
- * - the ambassador's host, as coordinator/nodeconn.c and ambassador.c are
- *   written: one nodeconn per session (heartbeats, suspect and dead
- *   timers, its breaker deciding when to ask for work and carried over to
- *   the name's next session, the decline of an assign that crossed a
- *   withdrawal, detach and death told apart); the loop, the only user of
- *   the set table (hello with reattach or cancel, gone, done, checked,
- *   fail, lease (only a higher counter is news), the orphan rules,
- *   dispatch paused while the share is sick, the job-stop rule); the
- *   checker thread (validates a result file, removes stale ones); the
- *   share watcher (probe, lease reads). Thread hand-offs are FIFO queues
- *   with a small random delay.
+ * - the ambassador's host: one nodeconn per session, as
+ *   coordinator/nodeconn.c is written (a socket and heartbeat pump:
+ *   heartbeats, suspect and dead timers, detach and death told apart);
+ *   the loop, as coordinator/ambassador.c is written, hands every event
+ *   and a tick to the core and carries out its actions (sends, checks,
+ *   removals, the concat); the checker thread (validates a result file,
+ *   removes stale ones); the share watcher (probe, lease reads). Thread
+ *   hand-offs are FIFO queues with a small random delay. Every decision
+ *   (dispatch, breakers, reattach, the orphan rules, stale and duplicate
+ *   results, the stop rule) is the core's own code.
  * - the share: lease records, result files, hangs of the whole share or of
  *   one node's mount, stale and torn lease reads.
  *
- * The model is the code as built: the stand-in fixes it once ran in place
- * of session.c and nodeconn.c are now theirs. --as-built is still
- * accepted and changes nothing. Not modelled: the journal (ambassador.c
- * holds each loop turn's messages until its records are durable).
+ * --as-built is still accepted and changes nothing. Not modelled: the
+ * journal (the loop holds each turn's messages until its records are
+ * durable; here deferred actions run at once).
  *
  * Checked after every event: epochs never decrease; D is reached at most
- * once and never left; every set-table call agrees with a shadow model of
- * sets.h's contract, every breaker call with breaker.h's rules, every
- * liveness call with liveness.h's. At each accept: the epoch is the set's
- * current one and the file checked was rendered for exactly that
- * assignment (truth kept outside the set table). At the end: a finished
- * job has every set D exactly once with its file intact; a stopped job has
- * a report naming a set that met the stop rule; a job that is neither
- * within the virtual-time budget is "stuck". A seed with no faults must
- * finish without a single reclaim, failure or rejected result. A nodeconn
- * that would wake with nothing due (a busy wait) fails the seed. A reclaim
- * while the holder could still publish is counted, or fails the seed with
- * --strict-timing: safety rests on the epoch, not on that timing.
+ * once and never left; the core's own FF_ASSERTs. At each accept: the
+ * set was being checked at that epoch, and the file checked was rendered
+ * for exactly that assignment (truth kept outside the core). A check that
+ * passed is counted. At the end: a finished job has every set D exactly
+ * once with its file intact; a stopped job has a report naming a set that
+ * met the stop rule; a job that is neither within the virtual-time budget
+ * is "stuck". A seed with no faults must finish without a single
+ * reclaim, failure or rejected result. A nodeconn that would wake with
+ * nothing due (a busy wait) fails the seed. A reclaim while the holder
+ * could still publish is counted, or fails the seed with --strict-timing:
+ * safety rests on the epoch, not on that timing. (The set table's,
+ * breaker's and liveness's contracts call by call are their unit tests':
+ * test_sets, test_breaker, test_liveness.)
  *
  * Deterministic: the same seed gives the same trace, byte for byte.
  * Single-threaded.
@@ -73,6 +73,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,8 +81,12 @@
 
 #include "common/breaker.h"
 #include "common/clock.h"
+#include "common/lease.h"
+#include "coordinator/amb_core.h"
 #include "coordinator/config.h"
-#include "coordinator/liveness.h"
+#include "coordinator/events.h"
+#include "coordinator/job.h"
+#include "coordinator/jrec.h"
 #include "coordinator/sets.h"
 
 /* Seeds and sizes. */
@@ -107,6 +112,7 @@
 #define SIM_MAX_PRINTED_FAILURES 20
 #define SIM_GROW_MIN 16 /* first capacity of a growing array */
 #define DECIMAL 10
+#define SIM_SET_FRAMES 2 /* frames a set: only counts are modelled */
 
 /* Timings, virtual ms: DESIGN.md §5 at full scale. */
 #define SIM_HB_MS CONFIG_DEFAULT_HB_MS
@@ -193,6 +199,9 @@
 #define S_PER_H 3600.0
 #define NONE UINT64_MAX
 
+/* Every frame's name: the stop report names frames, nothing else does. */
+static char sim_frame_name[] = "frame.jpg";
+
 /* ---- events ---- */
 
 enum sim_kind {
@@ -241,16 +250,13 @@ enum cmd_kind {
     NC_RESULT,
     NC_FINISH,
     NC_CANCEL,
-    NC_ADMIT,
-    NC_LEASE_STALE, /* CMD_LEASE, ok = 0 */
-    NC_LEASE_FRESH, /* CMD_LEASE, ok = 1 */
 };
 
+/* What reaches the loop, as events.h's types. */
 enum loop_kind {
+    LE_ACCEPTED,
     LE_HELLO,
-    LE_WANT,
-    LE_UNWANT,
-    LE_DECLINE,
+    LE_SUSPECT,
     LE_DONE,
     LE_FAIL,
     LE_GONE,
@@ -365,13 +371,6 @@ struct vnode {
 
 /* ---- a session: network channel, nodeconn and the loop's node entry ---- */
 
-struct brk_shadow {
-    enum breaker_state state;
-    uint32_t consecutive, opens, recorded;
-    bool outcomes[BREAKER_WINDOW_MAX]; /* newest first, true = failed */
-    bool probe_out;
-};
-
 struct sess {
     int node;
     /* network */
@@ -379,46 +378,9 @@ struct sess {
     uint64_t last_to_amb, last_to_node;
     struct held hello[SIM_MAX_HELD]; /* what the node's hello listed */
     int nhello;
-    /* nodeconn */
-    bool c_started, c_open, detached;
-    int slots;
-    struct breaker br;
-    struct brk_shadow bs;
-    enum breaker_state br_reported;
-    bool admitted;         /* NC_ADMIT applied: asks may start */
-    bool lease_stale;      /* nodeconn: CMD_LEASE said its lease is still */
-    bool lease_stale_sent; /* the loop: what it last told the thread */
-    bool have_carried;     /* NC_ADMIT carries the name's last breaker */
-    struct breaker carried;
-    struct brk_shadow carried_bs;
-    struct held held[CONFIG_MAX_SLOTS];
-    int nheld, wanted, suspect;
+    /* nodeconn: the pump */
+    bool c_started, c_open, detached, suspect;
     uint64_t last_rx, next_hb, tick_gen, outbox_last;
-    /* the loop's amb_node */
-    bool listed;
-    int hello_ok, wants;
-    uint64_t next; /* next session in the loop's list, 0 = end */
-};
-
-/* ---- the loop's view of a node name ---- */
-
-struct peer {
-    bool used;
-    struct liveness lv;
-    uint64_t last; /* index of the last lease record read, NONE */
-    uint32_t advances_since_lost;
-    bool have_br; /* the breaker its last session ended with */
-    struct breaker br;
-    struct brk_shadow bs;
-};
-
-/* Shadow of one set, kept from sets.h's contract alone. */
-struct shadow {
-    enum set_status status;
-    uint64_t epoch, holder;
-    bool checking;
-    int holder_node;
-    uint32_t attempts, failures, reclaims, failed_mask;
 };
 
 struct truth {
@@ -493,15 +455,17 @@ struct sim {
     struct sess *sess;
     size_t nsess, capsess; /* sess[0] unused */
 
-    /* the ambassador */
-    struct set_table *sets;
-    struct shadow *sh;
+    /* the ambassador: its own core, and what it runs on */
+    struct coord_config cfg;
+    struct job job;
+    struct zipf_listing frames;
+    struct zipf_frame *frame;
+    struct amb_core *core;
+    const struct set_table *sets; /* the core's */
+    struct amb_event loop_ev;     /* the event being handed to it */
     struct truth *tr;
-    struct peer peers[SIM_MAX_NODES];
-    uint64_t l_head;
     uint64_t loop_last, k_busy;
-    uint64_t share_ok_ms, next_orphan_ms, share_healthy_ms;
-    bool share_sick, w_busy;
+    bool w_busy;
     int finished; /* 1 done, -1 stopped */
     char report[SIM_WHY_MAX];
     uint32_t stop_set;
@@ -734,392 +698,6 @@ file_publish(struct sim *s, uint32_t set, uint64_t epoch, int node,
     s->file_head[set] = s->nfiles++;
 }
 
-/* ---- shadow checks of the pure modules ---- */
-
-static void
-shadow_compare(struct sim *s, uint32_t set, const char *op)
-{
-    const struct set_info *i = set_table_get(s->sets, set);
-    const struct shadow *h = &s->sh[set];
-    uint32_t nfailed = (uint32_t)__builtin_popcount(h->failed_mask);
-
-    if (i == NULL) {
-        sim_fail(s, "set_table_get(%u) is NULL after %s", set, op);
-        return;
-    }
-    if (i->status != h->status || i->epoch != h->epoch ||
-        i->holder != h->holder || (i->checking != 0) != h->checking ||
-        i->attempts != h->attempts || i->failures != h->failures ||
-        i->reclaims != h->reclaims || i->nfailed_on != nfailed ||
-        (h->status == SET_PROCESSING &&
-         strcmp(i->holder_name, node_name(s, h->holder_node)) != 0))
-        sim_fail(s,
-                 "set table disagrees with sets.h after %s of set %u: "
-                 "module %c epoch %" PRIu64 " holder %" PRIu64
-                 " (%s) checking %d attempts %u failures %u reclaims %u "
-                 "failed-on %u; contract %c epoch %" PRIu64 " holder %" PRIu64
-                 " (%s) checking %d attempts %u "
-                 "failures %u reclaims %u failed-on %u",
-                 op, set, (char)i->status, i->epoch, i->holder, i->holder_name,
-                 i->checking, i->attempts, i->failures, i->reclaims,
-                 i->nfailed_on, (char)h->status, h->epoch, h->holder,
-                 node_name(s, h->holder_node), h->checking, h->attempts,
-                 h->failures, h->reclaims, nfailed);
-}
-
-static bool
-shadow_current(const struct shadow *h, uint64_t epoch)
-{
-    return h->status == SET_PROCESSING && h->epoch == epoch;
-}
-
-static void
-shadow_rc(struct sim *s, const char *op, uint32_t set, uint64_t epoch, int rc,
-          bool want_ok)
-{
-    if ((rc == 0) != want_ok)
-        sim_fail(s,
-                 "%s(set %u, epoch %" PRIu64 ") returned %d; sets.h says "
-                 "it should %s (set %c epoch %" PRIu64 " checking %d)",
-                 op, set, epoch, rc, want_ok ? "succeed" : "refuse",
-                 (char)s->sh[set].status, s->sh[set].epoch,
-                 s->sh[set].checking);
-}
-
-static void
-shadow_to_failed(struct shadow *h)
-{
-    h->failed_mask |= 1u << h->holder_node;
-    h->status = SET_FAILED;
-    h->epoch++;
-    h->holder = 0;
-    h->checking = false;
-    h->failures++;
-}
-
-static int
-sets_assign(struct sim *s, uint32_t set, uint64_t session, int node,
-            uint64_t *epoch)
-{
-    struct shadow *h = &s->sh[set];
-    bool can = h->status == SET_AVAILABLE || h->status == SET_FAILED;
-    int rc = set_table_assign(s->sets, set, session, node_name(s, node), epoch);
-    shadow_rc(s, "set_table_assign", set, h->epoch + 1, rc, can);
-    if (rc == 0 && can) {
-        h->status = SET_PROCESSING;
-        h->epoch++;
-        h->holder = session;
-        h->holder_node = node;
-        h->checking = false;
-        h->attempts++;
-        if (*epoch != h->epoch)
-            sim_fail(s,
-                     "set_table_assign(set %u) gave epoch %" PRIu64
-                     ", want %" PRIu64,
-                     set, *epoch, h->epoch);
-    }
-    shadow_compare(s, set, "assign");
-    return rc;
-}
-
-static int
-sets_fail(struct sim *s, uint32_t set, uint64_t epoch, const char *why)
-{
-    struct shadow *h = &s->sh[set];
-    bool can = shadow_current(h, epoch) && !h->checking;
-    uint32_t nodes = 0;
-    int rc = set_table_fail(s->sets, set, epoch, why, &nodes);
-    shadow_rc(s, "set_table_fail", set, epoch, rc, can);
-    if (rc == 0 && can) {
-        shadow_to_failed(h);
-        if (nodes != (uint32_t)__builtin_popcount(h->failed_mask))
-            sim_fail(s, "set_table_fail(set %u): %u nodes failed, want %d", set,
-                     nodes, __builtin_popcount(h->failed_mask));
-    }
-    shadow_compare(s, set, "fail");
-    return rc;
-}
-
-static int
-sets_reclaim(struct sim *s, uint32_t set, uint64_t epoch, const char *why)
-{
-    struct shadow *h = &s->sh[set];
-    bool can = shadow_current(h, epoch) && !h->checking;
-    int rc = set_table_reclaim(s->sets, set, epoch, why);
-    shadow_rc(s, "set_table_reclaim", set, epoch, rc, can);
-    if (rc == 0 && can) {
-        h->status = SET_FAILED;
-        h->epoch++;
-        h->holder = 0;
-        h->reclaims++;
-    }
-    shadow_compare(s, set, "reclaim");
-    return rc;
-}
-
-static int
-sets_reattach(struct sim *s, uint32_t set, uint64_t epoch, uint64_t session)
-{
-    struct shadow *h = &s->sh[set];
-    bool can = shadow_current(h, epoch) && !h->checking && session != 0;
-    int rc = set_table_reattach(s->sets, set, epoch, session);
-    shadow_rc(s, "set_table_reattach", set, epoch, rc, can);
-    if (rc == 0 && can)
-        h->holder = session;
-    shadow_compare(s, set, "reattach");
-    return rc;
-}
-
-static int
-sets_unassign(struct sim *s, uint32_t set, uint64_t epoch)
-{
-    struct shadow *h = &s->sh[set];
-    bool can = shadow_current(h, epoch) && !h->checking;
-    int rc = set_table_unassign(s->sets, set, epoch);
-    shadow_rc(s, "set_table_unassign", set, epoch, rc, can);
-    if (rc == 0 && can) {
-        h->status = SET_AVAILABLE;
-        h->epoch++;
-        h->holder = 0;
-        h->attempts--;
-    }
-    shadow_compare(s, set, "unassign");
-    return rc;
-}
-
-static int
-sets_begin_check(struct sim *s, uint32_t set, uint64_t epoch)
-{
-    struct shadow *h = &s->sh[set];
-    bool can = shadow_current(h, epoch) && !h->checking;
-    int rc = set_table_begin_check(s->sets, set, epoch);
-    shadow_rc(s, "set_table_begin_check", set, epoch, rc, can);
-    if (rc == 0 && can)
-        h->checking = true;
-    shadow_compare(s, set, "begin_check");
-    return rc;
-}
-
-static int
-sets_accept(struct sim *s, uint32_t set, uint64_t epoch)
-{
-    struct shadow *h = &s->sh[set];
-    bool can = shadow_current(h, epoch) && h->checking;
-    int rc = set_table_accept(s->sets, set, epoch);
-    shadow_rc(s, "set_table_accept", set, epoch, rc, can);
-    if (rc == 0 && can) {
-        h->status = SET_COUNTED;
-        h->checking = false;
-        h->holder = 0;
-    }
-    shadow_compare(s, set, "accept");
-    return rc;
-}
-
-static int
-sets_reject(struct sim *s, uint32_t set, uint64_t epoch, const char *why)
-{
-    struct shadow *h = &s->sh[set];
-    bool can = shadow_current(h, epoch) && h->checking;
-    uint32_t nodes = 0;
-    int rc = set_table_reject(s->sets, set, epoch, why, &nodes);
-    shadow_rc(s, "set_table_reject", set, epoch, rc, can);
-    if (rc == 0 && can)
-        shadow_to_failed(h);
-    shadow_compare(s, set, "reject");
-    return rc;
-}
-
-/* sets.h: A or C, lowest id first, preferring sets that never failed on
- * this node. */
-static int64_t
-sets_pick(struct sim *s, int node)
-{
-    int64_t got = set_table_pick(s->sets, node_name(s, node));
-    int64_t want = -1, fallback = -1;
-    for (uint32_t i = 0; i < s->nsets; i++) {
-        const struct shadow *h = &s->sh[i];
-        if (h->status != SET_AVAILABLE && h->status != SET_FAILED)
-            continue;
-        if ((h->failed_mask & (1u << node)) == 0) {
-            want = i;
-            break;
-        }
-        if (fallback == -1)
-            fallback = i;
-    }
-    if (want == -1)
-        want = fallback;
-    if (got != want)
-        sim_fail(s, "set_table_pick(%s) gave %" PRId64 ", want %" PRId64,
-                 node_name(s, node), got, want);
-    return got;
-}
-
-/* sets.h: sets in B held by session and not being checked, ascending. */
-static size_t
-sets_held(struct sim *s, uint64_t session, uint32_t *out, size_t max)
-{
-    size_t n = set_table_held(s->sets, session, out, max), want = 0;
-    for (uint32_t i = 0; i < s->nsets; i++) {
-        const struct shadow *h = &s->sh[i];
-        if (h->status != SET_PROCESSING || h->holder != session || h->checking)
-            continue;
-        if (want < max && want < n && out[want] != i)
-            sim_fail(s, "set_table_held(%" PRIu64 ")[%zu] = %u, want %u",
-                     session, want, out[want], i);
-        want++;
-    }
-    if (n != want)
-        sim_fail(s, "set_table_held(%" PRIu64 ") counted %zu, want %zu",
-                 session, n, want);
-    return n;
-}
-
-static uint64_t
-brk_cap(const struct breaker *b, uint32_t opens)
-{
-    uint64_t cap = b->cfg.cooldown_ms;
-    for (uint32_t i = 0; i < opens && cap < b->cfg.cooldown_max_ms; i++)
-        cap *= 2;
-    return cap < b->cfg.cooldown_max_ms ? cap : b->cfg.cooldown_max_ms;
-}
-
-static void
-brk_compare(struct sim *s, uint64_t sid, const char *op)
-{
-    const struct sess *x = &s->sess[sid];
-    const struct breaker *b = &x->br;
-    const struct brk_shadow *h = &x->bs;
-    if (b->state != h->state || b->consecutive != h->consecutive ||
-        b->opens != h->opens || b->probe_out != h->probe_out)
-        sim_fail(s,
-                 "breaker of session %" PRIu64 " disagrees with breaker.h "
-                 "after %s: module %s consecutive %u opens %u probe %d; "
-                 "contract %s consecutive %u opens %u probe %d",
-                 sid, op, breaker_state_name(b->state), b->consecutive,
-                 b->opens, b->probe_out, breaker_state_name(h->state),
-                 h->consecutive, h->opens, h->probe_out);
-}
-
-static void
-brk_shadow_open(struct sim *s, uint64_t sid)
-{
-    struct sess *x = &s->sess[sid];
-    uint64_t cap = brk_cap(&x->br, x->bs.opens);
-    x->bs.state = BREAKER_OPEN;
-    x->bs.opens++;
-    x->bs.probe_out = false;
-    s->st.breaker_opens++;
-    if (x->br.state == BREAKER_OPEN &&
-        (x->br.reopen_ms < s->now || x->br.reopen_ms > s->now + cap))
-        sim_fail(s,
-                 "breaker of session %" PRIu64 " opened at %" PRIu64
-                 " with cool-down until %" PRIu64
-                 ", outside [now, now + %" PRIu64 "]",
-                 sid, s->now, x->br.reopen_ms, cap);
-}
-
-static bool
-brk_allow(struct sim *s, uint64_t sid)
-{
-    struct sess *x = &s->sess[sid];
-    struct brk_shadow *h = &x->bs;
-    bool want, got;
-    if (h->state == BREAKER_OPEN && s->now >= x->br.reopen_ms) {
-        h->state = BREAKER_HALF_OPEN;
-        h->probe_out = false;
-    }
-    if (h->state == BREAKER_HALF_OPEN) {
-        want = !h->probe_out;
-        h->probe_out = true;
-    } else {
-        want = h->state == BREAKER_CLOSED;
-    }
-    got = breaker_allow(&x->br, s->now);
-    if (got != want)
-        sim_fail(s, "breaker_allow(session %" PRIu64 ") = %d, want %d", sid,
-                 got, want);
-    brk_compare(s, sid, "allow");
-    return got;
-}
-
-static void
-brk_release(struct sim *s, uint64_t sid)
-{
-    struct sess *x = &s->sess[sid];
-    if (x->bs.state == BREAKER_HALF_OPEN)
-        x->bs.probe_out = false;
-    breaker_release_probe(&x->br);
-    brk_compare(s, sid, "release_probe");
-}
-
-static void
-brk_record(struct sim *s, uint64_t sid, bool ok, const char *why)
-{
-    struct sess *x = &s->sess[sid];
-    struct brk_shadow *h = &x->bs;
-    uint32_t window = x->br.cfg.window, fails = 0;
-
-    memmove(&h->outcomes[1], &h->outcomes[0],
-            (BREAKER_WINDOW_MAX - 1) * sizeof(h->outcomes[0]));
-    h->outcomes[0] = !ok;
-    if (h->recorded < window)
-        h->recorded++;
-    h->consecutive = ok ? 0 : h->consecutive + 1;
-    for (uint32_t i = 0; i < h->recorded; i++)
-        fails += h->outcomes[i];
-    breaker_record(&x->br, ok, s->now, why);
-    if (h->state == BREAKER_HALF_OPEN) {
-        if (ok) {
-            h->state = BREAKER_CLOSED;
-            h->opens = 0;
-            h->probe_out = false;
-            h->recorded = 0;
-            memset(h->outcomes, 0, sizeof(h->outcomes));
-        } else {
-            brk_shadow_open(s, sid);
-        }
-    } else if (h->state == BREAKER_CLOSED && !ok &&
-               (h->consecutive >= x->br.cfg.consecutive ||
-                (h->recorded >= x->br.cfg.window_min &&
-                 fails * PCT >= h->recorded * BREAKER_PCT_OPEN))) {
-        brk_shadow_open(s, sid);
-    }
-    brk_compare(s, sid, ok ? "record(ok)" : "record(failed)");
-}
-
-static void
-brk_trip(struct sim *s, uint64_t sid, const char *why)
-{
-    breaker_trip(&s->sess[sid].br, s->now, why);
-    brk_shadow_open(s, sid);
-    brk_compare(s, sid, "trip");
-}
-
-static enum liveness_verdict
-live_judge(struct sim *s, int node, bool share_ok)
-{
-    const struct liveness *l = &s->peers[node].lv;
-    enum liveness_verdict got =
-        liveness_judge(l, SIM_RECLAIM_MS, share_ok, s->now);
-    /* From the lease's last advance (or the last hello, which refreshes
-     * it); with no lease ever seen, from the later of that and the loss. */
-    uint64_t since = l->have_lease                   ? l->lease_seen_ms
-                     : l->lease_seen_ms > l->lost_ms ? l->lease_seen_ms
-                                                     : l->lost_ms;
-    bool want = !l->connected &&
-                (l->died || (share_ok && s->now - since >= SIM_RECLAIM_MS));
-    if ((got == LIVENESS_RECLAIM) != want)
-        sim_fail(
-            s,
-            "liveness_judge(%s) = %s, want %s (connected %d died %d "
-            "share %d since %" PRIu64 ")",
-            node_name(s, node), got == LIVENESS_RECLAIM ? "reclaim" : "keep",
-            want ? "reclaim" : "keep", l->connected, l->died, share_ok, since);
-    return got;
-}
-
 /* ---- the network ---- */
 
 static uint64_t
@@ -1212,15 +790,6 @@ loop_push(struct sim *s, struct sim_ev e)
         e.at = s->loop_last;
     s->loop_last = e.at;
     ev_push(s, e);
-}
-
-static void
-conn_emit(struct sim *s, uint64_t sid, int kind)
-{
-    struct sim_ev e = ev_make(SE_L_EVENT, 0, s->sess[sid].node);
-    e.session = sid;
-    e.code = kind;
-    loop_push(s, e);
 }
 
 static void
@@ -1811,7 +1380,7 @@ node_defer(struct sim *s, const struct sim_ev *e)
     n->deferred[n->ndeferred++] = *e;
 }
 
-/* ---- nodeconn (coordinator/nodeconn.c) ---- */
+/* ---- nodeconn (coordinator/nodeconn.c): a socket and heartbeat pump ---- */
 
 static void conn_step(struct sim *s, uint64_t sid);
 
@@ -1822,18 +1391,6 @@ conn_to_node(struct sim *s, uint64_t sid, int kind, uint32_t set,
     struct sim_ev m = msg_make(kind, set, epoch);
     m.ok = ok;
     net_send(s, sid, false, m);
-}
-
-static int
-conn_held_remove(struct sess *x, uint32_t set, uint64_t epoch)
-{
-    for (int i = 0; i < x->nheld; i++) {
-        if (x->held[i].set == set && x->held[i].epoch == epoch) {
-            x->held[i] = x->held[--x->nheld];
-            return 1;
-        }
-    }
-    return 0;
 }
 
 static void
@@ -1860,36 +1417,23 @@ conn_close(struct sim *s, uint64_t sid, int why, bool died)
     loop_push(s, e);
 }
 
+/* nodeconn_check_suspect: the loop hears when the node turns silent past
+ * suspect_ms, and when it is heard again. */
 static void
-conn_breaker_changed(struct sim *s, uint64_t sid)
+conn_check_suspect(struct sim *s, uint64_t sid)
 {
     struct sess *x = &s->sess[sid];
-    if (x->br.state == x->br_reported)
+    bool suspect = s->now - x->last_rx >= SIM_SUSPECT_MS;
+    struct sim_ev e;
+    if (suspect == x->suspect)
         return;
-    x->br_reported = x->br.state;
-    tracef(s, "amb", "session %" PRIu64 " (%s): breaker %s", sid,
-           node_name(s, x->node), breaker_state_name(x->br.state));
-}
-
-static void
-conn_update_wants(struct sim *s, uint64_t sid)
-{
-    struct sess *x = &s->sess[sid];
-    x->suspect = s->now - x->last_rx >= SIM_SUSPECT_MS;
-    if ((x->suspect || x->lease_stale || x->br.state == BREAKER_OPEN) &&
-        x->wanted > 0) {
-        x->wanted = 0;
-        brk_release(s, sid);
-        conn_emit(s, sid, LE_UNWANT);
-        return;
-    }
-    while (x->admitted && !x->suspect && !x->lease_stale &&
-           x->nheld + x->wanted < x->slots && brk_allow(s, sid)) {
-        x->wanted++;
-        conn_emit(s, sid, LE_WANT);
-        if (x->br.state == BREAKER_HALF_OPEN)
-            break;
-    }
+    x->suspect = suspect;
+    e = ev_make(SE_L_EVENT, 0, x->node);
+    e.session = sid;
+    e.code = LE_SUSPECT;
+    e.ok = suspect;
+    e.aux = s->now - x->last_rx;
+    loop_push(s, e);
 }
 
 static void
@@ -1902,8 +1446,6 @@ conn_step(struct sim *s, uint64_t sid)
     if (!x->c_open)
         return;
     if (s->now - x->last_rx >= SIM_DEAD_MS) {
-        brk_trip(s, sid, "heartbeat timeout");
-        conn_breaker_changed(s, sid);
         conn_close(s, sid, GONE_TIMEOUT, false);
         return;
     }
@@ -1911,29 +1453,22 @@ conn_step(struct sim *s, uint64_t sid)
         conn_to_node(s, sid, M_HB, 0, 0, 0);
         x->next_hb = s->now + SIM_HB_MS;
     }
-    conn_update_wants(s, sid);
-    conn_breaker_changed(s, sid);
-    /* nodeconn_timeout: an open breaker's cool-down counts only while it
-     * is ahead; once it has passed, breaker_allow runs when a slot frees
-     * or the node is heard again. */
+    conn_check_suspect(s, sid);
+    /* nodeconn_timeout: the next heartbeat, death or suspicion. */
     t = x->next_hb;
     if (x->last_rx + SIM_DEAD_MS < t)
         t = x->last_rx + SIM_DEAD_MS;
     if (!x->suspect && x->last_rx + SIM_SUSPECT_MS < t)
         t = x->last_rx + SIM_SUSPECT_MS;
-    if (x->br.state == BREAKER_OPEN && x->br.reopen_ms > s->now &&
-        x->br.reopen_ms < t)
-        t = x->br.reopen_ms;
     /* Everything due now was done above: a timeout of 0 would make poll()
      * return at once with nothing changed, a busy wait. */
     if (t <= s->now) {
         s->st.spins++;
         sim_fail(s,
                  "session %" PRIu64 " (%s): nodeconn_timeout is 0 with "
-                 "nothing due (breaker %s, cool-down until %" PRIu64
-                 ", %s): the thread would spin",
-                 sid, node_name(s, x->node), breaker_state_name(x->br.state),
-                 x->br.reopen_ms, x->suspect ? "suspect" : "not suspect");
+                 "nothing due (%s): the thread would spin",
+                 sid, node_name(s, x->node),
+                 x->suspect ? "suspect" : "not suspect");
         return;
     }
     e = ev_make(SE_C_TICK, t, x->node);
@@ -1942,32 +1477,22 @@ conn_step(struct sim *s, uint64_t sid)
     ev_push(s, e);
 }
 
+/* The hello arrived: the loop accepted the connection first (amb_accept
+ * lists it at once), then hears the handshake. */
 static void
 conn_start(struct sim *s, uint64_t sid)
 {
     struct sess *x = &s->sess[sid];
-    struct breaker_config bc;
     struct sim_ev e = ev_make(SE_L_EVENT, 0, x->node);
 
     x->c_started = true;
     x->c_open = true;
-    x->slots = s->nodes[x->node].slots;
-    breaker_config_default(&bc);
-    breaker_init(&x->br, &bc, (sid * SPLITMIX_GAMMA) ^ s->seed);
-    memset(&x->bs, 0, sizeof(x->bs));
-    x->bs.state = BREAKER_CLOSED;
-    x->br_reported = BREAKER_CLOSED;
     x->last_rx = s->now;
     x->next_hb = s->now;
-    /* The held sets the hello names count against the node's slots. */
-    for (int i = 0; i < x->nhello && x->nheld < CONFIG_MAX_SLOTS; i++)
-        x->held[x->nheld++] = x->hello[i];
-    /* amb_accept: the loop lists it at once, hello or not. */
-    x->listed = true;
-    x->next = s->l_head;
-    s->l_head = sid;
-    conn_to_node(s, sid, M_WELCOME, 0, 0, 0);
     e.session = sid;
+    e.code = LE_ACCEPTED;
+    loop_push(s, e);
+    conn_to_node(s, sid, M_WELCOME, 0, 0, 0);
     e.code = LE_HELLO;
     loop_push(s, e);
     conn_step(s, sid);
@@ -2004,20 +1529,16 @@ conn_on_rx(struct sim *s, const struct sim_ev *m)
                    !x->detached);
         return;
     case M_DONE:
-        conn_held_remove(x, m->set, m->epoch);
         e.code = LE_DONE;
         loop_push(s, e);
         break;
     case M_FAIL:
-        conn_held_remove(x, m->set, m->epoch);
-        brk_record(s, m->session, false, "the node failed a set");
         e.code = LE_FAIL;
         loop_push(s, e);
         break;
     default:
         break;
     }
-    conn_breaker_changed(s, m->session);
     conn_step(s, m->session);
 }
 
@@ -2029,66 +1550,18 @@ conn_on_cmd(struct sim *s, const struct sim_ev *c)
         return; /* the thread is gone; its outbox is never read */
     switch (c->code) {
     case NC_ASSIGN:
-        if (x->wanted == 0 || x->nheld >= CONFIG_MAX_SLOTS ||
-            x->br.state == BREAKER_OPEN || x->suspect || x->lease_stale) {
-            struct sim_ev e = ev_make(SE_L_EVENT, 0, x->node);
-            tracef(s, "amb",
-                   "session %" PRIu64 " declines set %u epoch %" PRIu64,
-                   c->session, c->set, c->epoch);
-            e.session = c->session;
-            e.code = LE_DECLINE;
-            e.set = c->set;
-            e.epoch = c->epoch;
-            loop_push(s, e);
-            if (x->wanted > 0) {
-                x->wanted--;
-                brk_release(s, c->session);
-            }
-            break;
-        }
-        x->wanted--;
-        x->held[x->nheld].set = c->set;
-        x->held[x->nheld++].epoch = c->epoch;
         conn_to_node(s, c->session, M_ASSIGN, c->set, c->epoch, 0);
         break;
     case NC_RESULT:
-        brk_record(s, c->session, c->ok != 0, "a result failed its check");
         conn_to_node(s, c->session, M_RESULT, c->set, c->epoch, c->ok);
         break;
     case NC_CANCEL:
-        conn_held_remove(x, c->set, c->epoch);
         conn_to_node(s, c->session, M_CANCEL, c->set, c->epoch, 0);
         break;
     case NC_FINISH:
         conn_to_node(s, c->session, M_ERROR, 0, 0, 0);
         conn_close(s, c->session, GONE_FINISHED, false);
         return;
-    case NC_LEASE_STALE:
-        /* CMD_LEASE: the breaker watches the lease too. */
-        if (!x->lease_stale) {
-            brk_trip(s, c->session, "its lease stopped advancing");
-            conn_breaker_changed(s, c->session);
-        }
-        x->lease_stale = true;
-        break;
-    case NC_LEASE_FRESH:
-        x->lease_stale = false;
-        break;
-    case NC_ADMIT:
-        /* CMD_ADMIT: asks start now, under the name's breaker from its
-         * last session when it had one. */
-        x->admitted = true;
-        if (!x->have_carried)
-            break;
-        x->br = x->carried;
-        x->bs = x->carried_bs;
-        x->br_reported = x->br.state;
-        tracef(s, "amb", "session %" PRIu64 " (%s): breaker %s, carried over",
-               c->session, node_name(s, x->node),
-               breaker_state_name(x->br.state));
-        brk_compare(s, c->session, "carry-over");
-        brk_release(s, c->session); /* the last session's probe ended */
-        break;
     default:
         break;
     }
@@ -2212,143 +1685,13 @@ watch_on_done(struct sim *s, const struct sim_ev *w)
     ev_push(s, ev_make(SE_W_POLL, next > s->now ? next : s->now, -1));
 }
 
-/* ---- the loop (coordinator/ambassador.c) ---- */
+/* ---- the loop (coordinator/ambassador.c) runs the shipping core ---- */
 
-static bool
-amb_share_ok(const struct sim *s)
+/* "n3" -> 3; -1 for a name that is no node's. */
+static int
+loop_node_of(const struct sim *s, const char *name)
 {
-    return s->now - s->share_ok_ms < SIM_SHARE_SUSPECT_MS;
-}
-
-/* liveness.h: only a higher counter than any seen is an advance, seen
- * now (a restarted node's counter starts above its old ones); a lower or
- * equal one is a stale read and changes nothing. Returns the advance. */
-static bool
-live_lease(struct sim *s, int node, uint64_t counter)
-{
-    struct liveness *l = &s->peers[node].lv, before = *l;
-    bool advance = !before.have_lease || counter > before.lease_counter;
-    int got = liveness_lease(l, counter, s->now);
-    if ((got != 0) != advance ||
-        (advance ? !l->have_lease || l->lease_counter != counter ||
-                       l->lease_seen_ms != s->now
-                 : l->have_lease != before.have_lease ||
-                       l->lease_counter != before.lease_counter ||
-                       l->lease_seen_ms != before.lease_seen_ms) ||
-        l->connected != before.connected || l->died != before.died ||
-        l->lost_ms != before.lost_ms)
-        sim_fail(s,
-                 "liveness_lease(%s, counter %" PRIu64 " after %" PRIu64
-                 ") = %d: want %s; lease seen at %" PRIu64 " (now %" PRIu64 ")",
-                 node_name(s, node), counter, before.lease_counter, got,
-                 advance ? "an advance" : "no change", l->lease_seen_ms,
-                 s->now);
-    return advance;
-}
-
-/* liveness.h: a hello is a sign of life; the reclaim clock (the lease's
- * last advance, and the loss) starts again from it, never earlier. */
-static void
-live_connected(struct sim *s, int node)
-{
-    struct liveness *l = &s->peers[node].lv, before = *l;
-    uint64_t seen =
-        before.lease_seen_ms > s->now ? before.lease_seen_ms : s->now;
-    uint64_t lost = before.lost_ms > s->now ? before.lost_ms : s->now;
-    liveness_connected(l, s->now);
-    if (!l->connected || l->died || l->have_lease != before.have_lease ||
-        l->lease_counter != before.lease_counter || l->lease_seen_ms != seen ||
-        l->lost_ms != lost)
-        sim_fail(s,
-                 "liveness_connected(%s) at %" PRIu64 ": connected %d died "
-                 "%d lease seen %" PRIu64 " lost %" PRIu64
-                 "; want connected, lease seen %" PRIu64 " lost %" PRIu64,
-                 node_name(s, node), s->now, l->connected, l->died,
-                 l->lease_seen_ms, l->lost_ms, seen, lost);
-}
-
-/* liveness.h: the session closed; died when without a detach. */
-static void
-live_lost(struct sim *s, int node, bool died)
-{
-    struct liveness *l = &s->peers[node].lv, before = *l;
-    liveness_lost(l, died, s->now);
-    if (l->connected || l->died != died || l->lost_ms != s->now ||
-        l->have_lease != before.have_lease ||
-        l->lease_counter != before.lease_counter ||
-        l->lease_seen_ms != before.lease_seen_ms)
-        sim_fail(s,
-                 "liveness_lost(%s, died %d) at %" PRIu64 ": connected %d "
-                 "died %d lost %" PRIu64 " lease seen %" PRIu64 " (was %" PRIu64
-                 ")",
-                 node_name(s, node), died, s->now, l->connected, l->died,
-                 l->lost_ms, l->lease_seen_ms, before.lease_seen_ms);
-}
-
-static struct sess *
-amb_node_find(struct sim *s, uint64_t sid)
-{
-    if (sid == 0 || sid >= s->nsess || !s->sess[sid].listed)
-        return NULL;
-    return &s->sess[sid];
-}
-
-static void
-amb_node_remove(struct sim *s, uint64_t sid)
-{
-    for (uint64_t *p = &s->l_head; *p != 0; p = &s->sess[*p].next) {
-        if (*p == sid) {
-            *p = s->sess[sid].next;
-            break;
-        }
-    }
-    s->sess[sid].listed = false;
-}
-
-static struct peer *
-amb_peer_get(struct sim *s, int node)
-{
-    struct peer *p = &s->peers[node];
-    if (!p->used) {
-        p->used = true;
-        liveness_init(&p->lv, s->now);
-        p->last = NONE;
-    }
-    return p;
-}
-
-static void
-amb_send_result(struct sim *s, uint64_t sid, uint32_t set, uint64_t epoch,
-                int ok)
-{
-    if (amb_node_find(s, sid) != NULL)
-        cmd_push(s, sid, NC_RESULT, set, epoch, ok);
-}
-
-static void
-amb_fail_job(struct sim *s, uint32_t set)
-{
-    const struct set_info *i = set_table_get(s->sets, set);
-    snprintf(s->report, sizeof(s->report),
-             "set %u failed %u times on %u node(s) and was lost with its "
-             "node %u times; last error: %s",
-             set, i->failures, i->nfailed_on, i->reclaims, i->last_error);
-    s->finished = -1;
-    s->stop_set = set;
-    tracef(s, "amb", "job stops: %s", s->report);
-}
-
-static void
-amb_after_failure(struct sim *s, uint32_t set)
-{
-    const struct set_info *i = set_table_get(s->sets, set);
-    s->st.failures++;
-    if (s->finished != 0)
-        return;
-    if (i->nfailed_on >= SIM_MAX_NODES_PER_SET ||
-        i->failures >= SIM_MAX_FAILURES_PER_SET ||
-        i->reclaims >= SIM_MAX_FAILURES_PER_SET)
-        amb_fail_job(s, set);
+    return name_index(s, name);
 }
 
 /* Did the holder still have the work in hand (rendering or rendered,
@@ -2378,18 +1721,19 @@ reclaim_is_early(const struct sim *s, uint32_t set, uint64_t epoch, int node)
 }
 
 static void
-amb_reclaim(struct sim *s, uint32_t set, uint64_t *counter, const char *why)
+loop_on_reclaim(struct sim *s, const struct amb_act *a)
 {
-    const struct set_info *i = set_table_get(s->sets, set);
-    uint64_t epoch = i->epoch;
-    int node = name_index(s, i->holder_name);
-    char reason[SIM_REASON_MAX];
-    bool early;
-    snprintf(reason, sizeof(reason), "node %s: %s", i->holder_name, why);
-    if (sets_reclaim(s, set, epoch, reason) == -1)
-        return;
-    (*counter)++;
-    early = reclaim_is_early(s, set, epoch, node);
+    const struct jrec *r = &a->u.rec.r;
+    int node = loop_node_of(s, r->node);
+    bool early = reclaim_is_early(s, r->set, r->epoch, node);
+    static const size_t counter[] = {
+        [AMB_RECLAIM_DIED] = offsetof(struct stats, reclaim_died),
+        [AMB_RECLAIM_NOSESSION] = offsetof(struct stats, reclaim_nosession),
+        [AMB_RECLAIM_BACK] = offsetof(struct stats, reclaim_back),
+        [AMB_RECLAIM_SILENT] = offsetof(struct stats, reclaim_silent),
+        [AMB_RECLAIM_LEASE] = offsetof(struct stats, reclaim_lease),
+    };
+    (*(uint64_t *)((char *)&s->st + counter[a->u.rec.why]))++;
     s->st.reclaim_live += early;
     /* liveness.h: the node has fenced itself before we reclaim. Safety
      * does not depend on it (the epoch does), so it is a figure unless
@@ -2398,247 +1742,17 @@ amb_reclaim(struct sim *s, uint32_t set, uint64_t *counter, const char *why)
         sim_fail(s,
                  "set %u epoch %" PRIu64 " reclaimed from %s (%s) while it "
                  "could still publish (its fence is %" PRIu64 " ms away)",
-                 set, epoch, node_name(s, node), why,
+                 r->set, r->epoch, node_name(s, node), r->text,
                  s->nodes[node].last_ok + SIM_FENCE_MS - s->now);
-    tracef(s, "amb", "set %u epoch %" PRIu64 ": reclaimed from %s (%s)%s", set,
-           epoch, node_name(s, node), why,
-           early ? "; the node still has it" : "");
-    amb_after_failure(s, set);
-}
-
-static void
-amb_on_hello(struct sim *s, uint64_t sid)
-{
-    struct sess *x = &s->sess[sid];
-    struct peer *p;
-
-    for (uint64_t o = s->l_head; o != 0; o = s->sess[o].next) {
-        if (o != sid && s->sess[o].hello_ok && s->sess[o].node == x->node) {
-            s->st.refused++;
-            tracef(s, "amb",
-                   "session %" PRIu64 ": name %s in use by session "
-                   "%" PRIu64 "; refused",
-                   sid, node_name(s, x->node), o);
-            cmd_push(s, sid, NC_FINISH, 0, 0, 0);
-            return;
-        }
-    }
-    x->hello_ok = 1;
-    tracef(s, "amb", "session %" PRIu64 ": hello from %s, %d set(s) in hand",
-           sid, node_name(s, x->node), x->nhello);
-    p = amb_peer_get(s, x->node);
-    live_connected(s, x->node);
-    if (p->have_br && p->br.state != BREAKER_CLOSED) {
-        x->have_carried = true;
-        x->carried = p->br;
-        x->carried_bs = p->bs;
-    }
-    cmd_push(s, sid, NC_ADMIT, 0, 0, 0);
-    for (int k = 0; k < x->nhello; k++) {
-        uint32_t set = x->hello[k].set;
-        uint64_t epoch = x->hello[k].epoch;
-        const struct set_info *i = set_table_get(s->sets, set);
-        if (i != NULL && strcmp(i->holder_name, node_name(s, x->node)) == 0 &&
-            amb_node_find(s, i->holder) == NULL &&
-            sets_reattach(s, set, epoch, sid) == 0) {
-            s->st.reattached++;
-            tracef(s, "amb",
-                   "set %u epoch %" PRIu64 ": reattached to %s "
-                   "(session %" PRIu64 ")",
-                   set, epoch, node_name(s, x->node), sid);
-            continue;
-        }
-        s->st.cancels++;
-        tracef(s, "amb",
-               "set %u epoch %" PRIu64 ": %s still has it but it "
-               "is no longer its; cancelling",
-               set, epoch, node_name(s, x->node));
-        cmd_push(s, sid, NC_CANCEL, set, epoch, 0);
-    }
-}
-
-static void
-amb_on_gone(struct sim *s, uint64_t sid, bool died)
-{
-    struct sess *x = &s->sess[sid];
-    uint32_t held[CONFIG_MAX_SLOTS];
-    struct peer *p;
-    size_t n;
-
-    if (!x->hello_ok) {
-        amb_node_remove(s, sid);
-        return;
-    }
-    p = amb_peer_get(s, x->node);
-    live_lost(s, x->node, died);
-    p->advances_since_lost = 0;
-    /* As the session's thread left it, unless it ended before its
-     * admission (its fresh breaker never ran the name's). */
-    if (x->admitted || !p->have_br) {
-        p->br = x->br;
-        p->bs = x->bs;
-        p->have_br = true;
-    }
-    if (!died) {
-        amb_node_remove(s, sid);
-        return;
-    }
-    while ((n = sets_held(s, sid, held, CONFIG_MAX_SLOTS)) > 0 && !s->failed) {
-        if (n > CONFIG_MAX_SLOTS)
-            n = CONFIG_MAX_SLOTS;
-        for (size_t k = 0; k < n; k++)
-            amb_reclaim(s, held[k], &s->st.reclaim_died, "process died");
-    }
-    amb_node_remove(s, sid);
-}
-
-static bool
-lease_holds_set(const struct lease_rec *r, uint32_t set, uint64_t epoch)
-{
-    for (int i = 0; i < r->nheld; i++)
-        if (r->held[i].set == set && r->held[i].epoch == epoch)
-            return true;
-    return false;
-}
-
-/* ambassador.c amb_check_leases: a connected node whose lease has not
- * advanced past fence_ms (plus the view's lag) gets no work. */
-static void
-amb_check_leases(struct sim *s)
-{
-    if (!amb_share_ok(s))
-        return;
-    for (uint64_t sid = s->l_head; sid != 0; sid = s->sess[sid].next) {
-        struct sess *x = &s->sess[sid];
-        uint64_t age;
-        bool stale;
-        if (!x->hello_ok)
-            continue;
-        age = liveness_lease_age(&amb_peer_get(s, x->node)->lv,
-                                 s->share_healthy_ms, s->now);
-        stale = age >= SIM_FENCE_MS + SIM_LEASE_RENEW_MS + SIM_SHARE_POLL_MS;
-        if (stale == x->lease_stale_sent)
-            continue;
-        x->lease_stale_sent = stale;
-        tracef(s, "amb", "session %" PRIu64 " (%s): lease %s (%" PRIu64 " ms)",
-               sid, node_name(s, x->node), stale ? "still" : "advances again",
-               age);
-        cmd_push(s, sid, stale ? NC_LEASE_STALE : NC_LEASE_FRESH, 0, 0, 0);
-    }
-}
-
-static void
-amb_check_orphans(struct sim *s)
-{
-    bool share_ok = amb_share_ok(s);
-    if (s->now < s->next_orphan_ms)
-        return;
-    s->next_orphan_ms = s->now + SIM_AMB_TICK_MS;
-    for (uint32_t i = 0; i < s->nsets && s->finished == 0; i++) {
-        const struct set_info *si = set_table_get(s->sets, i);
-        const struct peer *p;
-        int node;
-        if (si->status != SET_PROCESSING || si->checking ||
-            amb_node_find(s, si->holder) != NULL)
-            continue;
-        node = name_index(s, si->holder_name);
-        p = node >= 0 && s->peers[node].used ? &s->peers[node] : NULL;
-        if (p == NULL) {
-            amb_reclaim(s, i, &s->st.reclaim_nosession, "no session");
-            continue;
-        }
-        if (p->lv.connected) {
-            amb_reclaim(s, i, &s->st.reclaim_back,
-                        "the node came back without it");
-            continue;
-        }
-        if (live_judge(s, node, share_ok) == LIVENESS_RECLAIM) {
-            amb_reclaim(s, i, &s->st.reclaim_silent,
-                        "silent; lease stopped advancing");
-            continue;
-        }
-        if (share_ok && p->last != NONE && p->advances_since_lost >= 2 &&
-            (s->leases[p->last].state == LR_FENCED ||
-             !lease_holds_set(&s->leases[p->last], i, si->epoch)))
-            amb_reclaim(s, i, &s->st.reclaim_lease,
-                        "its lease no longer lists the set");
-    }
-}
-
-/* Only an advance is news: a stale read neither counts nor replaces the
- * record the orphan rules look at. */
-static void
-amb_on_lease(struct sim *s, const struct sim_ev *e)
-{
-    struct peer *p = amb_peer_get(s, e->node);
-    if (!live_lease(s, e->node, s->leases[e->aux].counter))
-        return;
-    if (!p->lv.connected)
-        p->advances_since_lost++;
-    p->last = e->aux;
-}
-
-static void
-amb_on_share(struct sim *s)
-{
-    s->share_ok_ms = s->now;
-    if (s->share_sick) {
-        tracef(s, "amb", "share answers again");
-        s->share_sick = false;
-        s->share_healthy_ms = s->now;
-    }
-}
-
-static void
-amb_check_share(struct sim *s)
-{
-    if (!amb_share_ok(s) && !s->share_sick) {
-        tracef(s, "amb",
-               "share silent for %" PRIu64 " ms: pausing dispatch "
-               "and lease-based reclaim",
-               s->now - s->share_ok_ms);
-        s->share_sick = true;
-    }
-}
-
-static void
-amb_on_done(struct sim *s, const struct sim_ev *e)
-{
-    const struct set_info *i = set_table_get(s->sets, e->set);
-    const struct truth *tr = &s->tr[e->set];
-    int node = s->sess[e->session].node;
-
-    if (i->holder != e->session ||
-        sets_begin_check(s, e->set, e->epoch) == -1) {
-        bool dup = (tr->acc_valid && tr->acc_epoch == e->epoch &&
-                    tr->acc_node == node) ||
-                   (i->status == SET_PROCESSING && i->epoch == e->epoch);
-        if (dup) {
-            s->st.duplicates++;
-        } else {
-            s->st.stale++;
-            checker_submit(s, TASK_REMOVE, e->session, e->set, e->epoch, node);
-        }
-        tracef(s, "amb",
-               "set %u epoch %" PRIu64 ": %s done from %s "
-               "(set is %c at epoch %" PRIu64 ")",
-               e->set, e->epoch, dup ? "duplicate" : "stale",
-               node_name(s, node), (char)i->status, i->epoch);
-        amb_send_result(s, e->session, e->set, e->epoch, 0);
-        return;
-    }
-    tracef(s, "amb", "set %u epoch %" PRIu64 ": done from %s; checking", e->set,
-           e->epoch, node_name(s, node));
-    checker_submit(s, TASK_CHECK, e->session, e->set, e->epoch, node);
 }
 
 /* The accept happened: was it for the set's current epoch, and for a
  * result rendered for exactly that assignment? */
 static void
-amb_check_accept(struct sim *s, const struct sim_ev *e,
-                 const struct set_info *before)
+loop_check_accept(struct sim *s, const struct sim_ev *e,
+                  const struct set_info *before)
 {
-    const struct truth *tr = &s->tr[e->set];
+    struct truth *tr = &s->tr[e->set];
     const struct result *r = e->aux != NONE ? &s->results[e->aux] : NULL;
     const struct file *f =
         r != NULL ? file_find(s, e->set, e->epoch, r->node) : NULL;
@@ -2663,98 +1777,15 @@ amb_check_accept(struct sim *s, const struct sim_ev *e,
                  e->set, e->epoch, r->set, r->epoch, node_name(s, r->node),
                  r->session, r->corrupt ? " (corrupt)" : "", tr->assign_epoch,
                  node_name(s, tr->assign_node), tr->assign_session);
-}
-
-static void
-amb_on_checked(struct sim *s, const struct sim_ev *e)
-{
-    struct set_info before = *set_table_get(s->sets, e->set);
-    struct truth *tr = &s->tr[e->set];
-
-    if (!e->ok) {
-        if (sets_reject(s, e->set, e->epoch, "result failed its check") == 0) {
-            s->st.rejected++;
-            tracef(s, "amb", "set %u epoch %" PRIu64 ": rejected", e->set,
-                   e->epoch);
-            amb_after_failure(s, e->set);
-        }
-        amb_send_result(s, e->session, e->set, e->epoch, 0);
-        return;
-    }
-    if (sets_accept(s, e->set, e->epoch) == -1) {
-        sim_fail(s,
-                 "set %u epoch %" PRIu64 ": check passed but the set "
-                 "moved on (%c at epoch %" PRIu64 ")",
-                 e->set, e->epoch, (char)before.status, before.epoch);
-        return;
-    }
-    amb_check_accept(s, e, &before);
     tr->acc_valid = true;
     tr->acc_epoch = e->epoch;
-    tr->acc_node = e->aux != NONE ? s->results[e->aux].node : -1;
-    s->st.counted++;
-    tracef(s, "amb", "set %u epoch %" PRIu64 ": COUNTED", e->set, e->epoch);
-    amb_send_result(s, e->session, e->set, e->epoch, 1);
+    tr->acc_node = r != NULL ? r->node : -1;
 }
 
+/* Every set Counted and the concat asked for: it reads every accepted
+ * file. */
 static void
-amb_on_fail(struct sim *s, const struct sim_ev *e)
-{
-    if (sets_fail(s, e->set, e->epoch, "node error") == -1) {
-        tracef(s, "amb", "set %u epoch %" PRIu64 ": stale fail ignored", e->set,
-               e->epoch);
-        return;
-    }
-    tracef(s, "amb", "set %u epoch %" PRIu64 ": failed on %s", e->set, e->epoch,
-           node_name(s, s->sess[e->session].node));
-    amb_after_failure(s, e->set);
-}
-
-static int
-amb_assign(struct sim *s, uint64_t sid, uint32_t set)
-{
-    struct sess *x = &s->sess[sid];
-    struct truth *tr = &s->tr[set];
-    uint64_t epoch;
-    if (sets_assign(s, set, sid, x->node, &epoch) == -1)
-        return -1;
-    x->wants--;
-    s->st.assigned++;
-    tr->assign_epoch = epoch;
-    tr->assign_session = sid;
-    tr->assign_node = x->node;
-    tracef(s, "amb",
-           "set %u epoch %" PRIu64 ": assigned to %s (session %" PRIu64 ")",
-           set, epoch, node_name(s, x->node), sid);
-    cmd_push(s, sid, NC_ASSIGN, set, epoch, 0);
-    return 0;
-}
-
-static void
-amb_dispatch(struct sim *s)
-{
-    bool progress = true;
-    if (s->finished != 0 || s->share_sick)
-        return;
-    while (progress && !s->failed) {
-        progress = false;
-        for (uint64_t n = s->l_head; n != 0; n = s->sess[n].next) {
-            int64_t set;
-            if (!s->sess[n].hello_ok || s->sess[n].wants <= 0 ||
-                s->sess[n].lease_stale_sent)
-                continue;
-            set = sets_pick(s, s->sess[n].node);
-            if (set < 0)
-                return;
-            if (amb_assign(s, n, (uint32_t)set) == 0)
-                progress = true;
-        }
-    }
-}
-
-/* Every set Counted: the concat reads every accepted file. */
-static void
-amb_finish(struct sim *s)
+loop_concat(struct sim *s)
 {
     for (uint32_t i = 0; i < s->nsets; i++) {
         const struct truth *tr = &s->tr[i];
@@ -2770,62 +1801,216 @@ amb_finish(struct sim *s)
 }
 
 static void
-amb_after(struct sim *s)
+loop_send(struct sim *s, const struct amb_act *a)
 {
-    if (s->failed)
-        return;
-    amb_check_share(s);
-    amb_check_orphans(s);
-    amb_check_leases(s);
-    amb_dispatch(s);
-    if (s->finished == 0 && set_table_done(s->sets))
-        amb_finish(s);
+    static const int kinds[] = {
+        [AMB_MSG_ASSIGN] = NC_ASSIGN,
+        [AMB_MSG_RESULT] = NC_RESULT,
+        [AMB_MSG_CANCEL] = NC_CANCEL,
+        [AMB_MSG_REFUSE] = NC_FINISH,
+    };
+    if (a->u.send.msg == AMB_MSG_ASSIGN) {
+        struct truth *tr = &s->tr[a->u.send.set];
+        tr->assign_epoch = a->u.send.epoch;
+        tr->assign_session = a->session;
+        tr->assign_node = s->sess[a->session].node;
+    }
+    cmd_push(s, a->session, kinds[a->u.send.msg], a->u.send.set,
+             a->u.send.epoch, a->u.send.ok);
+}
+
+/* Carry out what the core decided, as ambassador.c does (the journal is
+ * not modelled: a deferred action runs at once). e is the loop event that
+ * caused them (NULL for a tick); before, the set's entry before it. */
+static void
+loop_acts(struct sim *s, const struct sim_ev *e, const struct set_info *before,
+          const struct amb_act *acts, size_t n)
+{
+    for (size_t i = 0; i < n && !s->failed; i++) {
+        const struct amb_act *a = &acts[i];
+        switch (a->type) {
+        case ACT_SEND:
+            loop_send(s, a);
+            break;
+        case ACT_RECORD:
+            if (a->u.rec.r.type == JREC_RECLAIM)
+                loop_on_reclaim(s, a);
+            else if (a->u.rec.r.type == JREC_ACCEPT)
+                loop_check_accept(s, e, before);
+            break;
+        case ACT_CHECK:
+            checker_submit(s, TASK_CHECK, a->session, a->u.check.r.set,
+                           a->u.check.r.epoch, s->sess[a->session].node);
+            break;
+        case ACT_REMOVE:
+            checker_submit(s, TASK_REMOVE, a->session, e->set, e->epoch,
+                           s->sess[a->session].node);
+            break;
+        case ACT_CONCAT:
+            loop_concat(s);
+            break;
+        case ACT_LOG:
+            if (strstr(a->u.log.text, ": breaker open") != NULL)
+                s->st.breaker_opens++;
+            tracef(s, "amb", "%s", a->u.log.text);
+            break;
+        case ACT_DONE:
+        case ACT_FORGET:
+            break;
+        case ACT_EXIT_REPLACED:
+            sim_fail(s, "the core exits as replaced: no generation was "
+                        "claimed");
+            break;
+        }
+    }
+    if (!s->failed && s->finished == 0 && amb_core_failed(s->core)) {
+        s->finished = -1;
+        s->stop_set = amb_core_stop_set(s->core);
+        snprintf(s->report, sizeof(s->report), "%s",
+                 amb_core_report(s->core));
+    }
+}
+
+/* What the node reported, as nodeconn.c fills it from the done. */
+static void
+loop_result(struct sim *s, struct ev_result *r, uint32_t set, uint64_t epoch,
+            int node)
+{
+    uint64_t first, count;
+    job_set_range(&s->job, set < s->nsets ? set : 0, &first, &count);
+    r->set = set;
+    r->epoch = epoch;
+    r->frames = count;
+    r->bytes = 1;
+    if (job_result_rel(&s->job, set, epoch, node_name(s, node), r->path,
+                       sizeof(r->path)) == -1)
+        r->path[0] = '\0';
+}
+
+/* The loop event as events.h has it (only the fields its type uses). */
+static void
+loop_event(struct sim *s, const struct sim_ev *e, struct amb_event *ev)
+{
+    static const char *const whys[] = {
+        [GONE_TIMEOUT] = "heartbeat timeout",
+        [GONE_CLOSED] = "connection closed",
+        [GONE_DETACHED] = "detached",
+        [GONE_FINISHED] = "finished",
+    };
+    const struct sess *x = e->session != 0 ? &s->sess[e->session] : NULL;
+    ev->session = e->session;
+    snprintf(ev->name, sizeof(ev->name), "%s",
+             e->node >= 0 ? node_name(s, e->node) : "");
+    switch (e->code) {
+    case LE_ACCEPTED:
+        ev->type = EV_ACCEPTED;
+        snprintf(ev->u.accepted.peer, sizeof(ev->u.accepted.peer), "%s:%u",
+                 node_name(s, x->node), (unsigned)e->session);
+        break;
+    case LE_HELLO:
+        ev->type = EV_HELLO;
+        ev->u.hello.slots = s->nodes[x->node].slots;
+        snprintf(ev->u.hello.peer, sizeof(ev->u.hello.peer), "%s:%u",
+                 node_name(s, x->node), (unsigned)e->session);
+        ev->u.hello.nheld = 0;
+        for (int i = 0; i < x->nhello && i < CONFIG_MAX_SLOTS &&
+                        i < LEASE_MAX_HELD;
+             i++) {
+            ev->u.hello.held[i].set = x->hello[i].set;
+            ev->u.hello.held[i].epoch = x->hello[i].epoch;
+            ev->u.hello.nheld++;
+        }
+        break;
+    case LE_SUSPECT:
+        ev->type = EV_SUSPECT;
+        ev->u.suspect.on = e->ok;
+        ev->u.suspect.silent_ms = e->aux;
+        break;
+    case LE_DONE:
+        ev->type = EV_DONE;
+        loop_result(s, &ev->u.result, e->set, e->epoch, x->node);
+        break;
+    case LE_FAIL:
+        ev->type = EV_FAIL;
+        ev->u.set.set = e->set;
+        ev->u.set.epoch = e->epoch;
+        snprintf(ev->u.set.text, sizeof(ev->u.set.text), "node error");
+        break;
+    case LE_GONE:
+        ev->type = EV_GONE;
+        ev->u.gone.died = e->ok;
+        ev->u.gone.trip = e->aux == GONE_TIMEOUT;
+        snprintf(ev->u.gone.text, sizeof(ev->u.gone.text), "%s",
+                 whys[e->aux]);
+        break;
+    case LE_CHECKED:
+        ev->type = EV_CHECKED;
+        loop_result(s, &ev->u.checked.r, e->set, e->epoch, e->node);
+        ev->u.checked.ok = e->ok;
+        snprintf(ev->u.checked.text, sizeof(ev->u.checked.text),
+                 "result failed its check");
+        break;
+    case LE_SHARE:
+        ev->type = EV_SHARE;
+        ev->u.share.ok = 1;
+        ev->u.share.gen = 0;
+        break;
+    case LE_LEASE: {
+        const struct lease_rec *r = &s->leases[e->aux];
+        struct lease *l = &ev->u.lease;
+        ev->type = EV_LEASE;
+        snprintf(l->node, sizeof(l->node), "%s", node_name(s, e->node));
+        l->counter = r->counter;
+        l->state = r->state == LR_FENCED ? LEASE_FENCED : LEASE_RUNNING;
+        l->nheld = 0;
+        for (int i = 0; i < r->nheld && i < LEASE_MAX_HELD; i++) {
+            l->held[i].set = r->held[i].set;
+            l->held[i].epoch = r->held[i].epoch;
+            l->nheld++;
+        }
+        break;
+    }
+    default:
+        break;
+    }
 }
 
 static void
-amb_on_event(struct sim *s, const struct sim_ev *e)
+loop_step(struct sim *s, const struct sim_ev *e, const struct amb_event *ev)
 {
-    switch (e->code) {
-    case LE_CHECKED:
-        amb_on_checked(s, e);
-        return;
-    case LE_SHARE:
-        amb_on_share(s);
-        return;
-    case LE_LEASE:
-        amb_on_lease(s, e);
-        return;
-    default:
-        break;
-    }
-    if (amb_node_find(s, e->session) == NULL)
-        return;
-    switch (e->code) {
-    case LE_HELLO:
-        amb_on_hello(s, e->session);
-        break;
-    case LE_WANT:
-        s->sess[e->session].wants++;
-        break;
-    case LE_UNWANT:
-        s->sess[e->session].wants = 0;
-        break;
-    case LE_DECLINE:
-        if (sets_unassign(s, e->set, e->epoch) == 0)
-            s->st.declined++;
-        break;
-    case LE_DONE:
-        amb_on_done(s, e);
-        break;
-    case LE_FAIL:
-        amb_on_fail(s, e);
-        break;
-    case LE_GONE:
-        amb_on_gone(s, e->session, e->ok != 0);
-        break;
-    default:
-        break;
-    }
+    struct set_info before;
+    const struct amb_act *acts;
+    size_t n;
+    if (e != NULL && e->set < s->nsets)
+        before = *set_table_get(s->sets, e->set);
+    else
+        memset(&before, 0, sizeof(before));
+    acts = amb_core_step(s->core, ev, s->now, &n);
+    loop_acts(s, e, &before, acts, n);
+    /* A check that passed must be counted: the set cannot move while its
+     * check runs. */
+    if (e != NULL && e->code == LE_CHECKED && e->ok && !s->failed &&
+        set_table_get(s->sets, e->set)->status != SET_COUNTED)
+        sim_fail(s,
+                 "set %u epoch %" PRIu64 ": check passed but the set "
+                 "moved on (%c at epoch %" PRIu64 ")",
+                 e->set, e->epoch, (char)before.status, before.epoch);
+}
+
+/* A tick of the loop: the timed rules and dispatch. */
+static void
+loop_tick(struct sim *s)
+{
+    s->loop_ev.type = EV_TICK;
+    s->loop_ev.session = 0;
+    loop_step(s, NULL, &s->loop_ev);
+}
+
+static void
+loop_on_event(struct sim *s, const struct sim_ev *e)
+{
+    loop_event(s, e, &s->loop_ev);
+    loop_step(s, e, &s->loop_ev);
 }
 
 /* ---- invariants ---- */
@@ -2978,19 +2163,35 @@ sim_setup(struct sim *s, uint64_t seed, const struct sim_opts *o)
         n->last_rec = NONE;
         slots += (uint32_t)n->slots;
     }
-    s->sets = set_table_new(s->nsets);
-    s->sh = calloc(s->nsets, sizeof(*s->sh));
+    /* The ambassador's core, configured as DESIGN.md §5 at full scale,
+     * on a job of SIM_SET_FRAMES frames a set. */
+    config_defaults(&s->cfg);
+    s->cfg.gen = 1;
+    snprintf(s->cfg.output, sizeof(s->cfg.output), "/share/out.mp4");
+    snprintf(s->job.id, sizeof(s->job.id), "sim");
+    snprintf(s->job.share, sizeof(s->job.share), "/share");
+    s->job.set_size = SIM_SET_FRAMES;
+    s->job.nsets = s->nsets;
+    s->frames.count = (size_t)s->nsets * SIM_SET_FRAMES;
+    s->frame = calloc(s->frames.count, sizeof(*s->frame));
+    s->frames.frames = s->frame;
+    s->job.frames = &s->frames;
     s->tr = calloc(s->nsets, sizeof(*s->tr));
     s->file_head = malloc(s->nsets * sizeof(*s->file_head));
-    if (s->sets == NULL || s->sh == NULL || s->tr == NULL ||
-        s->file_head == NULL) {
+    if (s->frame == NULL || s->tr == NULL || s->file_head == NULL) {
         fprintf(stderr, "sim: out of memory\n");
         exit(2);
     }
-    for (uint32_t i = 0; i < s->nsets; i++) {
-        s->sh[i].status = SET_AVAILABLE;
-        s->file_head[i] = NONE;
+    for (size_t i = 0; i < s->frames.count; i++)
+        s->frame[i].name = sim_frame_name;
+    s->core = amb_core_new(&s->cfg, &s->job, NULL, 0);
+    if (s->core == NULL) {
+        fprintf(stderr, "sim: out of memory\n");
+        exit(2);
     }
+    s->sets = amb_core_sets(s->core);
+    for (uint32_t i = 0; i < s->nsets; i++)
+        s->file_head[i] = NONE;
 
     s->f.calm = rng_ppm(s, SIM_CALM_PPM);
     s->f.until = (uint64_t)s->nsets * (SIM_RENDER_MIN_MS + SIM_RENDER_MAX_MS) /
@@ -3041,8 +2242,8 @@ sim_teardown(struct sim *s)
 {
     for (int i = 0; i < SIM_MAX_NODES; i++)
         free(s->nodes[i].deferred);
-    set_table_free(s->sets);
-    free(s->sh);
+    amb_core_free(s->core);
+    free(s->frame);
     free(s->tr);
     free(s->file_head);
     free(s->heap);
@@ -3177,13 +2378,14 @@ sim_event(struct sim *s, const struct sim_ev *e)
         break;
     case SE_L_EVENT:
         if (s->finished == 0) {
-            amb_on_event(s, e);
-            amb_after(s);
+            loop_on_event(s, e);
+            if (s->finished == 0 && !s->failed)
+                loop_tick(s);
         }
         break;
     case SE_L_TICK:
         if (s->finished == 0) {
-            amb_after(s);
+            loop_tick(s);
             ev_push(s, ev_make(SE_L_TICK, s->now + SIM_AMB_TICK_MS, -1));
         }
         break;
@@ -3230,16 +2432,13 @@ ev_trace(struct sim *s, const struct sim_ev *e)
         [NC_RESULT] = "result",
         [NC_FINISH] = "finish",
         [NC_CANCEL] = "cancel",
-        [NC_ADMIT] = "admit",
-        [NC_LEASE_STALE] = "lease-stale",
-        [NC_LEASE_FRESH] = "lease-fresh",
     };
     static const char *const loops[] = {
-        [LE_HELLO] = "hello",   [LE_WANT] = "want",
-        [LE_UNWANT] = "unwant", [LE_DECLINE] = "decline",
-        [LE_DONE] = "done",     [LE_FAIL] = "fail",
-        [LE_GONE] = "gone",     [LE_CHECKED] = "checked",
-        [LE_SHARE] = "share",   [LE_LEASE] = "lease",
+        [LE_ACCEPTED] = "accepted", [LE_HELLO] = "hello",
+        [LE_SUSPECT] = "suspect",   [LE_DONE] = "done",
+        [LE_FAIL] = "fail",         [LE_GONE] = "gone",
+        [LE_CHECKED] = "checked",   [LE_SHARE] = "share",
+        [LE_LEASE] = "lease",
     };
     const char *what = "";
     if (!s->tracing)
@@ -3254,6 +2453,23 @@ ev_trace(struct sim *s, const struct sim_ev *e)
            kinds[e->kind], what[0] != '\0' ? " " : "", what,
            e->node >= 0 ? node_name(s, e->node) : "-", e->session, e->set,
            e->epoch);
+}
+
+/* The core's own counts, for the summary and the calm-seed check. */
+static void
+sim_core_stats(struct sim *s)
+{
+    const struct amb_stats *c = amb_core_stats(s->core);
+    s->st.counted = c->counted;
+    s->st.assigned = c->assigned;
+    s->st.declined = c->declined;
+    s->st.reattached = c->reattached;
+    s->st.cancels = c->cancelled;
+    s->st.stale = c->stale_results;
+    s->st.duplicates = c->duplicates;
+    s->st.rejected = c->rejected_results;
+    s->st.failures = c->failures;
+    s->st.refused = c->refused;
 }
 
 static void
@@ -3278,6 +2494,7 @@ sim_run(struct sim *s)
     if (!s->failed && s->finished == 0)
         inv_stuck(s);
     inv_end(s);
+    sim_core_stats(s);
     if (!s->failed && s->f.calm &&
         (s->finished != 1 || s->st.failures > 0 || s->st.stale > 0 ||
          s->st.duplicates > 0 || s->st.declined > 0 || s->st.rejected > 0))
