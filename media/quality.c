@@ -23,12 +23,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libavcodec/avcodec.h>
-#include <libavformat/avformat.h>
-#include <libavutil/pixdesc.h>
+#include <libavutil/frame.h>
 
 #include "common/err.h"
 #include "media/srcluma.h"
+#include "media/viddec.h"
 
 #define QUALITY_PEAK 255.0
 #define QUALITY_SSE_CHUNK 65536 /* 65536 * 255^2 < 2^32 */
@@ -281,10 +280,12 @@ quality_set_geometry(struct quality_state *s, int w, int h, int full)
     return 0;
 }
 
-/* Score decoded frame number rep->frames. -1 when scoring cannot go on. */
+/* viddec's sink: score decoded frame number rep->frames. -1 when scoring
+ * cannot go on. */
 static int
-quality_frame(struct quality_state *s, const AVFrame *fr)
+quality_frame(void *arg, const AVFrame *fr)
 {
+    struct quality_state *s = arg;
     struct quality_report *rep = s->rep;
     size_t i = (size_t)rep->frames++;
     const uint8_t *luma;
@@ -317,63 +318,13 @@ quality_frame(struct quality_state *s, const AVFrame *fr)
     return 0;
 }
 
-/* Score every frame the decoder has ready. */
-static int
-quality_drain(struct quality_state *s, AVCodecContext *dec, AVFrame *fr)
+/* viddec's sink: a packet or frame the decoder rejected. */
+static void
+quality_rejected(void *arg, int averr)
 {
-    int ret;
-    for (;;) {
-        ret = avcodec_receive_frame(dec, fr);
-        if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
-            return 0;
-        if (ret < 0) {
-            s->rep->decode_errors++;
-            return 0;
-        }
-        ret = quality_frame(s, fr);
-        av_frame_unref(fr);
-        if (ret == -1)
-            return -1;
-    }
-}
-
-static AVCodecContext *
-quality_open_decoder(const char *video, const AVStream *st, char *err,
-                     size_t errlen)
-{
-    const AVCodec *codec = avcodec_find_decoder(st->codecpar->codec_id);
-    AVCodecContext *dec = NULL, *ok = NULL;
-    int ret;
-
-    if (codec == NULL) {
-        errf(err, errlen, "%s: no decoder for %s", video,
-             avcodec_get_name(st->codecpar->codec_id));
-        goto out;
-    }
-    dec = avcodec_alloc_context3(codec);
-    if (dec == NULL) {
-        errf(err, errlen, "%s: out of memory", video);
-        goto out;
-    }
-    ret = avcodec_parameters_to_context(dec, st->codecpar);
-    if (ret < 0) {
-        errf(err, errlen, "%s: %s", video, av_err2str(ret));
-        goto out;
-    }
-    dec->pkt_timebase = st->time_base;
-    dec->thread_count = 0; /* one per CPU */
-    dec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
-    ret = avcodec_open2(dec, codec, NULL);
-    if (ret < 0) {
-        errf(err, errlen, "%s: opening the %s decoder: %s", video, codec->name,
-             av_err2str(ret));
-        goto out;
-    }
-    ok = dec;
-    dec = NULL;
-out:
-    avcodec_free_context(&dec);
-    return ok;
+    struct quality_state *s = arg;
+    (void)averr;
+    s->rep->decode_errors++;
 }
 
 int
@@ -382,14 +333,13 @@ quality_video(const char *video, const char *zip,
               struct quality_report *rep, char *err, size_t errlen)
 {
     struct quality_state s;
-    AVFormatContext *fmt = NULL;
-    AVCodecContext *dec = NULL;
-    AVPacket *pkt = NULL;
-    AVFrame *fr = NULL;
-    int ret, idx, rc = -1;
+    struct viddec vd;
+    struct viddec_sink sink = {quality_frame, quality_rejected, &s};
+    int rc = -1;
 
     memset(rep, 0, sizeof(*rep));
     memset(&s, 0, sizeof(s));
+    memset(&vd, 0, sizeof(vd));
     s.list = list;
     s.count = count < list->count ? count : list->count;
     s.rep = rep;
@@ -398,43 +348,8 @@ quality_video(const char *video, const char *zip,
 
     if ((s.sl = srcluma_open(zip, list, err, errlen)) == NULL)
         goto out;
-    ret = avformat_open_input(&fmt, video, NULL, NULL);
-    if (ret >= 0)
-        ret = avformat_find_stream_info(fmt, NULL);
-    if (ret < 0) {
-        errf(err, errlen, "%s: %s", video, av_err2str(ret));
-        goto out;
-    }
-    idx = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
-    if (idx < 0) {
-        errf(err, errlen, "%s: no video stream", video);
-        goto out;
-    }
-    for (unsigned i = 0; i < fmt->nb_streams; i++)
-        if ((int)i != idx)
-            fmt->streams[i]->discard = AVDISCARD_ALL;
-    if ((dec = quality_open_decoder(video, fmt->streams[idx], err, errlen)) ==
-        NULL)
-        goto out;
-    pkt = av_packet_alloc();
-    fr = av_frame_alloc();
-    if (pkt == NULL || fr == NULL) {
-        errf(err, errlen, "out of memory");
-        goto out;
-    }
-    while ((ret = av_read_frame(fmt, pkt)) >= 0) {
-        if (pkt->stream_index == idx && avcodec_send_packet(dec, pkt) < 0)
-            rep->decode_errors++;
-        av_packet_unref(pkt);
-        if (quality_drain(&s, dec, fr) == -1)
-            goto out;
-    }
-    if (ret != AVERROR_EOF) {
-        errf(err, errlen, "%s: reading: %s", video, av_err2str(ret));
-        goto out;
-    }
-    avcodec_send_packet(dec, NULL); /* flush */
-    if (quality_drain(&s, dec, fr) == -1)
+    if (viddec_open(&vd, video, 0, err, errlen) == -1 ||
+        viddec_decode(&vd, &sink, err, errlen) == -1)
         goto out;
     if (rep->scored > 0) {
         rep->psnr_db = s.psnr_sum / (double)rep->scored;
@@ -442,10 +357,7 @@ quality_video(const char *video, const char *zip,
     }
     rc = 0;
 out:
-    av_frame_free(&fr);
-    av_packet_free(&pkt);
-    avcodec_free_context(&dec);
-    avformat_close_input(&fmt);
+    viddec_close(&vd);
     frameluma_fini(&s.luma);
     free(s.src);
     srcluma_close(s.sl);

@@ -27,6 +27,7 @@
 #include "common/err.h"
 #include "media/avlog.h"
 #include "media/encoder.h"
+#include "media/viddec.h"
 
 #define TRANSCODE_FORMAT "mp4"
 #define TRANSCODE_SWS_UNITY (1 << 16) /* swscale's fixed-point 1.0 */
@@ -34,9 +35,8 @@
 struct transcode {
     const struct enc_params *p;
     const char *in, *out;
-    AVFormatContext *ifmt, *ofmt;
-    int idx; /* the input's video stream */
-    AVCodecContext *dec;
+    struct viddec src; /* the input and its decoder */
+    AVFormatContext *ofmt;
     struct encoder *enc;
     enum AVPixelFormat fmt; /* what the encoder takes */
     AVStream *ost;
@@ -53,47 +53,6 @@ transcode_encoder(const struct enc_params *p)
 {
     const struct encoder_backend *be = encoder_backend_cpu(p->codec);
     return be != NULL ? be->name : NULL;
-}
-
-static int
-transcode_open_input(struct transcode *t, char *err, size_t errlen)
-{
-    const AVCodec *codec;
-    int ret;
-
-    ret = avformat_open_input(&t->ifmt, t->in, NULL, NULL);
-    if (ret >= 0)
-        ret = avformat_find_stream_info(t->ifmt, NULL);
-    if (ret < 0)
-        return avlog_fail(err, errlen, NULL, ret, "%s", t->in);
-    t->idx = av_find_best_stream(t->ifmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
-    if (t->idx < 0) {
-        errf(err, errlen, "%s: no video stream", t->in);
-        errno = EINVAL;
-        return -1;
-    }
-    for (unsigned s = 0; s < t->ifmt->nb_streams; s++)
-        if ((int)s != t->idx)
-            t->ifmt->streams[s]->discard = AVDISCARD_ALL;
-    codec = avcodec_find_decoder(t->ifmt->streams[t->idx]->codecpar->codec_id);
-    if (codec == NULL) {
-        errf(err, errlen, "%s: no decoder for its video", t->in);
-        errno = ENOENT;
-        return -1;
-    }
-    t->dec = avcodec_alloc_context3(codec);
-    if (t->dec == NULL)
-        return avlog_fail(err, errlen, NULL, AVERROR(ENOMEM), "%s", t->in);
-    ret = avcodec_parameters_to_context(t->dec,
-                                        t->ifmt->streams[t->idx]->codecpar);
-    if (ret >= 0) {
-        t->dec->thread_count = 0; /* libavcodec's choice */
-        ret = avcodec_open2(t->dec, codec, NULL);
-    }
-    if (ret < 0)
-        return avlog_fail(err, errlen, NULL, ret, "%s: opening its decoder",
-                          t->in);
-    return 0;
 }
 
 /* The encoder, then the MP4 around it, as render.c makes a set's file. */
@@ -206,7 +165,7 @@ transcode_drain(struct transcode *t, char *err, size_t errlen)
     int ret;
 
     for (;;) {
-        ret = avcodec_receive_frame(t->dec, t->frame);
+        ret = avcodec_receive_frame(t->src.dec, t->frame);
         if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
             return 0;
         if (ret < 0)
@@ -237,9 +196,9 @@ transcode_run(struct transcode *t, char *err, size_t errlen)
 {
     int ret;
 
-    while ((ret = av_read_frame(t->ifmt, t->pkt)) >= 0) {
-        if (t->pkt->stream_index == t->idx)
-            ret = avcodec_send_packet(t->dec, t->pkt);
+    while ((ret = av_read_frame(t->src.fmt, t->pkt)) >= 0) {
+        if (t->pkt->stream_index == t->src.st->index)
+            ret = avcodec_send_packet(t->src.dec, t->pkt);
         av_packet_unref(t->pkt);
         if (ret < 0)
             return avlog_fail(err, errlen, NULL, ret, "%s: decoding", t->in);
@@ -248,7 +207,7 @@ transcode_run(struct transcode *t, char *err, size_t errlen)
     }
     if (ret != AVERROR_EOF)
         return avlog_fail(err, errlen, NULL, ret, "%s: reading", t->in);
-    ret = avcodec_send_packet(t->dec, NULL);
+    ret = avcodec_send_packet(t->src.dec, NULL);
     if (ret < 0)
         return avlog_fail(err, errlen, NULL, ret, "%s: flushing", t->in);
     if (transcode_drain(t, err, errlen) == -1)
@@ -275,7 +234,7 @@ transcode_video(const char *in, const char *out, const struct enc_params *p,
         errf(err, errlen, "%s: out of memory", out);
         goto out;
     }
-    if (transcode_open_input(&t, err, errlen) == -1 ||
+    if (viddec_open(&t.src, in, 0, err, errlen) == -1 ||
         transcode_open_output(&t, err, errlen) == -1 ||
         transcode_run(&t, err, errlen) == -1)
         goto out;
@@ -297,8 +256,7 @@ out:
         avformat_free_context(t.ofmt);
     }
     encoder_close(t.enc);
-    avcodec_free_context(&t.dec);
-    avformat_close_input(&t.ifmt);
+    viddec_close(&t.src);
     sws_freeContext(t.sws);
     av_frame_free(&t.frame);
     av_frame_free(&t.conv);

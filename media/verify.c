@@ -34,8 +34,6 @@
 #include <string.h>
 
 #include <libavcodec/avcodec.h>
-#include <libavformat/avformat.h>
-#include <libavutil/pixdesc.h>
 #include <zip.h>
 
 #include "common/err.h"
@@ -43,6 +41,7 @@
 #include "media/quality.h"
 #include "media/sample.h"
 #include "media/srcluma.h"
+#include "media/viddec.h"
 #include "media/zipframes.h"
 
 #define VERIFY_WINDOW 3 /* sources i-1, i, i+1 */
@@ -126,11 +125,12 @@ verify_load_source(struct verify *v, size_t i)
     return 0;
 }
 
-/* Check decoded frame number rep->video_frames. -1 only when the check
- * itself cannot go on. */
+/* viddec's sink: check decoded frame number rep->video_frames. -1 only
+ * when the check itself cannot go on. */
 static int
-verify_frame(struct verify *v, const AVFrame *fr)
+verify_frame(void *arg, const AVFrame *fr)
 {
+    struct verify *v = arg;
     struct verify_report *rep = v->rep;
     size_t i = (size_t)rep->video_frames++;
     size_t count = v->list->count;
@@ -197,27 +197,14 @@ verify_frame(struct verify *v, const AVFrame *fr)
     return 0;
 }
 
-/* Receive every frame the decoder has ready. -1 only when checking
- * cannot go on. */
-static int
-verify_drain(struct verify *v, AVCodecContext *dec, AVFrame *fr)
+/* viddec's sink: a packet or frame the decoder rejected. */
+static void
+verify_rejected(void *arg, int averr)
 {
-    int ret;
-    for (;;) {
-        ret = avcodec_receive_frame(dec, fr);
-        if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
-            return 0;
-        if (ret < 0) {
-            v->rep->decode_errors++;
-            verify_problem(v, "after frame %" PRIu64 ": decoder: %s",
-                           v->rep->video_frames, av_err2str(ret));
-            return 0;
-        }
-        ret = verify_frame(v, fr);
-        av_frame_unref(fr);
-        if (ret == -1)
-            return -1;
-    }
+    struct verify *v = arg;
+    v->rep->decode_errors++;
+    verify_problem(v, "after frame %" PRIu64 ": decoder: %s",
+                   v->rep->video_frames, av_err2str(averr));
 }
 
 /* 1 when the zip's archive comment marks it as a framefarm sample. */
@@ -237,48 +224,6 @@ verify_zip_is_sample(const char *zip)
     return marked;
 }
 
-static int
-verify_open_decoder(const char *video, AVFormatContext *fmt, int idx,
-                    AVCodecContext **out, char *err, size_t errlen)
-{
-    const AVStream *st = fmt->streams[idx];
-    const AVCodec *codec = avcodec_find_decoder(st->codecpar->codec_id);
-    AVCodecContext *dec = NULL;
-    int ret, rc = -1;
-
-    if (codec == NULL) {
-        errf(err, errlen, "%s: no decoder for %s", video,
-             avcodec_get_name(st->codecpar->codec_id));
-        goto out;
-    }
-    dec = avcodec_alloc_context3(codec);
-    if (dec == NULL) {
-        errf(err, errlen, "%s: out of memory", video);
-        goto out;
-    }
-    ret = avcodec_parameters_to_context(dec, st->codecpar);
-    if (ret < 0) {
-        errf(err, errlen, "%s: %s", video, av_err2str(ret));
-        goto out;
-    }
-    dec->pkt_timebase = st->time_base;
-    dec->thread_count = 0; /* one per CPU */
-    dec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
-    dec->err_recognition |= AV_EF_EXPLODE;
-    ret = avcodec_open2(dec, codec, NULL);
-    if (ret < 0) {
-        errf(err, errlen, "%s: opening the %s decoder: %s", video, codec->name,
-             av_err2str(ret));
-        goto out;
-    }
-    *out = dec;
-    dec = NULL;
-    rc = 0;
-out:
-    avcodec_free_context(&dec);
-    return rc;
-}
-
 int
 verify_video(const char *video, const char *zip, double min_psnr,
              struct verify_report *rep, char *err, size_t errlen)
@@ -286,16 +231,14 @@ verify_video(const char *video, const char *zip, double min_psnr,
     struct zipf_limits lim;
     struct zipf_listing *list = NULL;
     struct verify v;
-    AVFormatContext *fmt = NULL;
-    AVCodecContext *dec = NULL;
-    AVPacket *pkt = NULL;
-    AVFrame *fr = NULL;
-    const AVStream *st;
+    struct viddec vd;
+    struct viddec_sink sink = {verify_frame, verify_rejected, &v};
     char why[ERR_MAX];
-    int ret, idx, rc = -1;
+    int rc = -1;
 
     memset(rep, 0, sizeof(*rep));
     memset(&v, 0, sizeof(v));
+    memset(&vd, 0, sizeof(vd));
     for (int k = 0; k < VERIFY_WINDOW; k++)
         v.win[k].frame = -1;
     v.rep = rep;
@@ -318,54 +261,13 @@ verify_video(const char *video, const char *zip, double min_psnr,
     if ((v.sl = srcluma_open(zip, list, err, errlen)) == NULL)
         goto out;
 
-    ret = avformat_open_input(&fmt, video, NULL, NULL);
-    if (ret >= 0)
-        ret = avformat_find_stream_info(fmt, NULL);
-    if (ret < 0) {
-        errf(err, errlen, "%s: %s", video, av_err2str(ret));
+    if (viddec_open(&vd, video, VIDDEC_EXPLODE, err, errlen) == -1)
         goto out;
-    }
-    idx = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
-    if (idx < 0) {
-        errf(err, errlen, "%s: no video stream", video);
-        goto out;
-    }
-    for (unsigned s = 0; s < fmt->nb_streams; s++)
-        if ((int)s != idx)
-            fmt->streams[s]->discard = AVDISCARD_ALL;
-    st = fmt->streams[idx];
     snprintf(rep->codec, sizeof(rep->codec), "%s",
-             avcodec_get_name(st->codecpar->codec_id));
-    rep->fps_num = st->avg_frame_rate.num;
-    rep->fps_den = st->avg_frame_rate.den;
-    if (verify_open_decoder(video, fmt, idx, &dec, err, errlen) == -1)
-        goto out;
-    pkt = av_packet_alloc();
-    fr = av_frame_alloc();
-    if (pkt == NULL || fr == NULL) {
-        errf(err, errlen, "out of memory");
-        goto out;
-    }
-
-    while ((ret = av_read_frame(fmt, pkt)) >= 0) {
-        if (pkt->stream_index == idx) {
-            ret = avcodec_send_packet(dec, pkt);
-            if (ret < 0) {
-                rep->decode_errors++;
-                verify_problem(&v, "after frame %" PRIu64 ": decoder: %s",
-                               rep->video_frames, av_err2str(ret));
-            }
-        }
-        av_packet_unref(pkt);
-        if (verify_drain(&v, dec, fr) == -1)
-            goto out;
-    }
-    if (ret != AVERROR_EOF) {
-        errf(err, errlen, "%s: reading: %s", video, av_err2str(ret));
-        goto out;
-    }
-    avcodec_send_packet(dec, NULL); /* flush */
-    if (verify_drain(&v, dec, fr) == -1)
+             avcodec_get_name(vd.st->codecpar->codec_id));
+    rep->fps_num = vd.st->avg_frame_rate.num;
+    rep->fps_den = vd.st->avg_frame_rate.den;
+    if (viddec_decode(&vd, &sink, err, errlen) == -1)
         goto out;
 
     if (v.psnr_n > 0)
@@ -379,10 +281,7 @@ verify_video(const char *video, const char *zip, double min_psnr,
              ? 1
              : 0;
 out:
-    av_frame_free(&fr);
-    av_packet_free(&pkt);
-    avcodec_free_context(&dec);
-    avformat_close_input(&fmt);
+    viddec_close(&vd);
     frameluma_fini(&v.luma);
     for (int k = 0; k < VERIFY_WINDOW; k++)
         free(v.win[k].luma);

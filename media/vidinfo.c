@@ -7,7 +7,7 @@
  * claim: every packet of the video stream is read and counted, so a file
  * cut short or padded shows up here, and a packet the demuxer flags
  * corrupt (a file cut inside a packet) fails the probe. Other streams are
- * discarded unread.
+ * discarded unread (media/viddec opens the stream; no decoder is opened).
  * Each call owns all the libav objects it creates; nothing is global.
  */
 #include "media/vidinfo.h"
@@ -21,6 +21,7 @@
 #include <libavutil/pixdesc.h>
 
 #include "common/err.h"
+#include "media/viddec.h"
 
 /* Copy a libav name into a fixed field; "" when libav has none. */
 static void
@@ -32,32 +33,17 @@ vidinfo_name(char *dst, size_t len, const char *name)
 int
 vidinfo_probe(const char *path, struct vidinfo *vi, char *err, size_t errlen)
 {
-    AVFormatContext *fmt = NULL;
+    struct viddec vd;
     AVPacket *pkt = NULL;
     const AVCodecParameters *par;
     const AVStream *st;
-    int ret, idx, rc = -1, first = 1;
+    int ret, rc = -1, first = 1;
 
     memset(vi, 0, sizeof(*vi));
-    ret = avformat_open_input(&fmt, path, NULL, NULL);
-    if (ret < 0) {
-        errf(err, errlen, "%s: %s", path, av_err2str(ret));
+    memset(&vd, 0, sizeof(vd));
+    if (viddec_open(&vd, path, VIDDEC_STREAM_ONLY, err, errlen) == -1)
         goto out;
-    }
-    ret = avformat_find_stream_info(fmt, NULL);
-    if (ret < 0) {
-        errf(err, errlen, "%s: reading stream info: %s", path, av_err2str(ret));
-        goto out;
-    }
-    idx = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
-    if (idx < 0) {
-        errf(err, errlen, "%s: no video stream", path);
-        goto out;
-    }
-    for (unsigned i = 0; i < fmt->nb_streams; i++)
-        if ((int)i != idx)
-            fmt->streams[i]->discard = AVDISCARD_ALL;
-    st = fmt->streams[idx];
+    st = vd.st;
     par = st->codecpar;
     vidinfo_name(vi->codec, sizeof(vi->codec), avcodec_get_name(par->codec_id));
     vidinfo_name(vi->pix_fmt, sizeof(vi->pix_fmt),
@@ -85,8 +71,8 @@ vidinfo_probe(const char *path, struct vidinfo *vi, char *err, size_t errlen)
         errf(err, errlen, "%s: out of memory", path);
         goto out;
     }
-    while ((ret = av_read_frame(fmt, pkt)) >= 0) {
-        if (pkt->stream_index == idx) {
+    while ((ret = av_read_frame(vd.fmt, pkt)) >= 0) {
+        if (pkt->stream_index == st->index) {
             int key = (pkt->flags & AV_PKT_FLAG_KEY) != 0;
             if (pkt->flags & AV_PKT_FLAG_CORRUPT) {
                 /* e.g. the file ends inside the packet: not a frame */
@@ -110,7 +96,7 @@ vidinfo_probe(const char *path, struct vidinfo *vi, char *err, size_t errlen)
     rc = 0;
 out:
     av_packet_free(&pkt);
-    avformat_close_input(&fmt);
+    viddec_close(&vd);
     return rc;
 }
 

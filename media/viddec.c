@@ -1,0 +1,152 @@
+/*
+ * viddec.c - see viddec.h. The decode loop follows FFmpeg's
+ * doc/examples (demux_decode.c): EAGAIN and EOF from the decoder are
+ * normal, the decoder is flushed with a NULL packet at the end of the
+ * file. Decoder errors go to the sink and decoding goes on; only a file
+ * that cannot be read, or no memory, ends it early.
+ */
+#include "media/viddec.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "media/avlog.h"
+
+/* The file's best video stream; the others are discarded unread. */
+static int
+viddec_open_stream(struct viddec *v, char *err, size_t errlen)
+{
+    int ret, idx;
+
+    ret = avformat_open_input(&v->fmt, v->path, NULL, NULL);
+    if (ret < 0)
+        return avlog_fail(err, errlen, NULL, ret, "%s", v->path);
+    ret = avformat_find_stream_info(v->fmt, NULL);
+    if (ret < 0)
+        return avlog_fail(err, errlen, NULL, ret, "%s: reading stream info",
+                          v->path);
+    idx = av_find_best_stream(v->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+    if (idx < 0) {
+        errf(err, errlen, "%s: no video stream", v->path);
+        errno = EINVAL;
+        return -1;
+    }
+    for (unsigned s = 0; s < v->fmt->nb_streams; s++)
+        if ((int)s != idx)
+            v->fmt->streams[s]->discard = AVDISCARD_ALL;
+    v->st = v->fmt->streams[idx];
+    return 0;
+}
+
+static int
+viddec_open_decoder(struct viddec *v, unsigned flags, char *err, size_t errlen)
+{
+    const AVCodec *codec = avcodec_find_decoder(v->st->codecpar->codec_id);
+    int ret;
+
+    if (codec == NULL) {
+        errf(err, errlen, "%s: no decoder for %s", v->path,
+             avcodec_get_name(v->st->codecpar->codec_id));
+        errno = ENOENT;
+        return -1;
+    }
+    v->dec = avcodec_alloc_context3(codec);
+    if (v->dec == NULL) {
+        errf(err, errlen, "%s: out of memory", v->path);
+        errno = ENOMEM;
+        return -1;
+    }
+    ret = avcodec_parameters_to_context(v->dec, v->st->codecpar);
+    if (ret < 0)
+        return avlog_fail(err, errlen, NULL, ret, "%s", v->path);
+    v->dec->pkt_timebase = v->st->time_base;
+    v->dec->thread_count = 0; /* one per CPU */
+    v->dec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+    if (flags & VIDDEC_EXPLODE)
+        v->dec->err_recognition |= AV_EF_EXPLODE;
+    ret = avcodec_open2(v->dec, codec, NULL);
+    if (ret < 0)
+        return avlog_fail(err, errlen, NULL, ret, "%s: opening the %s decoder",
+                          v->path, codec->name);
+    return 0;
+}
+
+int
+viddec_open(struct viddec *v, const char *path, unsigned flags, char *err,
+            size_t errlen)
+{
+    v->path = path;
+    if (viddec_open_stream(v, err, errlen) == -1)
+        return -1;
+    if (flags & VIDDEC_STREAM_ONLY)
+        return 0;
+    return viddec_open_decoder(v, flags, err, errlen);
+}
+
+void
+viddec_close(struct viddec *v)
+{
+    avcodec_free_context(&v->dec);
+    avformat_close_input(&v->fmt);
+    v->st = NULL;
+}
+
+/* Hand every frame the decoder has ready to the sink. -1 only when the
+ * sink says stop. */
+static int
+viddec_drain(struct viddec *v, const struct viddec_sink *sink, AVFrame *fr)
+{
+    int ret;
+
+    for (;;) {
+        ret = avcodec_receive_frame(v->dec, fr);
+        if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
+            return 0;
+        if (ret < 0) {
+            sink->rejected(sink->arg, ret);
+            return 0;
+        }
+        ret = sink->frame(sink->arg, fr);
+        av_frame_unref(fr);
+        if (ret == -1)
+            return -1;
+    }
+}
+
+int
+viddec_decode(struct viddec *v, const struct viddec_sink *sink, char *err,
+              size_t errlen)
+{
+    AVPacket *pkt = av_packet_alloc();
+    AVFrame *fr = av_frame_alloc();
+    int ret, rc = -1;
+
+    if (pkt == NULL || fr == NULL) {
+        errf(err, errlen, "out of memory");
+        errno = ENOMEM;
+        goto out;
+    }
+    while ((ret = av_read_frame(v->fmt, pkt)) >= 0) {
+        if (pkt->stream_index == v->st->index) {
+            ret = avcodec_send_packet(v->dec, pkt);
+            if (ret < 0)
+                sink->rejected(sink->arg, ret);
+        }
+        av_packet_unref(pkt);
+        if (viddec_drain(v, sink, fr) == -1)
+            goto out;
+    }
+    if (ret != AVERROR_EOF) {
+        avlog_fail(err, errlen, NULL, ret, "%s: reading", v->path);
+        goto out;
+    }
+    avcodec_send_packet(v->dec, NULL); /* flush */
+    if (viddec_drain(v, sink, fr) == -1)
+        goto out;
+    rc = 0;
+out:
+    av_frame_free(&fr);
+    av_packet_free(&pkt);
+    return rc;
+}

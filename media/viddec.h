@@ -1,0 +1,55 @@
+/*
+ * viddec.h - a video file opened for decoding (private to media/): the
+ * demuxer on the file's best video stream, every other stream discarded
+ * unread, and a libavcodec decoder for that stream (frame and slice
+ * threads, one per CPU); and the one loop that decodes the whole file into
+ * a sink. Used by verify, quality, vidinfo (the stream only) and
+ * transcode. A viddec and its frames belong to the thread that opened it.
+ */
+#ifndef FF_VIDDEC_H
+#define FF_VIDDEC_H
+
+#include <stddef.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+
+enum viddec_flag {
+    VIDDEC_STREAM_ONLY = 1 << 0, /* find the stream, open no decoder */
+    VIDDEC_EXPLODE = 1 << 1,     /* concealed bitstream errors fail calls
+                                    (AV_EF_EXPLODE), so they can be counted */
+};
+
+/* Zero it before viddec_open; viddec_close then frees whatever is set. */
+struct viddec {
+    const char *path;     /* borrowed, for messages */
+    AVFormatContext *fmt; /* the demuxer */
+    const AVStream *st;   /* the video stream */
+    AVCodecContext *dec;  /* its decoder; NULL with VIDDEC_STREAM_ONLY */
+};
+
+/* Open path's video stream and, unless flags has VIDDEC_STREAM_ONLY, its
+ * decoder. 0, or -1 with err ("<path>: ...") and errno, v left for
+ * viddec_close. */
+int viddec_open(struct viddec *v, const char *path, unsigned flags, char *err,
+                size_t errlen);
+void viddec_close(struct viddec *v);
+
+/* Where viddec_decode puts what it decodes. */
+struct viddec_sink {
+    /* A decoded frame, in presentation order (unreferenced after the call).
+     * -1, with the sink's own error filled, stops decoding. */
+    int (*frame)(void *arg, const AVFrame *fr);
+    /* The decoder rejected a packet or failed to give a frame (libav's
+     * code): decoding goes on. */
+    void (*rejected)(void *arg, int averr);
+    void *arg;
+};
+
+/* Every packet of the video stream through the decoder, then the flush,
+ * each frame to sink. 0; or -1: the file could not be read or allocated
+ * (err says why) or sink->frame failed (its error stands). */
+int viddec_decode(struct viddec *v, const struct viddec_sink *sink, char *err,
+                  size_t errlen);
+
+#endif
