@@ -1,5 +1,5 @@
 # framefarm: one Makefile, out-of-tree builds.
-#   make            build (build/bin/)
+#   make            build (build/bin/; test binaries in build/test-bin/)
 #   make demo       install missing packages, build, make a sample zip, render it
 #   make test       unit + integration tests
 #   make SANITIZER=asan test   ASan+UBSan build in build-asan/
@@ -54,6 +54,13 @@ LIBNODE := $(BUILD)/lib/libffnode.a
 
 BINS := $(BUILD)/bin/framefarm $(BUILD)/bin/framefarm-coordinator \
 	$(BUILD)/bin/framefarm-node
+# Test hooks (common/fault.h): only common/fault.c is compiled twice. The
+# release binaries ($(BUILD)/bin/) get fault.o from libffcommon.a; the test
+# binaries ($(BUILD)/test-bin/, what tests/ runs) and the unit tests link
+# fault-test.o (-DFF_TEST_HOOKS) ahead of the archives, so the archive's
+# fault.o is never pulled in. Everything else is the same objects.
+FAULT_TEST_OBJ := $(BUILD)/obj/common/fault-test.o
+TEST_BINS := $(patsubst $(BUILD)/bin/%,$(BUILD)/test-bin/%,$(BINS))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(TOOL_SRC))
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
@@ -70,11 +77,15 @@ deps:
 	@sh scripts/deps.sh
 
 .PHONY: binaries
-binaries: $(BINS) $(UNIT_BINS) $(TOOL_BINS) $(BENCH_BINS) $(SIM_BINS)
+binaries: $(BINS) $(TEST_BINS) $(UNIT_BINS) $(TOOL_BINS) $(BENCH_BINS) \
+	$(SIM_BINS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
+$(FAULT_TEST_OBJ): common/fault.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -DFF_TEST_HOOKS -c $< -o $@
 
 $(LIBCOMMON): $(call obj,$(COMMON_SRC))
 $(LIBMEDIA): $(call obj,$(MEDIA_SRC))
@@ -85,17 +96,22 @@ $(BUILD)/lib/%.a:
 	rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/bin/framefarm-coordinator: $(BUILD)/obj/coordinator/main.o \
-		$(LIBCOORD) $(LIBMEDIA) $(LIBCOMMON)
-$(BUILD)/bin/framefarm-node: $(BUILD)/obj/gpu-node/main.o $(LIBNODE) \
+$(BUILD)/bin/framefarm-coordinator $(BUILD)/test-bin/framefarm-coordinator: \
+		$(BUILD)/obj/coordinator/main.o $(LIBCOORD) $(LIBMEDIA) $(LIBCOMMON)
+$(BUILD)/bin/framefarm-node $(BUILD)/test-bin/framefarm-node: \
+		$(BUILD)/obj/gpu-node/main.o $(LIBNODE) $(LIBMEDIA) $(LIBCOMMON)
+$(BUILD)/bin/framefarm $(BUILD)/test-bin/framefarm: $(call obj,$(CLI_SRC)) \
 		$(LIBMEDIA) $(LIBCOMMON)
-$(BUILD)/bin/framefarm: $(call obj,$(CLI_SRC)) $(LIBMEDIA) $(LIBCOMMON)
 $(BINS):
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_ALL)
+$(TEST_BINS): $(FAULT_TEST_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $(FAULT_TEST_OBJ) \
+		$(filter-out $(FAULT_TEST_OBJ),$^) $(LDLIBS_ALL)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBCOORD) $(LIBNODE) \
-		$(LIBMEDIA) $(LIBCOMMON)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(FAULT_TEST_OBJ) $(LIBCOORD) \
+		$(LIBNODE) $(LIBMEDIA) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_ALL) -lcmocka
 $(TOOL_BINS): $(BUILD)/tests/%: $(BUILD)/obj/tests/tools/%.o $(LIBMEDIA) \

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "common/fault.h"
 #include "common/fdio.h"
 #include "common/fsutil.h"
 #include "common/hash.h"
@@ -49,7 +50,7 @@
 struct journal {
     int fd;         /* open O_RDWR, positioned at the end */
     int broken;     /* a write or sync failed: no more appends */
-    int crash_torn; /* FRAMEFARM_CRASH_AT=journal-torn */
+    int crash_torn; /* test hook: crash point journal-torn armed */
     uint64_t size;  /* bytes in the file, header included */
     uint8_t *buf;   /* framed records on their way to the file */
     size_t bufcap;
@@ -166,14 +167,6 @@ journal_scan(const uint8_t *buf, size_t len,
     rc = 0;
 out:
     return rc;
-}
-
-/* FRAMEFARM_CRASH_AT names this module's crash point. */
-static int
-journal_crash_torn(void)
-{
-    const char *v = getenv(JOURNAL_CRASH_ENV);
-    return v != NULL && strcmp(v, JOURNAL_CRASH_TORN) == 0;
 }
 
 /* j->buf holds at least need bytes. 0, or -1 + errno. */
@@ -386,7 +379,7 @@ journal_open(const char *path,
     }
     j->fd = -1;
     snprintf(j->path, sizeof(j->path), "%s", path);
-    j->crash_torn = journal_crash_torn();
+    j->crash_torn = fault_crash_armed(FAULT_JOURNAL_TORN);
     journal_remove_temps(path);
     j->fd = open(path, O_RDWR | O_CLOEXEC);
     if (j->fd == -1 && errno != ENOENT) {
@@ -460,7 +453,7 @@ journal_write_sync(struct journal *j, size_t len)
     if (j->crash_torn) {
         /* Crash test: a process killed in the middle of this write. */
         (void)fdio_write_full(j->fd, j->buf, len / 2);
-        _exit(JOURNAL_CRASH_EXIT);
+        _exit(FAULT_TORN_EXIT);
     }
     if (fdio_write_full(j->fd, j->buf, len) == -1 || fdatasync(j->fd) == -1) {
         j->broken = 1;

@@ -23,10 +23,11 @@
  *   crash mid-append) and is truncated away; when one does, the file is
  *   corrupt in the middle and is refused, never skipped.
  *
- * Fault injection for crash tests: with the environment variable
- * FRAMEFARM_CRASH_AT=journal-torn when journal_open runs, every
+ * Fault injection for crash tests (test builds only, common/fault.h): when
+ * the crash point journal-torn is armed as journal_open runs, every
  * journal_append/journal_append_many writes only the first half of its
- * bytes and then calls _exit(99), as a process killed mid-write would.
+ * bytes and then calls _exit(FAULT_TORN_EXIT), as a process killed
+ * mid-write would.
  */
 #ifndef FF_JOURNAL_H
 #define FF_JOURNAL_H
@@ -40,10 +41,6 @@
 #define JOURNAL_REC_CRC_AT 4     /* the CRC's offset in a record header */
 #define JOURNAL_MAX_RECORD (64u * 1024u)
 #define JOURNAL_MAX_FILE (1024ull * 1024ull * 1024ull) /* read at open */
-
-#define JOURNAL_CRASH_ENV "FRAMEFARM_CRASH_AT"
-#define JOURNAL_CRASH_TORN "journal-torn"
-#define JOURNAL_CRASH_EXIT 99
 
 struct journal;
 

@@ -26,8 +26,8 @@ struct encsel;
 
 /* enc[0..n) are the probe results (borrowed, for the node's life);
  * encoder is the node's --encoder, fallback_cpu its --fallback, preset its
- * --preset ("" or NULL: the job's), fault the FRAMEFARM_FAULT_ENCODER test
- * hook (NULL: none). NULL when out of memory. */
+ * --preset ("" or NULL: the job's), fault the fault_encoder() test hook
+ * (NULL: none). NULL when out of memory. */
 struct encsel *encsel_new(const struct encprobe_entry *enc, size_t n,
                           const char *encoder, int fallback_cpu,
                           const char *preset, const char *fault, uint64_t seed);

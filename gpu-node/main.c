@@ -2,13 +2,14 @@
  * main.c - framefarm-node, a render node: probes its encoders for real,
  * then serves the ambassador until the job is finished.
  *
- * The environment variable FRAMEFARM_FAULT_ENCODER=NAME is a test hook,
- * read once here: encoder NAME is offered as if it had passed its probe,
- * and every attempt to open it in a render fails, as a GPU that breaks
- * after start-up would. It drives the run-time fallback on machines
- * without a GPU; it is logged loudly and never meant for production.
- * FRAMEFARM_FAULT_DECODER=NAME (nvdec, vaapi) does the same for a GPU JPEG
- * decoder: it passes its probe, and every GPU decode fails in renders.
+ * Test builds only (common/fault.h): the test hook fault_encoder(), read
+ * once here, names an encoder that is offered as if it had passed its
+ * probe, and every attempt to open it in a render fails, as a GPU that
+ * breaks after start-up would. It drives the run-time fallback on
+ * machines without a GPU; it is logged loudly.
+ * fault_decoder() (nvdec, vaapi) does the same for a GPU JPEG decoder: it
+ * passes its probe, and every GPU decode fails in renders. Release
+ * binaries have no hooks.
  *
  * Exit status: 0 the job finished; 1 the job failed or the ambassador
  * could not be reached or refused us; 2 bad usage.
@@ -25,6 +26,7 @@
 
 #include "common/clock.h"
 #include "common/err.h"
+#include "common/fault.h"
 #include "common/log.h"
 #include "gpu-node/session.h"
 #include "media/decchoice.h"
@@ -32,8 +34,6 @@
 
 #define EXIT_USAGE 2
 #define NODE_MAX_THREADS 64
-#define NODE_FAULT_ENV "FRAMEFARM_FAULT_ENCODER"
-#define NODE_FAULT_DEC_ENV "FRAMEFARM_FAULT_DECODER"
 
 static const char usage_text[] =
     "usage: framefarm-node --coordinator HOST:PORT --share DIR [--name NAME]\n"
@@ -167,7 +167,7 @@ node_fault(struct node_config *c, const char *name)
         e->ok = 1;
         e->reason[0] = '\0';
         snprintf(e->device, sizeof(e->device), "test hook %s: every open fails",
-                 NODE_FAULT_ENV);
+                 fault_env(FAULT_HOOK_ENCODER));
         return 0;
     }
     return -1;
@@ -185,7 +185,8 @@ node_fault_decoder(struct decprobe *dp, const char *name)
         e->ms = 0;
         e->reason[0] = '\0';
         snprintf(e->device, sizeof(e->device),
-                 "test hook %s: every decode fails", NODE_FAULT_DEC_ENV);
+                 "test hook %s: every decode fails",
+                 fault_env(FAULT_HOOK_DECODER));
         return 0;
     }
     return -1;
@@ -289,23 +290,26 @@ main(int argc, char **argv)
         usage("unexpected arguments");
 
     encprobe_run(cfg.enc, ENCPROBE_MAX, &cfg.nenc);
-    fault = getenv(NODE_FAULT_ENV);
-    if (fault != NULL && fault[0] == '\0')
-        fault = NULL;
-    if (fault != NULL && node_fault(&cfg, fault) == -1)
-        usage(NODE_FAULT_ENV " does not name an encoder of the probe table");
+    fault = fault_encoder();
+    if (fault != NULL && node_fault(&cfg, fault) == -1) {
+        snprintf(err, sizeof(err),
+                 "%s does not name an encoder of the probe table",
+                 fault_env(FAULT_HOOK_ENCODER));
+        usage(err);
+    }
     /* Nothing to measure when the CPU is asked for (the probe's own
      * output still lists the GPU decoders). */
     if (probe || strcmp(decoder, DECPROBE_CPU) != 0)
         decprobe_run(&dp, cfg.threads, probe);
     else
         dp.cpu_threads = cfg.threads;
-    cfg.fault_decoder = getenv(NODE_FAULT_DEC_ENV);
-    if (cfg.fault_decoder != NULL && cfg.fault_decoder[0] == '\0')
-        cfg.fault_decoder = NULL;
+    cfg.fault_decoder = fault_decoder();
     if (cfg.fault_decoder != NULL &&
-        node_fault_decoder(&dp, cfg.fault_decoder) == -1)
-        usage(NODE_FAULT_DEC_ENV " does not name a GPU JPEG decoder");
+        node_fault_decoder(&dp, cfg.fault_decoder) == -1) {
+        snprintf(err, sizeof(err), "%s does not name a GPU JPEG decoder",
+                 fault_env(FAULT_HOOK_DECODER));
+        usage(err);
+    }
     if (decchoice_choose(&dp, decoder, &dc, err, sizeof(err)) == -1)
         usage(err);
     snprintf(cfg.decoder, sizeof(cfg.decoder), "%s", dc.name);
@@ -342,11 +346,12 @@ main(int argc, char **argv)
     if (cfg.fault_decoder != NULL)
         log_warnx("test hook %s=%s: %s is offered as if it passed its probe "
                   "and every decode on it fails",
-                  NODE_FAULT_DEC_ENV, cfg.fault_decoder, cfg.fault_decoder);
+                  fault_env(FAULT_HOOK_DECODER), cfg.fault_decoder,
+                  cfg.fault_decoder);
     if (fault != NULL)
         log_warnx("test hook %s=%s: %s is offered as if it passed its probe "
                   "and every open of it fails",
-                  NODE_FAULT_ENV, fault, fault);
+                  fault_env(FAULT_HOOK_ENCODER), fault, fault);
     if (preset != NULL)
         log_info("--preset %s: every set is encoded with it, whatever the "
                  "job's preset",

@@ -48,7 +48,7 @@ struct node_config {
     /* Where JPEGs are decoded: "cpu", "nvdec", "vaapi" (decprobe's
      * choice at start-up). */
     char decoder[DECPROBE_NAME_MAX];
-    const char *fault_decoder; /* FRAMEFARM_FAULT_DECODER, or NULL */
+    const char *fault_decoder; /* test hook fault_decoder(), or NULL */
 };
 
 /* 0 when the ambassador said the job is finished (ok), 1 when it

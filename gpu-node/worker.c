@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/fault.h"
 #include "common/log.h"
 
 struct workers {
@@ -84,10 +85,10 @@ worker_render(struct work *w)
         encsel_finish(w->sel, w, clock_now_ms());
 }
 
-/* Test hook (FRAMEFARM_FAULT_CORRUPT_SET=N): the first attempt at set N
- * is cut to half its size after it was hashed and before it is reported,
- * as a failing disk or a bad NFS write would; the ambassador's check must
- * catch it. */
+/* Test hook (fault_corrupt_set(), test builds only): the first attempt at
+ * set N is cut to half its size after it was hashed and before it is
+ * reported, as a failing disk or a bad NFS write would; the ambassador's
+ * check must catch it. */
 static void
 worker_fault(const struct workers *ws, const struct work *w)
 {
@@ -128,9 +129,7 @@ workers_start(int n, struct evq *done)
     if (ws == NULL)
         return NULL;
     ws->done = done;
-    ws->fault_corrupt_set = -1;
-    if (getenv("FRAMEFARM_FAULT_CORRUPT_SET") != NULL)
-        ws->fault_corrupt_set = atol(getenv("FRAMEFARM_FAULT_CORRUPT_SET"));
+    ws->fault_corrupt_set = fault_corrupt_set();
     ws->todo = evq_new();
     ws->threads = calloc((size_t)n, sizeof(*ws->threads));
     pthread_mutex_init(&ws->mu, NULL);

@@ -35,8 +35,6 @@
  */
 #include "media/concat.h"
 
-#define CONCAT_CRASH_EXIT 97
-
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -49,6 +47,7 @@
 #include <libavformat/avformat.h>
 
 #include "common/err.h"
+#include "common/fault.h"
 #include "common/fsutil.h"
 #include "common/log.h"
 #include "media/transcode.h"
@@ -569,11 +568,7 @@ concat_videos(const char *const *inputs, size_t n, const char *out_path,
     }
     /* Test hook: die with the verified temp file written and the final
      * name not yet taken; a restart must redo the concat. */
-    if (getenv("FRAMEFARM_CRASH_AT") != NULL &&
-        strcmp(getenv("FRAMEFARM_CRASH_AT"), "concat-before-rename") == 0) {
-        fprintf(stderr, "crash point concat-before-rename: exiting now\n");
-        _exit(CONCAT_CRASH_EXIT);
-    }
+    fault_crash_point(FAULT_CONCAT_BEFORE_RENAME);
     if (fs_fsync_path(tmp) == -1 || rename(tmp, out_path) == -1) {
         errf(err, errlen, "%s: %s", out_path, strerror(errno));
         goto out;

@@ -1,9 +1,12 @@
 # Shared helpers for integration tests: real processes on loopback (port 0)
 # with a temporary share. Source it; every test gets $T (its temp dir),
-# $SHARE, $BIN, and cleanup of its processes on exit.
+# $SHARE, $BIN, and cleanup of its processes on exit. $BIN holds the test
+# binaries (built with the test hooks of common/fault.h); $RELEASE_BIN the
+# release ones, which ignore them.
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
-BIN=$top/${BUILD:-build}/bin
+BIN=$top/${BUILD:-build}/test-bin
+RELEASE_BIN=$top/${BUILD:-build}/bin
 TOOLS=$top/${BUILD:-build}/tests
 T=$(mktemp -d "${TMPDIR:-/tmp}/ff-it-XXXXXX")
 SHARE=$T/share

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "common/fault.h"
 #include "common/fdio.h"
 #include "common/hash.h"
 #include "coordinator/journal.h"
@@ -773,7 +774,7 @@ test_crash_torn_in_child(void **state)
     assert_true(pid != -1);
     if (pid == 0) {
         /* No cmocka here: exit codes only. */
-        setenv(JOURNAL_CRASH_ENV, JOURNAL_CRASH_TORN, 1);
+        setenv(fault_env(FAULT_HOOK_CRASH_AT), FAULT_JOURNAL_TORN, 1);
         j = journal_open(path, NULL, NULL, NULL, 0);
         if (j == NULL)
             _exit(2);
@@ -781,9 +782,9 @@ test_crash_torn_in_child(void **state)
         _exit(3); /* the crash point did not fire */
     }
     assert_int_equal(waitpid(pid, &status, 0), pid);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != JOURNAL_CRASH_EXIT)
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != FAULT_TORN_EXIT)
         fail_msg("child: status 0x%x, want exit %d", (unsigned)status,
-                 JOURNAL_CRASH_EXIT);
+                 FAULT_TORN_EXIT);
     assert_int_equal(disk_size(path),
                      before + (JOURNAL_REC_HEADER_LEN + torn_len) / 2);
 
