@@ -3,9 +3,7 @@
  */
 #include "coordinator/journaler.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -15,10 +13,8 @@
 
 #include "common/fsutil.h"
 #include "common/log.h"
-#include "common/sharepath.h"
 #include "coordinator/events.h"
-
-#define JOURNALER_DIR_MODE 0755
+#include "coordinator/generation.h"
 
 struct journaler_batch {
     char **recs;
@@ -39,56 +35,6 @@ struct journaler {
     int compact_asked;      /* journaler thread only */
 };
 
-uint64_t
-journaler_highest_gen(const char *share)
-{
-    char dir[FS_PATH_MAX];
-    struct dirent *de;
-    uint64_t best = 0;
-    DIR *d;
-
-    if (sharepath_coord_dir(share, dir, sizeof(dir)) == -1 ||
-        (d = opendir(dir)) == NULL)
-        return 0;
-    while ((de = readdir(d)) != NULL) {
-        uint64_t g;
-        if (sharepath_gen_parse(de->d_name, &g) && g > best)
-            best = g;
-    }
-    closedir(d);
-    return best;
-}
-
-int
-journaler_claim_gen(const char *share, uint64_t floor, uint64_t *gen)
-{
-    char dir[FS_PATH_MAX], path[FS_PATH_MAX];
-    uint64_t g = journaler_highest_gen(share);
-
-    if (g < floor)
-        g = floor;
-    if (sharepath_coord_dir(share, dir, sizeof(dir)) == -1 ||
-        fs_mkdir_p(dir, JOURNALER_DIR_MODE) == -1)
-        return -1;
-    for (;;) {
-        int fd;
-        g++;
-        if (sharepath_gen(share, g, path, sizeof(path)) == -1)
-            return -1;
-        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-        if (fd == -1) {
-            if (errno == EEXIST)
-                continue; /* another ambassador took it: try the next */
-            return -1;
-        }
-        fsync(fd);
-        close(fd);
-        fs_fsync_parent(path);
-        *gen = g;
-        return 0;
-    }
-}
-
 static void
 journaler_batch_free(struct journaler_batch *b)
 {
@@ -104,17 +50,10 @@ journaler_run(struct journaler *w, struct journaler_batch *b)
     const void *recs[JOURNALER_MAX_BATCH];
     size_t lens[JOURNALER_MAX_BATCH];
     struct amb_event *ev;
-    uint64_t newer;
 
     /* An ambassador that was stopped and resumed must not write over its
      * successor's decisions. */
-    newer = journaler_highest_gen(w->share);
-    if (newer > w->gen) {
-        log_warnx("replaced by ambassador generation %llu (this is %llu): "
-                  "exiting without writing",
-                  (unsigned long long)newer, (unsigned long long)w->gen);
-        _exit(JOURNALER_EXIT_REPLACED);
-    }
+    generation_fence(w->share, w->gen);
     for (size_t done = 0; done < b->n;) {
         size_t k = b->n - done < JOURNALER_MAX_BATCH ? b->n - done
                                                      : JOURNALER_MAX_BATCH;

@@ -7,8 +7,8 @@
  * the journal, and the loop, which keeps time, never blocks on the share.
  *
  * Before each batch it checks that no newer ambassador generation has
- * claimed the share (coord/gen.<G>); if one has, this ambassador has been
- * replaced: it exits at once, writing nothing more.
+ * claimed the share; if one has, this ambassador has been replaced: it
+ * exits at once, writing nothing more (generation_fence, generation.h).
  */
 #ifndef FF_JOURNALER_H
 #define FF_JOURNALER_H
@@ -17,9 +17,11 @@
 #include <stdint.h>
 
 #include "common/evq.h"
+#include "coordinator/generation.h"
 #include "coordinator/journal.h"
 
-#define JOURNALER_EXIT_REPLACED 3
+/* The exit status of a replaced ambassador (the loop exits with it too). */
+#define JOURNALER_EXIT_REPLACED GENERATION_EXIT_REPLACED
 #define JOURNALER_MAX_BATCH 256
 
 struct journaler;
@@ -38,11 +40,5 @@ void journaler_compact(struct journaler *w, char **recs, size_t n);
 void journaler_set_compact_bytes(struct journaler *w, uint64_t bytes);
 /* Write what is queued, stop, close the journal. NULL ok. */
 void journaler_free(struct journaler *w);
-
-/* The highest generation claimed under share/coord (0 when none). */
-uint64_t journaler_highest_gen(const char *share);
-/* Claim the next generation above both floor and every claimed one with
- * an exclusive create of coord/gen.<G>. 0 with *gen, or -1 + errno. */
-int journaler_claim_gen(const char *share, uint64_t floor, uint64_t *gen);
 
 #endif

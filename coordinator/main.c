@@ -12,19 +12,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
-#include "common/sharepath.h"
 #include "coordinator/ambassador.h"
 #include "coordinator/config.h"
+#include "coordinator/generation.h"
 #include "coordinator/job.h"
 #include "coordinator/journal.h"
-#include "coordinator/journaler.h"
 #include "coordinator/jrec.h"
 #include "media/vidinfo.h"
 
@@ -328,73 +325,6 @@ append_record(struct journal *jr, const struct jrec *r)
     return rc;
 }
 
-/* Write coord/current, "HOST:PORT GENERATION", so nodes find us. */
-static void
-publish_current(const struct coord_config *c, int port, uint64_t gen)
-{
-    char path[FS_PATH_MAX], host[NET_HOST_MAX], text[NET_HOST_MAX + 40];
-    int aport = port;
-
-    if (advertise[0] != '\0') {
-        if (net_parse_hostport(advertise, host, sizeof(host), &aport, port) ==
-            -1)
-            fatalx("--advertise: expected HOST or HOST:PORT");
-    } else if (strcmp(c->listen_host, "0.0.0.0") == 0 ||
-               strcmp(c->listen_host, "::") == 0) {
-        if (gethostname(host, sizeof(host)) == -1)
-            snprintf(host, sizeof(host), "localhost");
-        host[sizeof(host) - 1] = '\0';
-    } else {
-        snprintf(host, sizeof(host), "%s", c->listen_host);
-    }
-    snprintf(text, sizeof(text), "%s:%d %llu\n", host, aport,
-             (unsigned long long)gen);
-    if (sharepath_current(c->share, path, sizeof(path)) == -1 ||
-        fs_write_atomic(path, text, strlen(text)) == -1)
-        fatal("writing %s", path);
-    log_info("nodes find this ambassador at %s:%d (generation %llu)", host,
-             aport, (unsigned long long)gen);
-}
-
-/* --standby: wait while the active ambassador's share probe counter
- * (coord/probe) keeps moving; return once it has been still for
- * reclaim_ms (measured on our own clock) and the job has a journal. */
-static void
-wait_for_takeover(const struct coord_config *c)
-{
-    char probe[FS_PATH_MAX], journal[FS_PATH_MAX];
-    uint64_t last = 0, changed = clock_now_ms();
-    int seen = 0;
-    struct stat st;
-
-    if (sharepath_probe(c->share, probe, sizeof(probe)) == -1 ||
-        sharepath_journal(c->share, c->job, journal, sizeof(journal)) == -1)
-        fatalx("share path too long");
-    log_info("standby for job %s: watching the active ambassador", c->job);
-    for (;;) {
-        char *text = NULL;
-        size_t len = 0;
-        uint64_t v = 0, now = clock_now_ms();
-        if (fs_read_max(probe, sizeof(uint64_t), &text, &len) == 0 &&
-            len == sizeof(uint64_t)) {
-            memcpy(&v, text, sizeof(v));
-            if (!seen || v != last) {
-                last = v;
-                changed = now;
-                seen = 1;
-            }
-        }
-        free(text);
-        if (stat(journal, &st) == 0 && now - changed >= c->reclaim_ms) {
-            log_warnx("the active ambassador has been silent on the share for "
-                      "%llu ms: taking over",
-                      (unsigned long long)(now - changed));
-            return;
-        }
-        clock_sleep_ms(c->share_poll_ms);
-    }
-}
-
 /* One line naming the sets already counted (tests check none of them is
  * rendered again). */
 static void
@@ -475,8 +405,8 @@ main(int argc, char **argv)
     config_defaults(&cfg);
     parse_args(argc, argv, &cfg);
 
-    if (standby)
-        wait_for_takeover(&cfg);
+    if (standby && generation_await_takeover(&cfg, err, sizeof(err)) == -1)
+        fatalx("%s", err);
     lfd = net_listen(cfg.listen_host, cfg.listen_port, &port);
     if (lfd == -1)
         fatal("listen on %s:%d", cfg.listen_host, cfg.listen_port);
@@ -528,7 +458,7 @@ main(int argc, char **argv)
             return 0;
         }
     }
-    if (journaler_claim_gen(job->share, st.gen, &gen) == -1)
+    if (generation_claim(job->share, st.gen, &gen) == -1)
         fatal("claiming a generation under %s/coord", job->share);
     cfg.gen = gen;
     memset(&rec, 0, sizeof(rec));
@@ -549,7 +479,8 @@ main(int argc, char **argv)
         fatal("writing the journal");
     log_info("job %s: ambassador generation %llu", job->id,
              (unsigned long long)gen);
-    publish_current(&cfg, port, gen);
+    if (generation_publish(&cfg, advertise, port, gen, err, sizeof(err)) == -1)
+        fatalx("%s", err);
     amb = ambassador_new(&cfg, job, lfd, &st, jr, gen);
     if (amb == NULL)
         fatal("starting the ambassador");

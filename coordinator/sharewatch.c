@@ -21,7 +21,7 @@
 #include "common/log.h"
 #include "common/sharepath.h"
 #include "coordinator/events.h"
-#include "coordinator/journaler.h"
+#include "coordinator/generation.h"
 
 #define SHAREWATCH_DIR_MODE 0755
 #define SHAREWATCH_FILE_MODE 0644
@@ -159,7 +159,7 @@ sharewatch_main(void *arg)
                                               sizeof(ev->u.share.text)) == 0;
             /* The newest generation claimed: a stopped ambassador that
              * wakes up learns here that it was replaced. */
-            ev->u.share.gen = journaler_highest_gen(w->share);
+            ev->u.share.gen = generation_newest(w->share);
             sharewatch_emit(w, ev);
         }
         sharewatch_read_leases(w);
