@@ -24,6 +24,11 @@
  * frame (constant frame rate), so a set of N frames lasts exactly N / fps
  * and sets join end to end.
  *
+ * render_set runs in stages over one struct render_run: prepare (check the
+ * request), start (the ring and its threads), open (encoder, muxer,
+ * header), encode, publish (trailer, fsync, hash, rename); the teardown
+ * then undoes what the run's flags say was done, on every path.
+ *
  * A failure is the encoder's (res->encoder_failed) when encoder_open fails
  * or encoder_send fails anywhere but in our packet sink (the file): that is
  * how a GPU encoder that passed its probe but broke later shows, and the
@@ -533,212 +538,297 @@ render_mux_commit(struct render_mux *mx, char *err, size_t errlen)
     return 0;
 }
 
-int
-render_set(const struct render_request *rq, atomic_uint_fast64_t *progress,
-           const atomic_int *cancel, struct render_result *res, char *err,
-           size_t errlen)
-{
+/* Everything one render_set call owns, for its stages and its teardown.
+ * The flags say what the teardown must undo. */
+struct render_run {
+    const struct render_request *rq;
+    struct render_result *res;
     struct avlog_capture cap;
     struct render_pipe pipe;
-    struct render_mux mx = {.fd = -1};
+    struct render_mux mx;
     const struct encoder_backend *be;
-    struct encoder *enc = NULL;
-    pthread_t reader, *decoders = NULL;
-    size_t threads = 0, slots = 0, started = 0;
-    int reader_started = 0, pipe_made = 0, header = 0, part_made = 0;
+    struct encoder *enc;
+    pthread_t reader, *decoders;
+    size_t threads, started;
+    int reader_started, pipe_made, header, part_made;
     char part[FS_PATH_MAX];
-    char hex[HASH_HEX_LEN + 1];
-    uint64_t bytes = 0;
-    int ret, rc = -1, saved = EINVAL;
+};
 
-    avlog_capture_begin(&cap);
-    memset(&pipe, 0, sizeof(pipe));
-    res->encoder_failed = 0;
-    res->hw_decoded = 0;
-    res->hw_error[0] = '\0';
-    if (progress != NULL)
-        atomic_store(progress, 0);
-    if (render_check(rq, err, errlen) == -1)
-        goto out;
-    ret =
-        snprintf(part, sizeof(part), "%s%s", rq->out_path, RENDER_PART_SUFFIX);
-    if (ret < 0 || (size_t)ret >= sizeof(part)) {
-        errf(err, errlen, "output path too long");
-        saved = ENAMETOOLONG;
-        goto out;
+/* Check the request, name the .part file and find the encoder's back end.
+ * -1 with err and errno. */
+static int
+render_run_prepare(struct render_run *r, char *err, size_t errlen)
+{
+    const struct render_request *rq = r->rq;
+    int ret;
+
+    if (render_check(rq, err, errlen) == -1) {
+        errno = EINVAL;
+        return -1;
     }
-    mx.part = part;
+    ret = snprintf(r->part, sizeof(r->part), "%s%s", rq->out_path,
+                   RENDER_PART_SUFFIX);
+    if (ret < 0 || (size_t)ret >= sizeof(r->part)) {
+        errf(err, errlen, "output path too long");
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    r->mx.part = r->part;
 
-    be = encoder_backend_find(rq->encoder);
-    if (be == NULL) {
+    r->be = encoder_backend_find(rq->encoder);
+    if (r->be == NULL) {
         errf(err, errlen, "encoder \"%s\" is not one of the back ends",
              rq->encoder);
-        saved = ENOENT;
-        goto out;
+        errno = ENOENT;
+        return -1;
     }
+    return 0;
+}
 
-    /* Reading and decoding start first, while the encoder and the file
-     * are set up. */
-    render_sizes(rq, &threads, &slots);
-    decoders = calloc(threads, sizeof(*decoders));
-    if (decoders == NULL ||
-        render_pipe_init(&pipe, rq, be->sw_format, slots) == -1) {
+/* Make the ring and start the reader and the decoders, so that reading and
+ * decoding run while the encoder and the file are set up. -1 with err and
+ * errno. */
+static int
+render_run_start(struct render_run *r, char *err, size_t errlen)
+{
+    const struct render_request *rq = r->rq;
+    size_t slots = 0;
+    int ret;
+
+    render_sizes(rq, &r->threads, &slots);
+    r->decoders = calloc(r->threads, sizeof(*r->decoders));
+    if (r->decoders == NULL ||
+        render_pipe_init(&r->pipe, rq, r->be->sw_format, slots) == -1) {
         errf(err, errlen, "out of memory");
-        saved = ENOMEM;
-        goto out;
+        errno = ENOMEM;
+        return -1;
     }
-    pipe_made = 1;
+    r->pipe_made = 1;
     if (rq->decoder != NULL && strcmp(rq->decoder, "cpu") != 0) {
-        pipe.hwdec = hwjpeg_backend_find(rq->decoder);
-        if (pipe.hwdec == NULL) {
+        r->pipe.hwdec = hwjpeg_backend_find(rq->decoder);
+        if (r->pipe.hwdec == NULL) {
             errf(err, errlen,
                  "JPEG decoder \"%s\" is none of cpu, nvdec, "
                  "vaapi",
                  rq->decoder);
-            saved = EINVAL;
-            goto out;
+            errno = EINVAL;
+            return -1;
         }
     }
-    ret = pthread_create(&reader, NULL, render_reader, &pipe);
+    ret = pthread_create(&r->reader, NULL, render_reader, &r->pipe);
     if (ret != 0) {
         errf(err, errlen, "cannot start the zip reader: %s", strerror(ret));
-        saved = ret;
-        goto out;
+        errno = ret;
+        return -1;
     }
-    reader_started = 1;
-    for (; started < threads; started++) {
-        ret = pthread_create(&decoders[started], NULL, render_decoder, &pipe);
+    r->reader_started = 1;
+    for (; r->started < r->threads; r->started++) {
+        ret = pthread_create(&r->decoders[r->started], NULL, render_decoder,
+                             &r->pipe);
         if (ret != 0) {
             errf(err, errlen, "cannot start a decoder: %s", strerror(ret));
-            saved = ret;
-            goto out;
+            errno = ret;
+            return -1;
         }
     }
+    return 0;
+}
 
-    /* MP4 carries the parameter sets out of band, in the sample entry. */
+/* Open the encoder, then the MP4 on a new .part file, and write its
+ * header. -1 with err and errno; res->encoder_failed when the encoder
+ * would not open. */
+static int
+render_run_open(struct render_run *r, char *err, size_t errlen)
+{
+    const struct render_request *rq = r->rq;
+    int ret, saved;
+
     if (rq->fault_encoder != NULL &&
         strcmp(rq->fault_encoder, rq->encoder) == 0) {
         errf(err, errlen, "cannot open %s: injected fault (test hook)",
              rq->encoder);
-        res->encoder_failed = 1;
-        saved = ENODEV;
-        goto out;
+        r->res->encoder_failed = 1;
+        errno = ENODEV;
+        return -1;
     }
-    enc = encoder_open(rq->encoder, &rq->m->enc, 1, err, errlen);
-    if (enc == NULL) {
-        res->encoder_failed = 1;
-        saved = errno;
-        goto out;
+    /* MP4 carries the parameter sets out of band, in the sample entry. */
+    r->enc = encoder_open(rq->encoder, &rq->m->enc, 1, err, errlen);
+    if (r->enc == NULL) {
+        r->res->encoder_failed = 1;
+        return -1;
     }
-    ret = render_mux_open(&mx, encoder_context(enc), &cap, err, errlen);
+    ret =
+        render_mux_open(&r->mx, encoder_context(r->enc), &r->cap, err, errlen);
     saved = errno;
-    part_made = mx.fd != -1; /* ours: created with O_EXCL */
-    if (ret == -1)
-        goto out;
-    ret = avformat_write_header(mx.fmt, NULL);
-    if (ret < 0) {
-        avlog_fail(err, errlen, &cap, ret, "writing the header of %s", part);
-        saved = errno;
-        goto out;
+    r->part_made = r->mx.fd != -1; /* ours: created with O_EXCL */
+    if (ret == -1) {
+        errno = saved;
+        return -1;
     }
-    header = 1;
+    ret = avformat_write_header(r->mx.fmt, NULL);
+    if (ret < 0)
+        return avlog_fail(err, errlen, &r->cap, ret, "writing the header of %s",
+                          r->part);
+    r->header = 1;
+    return 0;
+}
 
-    for (size_t i = 0; i < rq->m->count; i++) {
-        struct render_slot *s = render_pipe_slot(&pipe, i);
-        int stop;
+/* Encode and mux every frame in order as the decoders make it ready, then
+ * flush the encoder. -1 with err and errno: cancelled, the pipeline's
+ * first failure, or the encoder's (res->encoder_failed) or the file's. */
+static int
+render_run_encode(struct render_run *r, atomic_uint_fast64_t *progress,
+                  const atomic_int *cancel, char *err, size_t errlen)
+{
+    struct render_pipe *pipe = &r->pipe;
+
+    for (size_t i = 0; i < r->rq->m->count; i++) {
+        struct render_slot *s = render_pipe_slot(pipe, i);
+        int stop, errnum = 0;
 
         if (cancel != NULL && atomic_load(cancel) != 0) {
             errf(err, errlen, "cancelled");
-            saved = ECANCELED;
-            goto out;
+            errno = ECANCELED;
+            return -1;
         }
-        pthread_mutex_lock(&pipe.mu);
-        while (!pipe.stop && s->state != RENDER_SLOT_READY)
-            pthread_cond_wait(&pipe.ready, &pipe.mu);
-        stop = pipe.stop;
+        pthread_mutex_lock(&pipe->mu);
+        while (!pipe->stop && s->state != RENDER_SLOT_READY)
+            pthread_cond_wait(&pipe->ready, &pipe->mu);
+        stop = pipe->stop;
         if (stop) {
-            errf(err, errlen, "%s", pipe.err);
-            saved = pipe.errnum;
+            errf(err, errlen, "%s", pipe->err);
+            errnum = pipe->errnum;
         }
-        pthread_mutex_unlock(&pipe.mu);
-        if (stop)
-            goto out;
+        pthread_mutex_unlock(&pipe->mu);
+        if (stop) {
+            errno = errnum;
+            return -1;
+        }
 
         s->frame->pts = (int64_t)i;
-        if (encoder_send(enc, s->frame, render_mux_packet, &mx, err, errlen) ==
-            -1) {
-            res->encoder_failed = !mx.sink_failed;
-            saved = errno;
-            goto out;
+        if (encoder_send(r->enc, s->frame, render_mux_packet, &r->mx, err,
+                         errlen) == -1) {
+            r->res->encoder_failed = !r->mx.sink_failed;
+            return -1;
         }
-        render_pipe_set_state(&pipe, s, RENDER_SLOT_FREE, &pipe.freed);
+        render_pipe_set_state(pipe, s, RENDER_SLOT_FREE, &pipe->freed);
         if (progress != NULL)
             atomic_store(progress, (uint_fast64_t)i + 1);
     }
-    if (encoder_send(enc, NULL, render_mux_packet, &mx, err, errlen) == -1) {
-        res->encoder_failed = !mx.sink_failed;
-        saved = errno;
-        goto out;
+    if (encoder_send(r->enc, NULL, render_mux_packet, &r->mx, err, errlen) ==
+        -1) {
+        r->res->encoder_failed = !r->mx.sink_failed;
+        return -1;
     }
-    header = 0;
-    ret = av_write_trailer(mx.fmt);
-    if (ret < 0) {
-        avlog_fail(err, errlen, &cap, ret, "writing the trailer of %s", part);
+    return 0;
+}
+
+/* Write the trailer, fsync and close the .part file, hash it, rename it to
+ * out_path, fsync the directory and fill res. -1 with err and errno, and
+ * nothing left under out_path. */
+static int
+render_run_publish(struct render_run *r, char *err, size_t errlen)
+{
+    const struct render_request *rq = r->rq;
+    char hex[HASH_HEX_LEN + 1];
+    uint64_t bytes = 0;
+    int ret, saved;
+
+    r->header = 0;
+    ret = av_write_trailer(r->mx.fmt);
+    if (ret < 0)
+        return avlog_fail(err, errlen, &r->cap, ret,
+                          "writing the trailer of %s", r->part);
+    if (render_mux_commit(&r->mx, err, errlen) == -1)
+        return -1;
+    if (hash_sha256_file(r->part, hex, &bytes) == -1) {
         saved = errno;
-        goto out;
+        errf(err, errlen, "hashing %s: %s", r->part, strerror(saved));
+        errno = saved;
+        return -1;
     }
-    if (render_mux_commit(&mx, err, errlen) == -1) {
+    if (rename(r->part, rq->out_path) == -1) {
         saved = errno;
-        goto out;
+        errf(err, errlen, "renaming %s: %s", r->part, strerror(saved));
+        errno = saved;
+        return -1;
     }
-    if (hash_sha256_file(part, hex, &bytes) == -1) {
-        saved = errno;
-        errf(err, errlen, "hashing %s: %s", part, strerror(saved));
-        goto out;
-    }
-    if (rename(part, rq->out_path) == -1) {
-        saved = errno;
-        errf(err, errlen, "renaming %s: %s", part, strerror(saved));
-        goto out;
-    }
-    part_made = 0;
+    r->part_made = 0;
     if (fs_fsync_parent(rq->out_path) == -1) {
         saved = errno;
         errf(err, errlen, "fsync of the directory of %s: %s", rq->out_path,
              strerror(saved));
         unlink(rq->out_path);
-        goto out;
+        errno = saved;
+        return -1;
     }
-    res->frames = rq->m->count;
-    res->bytes = bytes;
-    memcpy(res->sha256, hex, sizeof(res->sha256));
-    snprintf(res->encoder, sizeof(res->encoder), "%s", rq->encoder);
-    rc = 0;
-out:
-    if (reader_started || started > 0) {
-        pthread_mutex_lock(&pipe.mu);
-        pipe.stop = 1;
-        pthread_cond_broadcast(&pipe.freed);
-        pthread_cond_broadcast(&pipe.read);
-        pthread_mutex_unlock(&pipe.mu);
+    r->res->frames = rq->m->count;
+    r->res->bytes = bytes;
+    memcpy(r->res->sha256, hex, sizeof(r->res->sha256));
+    snprintf(r->res->encoder, sizeof(r->res->encoder), "%s", rq->encoder);
+    return 0;
+}
+
+/* Stop and join every thread, then undo what the flags say was done: the
+ * muxer (its trailer owed), the encoder, the .part file, the ring. On
+ * every path, success included. */
+static void
+render_run_teardown(struct render_run *r)
+{
+    if (r->reader_started || r->started > 0) {
+        pthread_mutex_lock(&r->pipe.mu);
+        r->pipe.stop = 1;
+        pthread_cond_broadcast(&r->pipe.freed);
+        pthread_cond_broadcast(&r->pipe.read);
+        pthread_mutex_unlock(&r->pipe.mu);
     }
-    if (reader_started)
-        pthread_join(reader, NULL);
-    for (size_t i = 0; i < started; i++)
-        pthread_join(decoders[i], NULL);
-    if (header)
-        av_write_trailer(mx.fmt); /* frees the muxer's state; file dropped */
-    render_mux_free(&mx);
-    encoder_close(enc);
-    if (part_made)
-        unlink(part);
-    if (pipe_made) {
-        res->hw_decoded = pipe.hw_decoded; /* every thread is joined */
-        snprintf(res->hw_error, sizeof(res->hw_error), "%s", pipe.hw_err);
-        render_pipe_fini(&pipe);
+    if (r->reader_started)
+        pthread_join(r->reader, NULL);
+    for (size_t i = 0; i < r->started; i++)
+        pthread_join(r->decoders[i], NULL);
+    if (r->header)
+        av_write_trailer(r->mx.fmt); /* frees the muxer's state; file dropped */
+    render_mux_free(&r->mx);
+    encoder_close(r->enc);
+    if (r->part_made)
+        unlink(r->part);
+    if (r->pipe_made) {
+        r->res->hw_decoded = r->pipe.hw_decoded; /* every thread is joined */
+        snprintf(r->res->hw_error, sizeof(r->res->hw_error), "%s",
+                 r->pipe.hw_err);
+        render_pipe_fini(&r->pipe);
     }
-    free(decoders);
-    avlog_capture_end(&cap);
+    free(r->decoders);
+    avlog_capture_end(&r->cap);
+}
+
+int
+render_set(const struct render_request *rq, atomic_uint_fast64_t *progress,
+           const atomic_int *cancel, struct render_result *res, char *err,
+           size_t errlen)
+{
+    struct render_run run;
+    int rc = -1, saved = 0;
+
+    memset(&run, 0, sizeof(run));
+    run.rq = rq;
+    run.res = res;
+    run.mx.fd = -1;
+    avlog_capture_begin(&run.cap);
+    res->encoder_failed = 0;
+    res->hw_decoded = 0;
+    res->hw_error[0] = '\0';
+    if (progress != NULL)
+        atomic_store(progress, 0);
+    if (render_run_prepare(&run, err, errlen) == -1 ||
+        render_run_start(&run, err, errlen) == -1 ||
+        render_run_open(&run, err, errlen) == -1 ||
+        render_run_encode(&run, progress, cancel, err, errlen) == -1 ||
+        render_run_publish(&run, err, errlen) == -1)
+        saved = errno;
+    else
+        rc = 0;
+    render_run_teardown(&run);
     if (rc == -1)
         errno = saved != 0 ? saved : EIO;
     return rc;
