@@ -816,12 +816,16 @@ core_failed_on(const struct amb_core *c, uint32_t set, const char *name)
     return 0;
 }
 
+/* Is another node that has not failed this set able to work (busy or
+ * not)? A node that cannot (silent, its lease still, its breaker cooling
+ * down) must not strand the set. */
 static int
 core_someone_else_can(const struct amb_core *c, uint32_t set,
                       const struct core_node *self)
 {
     for (const struct core_node *n = c->nodes; n != NULL; n = n->next)
-        if (n != self && n->hello && !core_failed_on(c, set, n->name))
+        if (n != self && n->hello && nodewatch_usable(&n->w, c->now) &&
+            !core_failed_on(c, set, n->name))
             return 1;
     return 0;
 }
@@ -860,9 +864,9 @@ core_dispatch(struct amb_core *c)
             if (set < 0)
                 return;
             /* A set that failed on this node goes to another node when one
-             * that has not failed it is connected; back to this one only
-             * when every connected node has failed it (the failure caps
-             * then end the job). */
+             * that has not failed it is connected and able to work; back
+             * to this one when every such node has failed it (the failure
+             * caps then end the job), or none can work. */
             if (core_failed_on(c, (uint32_t)set, n->name) &&
                 core_someone_else_can(c, (uint32_t)set, n))
                 continue;

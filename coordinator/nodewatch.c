@@ -69,6 +69,13 @@ nodewatch_can_take(const struct nodewatch *w, uint64_t now_ms)
 }
 
 bool
+nodewatch_usable(const struct nodewatch *w, uint64_t now_ms)
+{
+    return !w->suspect && !w->lease_stale &&
+           !(w->br.state == BREAKER_OPEN && now_ms < w->br.reopen_ms);
+}
+
+bool
 nodewatch_take(struct nodewatch *w, uint64_t now_ms)
 {
     return breaker_allow(&w->br, now_ms);

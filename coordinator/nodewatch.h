@@ -4,8 +4,8 @@
  * the node's thread hears (heartbeats: a silent node turns suspect), what
  * the share shows (a lease that stopped advancing), the node's failures
  * and the checks of its results, and the breaker the node's name ended
- * its last session with (carried over, so reconnecting never resets a
- * breaker). It also counts the sets in the node's hands against its
+ * its last session with (an open or half-open one carries over, so
+ * reconnecting never closes a breaker). It also counts the sets in the node's hands against its
  * slots.
  *
  * Pure: time comes in as now_ms; it never reads a clock, a socket or a
@@ -54,6 +54,10 @@ int nodewatch_release(struct nodewatch *w, uint32_t set, uint64_t epoch);
 /* May the node be offered a set now? Changes nothing: no probe is taken.
  */
 bool nodewatch_can_take(const struct nodewatch *w, uint64_t now_ms);
+/* Could the node work at all, busy or not: heard, its lease advancing,
+ * its breaker not cooling down? (A set held back from a node it failed on
+ * waits only for nodes that can work.) */
+bool nodewatch_usable(const struct nodewatch *w, uint64_t now_ms);
 /* A set is being handed to the node: takes the half-open probe. Call only
  * after nodewatch_can_take said yes; returns what breaker_allow says. */
 bool nodewatch_take(struct nodewatch *w, uint64_t now_ms);

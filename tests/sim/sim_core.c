@@ -1850,7 +1850,7 @@ loop_acts(struct sim *s, const struct sim_ev *e, const struct set_info *before,
             loop_concat(s);
             break;
         case ACT_LOG:
-            if (strstr(a->u.log.text, ": breaker open") != NULL)
+            if (strstr(a->u.log.text, ": breaker open: ") != NULL)
                 s->st.breaker_opens++;
             tracef(s, "amb", "%s", a->u.log.text);
             break;

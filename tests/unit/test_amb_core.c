@@ -13,9 +13,6 @@
  * snapshot and the journal records both replay to the table they
  * describe. Every step also checks the ordering contract: records are
  * never deferred; messages to nodes, the concat and the end always are.
- *
- * test_failed_set_not_stranded_by_node_that_cannot_work is a KNOWN BUG
- * in amb_core.c and fails until it is fixed (see its comment).
  */
 #include "tests/unit/unit.h"
 
@@ -972,17 +969,14 @@ test_fail_makes_set_assignable_at_new_epoch(void **state)
 }
 
 /*
- * KNOWN BUG (amb_core.c, core_dispatch / core_someone_else_can): a set
- * that failed on n1 is kept from n1 while any other connected node "has
- * not failed it", whether or not that node can take work. n2 here stays
- * connected with a lease we never see advance (nodewatch.c's own case of
- * a node that "writes where we cannot see"): the lease rule keeps it from
- * work for as long as it stays, so set 0 is never dispatched again, and
- * the job neither finishes nor stops. Expected: with no other node able
- * to take it, the set goes back to n1 (whose failures the stop rule then
- * caps). This test fails until core_someone_else_can counts only nodes
- * that could take work (not suspect, lease advancing, breaker allowing),
- * not every connected one.
+ * A set that failed on n1 is kept from n1 only while another node that has
+ * not failed it can work. n2 here stays connected with a lease we never
+ * see advance (nodewatch.c's case of a node that "writes where we cannot
+ * see"): the lease rule keeps it from work for as long as it stays. With
+ * no other node able to take it, the set goes back to n1 (whose failures
+ * the stop rule caps). Before the fix (core_someone_else_can counted every
+ * connected node) set 0 was never dispatched again and the job neither
+ * finished nor stopped; the old ambassador.c had the same rule.
  */
 static void
 test_failed_set_not_stranded_by_node_that_cannot_work(void **state)
@@ -1014,7 +1008,7 @@ test_failed_set_not_stranded_by_node_that_cannot_work(void **state)
         if (act_find(f, 0, ACT_SEND, AMB_MSG_ASSIGN, 0, 0) >= 0)
             return;
     }
-    fail_msg("KNOWN BUG: set 0 failed once on n1 and was never handed out "
+    fail_msg("set 0 failed once on n1 and was never handed out "
              "again in %llu ms: n1 idle and able (breaker %s), n2 connected "
              "but unable (breaker %s, lease still); set 0 is %c at epoch "
              "%llu, job failed %d",
