@@ -1,6 +1,7 @@
 /*
  * main.c - framefarm-coordinator, the ambassador: parses flags, listens,
- * prepares the job on the share, runs the loop, and reports.
+ * prepares or resumes the job (recovery.c), takes it over with a new
+ * generation (generation.c), runs the loop, and reports.
  *
  * Exit status: 0 the final video is written and verified; 1 the job
  * failed (the report says which set, frames and errors); 2 bad usage or
@@ -20,9 +21,7 @@
 #include "coordinator/ambassador.h"
 #include "coordinator/config.h"
 #include "coordinator/generation.h"
-#include "coordinator/job.h"
-#include "coordinator/journal.h"
-#include "coordinator/jrec.h"
+#include "coordinator/recovery.h"
 #include "media/vidinfo.h"
 
 #define EXIT_JOB_FAILED 1
@@ -301,103 +300,25 @@ parse_args(int argc, char **argv, struct coord_config *c)
     config_scale(c, scale > 1.0 ? scale : file_scale);
 }
 
-/* journal_open's replay: each record rebuilds the state it recorded. */
-static int
-replay_record(void *ctx, const uint8_t *rec, size_t n)
-{
-    struct jrec_state *st = ctx;
-    struct jrec r;
-    char err[ERR_MAX];
-    if (jrec_decode(rec, n, &r, err, sizeof(err)) == -1 ||
-        jrec_apply(st, &r, err, sizeof(err)) == -1) {
-        log_warnx("journal: %s", err);
-        return -1;
-    }
-    return 0;
-}
-
-static int
-append_record(struct journal *jr, const struct jrec *r)
-{
-    char *text = jrec_encode(r);
-    int rc = text != NULL ? journal_append(jr, text, strlen(text)) : -1;
-    free(text);
-    return rc;
-}
-
-/* One line naming the sets already counted (tests check none of them is
- * rendered again). */
+/* The video's line on stdout: what a user of the job reads last. */
 static void
-log_counted(const struct job *job, const struct jrec_state *st)
+report_output(const char *path, const struct vidinfo *vi, const char *note)
 {
-    char line[ERR_MAX];
-    size_t n = 0;
-    line[0] = '\0';
-    for (uint32_t i = 0; i < st->nsets && n < sizeof(line) - 16; i++) {
-        int w;
-        if (st->accepted[i] == NULL)
-            continue;
-        w = snprintf(line + n, sizeof(line) - n, "%s%u", n ? "," : "", i);
-        if (w > 0)
-            n += (size_t)w;
-    }
-    log_info("job %s: counted before the restart: %s", job->id,
-             n ? line : "none");
-}
-
-/* A resumed job: the journal must describe this zip, and every counted
- * mini-video must still be there and whole. */
-static int
-check_resume(const struct job *job, const struct jrec_state *st, char *err,
-             size_t errlen)
-{
-    if (st->sets == NULL) {
-        errf(err, errlen, "the journal of job %s has no job record", job->id);
-        return -1;
-    }
-    if (st->nsets != job->nsets || st->frames != job->frames->count) {
-        errf(err, errlen,
-             "the journal of job %s describes %u sets of %llu frames; the "
-             "zip gives %u sets of %zu: not the same job",
-             job->id, st->nsets, (unsigned long long)st->frames, job->nsets,
-             job->frames->count);
-        return -1;
-    }
-    for (uint32_t i = 0; i < st->nsets; i++) {
-        char path[FS_PATH_MAX];
-        struct vidinfo vi;
-        uint64_t first, count;
-        if (st->accepted[i] == NULL)
-            continue;
-        job_set_range(job, i, &first, &count);
-        if (fs_join(path, sizeof(path), job->share, st->accepted[i]) == -1 ||
-            vidinfo_probe(path, &vi, err, errlen) == -1 || vi.frames != count) {
-            errf(err, errlen,
-                 "set %u was counted, but its mini-video %s is gone or "
-                 "damaged: cannot resume safely",
-                 i, st->accepted[i]);
-            return -1;
-        }
-    }
-    return 0;
+    printf("%s: %llu frames, %dx%d, %g fps, %s%s\n", path,
+           (unsigned long long)vi->frames, vi->width, vi->height,
+           vi->fps_den > 0 ? (double)vi->fps_num / vi->fps_den : 0.0, vi->codec,
+           note);
 }
 
 int
 main(int argc, char **argv)
 {
     static struct coord_config cfg;
-    struct job *job = NULL;
     struct ambassador *amb = NULL;
+    struct recovery rec;
     char err[ERR_MAX];
     struct vidinfo vi;
-    struct jrec_state st;
-    struct jrec rec;
-    struct journal *jr = NULL;
-    char jpath[FS_PATH_MAX];
-    uint64_t gen = 0;
     int lfd, port = 0, rc = EXIT_JOB_FAILED;
-
-    memset(&st, 0, sizeof(st));
 
     signal(SIGPIPE, SIG_IGN);
     tzset(); /* before threads: libzip and the logs read the time zone */
@@ -405,6 +326,7 @@ main(int argc, char **argv)
     config_defaults(&cfg);
     parse_args(argc, argv, &cfg);
 
+    /* A standby waits for the active ambassador to fall silent. */
     if (standby && generation_await_takeover(&cfg, err, sizeof(err)) == -1)
         fatalx("%s", err);
     lfd = net_listen(cfg.listen_host, cfg.listen_port, &port);
@@ -413,90 +335,50 @@ main(int argc, char **argv)
     printf("listening on %s:%d\n", cfg.listen_host, port);
     fflush(stdout);
 
-    if (job_prepare(&cfg, &job, err, sizeof(err)) == -1) {
+    /* Prepare the job, or resume it from its journal. */
+    switch (recovery_open(&rec, &cfg, err, sizeof(err))) {
+    case RECOVERY_RUN:
+        break;
+    case RECOVERY_DONE:
+        report_output(cfg.output, &rec.output, " (already done)");
+        rc = 0;
+        goto out;
+    case RECOVERY_BAD_INPUT:
         log_warnx("%s", err);
         fprintf(stderr, "framefarm-coordinator: %s\n", err);
-        close(lfd);
-        return EXIT_USAGE;
-    }
-    if (job_journal_path(job, jpath, sizeof(jpath)) == -1)
-        fatalx("job path too long");
-    jr = journal_open(jpath, replay_record, &st, err, sizeof(err));
-    if (jr == NULL) {
+        rc = EXIT_USAGE;
+        goto out;
+    case RECOVERY_FAILED:
         fprintf(stderr, "framefarm-coordinator: %s\n", err);
-        return EXIT_JOB_FAILED;
+        goto out;
     }
-    if (job->resumed && st.sets == NULL) {
-        /* The first run died before its first record was durable: the job
-         * starts afresh on the tree it prepared. */
-        log_info("job %s: the journal holds no record yet; starting the job",
-                 job->id);
-        job->resumed = 0;
-    }
-    if (job->resumed) {
-        if (check_resume(job, &st, err, sizeof(err)) == -1) {
-            fprintf(stderr, "framefarm-coordinator: %s\n", err);
-            return EXIT_JOB_FAILED;
-        }
-        log_info("job %s: replayed %llu journal records: %u of %u sets "
-                 "counted",
-                 job->id, (unsigned long long)st.records,
-                 set_table_count(st.sets, SET_COUNTED), job->nsets);
-        log_counted(job, &st);
-        if (st.concat_done &&
-            vidinfo_probe(cfg.output, &vi, err, sizeof(err)) == 0 &&
-            vi.frames == job->frames->count) {
-            printf("%s: %llu frames, %dx%d, %g fps, %s (already done)\n",
-                   cfg.output, (unsigned long long)vi.frames, vi.width,
-                   vi.height,
-                   vi.fps_den > 0 ? (double)vi.fps_num / vi.fps_den : 0.0,
-                   vi.codec);
-            journal_close(jr);
-            jrec_state_fini(&st);
-            job_free(job);
-            close(lfd);
-            return 0;
-        }
-    }
-    if (generation_claim(job->share, st.gen, &gen) == -1)
-        fatal("claiming a generation under %s/coord", job->share);
-    cfg.gen = gen;
-    memset(&rec, 0, sizeof(rec));
-    if (!job->resumed) {
-        rec.type = JREC_JOB;
-        snprintf(rec.job, sizeof(rec.job), "%s", job->id);
-        rec.sets = job->nsets;
-        rec.frames = job->frames->count;
-        rec.gen = gen;
-        if (append_record(jr, &rec) == -1)
-            fatal("writing the journal");
-        if (jrec_apply(&st, &rec, err, sizeof(err)) == -1)
-            fatalx("%s", err);
-    }
-    rec.type = JREC_GEN;
-    rec.gen = gen;
-    if (append_record(jr, &rec) == -1)
-        fatal("writing the journal");
-    log_info("job %s: ambassador generation %llu", job->id,
-             (unsigned long long)gen);
-    if (generation_publish(&cfg, advertise, port, gen, err, sizeof(err)) == -1)
+
+    /* Take the job over: a new generation, journaled, then published. */
+    if (generation_claim(cfg.share, rec.st.gen, &cfg.gen) == -1)
+        fatal("claiming a generation under %s/coord", cfg.share);
+    if (recovery_begin(&rec, cfg.gen, err, sizeof(err)) == -1)
         fatalx("%s", err);
-    amb = ambassador_new(&cfg, job, lfd, &st, jr, gen);
+    log_info("job %s: ambassador generation %llu", rec.job->id,
+             (unsigned long long)cfg.gen);
+    if (generation_publish(&cfg, advertise, port, cfg.gen, err, sizeof(err)) ==
+        -1)
+        fatalx("%s", err);
+
+    /* Run it, and report. */
+    amb = ambassador_new(&cfg, rec.job, lfd, &rec.st, rec.jr, cfg.gen);
+    rec.jr = NULL; /* the ambassador's, even when it failed to start */
     if (amb == NULL)
         fatal("starting the ambassador");
     if (ambassador_run(amb) == 0) {
         rc = 0;
         if (vidinfo_probe(cfg.output, &vi, err, sizeof(err)) == 0)
-            printf("%s: %llu frames, %dx%d, %g fps, %s\n", cfg.output,
-                   (unsigned long long)vi.frames, vi.width, vi.height,
-                   vi.fps_den > 0 ? (double)vi.fps_num / vi.fps_den : 0.0,
-                   vi.codec);
+            report_output(cfg.output, &vi, "");
         else
             printf("%s: written\n", cfg.output);
     }
+out:
     ambassador_free(amb);
-    jrec_state_fini(&st);
-    job_free(job);
+    recovery_close(&rec);
     close(lfd);
     return rc;
 }

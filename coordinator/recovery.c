@@ -1,0 +1,175 @@
+/*
+ * recovery.c - see recovery.h.
+ */
+#include "coordinator/recovery.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "common/log.h"
+
+/* journal_open's replay: each record rebuilds the state it recorded. */
+static int
+recovery_replay_record(void *ctx, const uint8_t *rec, size_t n)
+{
+    struct jrec_state *st = ctx;
+    struct jrec r;
+    char err[ERR_MAX];
+    if (jrec_decode(rec, n, &r, err, sizeof(err)) == -1 ||
+        jrec_apply(st, &r, err, sizeof(err)) == -1) {
+        log_warnx("journal: %s", err);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+recovery_append(struct journal *jr, const struct jrec *r)
+{
+    char *text = jrec_encode(r);
+    int rc = text != NULL ? journal_append(jr, text, strlen(text)) : -1;
+    free(text);
+    return rc;
+}
+
+/* One line naming the sets already counted (tests check none of them is
+ * rendered again). */
+static void
+recovery_log_counted(const struct job *job, const struct jrec_state *st)
+{
+    char line[ERR_MAX];
+    size_t n = 0;
+    line[0] = '\0';
+    for (uint32_t i = 0; i < st->nsets && n < sizeof(line) - 16; i++) {
+        int w;
+        if (st->accepted[i] == NULL)
+            continue;
+        w = snprintf(line + n, sizeof(line) - n, "%s%u", n ? "," : "", i);
+        if (w > 0)
+            n += (size_t)w;
+    }
+    log_info("job %s: counted before the restart: %s", job->id,
+             n ? line : "none");
+}
+
+/* A resumed job: the journal must describe this zip, and every counted
+ * mini-video must still be there and whole. */
+static int
+recovery_check(const struct job *job, const struct jrec_state *st, char *err,
+               size_t errlen)
+{
+    if (st->sets == NULL) {
+        errf(err, errlen, "the journal of job %s has no job record", job->id);
+        return -1;
+    }
+    if (st->nsets != job->nsets || st->frames != job->frames->count) {
+        errf(err, errlen,
+             "the journal of job %s describes %u sets of %llu frames; the "
+             "zip gives %u sets of %zu: not the same job",
+             job->id, st->nsets, (unsigned long long)st->frames, job->nsets,
+             job->frames->count);
+        return -1;
+    }
+    for (uint32_t i = 0; i < st->nsets; i++) {
+        char path[FS_PATH_MAX];
+        struct vidinfo vi;
+        uint64_t first, count;
+        if (st->accepted[i] == NULL)
+            continue;
+        job_set_range(job, i, &first, &count);
+        if (fs_join(path, sizeof(path), job->share, st->accepted[i]) == -1 ||
+            vidinfo_probe(path, &vi, err, errlen) == -1 || vi.frames != count) {
+            errf(err, errlen,
+                 "set %u was counted, but its mini-video %s is gone or "
+                 "damaged: cannot resume safely",
+                 i, st->accepted[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The journal says the concat is done and the output holds every frame. */
+static int
+recovery_done(const struct coord_config *cfg, struct recovery *r)
+{
+    char err[ERR_MAX];
+    return r->st.concat_done &&
+           vidinfo_probe(cfg->output, &r->output, err, sizeof(err)) == 0 &&
+           r->output.frames == r->job->frames->count;
+}
+
+enum recovery_status
+recovery_open(struct recovery *r, const struct coord_config *cfg, char *err,
+              size_t errlen)
+{
+    char jpath[FS_PATH_MAX];
+    struct job *job;
+
+    memset(r, 0, sizeof(*r));
+    if (job_prepare(cfg, &r->job, err, errlen) == -1)
+        return RECOVERY_BAD_INPUT;
+    job = r->job;
+    if (job_journal_path(job, jpath, sizeof(jpath)) == -1)
+        fatalx("job path too long");
+    r->jr = journal_open(jpath, recovery_replay_record, &r->st, err, errlen);
+    if (r->jr == NULL)
+        return RECOVERY_FAILED;
+    if (job->resumed && r->st.sets == NULL) {
+        /* The first run died before its first record was durable: the job
+         * starts afresh on the tree it prepared. */
+        log_info("job %s: the journal holds no record yet; starting the job",
+                 job->id);
+        job->resumed = 0;
+    }
+    if (!job->resumed)
+        return RECOVERY_RUN;
+    if (recovery_check(job, &r->st, err, errlen) == -1)
+        return RECOVERY_FAILED;
+    log_info("job %s: replayed %llu journal records: %u of %u sets "
+             "counted",
+             job->id, (unsigned long long)r->st.records,
+             set_table_count(r->st.sets, SET_COUNTED), job->nsets);
+    recovery_log_counted(job, &r->st);
+    return recovery_done(cfg, r) ? RECOVERY_DONE : RECOVERY_RUN;
+}
+
+int
+recovery_begin(struct recovery *r, uint64_t gen, char *err, size_t errlen)
+{
+    struct jrec rec;
+
+    memset(&rec, 0, sizeof(rec));
+    if (!r->job->resumed) {
+        rec.type = JREC_JOB;
+        snprintf(rec.job, sizeof(rec.job), "%s", r->job->id);
+        rec.sets = r->job->nsets;
+        rec.frames = r->job->frames->count;
+        rec.gen = gen;
+        if (recovery_append(r->jr, &rec) == -1) {
+            errf(err, errlen, "writing the journal: %s", strerror(errno));
+            return -1;
+        }
+        if (jrec_apply(&r->st, &rec, err, errlen) == -1)
+            return -1;
+    }
+    rec.type = JREC_GEN;
+    rec.gen = gen;
+    if (recovery_append(r->jr, &rec) == -1) {
+        errf(err, errlen, "writing the journal: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+void
+recovery_close(struct recovery *r)
+{
+    journal_close(r->jr);
+    jrec_state_fini(&r->st);
+    job_free(r->job);
+    memset(r, 0, sizeof(*r));
+}
