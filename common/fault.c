@@ -19,6 +19,7 @@ static const char *const fault_env_names[] = {
     [FAULT_HOOK_ENCODER] = "FRAMEFARM_FAULT_ENCODER",
     [FAULT_HOOK_DECODER] = "FRAMEFARM_FAULT_DECODER",
     [FAULT_HOOK_CORRUPT_SET] = "FRAMEFARM_FAULT_CORRUPT_SET",
+    [FAULT_HOOK_STALL_SET] = "FRAMEFARM_FAULT_STALL_SET",
 };
 
 /* The hook's value; NULL when unset or empty. */
@@ -71,10 +72,11 @@ fault_decoder(void)
     return fault_get(FAULT_HOOK_DECODER);
 }
 
-long
-fault_corrupt_set(void)
+/* A hook that names a set: its number, or -1. */
+static long
+fault_set(enum fault_hook h)
 {
-    const char *v = fault_get(FAULT_HOOK_CORRUPT_SET);
+    const char *v = fault_get(h);
     char *end;
     long n;
 
@@ -85,6 +87,18 @@ fault_corrupt_set(void)
     if (errno != 0 || *end != '\0' || n < 0)
         return -1;
     return n;
+}
+
+long
+fault_corrupt_set(void)
+{
+    return fault_set(FAULT_HOOK_CORRUPT_SET);
+}
+
+long
+fault_stall_set(void)
+{
+    return fault_set(FAULT_HOOK_STALL_SET);
 }
 
 #else /* release: no hook exists */
@@ -129,6 +143,12 @@ fault_decoder(void)
 
 long
 fault_corrupt_set(void)
+{
+    return -1;
+}
+
+long
+fault_stall_set(void)
 {
     return -1;
 }

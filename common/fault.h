@@ -18,6 +18,9 @@
  *                                  its probe, and every decode fails)
  *   FRAMEFARM_FAULT_CORRUPT_SET=N  fault_corrupt_set (the node truncates
  *                                  the first result of set N)
+ *   FRAMEFARM_FAULT_STALL_SET=N    fault_stall_set (the node's first
+ *                                  attempt at set N never finishes: it
+ *                                  reports nothing until cancelled)
  *
  * Crash points (the values of FRAMEFARM_CRASH_AT), where they sit:
  *   journal-torn            coordinator/journal.c: every append writes
@@ -45,6 +48,7 @@ enum fault_hook {
     FAULT_HOOK_ENCODER,
     FAULT_HOOK_DECODER,
     FAULT_HOOK_CORRUPT_SET,
+    FAULT_HOOK_STALL_SET,
 };
 
 /* 1 in a test build (FF_TEST_HOOKS), 0 in a release build. */
@@ -63,5 +67,7 @@ const char *fault_decoder(void);
 /* FRAMEFARM_FAULT_CORRUPT_SET as a set number; -1 when unset, not a
  * number >= 0, or release. */
 long fault_corrupt_set(void);
+/* FRAMEFARM_FAULT_STALL_SET, read the same way. */
+long fault_stall_set(void);
 
 #endif

@@ -554,10 +554,40 @@ core_check_share(struct amb_core *c)
     }
 }
 
+/* A connected node whose lease has been still for reclaim_ms loses its
+ * sets by the same rule as a silent one: it has fenced itself, or works
+ * where we cannot see, and a node that never reports must not stall the
+ * job. It is told to drop them (a late result carries an old epoch and is
+ * refused). */
+static void
+core_reclaim_from_connected(struct amb_core *c, struct core_node *n,
+                            uint64_t age)
+{
+    uint32_t held[CONFIG_MAX_SLOTS];
+    char why[ERR_MAX];
+    size_t k;
+
+    snprintf(why, sizeof(why),
+             "connected, but its lease last advanced %llu ms ago",
+             (unsigned long long)age);
+    while ((k = set_table_held(c->sets, n->session, held, CONFIG_MAX_SLOTS)) >
+           0) {
+        if (k > CONFIG_MAX_SLOTS)
+            k = CONFIG_MAX_SLOTS;
+        for (size_t i = 0; i < k; i++) {
+            uint64_t epoch = set_table_get(c->sets, held[i])->epoch;
+            core_reclaim(c, held[i], n->name, AMB_RECLAIM_SILENT, why);
+            nodewatch_release(&n->w, held[i], epoch);
+            core_send(c, n->session, AMB_MSG_CANCEL, held[i], epoch, 0, NULL);
+        }
+    }
+}
+
 /* Each connected node's breaker watches its lease: when the lease has not
  * advanced for longer than the node may work without renewing it
  * (fence_ms, plus the lag of our view: a renewal period and a poll) while
- * the share answers, the node gets no work until it moves again. */
+ * the share answers, the node gets no work until it moves again; past
+ * reclaim_ms it loses the sets it holds. */
 static void
 core_check_leases(struct amb_core *c)
 {
@@ -572,6 +602,8 @@ core_check_leases(struct amb_core *c)
         age = liveness_lease_age(&p->lv, c->share_healthy_ms, c->now);
         stale = age >= c->cfg->fence_ms + c->cfg->lease_renew_ms +
                            c->cfg->share_poll_ms;
+        if (stale && age >= c->cfg->reclaim_ms)
+            core_reclaim_from_connected(c, n, age);
         if (!nodewatch_lease(&n->w, stale, c->now))
             continue;
         if (stale)

@@ -33,6 +33,7 @@ struct leasekeeper {
     struct lease rec;
     uint64_t renew_ms;
     int stop;
+    int wake; /* the period changed: renew now, then keep the new one */
     char cur_host[NET_HOST_MAX]; /* coord/current, when read */
     int cur_port;
     uint64_t cur_gen;
@@ -139,9 +140,10 @@ leasekeeper_main(void *arg)
 
         clock_deadline(&ts, period);
         pthread_mutex_lock(&k->mu);
-        while (!k->stop &&
+        while (!k->stop && !k->wake &&
                pthread_cond_timedwait(&k->cv, &k->mu, &ts) != ETIMEDOUT)
             ;
+        k->wake = 0;
     }
     pthread_mutex_unlock(&k->mu);
     if (k->fd != -1)
@@ -204,6 +206,13 @@ void
 leasekeeper_set_period(struct leasekeeper *k, uint64_t renew_ms)
 {
     pthread_mutex_lock(&k->mu);
+    /* A wait begun with the old period must not outlast the new one: the
+     * welcome's fence_ms is scaled with it, so sleeping out the default
+     * period fenced a node that had done nothing wrong. */
+    if (renew_ms != k->renew_ms) {
+        k->wake = 1;
+        pthread_cond_signal(&k->cv);
+    }
     k->renew_ms = renew_ms;
     pthread_mutex_unlock(&k->mu);
 }

@@ -19,6 +19,7 @@
 struct workers {
     int n;
     long fault_corrupt_set; /* test hook: truncate this set's first result */
+    long fault_stall_set;   /* test hook: this set's first attempt stalls */
     pthread_t *threads;
     struct evq *todo; /* session -> workers */
     struct evq *done; /* borrowed: workers -> session */
@@ -49,6 +50,7 @@ workers_stopping(struct workers *ws)
 }
 
 #define WORKER_DIR_MODE 0755
+#define WORKER_STALL_POLL_MS 50
 
 /* Runs on the worker: the session thread, which keeps the heartbeats, never
  * touches the share. */
@@ -99,6 +101,26 @@ worker_fault(const struct workers *ws, const struct work *w)
         log_warnx("fault injected: truncated %s", w->out);
 }
 
+/* Test hook (fault_stall_set(), test builds only): the first attempt at
+ * set N never finishes. The worker holds it and reports nothing until it
+ * is cancelled or the node stops, as a render stuck in a driver or on a
+ * hung read would; the ambassador must not wait on it for ever. 1 when it
+ * took the work. */
+static int
+worker_stall(struct workers *ws, struct work *w)
+{
+    if (ws->fault_stall_set < 0 || w->epoch != 1 ||
+        (long)w->m->set != ws->fault_stall_set)
+        return 0;
+    log_warnx("fault injected: set %u epoch 1 stalls until it is cancelled",
+              w->m->set);
+    while (!atomic_load(&w->cancel) && !workers_stopping(ws))
+        poll(NULL, 0, WORKER_STALL_POLL_MS);
+    w->ok = 0;
+    snprintf(w->err, sizeof(w->err), "cancelled");
+    return 1;
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -111,11 +133,12 @@ worker_main(void *arg)
             poll(&pfd, 1, 200);
             continue;
         }
-        if (!workers_stopping(ws)) {
+        if (workers_stopping(ws)) {
+            snprintf(w->err, sizeof(w->err), "node stopping");
+        } else if (!worker_stall(ws, w)) {
             worker_render(w);
             worker_fault(ws, w);
-        } else
-            snprintf(w->err, sizeof(w->err), "node stopping");
+        }
         if (evq_push(ws->done, w) == -1)
             work_free(w);
     }
@@ -130,6 +153,7 @@ workers_start(int n, struct evq *done)
         return NULL;
     ws->done = done;
     ws->fault_corrupt_set = fault_corrupt_set();
+    ws->fault_stall_set = fault_stall_set();
     ws->todo = evq_new();
     ws->threads = calloc((size_t)n, sizeof(*ws->threads));
     pthread_mutex_init(&ws->mu, NULL);

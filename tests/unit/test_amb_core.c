@@ -1307,6 +1307,41 @@ test_still_lease_stops_new_work(void **state)
     expect_log(f, "node n1: breaker half-open", "lease moves");
 }
 
+/* A connected node whose lease stands still for reclaim_ms loses the sets
+ * it holds by the same rule as a silent node, and is told to drop them: a
+ * node that never reports must not stall the job (before, its sets came
+ * back only when it disconnected). */
+static void
+test_still_lease_reclaims_from_connected_node(void **state)
+{
+    struct fix *f = *state;
+    const struct lease_held held = {.set = 0, .epoch = 1};
+    uint64_t t, last, counter = 0;
+
+    start_with_node(f, 2, 1);
+    expect_send(f, S1, AMB_MSG_ASSIGN, 0, "start");
+    for (t = T0 + SHARE_EVERY_MS; t <= T0 + 3 * SHARE_EVERY_MS;
+         t += SHARE_EVERY_MS)
+        lease(f, "n1", ++counter, &held, 1, t);
+    last = T0 + 3 * SHARE_EVERY_MS;
+    for (t = last + TICK_MS; t < last + f->cfg.reclaim_ms; t += TICK_MS) {
+        pulse(f, t);
+        expect_no_act(f, ACT_RECORD, ANY, NO_SET, 0,
+                      "lease still, not yet reclaim_ms");
+    }
+    expect_set(f, 0, SET_PROCESSING, 1, S1);
+    pulse(f, t);
+    expect_reclaim(f, 0, AMB_RECLAIM_SILENT, "lease still for reclaim_ms");
+    expect_send(f, S1, AMB_MSG_CANCEL, 0, "lease still for reclaim_ms");
+    expect_log(f, "connected, but its lease last advanced",
+               "lease still for reclaim_ms");
+    expect_set(f, 0, SET_FAILED, 2, 0);
+    /* Its late done is stale: refused, never counted. */
+    done(f, S1, "n1", 0, 1, t += TICK_MS);
+    expect_send(f, S1, AMB_MSG_RESULT, 0, "late done");
+    expect_set(f, 0, SET_FAILED, 2, 0);
+}
+
 /* ---- the breakers ---- */
 
 static void
@@ -1701,6 +1736,7 @@ main(void)
         T(test_node_back_without_its_set),
         T(test_lease_without_set_reclaims),
         T(test_still_lease_stops_new_work),
+    T(test_still_lease_reclaims_from_connected_node),
         T(test_failed_results_open_breaker),
         T(test_breaker_carried_over_admits_one_probe),
         T(test_undelivered_probe_released),
