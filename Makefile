@@ -5,6 +5,7 @@
 #   make SANITIZER=asan test   ASan+UBSan build in build-asan/
 #   make SANITIZER=tsan test   TSan build in build-tsan/
 #   make bench      node pipeline vs the ffmpeg command line, same frames
+#   make fuzz       libFuzzer harnesses (clang, build-fuzz/), FUZZ_SECONDS each
 
 CC ?= gcc
 SANITIZER ?=
@@ -146,15 +147,53 @@ test-gpu: all
 bench: all
 	@bash bench/run.sh $(BUILD)
 
+# Fuzzing: one libFuzzer harness per decoder of untrusted bytes
+# (tests/fuzz/fuzz_*.c), built with clang and ASan+UBSan in its own tree
+# together with the sources the decoders need (nothing that links libav),
+# then run JOBS at a time on a copy of tests/fuzz/corpus/ (see
+# docs/architecture.md, "Fuzzing"). Only this target needs clang.
+FUZZ_CC ?= clang
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
+FUZZ_CFLAGS = -std=c17 -D_GNU_SOURCE $(WARN) -O1 -g \
+	-fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer -pthread -MMD -MP -I. $(PKG_CFLAGS)
+FUZZ_LIBS = $(shell pkg-config --libs libzip libcjson libcrypto zlib \
+	2>/dev/null) -lm -pthread
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRC))
+FUZZ_LIB_SRC := $(COMMON_SRC) coordinator/jrec.c coordinator/sets.c \
+	coordinator/journal.c media/zipframes.c
+FUZZ_LIB := $(FUZZ_BUILD)/lib/libfffuzz.a
+
+$(FUZZ_BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+$(FUZZ_LIB): $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(FUZZ_LIB_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+$(FUZZ_BINS): $(FUZZ_BUILD)/%: $(FUZZ_BUILD)/obj/tests/fuzz/%.o $(FUZZ_LIB)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(FUZZ_LIBS)
+
+.PHONY: fuzz fuzz-binaries
+fuzz: deps
+	@FUZZ_CC=$(FUZZ_CC) sh scripts/deps.sh fuzz
+	@$(MAKE) --no-print-directory fuzz-binaries
+	@sh tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_JOBS)
+fuzz-binaries: $(FUZZ_BINS)
+
 FORMAT_FILES = $(wildcard common/*.[ch] media/*.[ch] coordinator/*.[ch] \
 	gpu-node/*.[ch] cli/*.[ch] tests/unit/*.[ch] tests/tools/*.[ch] \
-	bench/*.[ch] tests/sim/*.[ch])
+	bench/*.[ch] tests/sim/*.[ch] tests/fuzz/*.[ch])
 format:
 	clang-format -i $(FORMAT_FILES)
 format-check:
 	clang-format --dry-run -Werror $(FORMAT_FILES)
 
 clean:
-	rm -rf build build-asan build-tsan
+	rm -rf build build-asan build-tsan build-fuzz
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(FUZZ_BUILD)/obj -name '*.d' 2>/dev/null)

@@ -26,6 +26,11 @@ log_init(const char *tag)
         log_verbosity = 2;
 }
 
+/* The attribute lets the compiler check log_emit's callers' formats
+ * (clang's -Wformat-nonliteral refuses a va_list format without it). */
+static void log_emit(const char *level, int errnum, const char *fmt, va_list ap)
+    PRINTFLIKE(3, 0);
+
 static void
 log_emit(const char *level, int errnum, const char *fmt, va_list ap)
 {

@@ -1,7 +1,9 @@
 #!/bin/sh
 # Installs the Debian packages framefarm needs when any is missing.
 # Called by every Makefile target that builds; a no-op (a few pkg-config
-# calls) when everything is present.
+# calls) when everything is present. `deps.sh fuzz`, called only by
+# `make fuzz`, does the same for clang and its libFuzzer runtime instead,
+# so that building and testing never need clang.
 set -eu
 
 PKGS="pkg-config libavcodec-dev libavformat-dev libavutil-dev libswscale-dev \
@@ -9,21 +11,51 @@ libavfilter-dev libzip-dev libcjson-dev libcmocka-dev libssl-dev \
 libturbojpeg0-dev zlib1g-dev ffmpeg mesa-vulkan-drivers"
 MODS="libavcodec libavformat libavutil libswscale libavfilter libzip libcjson \
 cmocka libcrypto libturbojpeg zlib"
+# Debian 12: clang 14; libclang_rt.fuzzer comes in libclang-rt-14-dev,
+# which clang does not pull in without recommends.
+FUZZ_PKGS="clang libclang-rt-14-dev"
+FUZZ_CC=${FUZZ_CC:-clang}
+mode=${1:-build}
+
+# Adds to missing what building and testing lack.
+check_build() {
+    if command -v pkg-config >/dev/null 2>&1; then
+        for m in $MODS; do
+            pkg-config --exists "$m" || missing="$missing $m"
+        done
+    else
+        missing="pkg-config"
+    fi
+    command -v ffmpeg >/dev/null 2>&1 || missing="$missing ffmpeg"
+    command -v ffprobe >/dev/null 2>&1 || missing="$missing ffprobe"
+    # Mesa's CPU Vulkan driver: a real hardware-device context without a
+    # GPU, for the test that devices are created once and shared.
+    ls /usr/share/vulkan/icd.d/lvp_icd.*.json >/dev/null 2>&1 ||
+        missing="$missing mesa-vulkan-drivers"
+}
+
+# Links an empty fuzz target with every sanitizer the fuzz build uses.
+fuzz_links() {
+    command -v "$FUZZ_CC" >/dev/null 2>&1 || return 1
+    dir=$(mktemp -d)
+    printf '%s\n' '#include <stddef.h>' '#include <stdint.h>' \
+        'int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n);' \
+        'int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)' \
+        '{ (void)d; (void)n; return 0; }' >"$dir/probe.c"
+    rc=0
+    "$FUZZ_CC" -fsanitize=fuzzer,address,undefined "$dir/probe.c" \
+        -o "$dir/probe" >/dev/null 2>&1 || rc=1
+    rm -rf "$dir"
+    return $rc
+}
 
 missing=""
-if command -v pkg-config >/dev/null 2>&1; then
-    for m in $MODS; do
-        pkg-config --exists "$m" || missing="$missing $m"
-    done
+if [ "$mode" = fuzz ]; then
+    PKGS=$FUZZ_PKGS
+    fuzz_links || missing=" $FUZZ_CC with libFuzzer"
 else
-    missing="pkg-config"
+    check_build
 fi
-command -v ffmpeg >/dev/null 2>&1 || missing="$missing ffmpeg"
-command -v ffprobe >/dev/null 2>&1 || missing="$missing ffprobe"
-# Mesa's CPU Vulkan driver: a real hardware-device context without a GPU,
-# for the test that devices are created once and shared.
-ls /usr/share/vulkan/icd.d/lvp_icd.*.json >/dev/null 2>&1 ||
-    missing="$missing mesa-vulkan-drivers"
 [ -z "$missing" ] && exit 0
 
 echo "deps: missing:$missing; installing with apt-get" >&2
@@ -36,4 +68,8 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $PKGS >/dev/null
+if [ "$mode" = fuzz ] && ! fuzz_links; then
+    echo "deps: $FUZZ_CC still cannot link a libFuzzer target" >&2
+    exit 1
+fi
 echo "deps: installed" >&2
