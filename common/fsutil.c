@@ -14,7 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/err.h"
 #include "common/fdio.h"
+#include "common/sharepath.h"
 
 #define FS_COPY_CHUNK (1u << 20)
 
@@ -322,4 +324,59 @@ fs_path_under(const char *root, const char *path, char *rel, size_t rellen)
     }
     snprintf(rel, rellen, "%s", p + rn + 1);
     return 1;
+}
+
+/* The directory part of path: "." for a bare name, "/" for "/name". */
+static void
+fs_dirname(const char *path, char *out, size_t outlen)
+{
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL)
+        snprintf(out, outlen, ".");
+    else if (slash == path)
+        snprintf(out, outlen, "/");
+    else
+        snprintf(out, outlen, "%.*s", (int)(slash - path), path);
+}
+
+int
+fs_output_check(const char *output, const char *input, const char *share,
+                char *err, size_t errlen)
+{
+    char dir[FS_PATH_MAX], jobs[FS_PATH_MAX], rel[FS_PATH_MAX];
+    struct stat so, si, sd;
+
+    if (stat(output, &so) == 0) {
+        if (S_ISDIR(so.st_mode)) {
+            errf(err, errlen, "--output %s is a directory", output);
+            return -1;
+        }
+        if (stat(input, &si) == 0 && so.st_dev == si.st_dev &&
+            so.st_ino == si.st_ino) {
+            errf(err, errlen,
+                 "--output %s is the input %s: writing the video there "
+                 "would destroy the frames",
+                 output, input);
+            return -1;
+        }
+    }
+    fs_dirname(output, dir, sizeof(dir));
+    if (stat(dir, &sd) == -1 || !S_ISDIR(sd.st_mode)) {
+        errf(err, errlen, "--output %s: its directory %s does not exist",
+             output, dir);
+        return -1;
+    }
+    /* The job tree may not exist yet; the share itself does. */
+    if (sharepath_jobs_dir(share, jobs, sizeof(jobs)) == 0 &&
+        (strcmp(dir, jobs) == 0 ||
+         fs_path_under(jobs, dir, rel, sizeof(rel)) == 1 ||
+         (fs_path_under(share, dir, rel, sizeof(rel)) == 1 &&
+          (strcmp(rel, "jobs") == 0 || strncmp(rel, "jobs/", 5) == 0)))) {
+        errf(err, errlen,
+             "--output %s lies inside the share's job tree (%s), where jobs "
+             "keep their own files",
+             output, jobs);
+        return -1;
+    }
+    return 0;
 }

@@ -36,5 +36,12 @@ int fs_join(char *out, size_t outlen, const char *a, const char *b);
 /* If path lies inside root (both resolved with realpath), write the part
  * below root into rel and return 1; 0 if outside; -1 + errno on error. */
 int fs_path_under(const char *root, const char *path, char *rel, size_t rellen);
+/* May a job write its final video at output, reading input, on share?
+ * Refuses, before any work: an output that is the input file itself
+ * (the same inode, so through a hard or symbolic link too), a directory,
+ * an output whose directory does not exist, and one inside the share's
+ * job tree (jobs/), where jobs keep their own files. 0, or -1 with err. */
+int fs_output_check(const char *output, const char *input, const char *share,
+                    char *err, size_t errlen);
 
 #endif

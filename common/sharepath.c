@@ -87,6 +87,12 @@ sharepath_named(const char *share, const char *name, char *out, size_t len,
 }
 
 int
+sharepath_jobs_dir(const char *share, char *out, size_t len)
+{
+    return sharepath_put(share, out, len, SHAREPATH_JOBS);
+}
+
+int
 sharepath_job_dir(const char *share, const char *job, char *out, size_t len)
 {
     return sharepath_named(share, job, out, len, SHAREPATH_JOBS "/%s", job);

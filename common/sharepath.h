@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+int sharepath_jobs_dir(const char *share, char *out, size_t len);
 int sharepath_job_dir(const char *share, const char *job, char *out,
                       size_t len);
 int sharepath_input_zip(const char *share, const char *job, char *out,

@@ -294,6 +294,11 @@ parse_args(int argc, char **argv, struct coord_config *c)
         if (config_set(c, key, keys[i].value, err, sizeof(err)) == -1)
             usage(err);
     }
+    if (fs_output_check(c->output, c->input, c->share, err, sizeof(err)) ==
+        -1) {
+        fprintf(stderr, "framefarm-coordinator: %s\n", err);
+        exit(EXIT_USAGE);
+    }
     if (c->fence_ms >= c->reclaim_ms)
         usage("fence_ms must be below reclaim_ms (a node must stop before "
               "its sets are reclaimed)");
