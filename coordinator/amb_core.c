@@ -143,6 +143,7 @@ core_record(struct amb_core *c, enum jrec_type type)
     r->sets = 0;
     r->done = 0;
     r->node[0] = r->job[0] = r->path[0] = r->sha256[0] = r->text[0] = '\0';
+    r->input[0] = '\0';
     a->u.rec.why = AMB_RECLAIM_DIED;
     return r;
 }
@@ -1144,6 +1145,8 @@ amb_core_snapshot(struct amb_core *c, size_t *n)
     c->snap[k].sets = c->job->nsets;
     c->snap[k].frames = c->job->frames->count;
     c->snap[k].gen = c->cfg->gen;
+    snprintf(c->snap[k].input, sizeof(c->snap[k].input), "%s",
+             c->job->input_sha);
     k++;
     c->snap[k] = c->snap[k - 1];
     c->snap[k++].type = JREC_GEN;

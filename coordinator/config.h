@@ -64,6 +64,8 @@ struct coord_config {
                                        max_nodes_per_set) */
     int progress;                   /* print progress lines on stdout */
     int keyed;                      /* nodes must authenticate */
+    int force; /* a job of this name made from another input is removed and
+                  started anew (otherwise refused) */
     uint64_t journal_compact_bytes; /* compact the journal past this */
     uint64_t gen; /* this ambassador's generation (set by main) */
     struct auth_secret secret;

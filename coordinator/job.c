@@ -150,6 +150,10 @@ job_prepare(const struct coord_config *cfg, struct job **out, char *err,
     /* Validate the input completely before writing anything. */
     if (zipf_list(cfg->input, &cfg->limits, &j->frames, err, errlen) == -1)
         goto out;
+    if (zipf_fingerprint(j->frames, j->input_sha) == -1) {
+        errf(err, errlen, "out of memory");
+        goto out;
+    }
     j->nsets = (uint32_t)((j->frames->count + j->set_size - 1) / j->set_size);
     if (j->nsets > MANIFEST_MAX_SETS) {
         errf(err, errlen,

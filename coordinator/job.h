@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 
+#include "common/hash.h"
 #include "common/manifest.h"
 #include "coordinator/config.h"
 #include "media/zipframes.h"
@@ -23,6 +24,7 @@ struct job {
     uint32_t set_size;
     uint32_t nsets;
     struct enc_params enc;
+    char input_sha[HASH_HEX_LEN + 1]; /* zipf_fingerprint of the frames */
     int resumed; /* the job's tree and journal were already on the share */
 };
 

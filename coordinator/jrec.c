@@ -38,6 +38,8 @@ jrec_encode(const struct jrec *r)
         json_add_u64(o, "sets", r->sets);
         json_add_u64(o, "frames", r->frames);
         json_add_u64(o, "gen", r->gen);
+        if (r->input[0] != '\0')
+            cJSON_AddStringToObject(o, "input", r->input);
         break;
     case JREC_GEN:
         json_add_u64(o, "gen", r->gen);
@@ -80,6 +82,22 @@ jrec_encode(const struct jrec *r)
     s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;
+}
+
+/* The job record's optional input fingerprint: absent (an older journal),
+ * or exactly HASH_HEX_LEN lowercase hex digits. 0, or -1. */
+static int
+jrec_decode_input(const cJSON *o, struct jrec *r)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "input");
+    r->input[0] = '\0';
+    if (v == NULL)
+        return 0;
+    if (!cJSON_IsString(v) || strlen(v->valuestring) != HASH_HEX_LEN ||
+        strspn(v->valuestring, "0123456789abcdef") != HASH_HEX_LEN)
+        return -1;
+    memcpy(r->input, v->valuestring, HASH_HEX_LEN + 1);
+    return 0;
 }
 
 static int
@@ -153,7 +171,8 @@ jrec_decode(const uint8_t *buf, size_t len, struct jrec *r, char *err,
             json_u64(o, "sets", MANIFEST_MAX_SETS, &v) == -1 || v == 0 ||
             (r->sets = (uint32_t)v, 0) ||
             json_u64(o, "frames", UINT32_MAX, &r->frames) == -1 ||
-            json_u64(o, "gen", JREC_MAX_GEN, &r->gen) == -1)
+            json_u64(o, "gen", JREC_MAX_GEN, &r->gen) == -1 ||
+            jrec_decode_input(o, r) == -1)
             goto bad;
         break;
     case JREC_GEN:
@@ -221,6 +240,7 @@ jrec_apply(struct jrec_state *st, const struct jrec *r, char *err,
         }
         st->nsets = r->sets;
         st->frames = r->frames;
+        snprintf(st->input, sizeof(st->input), "%s", r->input);
         snprintf(st->job, sizeof(st->job), "%s", r->job);
         if (r->gen > st->gen)
             st->gen = r->gen;

@@ -44,6 +44,9 @@ struct jrec {
     char job[IDENT_MAX + 1];
     char path[FS_PATH_MAX];        /* JREC_ACCEPT, relative to the share */
     char sha256[HASH_HEX_LEN + 1]; /* JREC_ACCEPT */
+    char input[HASH_HEX_LEN + 1];  /* JREC_JOB: the input's fingerprint
+                                      (zipf_fingerprint); "" in journals
+                                      written before it was recorded */
     char text[JREC_TEXT_MAX];      /* reason */
     struct set_info info;          /* JREC_SET */
 };
@@ -61,6 +64,7 @@ struct jrec_state {
     uint32_t nsets;
     uint64_t frames;
     uint64_t gen; /* highest generation seen */
+    char input[HASH_HEX_LEN + 1]; /* the job record's input fingerprint */
     int concat_begun, concat_done;
     uint64_t records;
     char job[IDENT_MAX + 1];

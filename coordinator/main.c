@@ -35,7 +35,8 @@ static const char usage_text[] =
     "           [--fallback cpu|none] [--preset P] [--crf N] [--gop N]\n"
     "           [--secret FILE] [--heartbeat-ms N] [--suspect-ms N]\n"
     "           [--dead-ms N]\n"
-    "           [--time-scale X] [--max-zip-bytes N] [--progress] [-v]\n"
+    "           [--time-scale X] [--max-zip-bytes N] [--progress] [--force]\n"
+    "           [-v]\n"
     "\n"
     "The ambassador: splits the zip's frames into sets, writes a manifest\n"
     "per set under DIR/jobs/ID/, serves render nodes over TCP (default\n"
@@ -43,6 +44,9 @@ static const char usage_text[] =
     "and concatenates them into OUT.mp4.\n"
     "--fallback: when the encoder asked for is unavailable on a node, render\n"
     "with the CPU encoder and say so (cpu), or fail the set (none).\n"
+    "A job is its input: run again with the same zip it resumes (or says it\n"
+    "is done); a job of the same name (from OUT's name, or --job) made from\n"
+    "another zip is refused, unless --force, which starts it anew.\n"
     "Defaults: --set-size 24 --fps 12 --codec h264 --encoder auto\n"
     "          --fallback cpu --preset veryfast --crf 23 --gop 24 (2 s),\n"
     "          heartbeats 1 s,\n"
@@ -70,6 +74,7 @@ enum {
     OPT_SCALE,
     OPT_MAX_ZIP,
     OPT_PROGRESS,
+    OPT_FORCE,
 };
 
 static const struct option long_opts[] = {
@@ -101,6 +106,7 @@ static const struct option long_opts[] = {
     {"config", required_argument, NULL, OPT_CONFIG},
     {"advertise", required_argument, NULL, OPT_ADVERTISE},
     {"standby", no_argument, NULL, OPT_STANDBY},
+    {"force", no_argument, NULL, OPT_FORCE},
     {"time-scale", required_argument, NULL, OPT_SCALE},
     {"max-zip-bytes", required_argument, NULL, OPT_MAX_ZIP},
     {"progress", no_argument, NULL, OPT_PROGRESS},
@@ -233,6 +239,9 @@ parse_args(int argc, char **argv, struct coord_config *c)
             if (strlen(optarg) >= sizeof(advertise))
                 usage("--advertise is too long");
             snprintf(advertise, sizeof(advertise), "%s", optarg);
+            break;
+        case OPT_FORCE:
+            c->force = 1;
             break;
         case OPT_STANDBY:
             standby = 1;

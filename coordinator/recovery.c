@@ -10,6 +10,7 @@
 
 #include "common/err.h"
 #include "common/log.h"
+#include "common/sharepath.h"
 
 /* journal_open's replay: each record rebuilds the state it recorded. */
 static int
@@ -92,6 +93,45 @@ recovery_check(const struct job *job, const struct jrec_state *st, char *err,
     return 0;
 }
 
+/* Was the job on the share made from another input than this zip? (A
+ * journal from before fingerprints were recorded says nothing.) */
+static int
+recovery_other_input(const struct job *job, const struct jrec_state *st,
+                     const struct coord_config *cfg, char *err, size_t errlen)
+{
+    if (st->sets == NULL || st->input[0] == '\0' ||
+        strcmp(st->input, job->input_sha) == 0)
+        return 0;
+    errf(err, errlen,
+         "job \"%s\" on the share was made from another input than %s "
+         "(other frames): choose another output name or --job, or add "
+         "--force to start the job anew",
+         job->id, cfg->input);
+    return 1;
+}
+
+/* --force: the job of this name is another input's; remove its tree so
+ * that this input starts as a new job. 0, or -1 with err. */
+static int
+recovery_discard(struct recovery *r, const struct coord_config *cfg,
+                 char *err, size_t errlen)
+{
+    char dir[FS_PATH_MAX];
+    if (sharepath_job_dir(cfg->share, cfg->job, dir, sizeof(dir)) == -1) {
+        errf(err, errlen, "job path too long");
+        return -1;
+    }
+    log_warnx("job %s: made from another input; --force: removing %s and "
+              "starting the job anew",
+              cfg->job, dir);
+    recovery_close(r);
+    if (fs_rm_rf(dir) == -1) {
+        errf(err, errlen, "removing %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 /* The journal says the concat is done and the output holds every frame. */
 static int
 recovery_done(const struct coord_config *cfg, struct recovery *r)
@@ -127,6 +167,13 @@ recovery_open(struct recovery *r, const struct coord_config *cfg, char *err,
     }
     if (!job->resumed)
         return RECOVERY_RUN;
+    if (recovery_other_input(job, &r->st, cfg, err, errlen)) {
+        if (!cfg->force)
+            return RECOVERY_BAD_INPUT;
+        if (recovery_discard(r, cfg, err, errlen) == -1)
+            return RECOVERY_FAILED;
+        return recovery_open(r, cfg, err, errlen);
+    }
     if (recovery_check(job, &r->st, err, errlen) == -1)
         return RECOVERY_FAILED;
     log_info("job %s: replayed %llu journal records: %u of %u sets "
@@ -149,6 +196,7 @@ recovery_begin(struct recovery *r, uint64_t gen, char *err, size_t errlen)
         rec.sets = r->job->nsets;
         rec.frames = r->job->frames->count;
         rec.gen = gen;
+        snprintf(rec.input, sizeof(rec.input), "%s", r->job->input_sha);
         if (recovery_append(r->jr, &rec) == -1) {
             errf(err, errlen, "writing the journal: %s", strerror(errno));
             return -1;

@@ -19,6 +19,8 @@
 #include "common/jpeghdr.h"
 #include "common/log.h"
 
+#define ZIPF_FP_FIELDS 4 /* size, crc, width, height */
+
 #define ZIPF_HEAD_CHUNK 4096u
 #define ZIPF_HEAD_MAX (256u << 10) /* SOF must appear within this */
 #define ZIPF_SKIP_LOG_MAX 10       /* skipped entries logged by name */
@@ -61,6 +63,37 @@ zipf_listing_free(struct zipf_listing *l)
         free(l->frames[i].name);
     free(l->frames);
     free(l);
+}
+
+/* One frame in the fingerprint: its name with its NUL, then size, CRC-32,
+ * width and height as little-endian integers. */
+static size_t
+zipf_fp_put(unsigned char *p, const struct zipf_frame *f)
+{
+    size_t n = strlen(f->name) + 1;
+    uint64_t v[] = {f->size, f->crc, (uint64_t)f->width, (uint64_t)f->height};
+    memcpy(p, f->name, n);
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+        for (size_t b = 0; b < sizeof(v[i]); b++)
+            p[n++] = (unsigned char)(v[i] >> (8 * b));
+    return n;
+}
+
+int
+zipf_fingerprint(const struct zipf_listing *l, char *hex)
+{
+    size_t len = 0, off = 0;
+    unsigned char *buf;
+    for (size_t i = 0; i < l->count; i++)
+        len += strlen(l->frames[i].name) + 1 + ZIPF_FP_FIELDS * sizeof(uint64_t);
+    buf = malloc(len ? len : 1);
+    if (buf == NULL)
+        return -1;
+    for (size_t i = 0; i < l->count; i++)
+        off += zipf_fp_put(buf + off, &l->frames[i]);
+    hash_sha256_buf(buf, off, hex);
+    free(buf);
+    return 0;
 }
 
 /* Read the head of entry idx until its JPEG header can be judged. 1 = a

@@ -44,6 +44,12 @@ struct zipf_listing {
 int zipf_list(const char *path, const struct zipf_limits *lim,
               struct zipf_listing **out, char *err, size_t errlen);
 void zipf_listing_free(struct zipf_listing *l);
+/* What identifies the input: sha256 (hex, into hex[HASH_HEX_LEN + 1]) of
+ * the frames in video order, each entry's name, size, CRC-32 and picture
+ * size. Two zips with the same frames give the same fingerprint however
+ * they were packed; any other frame, order or content gives another. 0,
+ * or -1 on allocation failure. */
+int zipf_fingerprint(const struct zipf_listing *l, char *hex);
 
 /* Reading entries by name, for a node's set. */
 struct zipf_reader;
