@@ -25,8 +25,9 @@
 #define CORE_SEED_MUL 0x9e3779b97f4a7c15ull /* breaker jitter per session */
 #define CORE_ACTS_MIN 16
 #define CORE_FAILED_NODES_MAX 256
-#define CORE_LEASE_ADVANCES 2 /* renewals after a loss that make a lease
-                                 without the set news */
+#define CORE_LEASE_ADVANCES                                                    \
+    2 /* renewals after a loss that make a lease                               \
+         without the set news */
 
 struct core_node {
     uint64_t session;
@@ -102,8 +103,8 @@ core_act(struct amb_core *c, enum amb_act_type type, uint64_t session,
     return a;
 }
 
-static void core_log(struct amb_core *c, enum amb_log_level level,
-                     int deferred, const char *fmt, ...)
+static void core_log(struct amb_core *c, enum amb_log_level level, int deferred,
+                     const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 static void
@@ -226,7 +227,8 @@ core_breaker_log(struct amb_core *c, struct core_node *n)
     const struct breaker *b = &n->w.br;
     if (!n->hello || !nodewatch_changed(&n->w))
         return;
-    snprintf(n->breaker, sizeof(n->breaker), "%s", breaker_state_name(b->state));
+    snprintf(n->breaker, sizeof(n->breaker), "%s",
+             breaker_state_name(b->state));
     core_log(c, AMB_LOG_INFO, 0, "node %s: breaker %s%s%s", n->name,
              breaker_state_name(b->state), b->state == BREAKER_OPEN ? ": " : "",
              b->state == BREAKER_OPEN ? b->reason : "");
@@ -416,8 +418,9 @@ core_on_gone(struct amb_core *c, struct core_node *node,
     size_t n;
 
     if (!node->hello) {
-        core_log(c, AMB_LOG_WARN, 0, "connection from %s dropped before hello: %s",
-                 node->peer, why);
+        core_log(c, AMB_LOG_WARN, 0,
+                 "connection from %s dropped before hello: %s", node->peer,
+                 why);
         core_node_remove(c, node);
         return;
     }
@@ -484,7 +487,8 @@ core_check_orphans(struct amb_core *c)
         }
         if (liveness_judge(&p->lv, c->cfg->reclaim_ms, share_ok, c->now) ==
             LIVENESS_RECLAIM) {
-            snprintf(why, sizeof(why), "silent; lease last advanced %llu ms ago",
+            snprintf(why, sizeof(why),
+                     "silent; lease last advanced %llu ms ago",
                      (unsigned long long)(c->now - (p->lv.have_lease
                                                         ? p->lv.lease_seen_ms
                                                         : p->lv.lost_ms)));
@@ -750,8 +754,8 @@ core_on_checked(struct amb_core *c, const struct amb_event *ev)
             core_log(c, AMB_LOG_WARN, 0,
                      "job %s set %u epoch %llu: result from node %s "
                      "rejected: %s; Available again",
-                     c->job->id, k->r.set, (unsigned long long)k->r.epoch,
-                     name, k->text);
+                     c->job->id, k->r.set, (unsigned long long)k->r.epoch, name,
+                     k->text);
             core_after_failure(c, k->r.set);
         }
         core_send_result(c, ev->session, k->r.set, k->r.epoch, 0, k->text);
@@ -874,8 +878,9 @@ core_assign(struct amb_core *c, struct core_node *n, uint32_t set)
     FF_ASSERT(r == 0); /* nodewatch_can_take saw a free slot */
     c->progress[set] = 0;
     c->st.assigned++;
-    core_log(c, AMB_LOG_INFO, 0, "job %s set %u epoch %llu: assigned to node %s",
-             c->job->id, set, (unsigned long long)epoch, n->name);
+    core_log(c, AMB_LOG_INFO, 0,
+             "job %s set %u epoch %llu: assigned to node %s", c->job->id, set,
+             (unsigned long long)epoch, n->name);
     core_send(c, n->session, AMB_MSG_ASSIGN, set, epoch, 0, NULL);
 }
 

@@ -127,8 +127,8 @@ void amb_core_free(struct amb_core *c);
 /* Decide on one event. The actions are valid until the next call; *n gets
  * their number. */
 const struct amb_act *amb_core_step(struct amb_core *c,
-                                    const struct amb_event *ev,
-                                    uint64_t now_ms, size_t *n);
+                                    const struct amb_event *ev, uint64_t now_ms,
+                                    size_t *n);
 
 /* 0 while the job runs, -1 when it stopped (amb_core_report says why).
  * The job's success is ACT_DONE. */

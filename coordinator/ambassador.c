@@ -384,7 +384,8 @@ amb_concat_paths(const struct ambassador *a)
     for (uint32_t i = 0; i < a->job->nsets; i++) {
         char abs[FS_PATH_MAX];
         const char *rel = amb_core_accepted(a->core, i);
-        if (rel == NULL || fs_join(abs, sizeof(abs), a->job->share, rel) == -1 ||
+        if (rel == NULL ||
+            fs_join(abs, sizeof(abs), a->job->share, rel) == -1 ||
             (paths[i] = strdup(abs)) == NULL)
             amb_oom("concat paths");
     }
@@ -593,8 +594,7 @@ amb_finish_nodes(struct ambassador *a)
         if (m != NULL) {
             cJSON_AddBoolToObject(m, "ok", a->done);
             if (!a->done)
-                cJSON_AddStringToObject(m, "error",
-                                        amb_core_report(a->core));
+                cJSON_AddStringToObject(m, "error", amb_core_report(a->core));
         }
         cmd->type = CMD_FINISH;
         cmd->msg = m;
@@ -697,7 +697,8 @@ ambassador_run(struct ambassador *a)
              "duplicates %llu",
              a->job->id, a->done ? "done" : "FAILED",
              (unsigned long long)st->assigned, (unsigned long long)st->counted,
-             (unsigned long long)st->failures, (unsigned long long)st->reclaimed,
+             (unsigned long long)st->failures,
+             (unsigned long long)st->reclaimed,
              (unsigned long long)st->rejected_results,
              (unsigned long long)st->stale_results,
              (unsigned long long)st->duplicates);

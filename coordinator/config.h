@@ -56,14 +56,14 @@ struct coord_config {
                                 its lease last advanced (> fence_ms) */
     uint64_t grace_ms;       /* a node keeps working this long unconnected */
     uint64_t share_poll_ms;  /* share probe and lease reads */
-    uint64_t share_suspect_ms;      /* no probe answer for this: share sick */
-    uint32_t max_nodes_per_set;     /* distinct failing nodes before the job
-                                       stops */
-    uint32_t max_failures_per_set;  /* failures, or reclaims, in all before
-                                       the job stops (fewer nodes than
-                                       max_nodes_per_set) */
-    int progress;                   /* print progress lines on stdout */
-    int keyed;                      /* nodes must authenticate */
+    uint64_t share_suspect_ms;     /* no probe answer for this: share sick */
+    uint32_t max_nodes_per_set;    /* distinct failing nodes before the job
+                                      stops */
+    uint32_t max_failures_per_set; /* failures, or reclaims, in all before
+                                      the job stops (fewer nodes than
+                                      max_nodes_per_set) */
+    int progress;                  /* print progress lines on stdout */
+    int keyed;                     /* nodes must authenticate */
     int force; /* a job of this name made from another input is removed and
                   started anew (otherwise refused) */
     uint64_t journal_compact_bytes; /* compact the journal past this */

@@ -64,7 +64,7 @@ struct ev_hello {
 };
 
 struct ev_suspect {
-    int on;            /* 1: turned silent; 0: heard again */
+    int on; /* 1: turned silent; 0: heard again */
     uint64_t silent_ms;
 };
 

@@ -14,6 +14,7 @@
 #include "common/sharepath.h"
 
 #define JOB_DIR_MODE 0755
+#define JOB_SIZES_MAX 16 /* distinct picture sizes counted */
 
 void
 job_free(struct job *j)
@@ -102,6 +103,50 @@ job_place_zip(struct job *j, const char *input, char *err, size_t errlen)
     return 0;
 }
 
+/* The picture size most frames share (the earliest one's on a tie, and
+ * when more than JOB_SIZES_MAX sizes occur, among the first of them);
+ * the frames of other sizes are counted and logged. */
+static void
+job_pick_size(struct job *j)
+{
+    struct {
+        int w, h;
+        size_t n, first;
+    } sizes[JOB_SIZES_MAX];
+    size_t nsizes = 0, best = 0, odd;
+    const struct zipf_frame *f = j->frames->frames;
+
+    for (size_t i = 0; i < j->frames->count; i++) {
+        size_t k = 0;
+        while (k < nsizes &&
+               (sizes[k].w != f[i].width || sizes[k].h != f[i].height))
+            k++;
+        if (k == nsizes) {
+            if (nsizes == JOB_SIZES_MAX)
+                continue;
+            sizes[k].w = f[i].width;
+            sizes[k].h = f[i].height;
+            sizes[k].n = 0;
+            sizes[k].first = i;
+            nsizes++;
+        }
+        sizes[k].n++;
+    }
+    for (size_t k = 1; k < nsizes; k++)
+        if (sizes[k].n > sizes[best].n)
+            best = k;
+    j->enc.width = sizes[best].w & ~1;
+    j->enc.height = sizes[best].h & ~1;
+    odd = j->frames->count - sizes[best].n;
+    if (odd > 0) {
+        size_t first = best == 0 ? sizes[1].first : sizes[0].first;
+        log_warnx("job %s: %zu of %zu frames are not %dx%d (the first: %s, "
+                  "%dx%d); they are scaled to it",
+                  j->id, odd, j->frames->count, sizes[best].w, sizes[best].h,
+                  f[first].name, f[first].width, f[first].height);
+    }
+}
+
 static int
 job_write_manifests(const struct job *j, char *err, size_t errlen)
 {
@@ -162,10 +207,10 @@ job_prepare(const struct coord_config *cfg, struct job **out, char *err,
              j->frames->count, j->nsets, MANIFEST_MAX_SETS);
         goto out;
     }
-    /* The job's size is its first frame's, rounded down to even (4:2:0);
+    /* The job's size is the one most frames have (a thumbnail first in
+     * time must not shrink the video), rounded down to even (4:2:0);
      * nodes scale any frame that differs. */
-    j->enc.width = j->frames->frames[0].width & ~1;
-    j->enc.height = j->frames->frames[0].height & ~1;
+    job_pick_size(j);
     if (encparams_check(&j->enc, err, errlen) == -1)
         goto out;
     if (sharepath_job_dir(j->share, j->id, dir, sizeof(dir)) == -1) {

@@ -63,7 +63,7 @@ struct jrec_state {
     char **accepted;        /* per set: counted result path, or NULL */
     uint32_t nsets;
     uint64_t frames;
-    uint64_t gen; /* highest generation seen */
+    uint64_t gen;                 /* highest generation seen */
     char input[HASH_HEX_LEN + 1]; /* the job record's input fingerprint */
     int concat_begun, concat_done;
     uint64_t records;

@@ -5,8 +5,8 @@
  * the share shows (a lease that stopped advancing), the node's failures
  * and the checks of its results, and the breaker the node's name ended
  * its last session with (an open or half-open one carries over, so
- * reconnecting never closes a breaker). It also counts the sets in the node's hands against its
- * slots.
+ * reconnecting never closes a breaker). It also counts the sets in the node's
+ * hands against its slots.
  *
  * Pure: time comes in as now_ms; it never reads a clock, a socket or a
  * file. One instance per node session, owned by the ambassador core

@@ -113,8 +113,8 @@ recovery_other_input(const struct job *job, const struct jrec_state *st,
 /* --force: the job of this name is another input's; remove its tree so
  * that this input starts as a new job. 0, or -1 with err. */
 static int
-recovery_discard(struct recovery *r, const struct coord_config *cfg,
-                 char *err, size_t errlen)
+recovery_discard(struct recovery *r, const struct coord_config *cfg, char *err,
+                 size_t errlen)
 {
     char dir[FS_PATH_MAX];
     if (sharepath_job_dir(cfg->share, cfg->job, dir, sizeof(dir)) == -1) {

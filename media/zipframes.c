@@ -85,7 +85,8 @@ zipf_fingerprint(const struct zipf_listing *l, char *hex)
     size_t len = 0, off = 0;
     unsigned char *buf;
     for (size_t i = 0; i < l->count; i++)
-        len += strlen(l->frames[i].name) + 1 + ZIPF_FP_FIELDS * sizeof(uint64_t);
+        len +=
+            strlen(l->frames[i].name) + 1 + ZIPF_FP_FIELDS * sizeof(uint64_t);
     buf = malloc(len ? len : 1);
     if (buf == NULL)
         return -1;

@@ -1866,8 +1866,7 @@ loop_acts(struct sim *s, const struct sim_ev *e, const struct set_info *before,
     if (!s->failed && s->finished == 0 && amb_core_failed(s->core)) {
         s->finished = -1;
         s->stop_set = amb_core_stop_set(s->core);
-        snprintf(s->report, sizeof(s->report), "%s",
-                 amb_core_report(s->core));
+        snprintf(s->report, sizeof(s->report), "%s", amb_core_report(s->core));
     }
 }
 
@@ -1913,9 +1912,8 @@ loop_event(struct sim *s, const struct sim_ev *e, struct amb_event *ev)
         snprintf(ev->u.hello.peer, sizeof(ev->u.hello.peer), "%s:%u",
                  node_name(s, x->node), (unsigned)e->session);
         ev->u.hello.nheld = 0;
-        for (int i = 0; i < x->nhello && i < CONFIG_MAX_SLOTS &&
-                        i < LEASE_MAX_HELD;
-             i++) {
+        for (int i = 0;
+             i < x->nhello && i < CONFIG_MAX_SLOTS && i < LEASE_MAX_HELD; i++) {
             ev->u.hello.held[i].set = x->hello[i].set;
             ev->u.hello.held[i].epoch = x->hello[i].epoch;
             ev->u.hello.nheld++;
@@ -1940,8 +1938,7 @@ loop_event(struct sim *s, const struct sim_ev *e, struct amb_event *ev)
         ev->type = EV_GONE;
         ev->u.gone.died = e->ok;
         ev->u.gone.trip = e->aux == GONE_TIMEOUT;
-        snprintf(ev->u.gone.text, sizeof(ev->u.gone.text), "%s",
-                 whys[e->aux]);
+        snprintf(ev->u.gone.text, sizeof(ev->u.gone.text), "%s", whys[e->aux]);
         break;
     case LE_CHECKED:
         ev->type = EV_CHECKED;
