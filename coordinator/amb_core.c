@@ -72,6 +72,8 @@ struct amb_core {
     int share_seen;            /* the probe has answered at least once */
     uint64_t next_orphan_check_ms;
     int concat_started;
+    uint64_t concat_retry_ms; /* a concat short of resources: not before */
+    uint64_t concat_backoff;  /* its wait, doubling */
     int failed;
     uint32_t stop_set;
     char report[2 * ERR_MAX];
@@ -827,6 +829,21 @@ core_on_concated(struct amb_core *c, const struct amb_event *ev)
 {
     const struct ev_concated *k = &ev->u.concated;
     struct jrec *r;
+    if (!k->ok && k->transient) {
+        /* Descriptors, memory or space run short: every set is still
+         * counted, so this is no reason to fail the job. */
+        c->concat_backoff = c->concat_backoff == 0 ? AMB_CORE_CONCAT_RETRY_MS
+                                                   : c->concat_backoff * 2;
+        if (c->concat_backoff > AMB_CORE_CONCAT_RETRY_MAX_MS)
+            c->concat_backoff = AMB_CORE_CONCAT_RETRY_MAX_MS;
+        c->concat_retry_ms = c->now + c->concat_backoff;
+        c->concat_started = 0;
+        core_log(c, AMB_LOG_WARN, 0,
+                 "job %s: concat failed for want of resources: %s; trying "
+                 "again in %llu ms",
+                 c->job->id, k->text, (unsigned long long)c->concat_backoff);
+        return;
+    }
     if (!k->ok) {
         snprintf(c->report, sizeof(c->report), "concat failed: %s", k->text);
         core_log(c, AMB_LOG_WARN, 0, "job %s: %s", c->job->id, c->report);
@@ -919,7 +936,8 @@ core_dispatch(struct amb_core *c)
 static void
 core_start_concat(struct amb_core *c)
 {
-    if (c->concat_started || c->failed || !set_table_done(c->sets))
+    if (c->concat_started || c->failed || !set_table_done(c->sets) ||
+        c->now < c->concat_retry_ms)
         return;
     c->concat_started = 1;
     core_log(c, AMB_LOG_INFO, 0,

@@ -37,6 +37,8 @@
 #include "coordinator/sets.h"
 
 #define AMB_CORE_TICK_MS 100 /* the orphan rules run at most this often */
+#define AMB_CORE_CONCAT_RETRY_MS 500       /* a concat short of resources */
+#define AMB_CORE_CONCAT_RETRY_MAX_MS 30000 /* ... waits this long at most */
 #define AMB_CORE_LOG_MAX (2 * ERR_MAX)
 
 struct amb_stats {

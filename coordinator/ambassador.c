@@ -13,10 +13,12 @@
 #include "coordinator/ambassador.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "common/clock.h"
@@ -37,11 +39,24 @@
 #define AMB_PROGRESS_MS 250
 #define AMB_FINISH_GRACE_MS 3000
 #define AMB_PROGRESS_LINE_MAX 128
+/* Descriptors: each connection costs two (its socket, its thread's
+ * outbox); AMB_FD_RESERVE stay free for the journal, the checker, the
+ * concat and the share watcher, whatever the network does. */
+#define AMB_FDS_PER_CONN 2
+#define AMB_FD_RESERVE 64
+/* Connections that have not said hello yet (not authenticated, when
+ * keyed): at most this many in all, and from one address. Each lasts at
+ * most hello_ms. */
+#define AMB_PREAUTH_MAX 32
+#define AMB_PREAUTH_PER_HOST 4
+#define AMB_REFUSE_LOG_MS 10000
 
 /* A node's thread, by session. */
 struct amb_conn {
     uint64_t session;
     struct nodeconn *conn;
+    char host[EV_PEER_MAX]; /* the peer's address, without its port */
+    int hello;              /* it said hello (authenticated, when keyed) */
     struct amb_conn *next;
 };
 
@@ -75,12 +90,36 @@ struct ambassador {
     struct amb_deferred *after, **after_tail; /* this turn's actions */
     uint64_t inflight; /* batches handed to the journaler, not yet back */
     uint64_t next_session;
+    size_t max_conns; /* what the descriptor limit allows */
+    int spare_fd;     /* given up to accept-and-close when out of fds */
+    uint64_t refused; /* connections turned away since the last log */
+    uint64_t refuse_log_ms;
     int done; /* ACT_DONE ran: the final video is written and journaled */
     uint64_t last_progress_ms;
     char last_progress[AMB_PROGRESS_LINE_MAX];
 };
 
 static void amb_step(struct ambassador *a, const struct amb_event *ev);
+
+/* How many node connections the descriptor limit allows, after raising
+ * the soft limit to the hard one, with AMB_FD_RESERVE kept free. */
+static size_t
+amb_max_conns(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+        return 0;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+            getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur == RLIM_INFINITY)
+        return SIZE_MAX / AMB_FDS_PER_CONN;
+    return rl.rlim_cur > AMB_FD_RESERVE
+               ? (size_t)(rl.rlim_cur - AMB_FD_RESERVE) / AMB_FDS_PER_CONN
+               : 0;
+}
 
 struct ambassador *
 ambassador_new(const struct coord_config *cfg, const struct job *job, int lfd,
@@ -96,6 +135,8 @@ ambassador_new(const struct coord_config *cfg, const struct job *job, int lfd,
     a->lfd = lfd;
     a->next_session = 1;
     a->after_tail = &a->after;
+    a->max_conns = amb_max_conns();
+    a->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     a->events = evq_new();
     a->core = amb_core_new(cfg, job, restored, clock_now_ms());
     if (a->events == NULL || a->core == NULL) {
@@ -544,17 +585,89 @@ amb_progress(struct ambassador *a, uint64_t now, int force)
     fflush(stdout);
 }
 
+/* "host:port" -> "host" */
+static void
+amb_peer_host(const char *peer, char *host, size_t len)
+{
+    const char *colon = strrchr(peer, ':');
+    snprintf(host, len, "%.*s",
+             colon != NULL ? (int)(colon - peer) : (int)strlen(peer), peer);
+}
+
+/* May a connection from host be taken? NULL, or why not. Nodes that said
+ * hello are never turned away by the unauthenticated caps. */
+static const char *
+amb_admit(const struct ambassador *a, const char *host)
+{
+    size_t total = 0, preauth = 0, same = 0;
+    for (const struct amb_conn *c = a->conns; c != NULL; c = c->next) {
+        total++;
+        if (c->hello)
+            continue;
+        preauth++;
+        same += strcmp(c->host, host) == 0;
+    }
+    if (total >= a->max_conns)
+        return "the descriptor limit is reached";
+    if (preauth >= AMB_PREAUTH_MAX)
+        return "too many connections have not said hello";
+    if (same >= AMB_PREAUTH_PER_HOST)
+        return "too many connections from this address have not said hello";
+    return NULL;
+}
+
+/* A connection turned away: counted, and logged at most every
+ * AMB_REFUSE_LOG_MS. */
+static void
+amb_refuse(struct ambassador *a, const char *peer, const char *why)
+{
+    uint64_t now = clock_now_ms();
+    a->refused++;
+    if (now - a->refuse_log_ms < AMB_REFUSE_LOG_MS && a->refuse_log_ms != 0)
+        return;
+    log_warnx("connection from %s refused: %s (%llu refused since the last "
+              "such line)",
+              peer, why, (unsigned long long)a->refused);
+    a->refused = 0;
+    a->refuse_log_ms = now;
+}
+
+/* Out of descriptors: accept with the spare one given back and close at
+ * once, so the listen queue does not keep poll() awake. */
+static void
+amb_accept_shed(struct ambassador *a)
+{
+    int fd;
+    if (a->spare_fd == -1)
+        return;
+    close(a->spare_fd);
+    fd = net_accept(a->lfd, NULL, 0);
+    if (fd != -1)
+        close(fd);
+    a->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    amb_refuse(a, "a peer", "out of descriptors");
+}
+
 static void
 amb_accept(struct ambassador *a)
 {
-    char peer[EV_PEER_MAX];
+    char peer[EV_PEER_MAX], host[EV_PEER_MAX];
+    const char *why;
     struct amb_conn *c;
     struct amb_event ev;
     int fd = net_accept(a->lfd, peer, sizeof(peer));
 
     if (fd == -1) {
-        if (errno != EAGAIN && errno != ECONNABORTED)
+        if (errno == EMFILE || errno == ENFILE)
+            amb_accept_shed(a);
+        else if (errno != EAGAIN && errno != ECONNABORTED)
             log_warn("accept");
+        return;
+    }
+    amb_peer_host(peer, host, sizeof(host));
+    if ((why = amb_admit(a, host)) != NULL) {
+        close(fd);
+        amb_refuse(a, peer, why);
         return;
     }
     c = calloc(1, sizeof(*c));
@@ -562,6 +675,7 @@ amb_accept(struct ambassador *a)
         close(fd);
         return;
     }
+    snprintf(c->host, sizeof(c->host), "%s", host);
     c->session = a->next_session++;
     c->conn = nodeconn_start(fd, peer, c->session, a->cfg, a->events);
     if (c->conn == NULL) {
@@ -650,6 +764,9 @@ static void
 amb_handle(struct ambassador *a, struct amb_event *ev)
 {
     if (ev->type != EV_JOURNALED) {
+        struct amb_conn *c;
+        if (ev->type == EV_HELLO && (c = amb_conn_find(a, ev->session)) != NULL)
+            c->hello = 1;
         amb_step(a, ev);
         return;
     }
@@ -726,5 +843,7 @@ ambassador_free(struct ambassador *a)
         free(a->batch[i]);
     free(a->batch);
     amb_core_free(a->core);
+    if (a->spare_fd != -1)
+        close(a->spare_fd);
     free(a);
 }

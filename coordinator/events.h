@@ -105,6 +105,8 @@ struct ev_gone {
 
 struct ev_concated {
     int ok;
+    int transient; /* it failed for want of a resource (descriptors,
+                      memory, space): try again later */
     uint64_t frames;
     char text[ERR_MAX];
 };

@@ -1535,6 +1535,42 @@ test_failed_concat_stops_job(void **state)
     assert_contains(amb_core_report(f->core), "disk full");
 }
 
+/* A concat that fails for want of resources (descriptors, memory, space)
+ * is tried again later, never a job failure: every set is counted. */
+static void
+test_concat_short_of_resources_retried(void **state)
+{
+    struct fix *f = *state;
+    struct amb_event ev;
+    uint64_t t = T0 + TICK_MS, failed_at;
+
+    start_with_node(f, 1, 1);
+    count_set(f, S1, "n1", 0, 1, t += TICK_MS);
+    tick(f, t += TICK_MS);
+    expect_act(f, ACT_CONCAT, ANY, NO_SET, 0, "all counted");
+    ev_init(&ev, EV_CONCATED, 0, NULL);
+    ev.u.concated.transient = 1;
+    snprintf(ev.u.concated.text, sizeof(ev.u.concated.text),
+             "out.mp4.tmp: Too many open files");
+    step(f, &ev, failed_at = t += TICK_MS);
+    assert_int_equal(amb_core_failed(f->core), 0);
+    expect_log(f, "concat failed for want of resources", "short of fds");
+    for (t += TICK_MS; t < failed_at + AMB_CORE_CONCAT_RETRY_MS;
+         t += TICK_MS) {
+        tick(f, t);
+        expect_no_act(f, ACT_CONCAT, ANY, NO_SET, 0, "waiting to retry");
+    }
+    tick(f, t);
+    expect_act(f, ACT_CONCAT, ANY, NO_SET, 0, "retry");
+    expect_act(f, ACT_RECORD, JREC_CONCAT, NO_SET, 0, "retry");
+    ev.u.concated.ok = 1;
+    ev.u.concated.transient = 0;
+    ev.u.concated.frames = SET_FRAMES;
+    step(f, &ev, t += TICK_MS);
+    expect_act(f, ACT_DONE, ANY, NO_SET, 0, "retry written");
+    assert_int_equal(amb_core_failed(f->core), 0);
+}
+
 /* ---- the journal ---- */
 
 /* Through the record's text, as a restart reads it. */
@@ -1743,6 +1779,7 @@ main(void)
         T(test_newer_generation_exits),
         T(test_all_counted_concat_then_done),
         T(test_failed_concat_stops_job),
+    T(test_concat_short_of_resources_retried),
         T(test_snapshot_replays_to_same_table),
         T(test_records_replay_to_same_table),
         T(test_resume_from_snapshot_reattaches),
