@@ -32,6 +32,7 @@
 #define RENDER_LISTEN_TIMEOUT_MS 30000
 #define RENDER_NODE_EXIT_GRACE_MS 5000
 #define RENDER_BAR_WIDTH 30
+#define RENDER_PAUSED_MAX 64 /* why the job waits, from a progress line */
 #define RENDER_LINE_MAX 1024
 #define RENDER_LOG_TAIL 15
 #define RENDER_NODE_ARGC 9 /* a node's fixed arguments, exe included */
@@ -104,7 +105,7 @@ render_spawn(char *const argv[], int out_fd, const char *log)
 
 static void
 render_bar(uint32_t counted, uint32_t sets, uint64_t frames, uint64_t total,
-           uint64_t t0, int tty)
+           uint64_t t0, int tty, const char *paused)
 {
     double secs = (double)(clock_now_ms() - t0) / 1000.0;
     double fps = secs > 0 ? (double)frames / secs : 0;
@@ -115,10 +116,15 @@ render_bar(uint32_t counted, uint32_t sets, uint64_t frames, uint64_t total,
     for (int i = 0; i < RENDER_BAR_WIDTH; i++)
         bar[i] = i < fill ? '#' : '.';
     bar[RENDER_BAR_WIDTH] = '\0';
-    fprintf(stderr,
-            "%s[%s] %u/%u sets  %llu/%llu frames  %.1f fps  ETA %.0fs%s",
-            tty ? "\r" : "", bar, counted, sets, (unsigned long long)frames,
-            (unsigned long long)total, fps, eta, tty ? "   " : "\n");
+    if (paused[0] != '\0')
+        fprintf(stderr, "%s[%s] %u/%u sets  %llu/%llu frames  paused: %s%s",
+                tty ? "\r" : "", bar, counted, sets, (unsigned long long)frames,
+                (unsigned long long)total, paused, tty ? "   " : "\n");
+    else
+        fprintf(stderr,
+                "%s[%s] %u/%u sets  %llu/%llu frames  %.1f fps  ETA %.0fs%s",
+                tty ? "\r" : "", bar, counted, sets, (unsigned long long)frames,
+                (unsigned long long)total, fps, eta, tty ? "   " : "\n");
     fflush(stderr);
 }
 
@@ -322,7 +328,7 @@ render_follow(struct render_run *r, const struct render_opts *o, int fd,
         while ((nl = strchr(buf, '\n')) != NULL) {
             unsigned a, b;
             unsigned long long c, d;
-            char host[256];
+            char host[256], paused[RENDER_PAUSED_MAX] = "";
             int port;
             *nl = '\0';
             if (!started &&
@@ -354,11 +360,11 @@ render_follow(struct render_run *r, const struct render_opts *o, int fd,
                     if (r->nodes[i] > 0)
                         r->nnodes = i + 1;
                 }
-            } else if (sscanf(buf, "progress %u %u %llu %llu", &a, &b, &c,
-                              &d) == 4) {
+            } else if (sscanf(buf, "progress %u %u %llu %llu paused %63s", &a,
+                              &b, &c, &d, paused) >= 4) {
                 counted = a;
                 sets = b;
-                render_bar(a, b, c, d, t0, tty);
+                render_bar(a, b, c, d, t0, tty, paused);
                 bar = 1;
             } else if (buf[0] != '\0') {
                 snprintf(summary, sizeof(summary), "%.1000s", buf);

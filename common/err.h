@@ -13,5 +13,11 @@
 
 /* snprintf into err (NULL or errlen 0 is allowed); never fails. */
 void errf(char *err, size_t errlen, const char *fmt, ...) PRINTFLIKE(3, 4);
+/* Does a message say an operation ran out of space (ENOSPC, EDQUOT, in the
+ * system's words, as ours and libav's messages carry them)? */
+int err_is_nospace(const char *text);
+/* ... or out of any resource that may come back (space, descriptors,
+ * memory)? Then the same work may succeed later. */
+int err_is_resource(const char *text);
 
 #endif

@@ -25,9 +25,16 @@
 #define CORE_SEED_MUL 0x9e3779b97f4a7c15ull /* breaker jitter per session */
 #define CORE_ACTS_MIN 16
 #define CORE_FAILED_NODES_MAX 256
-#define CORE_LEASE_ADVANCES                                                    \
-    2 /* renewals after a loss that make a lease                               \
-         without the set news */
+/* Renewals after a loss that make a lease without the set news. */
+#define CORE_LEASE_ADVANCES 2
+#define CORE_MIB_SHIFT 20
+/* A node out of space pauses dispatch until the share has room for a
+ * couple of mini-videos more than then (at least CORE_NOSPACE_MARGIN: the
+ * node's own partial file going away is no news), or at most this many
+ * share polls (a quota may not show in statvfs). */
+#define CORE_NOSPACE_POLLS 30
+#define CORE_NOSPACE_MARGIN (1ull << 20)
+#define CORE_NOSPACE_RESULTS 2
 
 struct core_node {
     uint64_t session;
@@ -70,6 +77,12 @@ struct amb_core {
     int share_sick;            /* logged state */
     uint64_t share_healthy_ms; /* when the share last became healthy */
     int share_seen;            /* the probe has answered at least once */
+    int share_full;            /* the probe says it is out of space */
+    uint64_t share_free;       /* bytes free, as the probe last saw */
+    uint64_t nospace_until;    /* a node ran out of space: no dispatch until
+                                  then, or until the share has more free */
+    uint64_t nospace_free;     /* ... than this (share_free then, plus room) */
+    uint64_t max_result;       /* the largest mini-video counted, bytes */
     uint64_t next_orphan_check_ms;
     int concat_started;
     uint64_t concat_retry_ms; /* a concat short of resources: not before */
@@ -536,6 +549,21 @@ core_on_share(struct amb_core *c, const struct amb_event *ev)
         core_log(c, AMB_LOG_WARN, 0, "share probe failed: %s", sh->text);
         return;
     }
+    c->share_free = sh->free_bytes;
+    if (sh->full != c->share_full) {
+        c->share_full = sh->full;
+        if (sh->full)
+            core_log(c, AMB_LOG_WARN, 0,
+                     "share is full (%llu MiB free, %llu MiB wanted): no new "
+                     "work until there is space again",
+                     (unsigned long long)(sh->free_bytes >> CORE_MIB_SHIFT),
+                     (unsigned long long)(c->cfg->share_min_free_bytes >>
+                                          CORE_MIB_SHIFT));
+        else
+            core_log(c, AMB_LOG_INFO, 0,
+                     "share has space again (%llu MiB free); dispatch resumes",
+                     (unsigned long long)(sh->free_bytes >> CORE_MIB_SHIFT));
+    }
     c->share_ok_ms = c->now;
     c->share_seen = 1;
     if (c->share_sick) {
@@ -735,6 +763,8 @@ core_count(struct amb_core *c, const struct ev_checked *k, const char *name)
     }
     c->st.counted++;
     FF_ASSERT(c->st.counted <= c->job->nsets);
+    if (res->bytes > c->max_result)
+        c->max_result = res->bytes;
 }
 
 static void
@@ -793,6 +823,27 @@ core_on_fail(struct amb_core *c, struct core_node *node,
 {
     const struct ev_set *f = &ev->u.set;
     nodewatch_release(&node->w, f->set, f->epoch);
+    if (f->nospace) {
+        /* The share is full: the environment refused, not the set or the
+         * node. The set goes back without a failure counted, and nothing
+         * is handed out until the share probe has looked again. */
+        c->nospace_until = c->now + CORE_NOSPACE_POLLS * c->cfg->share_poll_ms;
+        c->nospace_free =
+            c->share_free +
+            (CORE_NOSPACE_RESULTS * c->max_result > CORE_NOSPACE_MARGIN
+                 ? CORE_NOSPACE_RESULTS * c->max_result
+                 : CORE_NOSPACE_MARGIN);
+        if (set_table_unassign(c->sets, f->set, f->epoch) == 0) {
+            core_record_set(c, JREC_UNASSIGN, f->set, f->epoch, node->name,
+                            NULL);
+            core_log(c, AMB_LOG_WARN, 0,
+                     "job %s set %u epoch %llu: node %s has no space on the "
+                     "share (%s); Available again, no failure counted",
+                     c->job->id, f->set, (unsigned long long)f->epoch,
+                     node->name, f->text);
+        }
+        return;
+    }
     nodewatch_outcome(&node->w, false, c->now, "the node failed a set");
     if (set_table_fail(c->sets, f->set, f->epoch, f->text, NULL) == -1) {
         core_log(c, AMB_LOG_DEBUG, 0,
@@ -907,7 +958,8 @@ static void
 core_dispatch(struct amb_core *c)
 {
     int progress = 1;
-    if (c->failed || c->concat_started || !core_share_ok(c))
+    if (c->failed || c->concat_started || !core_share_ok(c) ||
+        amb_core_paused(c) != NULL)
         return;
     while (progress) {
         progress = 0;
@@ -1105,6 +1157,17 @@ amb_core_free(struct amb_core *c)
     free(c->acts);
     free(c->snap);
     free(c);
+}
+
+const char *
+amb_core_paused(const struct amb_core *c)
+{
+    if (c->share_full ||
+        (c->now < c->nospace_until && c->share_free <= c->nospace_free))
+        return "share-full";
+    if (c->share_sick)
+        return "share-silent";
+    return NULL;
 }
 
 int

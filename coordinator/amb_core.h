@@ -135,6 +135,8 @@ const struct amb_act *amb_core_step(struct amb_core *c,
 /* 0 while the job runs, -1 when it stopped (amb_core_report says why).
  * The job's success is ACT_DONE. */
 int amb_core_failed(const struct amb_core *c);
+/* Why no work is handed out now ("share-full", "share-silent"), or NULL. */
+const char *amb_core_paused(const struct amb_core *c);
 const char *amb_core_report(const struct amb_core *c);
 /* The set whose failures stopped the job (valid when failed). */
 uint32_t amb_core_stop_set(const struct amb_core *c);

@@ -145,7 +145,8 @@ ambassador_new(const struct coord_config *cfg, const struct job *job, int lfd,
         return NULL;
     }
     a->checker = checker_start(a->events);
-    a->watch = sharewatch_start(job->share, cfg->share_poll_ms, a->events);
+    a->watch = sharewatch_start(job->share, cfg->share_poll_ms,
+                                cfg->share_min_free_bytes, a->events);
     a->journaler = journaler_start(jr, job->share, gen, a->events);
     if (a->journaler != NULL)
         journaler_set_compact_bytes(a->journaler, cfg->journal_compact_bytes);
@@ -576,8 +577,11 @@ amb_progress(struct ambassador *a, uint64_t now, int force)
                       ? count
                       : amb_core_progress(a->core, i);
     }
-    snprintf(line, sizeof(line), "progress %u %u %llu %zu\n", counted,
-             a->job->nsets, (unsigned long long)frames, a->job->frames->count);
+    snprintf(line, sizeof(line), "progress %u %u %llu %zu%s%s\n", counted,
+             a->job->nsets, (unsigned long long)frames, a->job->frames->count,
+             amb_core_paused(a->core) != NULL ? " paused " : "",
+             amb_core_paused(a->core) != NULL ? amb_core_paused(a->core)
+                                               : "");
     if (strcmp(line, a->last_progress) == 0)
         return;
     snprintf(a->last_progress, sizeof(a->last_progress), "%s", line);

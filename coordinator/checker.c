@@ -95,18 +95,6 @@ checker_validate(const struct checker_task *t, struct vidinfo *vi, char *err,
     return 0;
 }
 
-/* Did an operation fail for want of a resource (its message carries the
- * system's words for it, as libav's and ours do)? Then it may work later. */
-static int
-checker_transient(const char *err)
-{
-    static const int errs[] = {EMFILE, ENFILE, ENOMEM, ENOSPC, EDQUOT};
-    for (size_t i = 0; i < sizeof(errs) / sizeof(errs[0]); i++)
-        if (strstr(err, strerror(errs[i])) != NULL)
-            return 1;
-    return 0;
-}
-
 static void
 checker_emit(struct checker *k, struct amb_event *ev)
 {
@@ -144,7 +132,7 @@ checker_run(struct checker *k, struct checker_task *t)
                           sizeof(ev->u.concated.text)) == 0;
         ev->u.concated.frames = frames;
         ev->u.concated.transient =
-            !ev->u.concated.ok && checker_transient(ev->u.concated.text);
+            !ev->u.concated.ok && err_is_resource(ev->u.concated.text);
         checker_emit(k, ev);
         return;
     case TASK_REMOVE:

@@ -35,6 +35,7 @@ config_defaults(struct coord_config *c)
     c->share_poll_ms = CONFIG_DEFAULT_SHARE_POLL_MS;
     c->share_suspect_ms = CONFIG_DEFAULT_SHARE_SUSPECT_MS;
     c->journal_compact_bytes = CONFIG_DEFAULT_JOURNAL_COMPACT_BYTES;
+    c->share_min_free_bytes = CONFIG_DEFAULT_SHARE_MIN_FREE_BYTES;
     c->max_failures_per_set = CONFIG_DEFAULT_MAX_FAILURES_PER_SET;
 }
 
@@ -110,6 +111,8 @@ static const struct config_key {
      1, 1, BREAKER_WINDOW_MAX},
     {"journal_compact_bytes",
      offsetof(struct coord_config, journal_compact_bytes), 0, 1024, 1ull << 30},
+    {"share_min_free_bytes",
+     offsetof(struct coord_config, share_min_free_bytes), 0, 0, 1ull << 50},
     {"max_nodes_per_set", offsetof(struct coord_config, max_nodes_per_set), 1,
      1, CONFIG_MAX_COUNT},
     {"max_failures_per_set",

@@ -33,6 +33,7 @@
 #define CONFIG_DEFAULT_SHARE_POLL_MS 1000
 #define CONFIG_DEFAULT_SHARE_SUSPECT_MS 5000
 #define CONFIG_DEFAULT_JOURNAL_COMPACT_BYTES (1u << 20)
+#define CONFIG_DEFAULT_SHARE_MIN_FREE_BYTES (256ull << 20)
 
 struct coord_config {
     char share[FS_PATH_MAX];  /* share root */
@@ -67,6 +68,8 @@ struct coord_config {
     int force; /* a job of this name made from another input is removed and
                   started anew (otherwise refused) */
     uint64_t journal_compact_bytes; /* compact the journal past this */
+    uint64_t share_min_free_bytes;  /* below this the share is full: no new
+                                       work until there is space again */
     uint64_t gen; /* this ambassador's generation (set by main) */
     struct auth_secret secret;
 };

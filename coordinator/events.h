@@ -73,6 +73,8 @@ struct ev_set {
     uint32_t set;
     uint64_t epoch;
     uint64_t frames;    /* EV_PROGRESS */
+    int nospace;        /* EV_FAIL: refused for want of space on the share
+                           (the environment's fault, not the set's) */
     char text[ERR_MAX]; /* EV_FAIL: the node's error */
 };
 
@@ -113,6 +115,9 @@ struct ev_concated {
 
 struct ev_share {
     int ok;
+    int full;            /* answered, but out of space (or below the
+                            configured minimum free) */
+    uint64_t free_bytes; /* what statvfs says is free to us */
     uint64_t gen; /* highest ambassador generation claimed on the share */
     char text[ERR_MAX];
 };

@@ -445,8 +445,10 @@ out:
     return ret;
 }
 
-/* Writes j->buf[0..len) at the end of the file and fdatasyncs it; any
- * failure breaks j. 0, or -1 + errno. */
+/* Writes j->buf[0..len) at the end of the file and fdatasyncs it. A
+ * write refused for want of space (ENOSPC, EDQUOT) is taken back, so the
+ * same append can be tried again once there is space; any other failure,
+ * and any failed sync, breaks j. 0, or -1 + errno. */
 static int
 journal_write_sync(struct journal *j, size_t len)
 {
@@ -455,7 +457,19 @@ journal_write_sync(struct journal *j, size_t len)
         (void)fdio_write_full(j->fd, j->buf, len / 2);
         _exit(FAULT_TORN_EXIT);
     }
-    if (fdio_write_full(j->fd, j->buf, len) == -1 || fdatasync(j->fd) == -1) {
+    if (fdio_write_full(j->fd, j->buf, len) == -1) {
+        int e = errno;
+        if ((e == ENOSPC || e == EDQUOT) &&
+            ftruncate(j->fd, (off_t)j->size) == 0 &&
+            lseek(j->fd, (off_t)j->size, SEEK_SET) == (off_t)j->size) {
+            errno = e;
+            return -1;
+        }
+        j->broken = 1;
+        errno = e;
+        return -1;
+    }
+    if (fdatasync(j->fd) == -1) {
         j->broken = 1;
         return -1;
     }

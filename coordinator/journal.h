@@ -68,8 +68,10 @@ struct journal *journal_open(const char *path,
                              void *ctx, char *err, size_t errlen);
 /* Appends one record of n bytes (1..JOURNAL_MAX_RECORD) with one write
  * and fdatasyncs it. 0, or -1 + errno. The journal is still usable after
- * EINVAL (a bad n) and EFBIG (the file would pass JOURNAL_MAX_FILE, which
- * journal_open refuses to read: compact first). Any other failure leaves
+ * EINVAL (a bad n), EFBIG (the file would pass JOURNAL_MAX_FILE, which
+ * journal_open refuses to read: compact first) and a write refused for
+ * want of space (ENOSPC, EDQUOT: the bytes are taken back, so the same
+ * append can be tried again when there is space). Any other failure leaves
  * it unusable (every later call fails with EIO): close it, reopen to
  * truncate the tail, and carry on from what it replays. */
 int journal_append(struct journal *j, const void *rec, size_t n);

@@ -16,6 +16,9 @@
 #include "coordinator/events.h"
 #include "coordinator/generation.h"
 
+#define JOURNALER_SPACE_WAIT_MS 250      /* first wait for space */
+#define JOURNALER_SPACE_WAIT_MAX_MS 5000 /* the longest */
+
 struct journaler_batch {
     char **recs;
     size_t n;
@@ -33,7 +36,32 @@ struct journaler {
     pthread_t thread;
     uint64_t compact_bytes; /* set before the first batch */
     int compact_asked;      /* journaler thread only */
+    uint64_t space_wait_ms; /* journaler thread: waiting for space, this
+                               long at a time (0: not waiting) */
 };
+
+/* The append was refused for want of space (the journal took it back):
+ * wait, and say so once. A full share pauses the ambassador (nothing is
+ * acted on until it is written); it never ends it (DESIGN I6). 1 to try
+ * again, 0 for any other failure. */
+static int
+journaler_wait_space(struct journaler *w)
+{
+    if (errno != ENOSPC && errno != EDQUOT)
+        return 0;
+    if (w->space_wait_ms == 0) {
+        log_warnx("journal: the share is full (%s); waiting for space: "
+                  "nothing is acted on until it is written",
+                  strerror(errno));
+        w->space_wait_ms = JOURNALER_SPACE_WAIT_MS;
+    } else if (w->space_wait_ms < JOURNALER_SPACE_WAIT_MAX_MS) {
+        w->space_wait_ms *= 2;
+        if (w->space_wait_ms > JOURNALER_SPACE_WAIT_MAX_MS)
+            w->space_wait_ms = JOURNALER_SPACE_WAIT_MAX_MS;
+    }
+    poll(NULL, 0, (int)w->space_wait_ms);
+    return 1;
+}
 
 static void
 journaler_batch_free(struct journaler_batch *b)
@@ -62,10 +90,15 @@ journaler_run(struct journaler *w, struct journaler_batch *b)
             lens[i] = strlen(b->recs[done + i]);
         }
         if (journal_append_many(w->j, recs, lens, k) == -1) {
+            if (journaler_wait_space(w))
+                continue; /* the same records again */
             /* Nothing may be acted on that is not durable: stop here. */
             log_warn("journal append failed; the ambassador stops");
             _exit(1);
         }
+        if (w->space_wait_ms != 0)
+            log_info("journal: written again; the share has space");
+        w->space_wait_ms = 0;
         done += k;
     }
     ev = calloc(1, sizeof(*ev));

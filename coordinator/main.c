@@ -101,6 +101,7 @@ static const struct option long_opts[] = {
     {"grace-ms", required_argument, NULL, OPT_KEY},
     {"share-poll-ms", required_argument, NULL, OPT_KEY},
     {"share-suspect-ms", required_argument, NULL, OPT_KEY},
+    {"share-min-free-bytes", required_argument, NULL, OPT_KEY},
     {"max-failures-per-set", required_argument, NULL, OPT_KEY},
     {"journal-compact-bytes", required_argument, NULL, OPT_KEY},
     {"config", required_argument, NULL, OPT_CONFIG},

@@ -330,6 +330,8 @@ nodeconn_handle(struct nodeconn *c, const cJSON *msg, char *why, size_t whylen)
             ev->u.set.epoch = epoch;
             snprintf(ev->u.set.text, sizeof(ev->u.set.text), "node error: %s",
                      e != NULL ? e : "(no reason given)");
+            ev->u.set.nospace =
+                cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "nospace"));
         }
         nodeconn_emit(c, ev);
         return 0;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,6 +30,7 @@
 struct sharewatch {
     char share[FS_PATH_MAX];
     uint64_t poll_ms;
+    uint64_t min_free;  /* bytes: below this the share counts as full */
     struct evq *events; /* borrowed */
     pthread_t thread;
     pthread_mutex_t mu;
@@ -141,6 +143,23 @@ sharewatch_read_leases(struct sharewatch *w)
     closedir(d);
 }
 
+/* Is the share full? A probe refused for want of space is an answer (the
+ * share works; it is full), and so is statvfs below min_free. */
+static void
+sharewatch_space(const struct sharewatch *w, struct ev_share *sh)
+{
+    struct statvfs sv;
+    if (!sh->ok && err_is_nospace(sh->text)) {
+        sh->ok = 1;
+        sh->full = 1;
+    }
+    if (statvfs(w->share, &sv) == 0) {
+        sh->free_bytes = (uint64_t)sv.f_bavail * sv.f_frsize;
+        if (sh->free_bytes < w->min_free)
+            sh->full = 1;
+    }
+}
+
 static void *
 sharewatch_main(void *arg)
 {
@@ -157,6 +176,7 @@ sharewatch_main(void *arg)
             ev->type = EV_SHARE;
             ev->u.share.ok = sharewatch_probe(w, ev->u.share.text,
                                               sizeof(ev->u.share.text)) == 0;
+            sharewatch_space(w, &ev->u.share);
             /* The newest generation claimed: a stopped ambassador that
              * wakes up learns here that it was replaced. */
             ev->u.share.gen = generation_newest(w->share);
@@ -175,7 +195,8 @@ sharewatch_main(void *arg)
 }
 
 struct sharewatch *
-sharewatch_start(const char *share, uint64_t poll_ms, struct evq *events)
+sharewatch_start(const char *share, uint64_t poll_ms, uint64_t min_free,
+                 struct evq *events)
 {
     struct sharewatch *w = calloc(1, sizeof(*w));
 
@@ -183,6 +204,7 @@ sharewatch_start(const char *share, uint64_t poll_ms, struct evq *events)
         return NULL;
     snprintf(w->share, sizeof(w->share), "%s", share);
     w->poll_ms = poll_ms;
+    w->min_free = min_free;
     w->events = events;
     pthread_mutex_init(&w->mu, NULL);
     clock_cond_init(&w->cv);

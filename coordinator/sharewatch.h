@@ -6,7 +6,8 @@
  * EV_SHARE and EV_LEASE events to the loop. When the share hangs, this
  * thread hangs with it and the loop, which keeps time, notices the silence
  * and pauses dispatch and lease-based reclaim instead of declaring every
- * node dead at once.
+ * node dead at once. It also says when the share is full: a probe refused
+ * for want of space, or less than min_free bytes free (statvfs).
  */
 #ifndef FF_SHAREWATCH_H
 #define FF_SHAREWATCH_H
@@ -18,7 +19,7 @@
 struct sharewatch;
 
 struct sharewatch *sharewatch_start(const char *share, uint64_t poll_ms,
-                                    struct evq *events);
+                                    uint64_t min_free, struct evq *events);
 /* Stop and free. Waits for a probe in progress (bounded by the mount's own
  * behaviour). NULL ok. */
 void sharewatch_free(struct sharewatch *w);

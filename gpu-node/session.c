@@ -381,6 +381,9 @@ session_send_report(struct session *s, const struct work *w)
             json_add_u64(m, "set", w->m->set);
             json_add_u64(m, "epoch", w->epoch);
             cJSON_AddStringToObject(m, "error", w->err);
+            /* The share is full: the environment refused, not the set. */
+            if (err_is_nospace(w->err))
+                cJSON_AddBoolToObject(m, "nospace", 1);
         }
         return session_send(s, m);
     }

@@ -113,6 +113,11 @@
 #define SIM_GROW_MIN 16 /* first capacity of a growing array */
 #define DECIMAL 10
 #define SIM_SET_FRAMES 2 /* frames a set: only counts are modelled */
+#define SIM_SHARE_FREE (1ull << 40) /* the share never fills */
+#define SIM_ENCODER "libx264"
+#define SIM_PRESET "veryfast"
+#define SIM_SHA256                                                             \
+    "0000000000000000000000000000000000000000000000000000000000000000"
 
 /* Timings, virtual ms: DESIGN.md §5 at full scale. */
 #define SIM_HB_MS CONFIG_DEFAULT_HB_MS
@@ -1881,6 +1886,10 @@ loop_result(struct sim *s, struct ev_result *r, uint32_t set, uint64_t epoch,
     r->epoch = epoch;
     r->frames = count;
     r->bytes = 1;
+    snprintf(r->sha256, sizeof(r->sha256), "%s", SIM_SHA256);
+    snprintf(r->encoder, sizeof(r->encoder), "%s", SIM_ENCODER);
+    snprintf(r->preset, sizeof(r->preset), "%s", SIM_PRESET);
+    r->fallback[0] = '\0';
     if (job_result_rel(&s->job, set, epoch, node_name(s, node), r->path,
                        sizeof(r->path)) == -1)
         r->path[0] = '\0';
@@ -1911,6 +1920,9 @@ loop_event(struct sim *s, const struct sim_ev *e, struct amb_event *ev)
         ev->u.hello.slots = s->nodes[x->node].slots;
         snprintf(ev->u.hello.peer, sizeof(ev->u.hello.peer), "%s:%u",
                  node_name(s, x->node), (unsigned)e->session);
+        snprintf(ev->u.hello.encoders, sizeof(ev->u.hello.encoders), "%s",
+                 SIM_ENCODER);
+        snprintf(ev->u.hello.decoder, sizeof(ev->u.hello.decoder), "cpu");
         ev->u.hello.nheld = 0;
         for (int i = 0;
              i < x->nhello && i < CONFIG_MAX_SLOTS && i < LEASE_MAX_HELD; i++) {
@@ -1932,6 +1944,7 @@ loop_event(struct sim *s, const struct sim_ev *e, struct amb_event *ev)
         ev->type = EV_FAIL;
         ev->u.set.set = e->set;
         ev->u.set.epoch = e->epoch;
+        ev->u.set.nospace = 0;
         snprintf(ev->u.set.text, sizeof(ev->u.set.text), "node error");
         break;
     case LE_GONE:
@@ -1944,6 +1957,7 @@ loop_event(struct sim *s, const struct sim_ev *e, struct amb_event *ev)
         ev->type = EV_CHECKED;
         loop_result(s, &ev->u.checked.r, e->set, e->epoch, e->node);
         ev->u.checked.ok = e->ok;
+        memset(&ev->u.checked.info, 0, sizeof(ev->u.checked.info));
         snprintf(ev->u.checked.text, sizeof(ev->u.checked.text),
                  "result failed its check");
         break;
@@ -1951,6 +1965,8 @@ loop_event(struct sim *s, const struct sim_ev *e, struct amb_event *ev)
         ev->type = EV_SHARE;
         ev->u.share.ok = 1;
         ev->u.share.gen = 0;
+        ev->u.share.full = 0;
+        ev->u.share.free_bytes = SIM_SHARE_FREE;
         break;
     case LE_LEASE: {
         const struct lease_rec *r = &s->leases[e->aux];

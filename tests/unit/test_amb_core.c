@@ -1571,6 +1571,86 @@ test_concat_short_of_resources_retried(void **state)
     assert_int_equal(amb_core_failed(f->core), 0);
 }
 
+/* The share probe answering, with how full the share is. */
+static void
+share_space(struct fix *f, uint64_t now, int full, uint64_t free_bytes)
+{
+    struct amb_event ev;
+    ev_init(&ev, EV_SHARE, 0, NULL);
+    ev.u.share.ok = 1;
+    ev.u.share.gen = GEN;
+    ev.u.share.full = full;
+    ev.u.share.free_bytes = free_bytes;
+    step(f, &ev, now);
+    f->last_share = now;
+}
+
+/* A full share pauses dispatch, says so, and resumes when space returns;
+ * nothing counts against a set or a node meanwhile. */
+static void
+test_full_share_pauses_dispatch(void **state)
+{
+    struct fix *f = *state;
+    uint64_t t = T0 + TICK_MS;
+
+    start_with_node(f, 2, 1);
+    expect_send(f, S1, AMB_MSG_ASSIGN, 0, "start");
+    share_space(f, t += TICK_MS, 1, 0);
+    expect_log(f, "share is full (0 MiB free", "probe: full");
+    assert_string_equal(amb_core_paused(f->core), "share-full");
+    count_set(f, S1, "n1", 0, 1, t += TICK_MS);
+    for (int i = 0; i < 20; i++) {
+        tick(f, t += TICK_MS);
+        expect_no_act(f, ACT_SEND, AMB_MSG_ASSIGN, NO_SET, 0,
+                      "share full, slot free");
+    }
+    share_space(f, t += TICK_MS, 0, 1ull << 30);
+    expect_log(f, "share has space again", "probe: space");
+    assert_null(amb_core_paused(f->core));
+    tick(f, t += TICK_MS);
+    expect_send(f, S1, AMB_MSG_ASSIGN, 1, "space again");
+    assert_int_equal(amb_core_stats(f->core)->failures, 0);
+}
+
+/* A node that ran out of space gives the set back with no failure counted
+ * (not against the set, not against its breaker), and nothing more goes
+ * out until the share has more room than then. */
+static void
+test_node_out_of_space_returns_set(void **state)
+{
+    struct fix *f = *state;
+    struct amb_event ev;
+    uint64_t t = T0 + TICK_MS;
+
+    start_with_node(f, 2, 1);
+    expect_send(f, S1, AMB_MSG_ASSIGN, 0, "start");
+    share_space(f, t += TICK_MS, 0, 100000);
+    ev_init(&ev, EV_FAIL, S1, NULL);
+    ev.u.set.set = 0;
+    ev.u.set.epoch = 1;
+    ev.u.set.nospace = 1;
+    snprintf(ev.u.set.text, sizeof(ev.u.set.text),
+             "node error: writing 0/1-n1.mp4.part: No space left on device");
+    step(f, &ev, t += TICK_MS);
+    expect_rec(f, JREC_UNASSIGN, 0, "out of space");
+    expect_no_act(f, ACT_RECORD, JREC_FAIL, NO_SET, 0, "out of space");
+    expect_log(f, "node n1 has no space on the share", "out of space");
+    expect_set(f, 0, SET_AVAILABLE, 2, 0);
+    assert_int_equal(set_of(f, 0)->failures, 0);
+    assert_int_equal(amb_core_stats(f->core)->failures, 0);
+    expect_breaker(f, S1, "closed", "out of space is not the node's fault");
+    /* Its own partial file going away is no news. */
+    for (int i = 0; i < 10; i++) {
+        share_space(f, t += TICK_MS, 0, 100000 + 200000);
+        tick(f, t += TICK_MS);
+        expect_no_act(f, ACT_SEND, AMB_MSG_ASSIGN, NO_SET, 0,
+                      "no more room than then");
+    }
+    share_space(f, t += TICK_MS, 0, 1ull << 30);
+    tick(f, t += TICK_MS);
+    expect_send(f, S1, AMB_MSG_ASSIGN, 0, "room again");
+}
+
 /* ---- the journal ---- */
 
 /* Through the record's text, as a restart reads it. */
@@ -1780,6 +1860,8 @@ main(void)
         T(test_all_counted_concat_then_done),
         T(test_failed_concat_stops_job),
     T(test_concat_short_of_resources_retried),
+    T(test_full_share_pauses_dispatch),
+    T(test_node_out_of_space_returns_set),
         T(test_snapshot_replays_to_same_table),
         T(test_records_replay_to_same_table),
         T(test_resume_from_snapshot_reattaches),
