@@ -66,8 +66,9 @@ struct amb_core {
     const struct coord_config *cfg;
     const struct job *job;
     struct set_table *sets;
-    uint64_t *progress; /* frames done per set, current attempt */
-    char **accepted;    /* rel path of the counted result per set */
+    uint64_t *progress;  /* frames done per set, current attempt */
+    char **accepted;     /* rel path of the counted result per set */
+    char **accepted_sha; /* its sha256 (hex), or NULL when not recorded */
     struct vidinfo first_info;
     int have_first_info;
     struct core_node *nodes;
@@ -751,6 +752,9 @@ core_count(struct amb_core *c, const struct ev_checked *k, const char *name)
     FF_ASSERT(c->accepted[res->set] == NULL); /* counted once */
     c->accepted[res->set] = strdup(res->path);
     FF_ASSERT(c->accepted[res->set] != NULL);
+    free(c->accepted_sha[res->set]);
+    c->accepted_sha[res->set] = strdup(res->sha256);
+    FF_ASSERT(c->accepted_sha[res->set] != NULL);
     if (!c->have_first_info) {
         c->first_info = k->info;
         c->have_first_info = 1;
@@ -762,7 +766,7 @@ core_count(struct amb_core *c, const struct ev_checked *k, const char *name)
                  k->info.profile, k->info.level);
     }
     c->st.counted++;
-    FF_ASSERT(c->st.counted <= c->job->nsets);
+    FF_ASSERT(c->st.counted - c->st.lost <= c->job->nsets);
     if (res->bytes > c->max_result)
         c->max_result = res->bytes;
 }
@@ -875,11 +879,52 @@ core_on_undelivered(struct amb_core *c, struct core_node *node,
     }
 }
 
+/* Counted results found missing or changed at the concat: those sets are
+ * rendered again (never concatenated as they are now), and the concat
+ * runs once they are counted anew. A set lost max_failures_per_set times
+ * stops the job like any other. */
+static void
+core_lose(struct amb_core *c, const struct ev_concated *k)
+{
+    core_log(c, AMB_LOG_WARN, 0,
+             "job %s: %u counted mini-video(s) are missing or changed since "
+             "they were counted (%s); rendering them again",
+             c->job->id, k->nbad, k->text);
+    for (uint32_t i = 0; i < k->nbad && i < EV_CONCAT_BAD_MAX; i++) {
+        uint32_t set = k->bad[i];
+        const struct set_info *s = set_table_get(c->sets, set);
+        uint64_t epoch;
+        char why[ERR_MAX];
+        if (s == NULL || s->status != SET_COUNTED)
+            continue;
+        epoch = s->epoch;
+        snprintf(why, sizeof(why),
+                 "its counted mini-video %.300s is missing "
+                 "or changed",
+                 c->accepted[set] != NULL ? c->accepted[set] : "?");
+        if (set_table_lose(c->sets, set, epoch, why) == -1)
+            continue;
+        core_record_set(c, JREC_LOST, set, epoch, s->holder_name, why);
+        free(c->accepted[set]);
+        free(c->accepted_sha[set]);
+        c->accepted[set] = c->accepted_sha[set] = NULL;
+        c->st.lost++;
+        c->progress[set] = 0;
+        if (!c->failed && s->losses >= c->cfg->max_failures_per_set)
+            core_fail_job(c, set);
+    }
+    c->concat_started = 0;
+}
+
 static void
 core_on_concated(struct amb_core *c, const struct amb_event *ev)
 {
     const struct ev_concated *k = &ev->u.concated;
     struct jrec *r;
+    if (!k->ok && k->nbad > 0) {
+        core_lose(c, k);
+        return;
+    }
     if (!k->ok && k->transient) {
         /* Descriptors, memory or space run short: every set is still
          * counted, so this is no reason to fail the job. */
@@ -1111,14 +1156,18 @@ amb_core_new(const struct coord_config *cfg, const struct job *job,
         /* Resume: the replayed table and counted paths become ours. */
         c->sets = restored->sets;
         c->accepted = restored->accepted;
+        c->accepted_sha = restored->accepted_sha;
         restored->sets = NULL;
         restored->accepted = NULL;
+        restored->accepted_sha = NULL;
     } else {
         c->sets = set_table_new(job->nsets);
         c->accepted = calloc(job->nsets, sizeof(*c->accepted));
+        c->accepted_sha = calloc(job->nsets, sizeof(*c->accepted_sha));
     }
     c->progress = calloc(job->nsets, sizeof(*c->progress));
-    if (c->sets == NULL || c->progress == NULL || c->accepted == NULL) {
+    if (c->sets == NULL || c->progress == NULL || c->accepted == NULL ||
+        c->accepted_sha == NULL) {
         amb_core_free(c);
         return NULL;
     }
@@ -1148,10 +1197,14 @@ amb_core_free(struct amb_core *c)
         c->peers = p->next;
         free(p);
     }
-    if (c->accepted != NULL)
-        for (uint32_t i = 0; i < c->job->nsets; i++)
+    for (uint32_t i = 0; i < c->job->nsets; i++) {
+        if (c->accepted != NULL)
             free(c->accepted[i]);
+        if (c->accepted_sha != NULL)
+            free(c->accepted_sha[i]);
+    }
     free(c->accepted);
+    free(c->accepted_sha);
     free(c->progress);
     set_table_free(c->sets);
     free(c->acts);
@@ -1198,6 +1251,12 @@ const char *
 amb_core_accepted(const struct amb_core *c, uint32_t set)
 {
     return set < c->job->nsets ? c->accepted[set] : NULL;
+}
+
+const char *
+amb_core_accepted_sha(const struct amb_core *c, uint32_t set)
+{
+    return set < c->job->nsets ? c->accepted_sha[set] : NULL;
 }
 
 uint64_t
@@ -1247,6 +1306,9 @@ amb_core_snapshot(struct amb_core *c, size_t *n)
         if (si->status == SET_COUNTED && c->accepted[i] != NULL)
             snprintf(c->snap[k].path, sizeof(c->snap[k].path), "%s",
                      c->accepted[i]);
+        if (si->status == SET_COUNTED && c->accepted_sha[i] != NULL)
+            snprintf(c->snap[k].sha256, sizeof(c->snap[k].sha256), "%s",
+                     c->accepted_sha[i]);
         k++;
     }
     if (c->concat_started) {

@@ -45,6 +45,7 @@ struct amb_stats {
     uint64_t assigned, counted, failures, reclaimed, declined;
     uint64_t stale_results, rejected_results, duplicates;
     uint64_t reattached, cancelled, refused;
+    uint64_t lost; /* counted results found missing or changed */
 };
 
 /* Why a set was taken back from its node (JREC_RECLAIM). */
@@ -143,6 +144,8 @@ uint32_t amb_core_stop_set(const struct amb_core *c);
 const struct set_table *amb_core_sets(const struct amb_core *c);
 /* The counted result's path of set (relative to the share), or NULL. */
 const char *amb_core_accepted(const struct amb_core *c, uint32_t set);
+/* Its sha256 as counted (hex), or NULL when the journal did not keep it. */
+const char *amb_core_accepted_sha(const struct amb_core *c, uint32_t set);
 /* Frames done on set by its current attempt. */
 uint64_t amb_core_progress(const struct amb_core *c, uint32_t set);
 const struct amb_stats *amb_core_stats(const struct amb_core *c);

@@ -70,6 +70,7 @@ struct amb_deferred {
     int accepted;         /* DEF_SEND: an accepting result (a crash point) */
     struct node_cmd *cmd; /* DEF_SEND, owned */
     char **paths;         /* DEF_CONCAT, owned */
+    char **shas;          /* DEF_CONCAT, owned: each path's sha256 */
     size_t npaths;
     char *text; /* DEF_LOG, owned */
     struct amb_deferred *next;
@@ -287,9 +288,12 @@ amb_deferred_free(struct amb_deferred *d)
         struct amb_deferred *next = d->next;
         node_cmd_free(d->cmd);
         free(d->text);
-        for (size_t i = 0; i < d->npaths; i++)
+        for (size_t i = 0; i < d->npaths; i++) {
             free(d->paths[i]);
+            free(d->shas[i]);
+        }
         free(d->paths);
+        free(d->shas);
         free(d);
         d = next;
     }
@@ -416,22 +420,26 @@ amb_act_send(struct ambassador *a, const struct amb_act *act)
     amb_defer(a, d);
 }
 
-/* The accepted results, in set order, as paths on this host. */
-static char **
-amb_concat_paths(const struct ambassador *a)
+/* The accepted results, in set order, as paths on this host, with their
+ * hashes as counted (NULL where the journal did not keep one). */
+static void
+amb_concat_inputs(const struct ambassador *a, struct amb_deferred *d)
 {
-    char **paths = calloc(a->job->nsets, sizeof(*paths));
-    if (paths == NULL)
+    d->paths = calloc(a->job->nsets, sizeof(*d->paths));
+    d->shas = calloc(a->job->nsets, sizeof(*d->shas));
+    if (d->paths == NULL || d->shas == NULL)
         amb_oom("concat");
+    d->npaths = a->job->nsets;
     for (uint32_t i = 0; i < a->job->nsets; i++) {
         char abs[FS_PATH_MAX];
         const char *rel = amb_core_accepted(a->core, i);
+        const char *sha = amb_core_accepted_sha(a->core, i);
         if (rel == NULL ||
             fs_join(abs, sizeof(abs), a->job->share, rel) == -1 ||
-            (paths[i] = strdup(abs)) == NULL)
+            (d->paths[i] = strdup(abs)) == NULL ||
+            (sha != NULL && (d->shas[i] = strdup(sha)) == NULL))
             amb_oom("concat paths");
     }
-    return paths;
 }
 
 static void
@@ -485,8 +493,7 @@ amb_act(struct ambassador *a, const struct amb_act *act)
         break;
     case ACT_CONCAT:
         d = amb_deferred_new(DEF_CONCAT, 0);
-        d->paths = amb_concat_paths(a);
-        d->npaths = a->job->nsets;
+        amb_concat_inputs(a, d);
         amb_defer(a, d);
         break;
     case ACT_DONE:
@@ -538,9 +545,9 @@ amb_run_deferred(struct ambassador *a, struct amb_deferred *d)
             break;
         case DEF_CONCAT:
             fault_crash_point(FAULT_AFTER_CONCAT_BEGUN);
-            checker_concat(a->checker, d->paths, a->job->nsets, a->cfg->output,
-                           a->job->frames->count, &a->job->enc);
-            d->paths = NULL; /* the checker took them */
+            checker_concat(a->checker, d->paths, d->shas, a->job->nsets,
+                           a->cfg->output, a->job->frames->count, &a->job->enc);
+            d->paths = d->shas = NULL; /* the checker took them */
             d->npaths = 0;
             break;
         case DEF_DONE:
@@ -580,8 +587,7 @@ amb_progress(struct ambassador *a, uint64_t now, int force)
     snprintf(line, sizeof(line), "progress %u %u %llu %zu%s%s\n", counted,
              a->job->nsets, (unsigned long long)frames, a->job->frames->count,
              amb_core_paused(a->core) != NULL ? " paused " : "",
-             amb_core_paused(a->core) != NULL ? amb_core_paused(a->core)
-                                               : "");
+             amb_core_paused(a->core) != NULL ? amb_core_paused(a->core) : "");
     if (strcmp(line, a->last_progress) == 0)
         return;
     snprintf(a->last_progress, sizeof(a->last_progress), "%s", line);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/hash.h"
@@ -27,6 +28,8 @@ struct checker_task {
     char path[FS_PATH_MAX];
     struct enc_params enc;
     char **paths; /* TASK_CONCAT, owned */
+    char **shas;  /* TASK_CONCAT, owned: each path's sha256 as counted, or
+                     NULL when unknown */
     size_t npaths;
 };
 
@@ -42,10 +45,42 @@ checker_task_free(void *p)
     struct checker_task *t = p;
     if (t == NULL)
         return;
-    for (size_t i = 0; i < t->npaths; i++)
+    for (size_t i = 0; i < t->npaths; i++) {
         free(t->paths[i]);
+        if (t->shas != NULL)
+            free(t->shas[i]);
+    }
     free(t->paths);
+    free(t->shas);
     free(t);
+}
+
+/* Is every counted mini-video still the one that was counted (its sha256,
+ * where the journal kept it; else at least there)? The ones that are not
+ * go into c->bad, named in c->text. */
+static void
+checker_verify_counted(const struct checker_task *t, struct ev_concated *c)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < t->npaths; i++) {
+        char hex[HASH_HEX_LEN + 1];
+        uint64_t size;
+        struct stat st;
+        int bad = t->shas != NULL && t->shas[i] != NULL
+                      ? hash_sha256_file(t->paths[i], hex, &size) == -1 ||
+                            strcmp(hex, t->shas[i]) != 0
+                      : stat(t->paths[i], &st) == -1;
+        if (!bad)
+            continue;
+        if (c->nbad < EV_CONCAT_BAD_MAX)
+            c->bad[c->nbad++] = (uint32_t)i;
+        if (n < sizeof(c->text)) {
+            int w = snprintf(c->text + n, sizeof(c->text) - n, "%sset %zu",
+                             n > 0 ? ", " : "", i);
+            if (w > 0)
+                n += (size_t)w;
+        }
+    }
 }
 
 /* 0 when the file is the result the node described and the manifest
@@ -126,6 +161,11 @@ checker_run(struct checker *k, struct checker_task *t)
         return;
     case TASK_CONCAT:
         ev->type = EV_CONCATED;
+        checker_verify_counted(t, &ev->u.concated);
+        if (ev->u.concated.nbad > 0) {
+            checker_emit(k, ev);
+            return;
+        }
         ev->u.concated.ok =
             concat_videos((const char *const *)t->paths, t->npaths, t->path,
                           &t->enc, t->frames, &frames, ev->u.concated.text,
@@ -219,18 +259,23 @@ checker_remove(struct checker *k, const char *abs_path)
 }
 
 void
-checker_concat(struct checker *k, char **paths, size_t n, const char *out,
-               uint64_t expect_frames, const struct enc_params *enc)
+checker_concat(struct checker *k, char **paths, char **shas, size_t n,
+               const char *out, uint64_t expect_frames,
+               const struct enc_params *enc)
 {
     struct checker_task *t = calloc(1, sizeof(*t));
     if (t == NULL) {
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
             free(paths[i]);
+            free(shas[i]);
+        }
         free(paths);
+        free(shas);
         return;
     }
     t->type = TASK_CONCAT;
     t->paths = paths;
+    t->shas = shas;
     t->npaths = n;
     t->frames = expect_frames;
     t->enc = *enc;

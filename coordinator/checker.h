@@ -27,10 +27,14 @@ void checker_check(struct checker *k, uint64_t session,
                    uint64_t frames, const struct enc_params *enc);
 /* Remove a stale or rejected result file. */
 void checker_remove(struct checker *k, const char *abs_path);
-/* Concatenate paths (taken, with the array) in order into out;
- * sets that cannot be stream-copied are re-encoded with enc. */
-void checker_concat(struct checker *k, char **paths, size_t n, const char *out,
-                    uint64_t expect_frames, const struct enc_params *enc);
+/* Concatenate paths (taken, with the array) in order into out; sets that
+ * cannot be stream-copied are re-encoded with enc. First every path must
+ * still hash to its sha256 as counted (shas, taken; an entry may be NULL:
+ * then it must exist): otherwise nothing is written and EV_CONCATED names
+ * the sets that are not. */
+void checker_concat(struct checker *k, char **paths, char **shas, size_t n,
+                    const char *out, uint64_t expect_frames,
+                    const struct enc_params *enc);
 /* Finish queued work, stop the thread, free. NULL ok. */
 void checker_free(struct checker *k);
 

@@ -105,8 +105,14 @@ struct ev_gone {
     char text[ERR_MAX];
 };
 
+#define EV_CONCAT_BAD_MAX 64
+
 struct ev_concated {
     int ok;
+    uint32_t nbad; /* counted results missing or changed since they were
+                      counted (the first EV_CONCAT_BAD_MAX; nothing was
+                      written) */
+    uint32_t bad[EV_CONCAT_BAD_MAX];
     int transient; /* it failed for want of a resource (descriptors,
                       memory, space): try again later */
     uint64_t frames;

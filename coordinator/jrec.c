@@ -22,6 +22,7 @@ static const char *const jrec_names[] = {
     [JREC_RECLAIM] = "reclaim", [JREC_UNASSIGN] = "unassign",
     [JREC_ACCEPT] = "accept",   [JREC_REJECT] = "reject",
     [JREC_CONCAT] = "concat",   [JREC_SET] = "set",
+    [JREC_LOST] = "lost",
 };
 
 char *
@@ -58,12 +59,17 @@ jrec_encode(const struct jrec *r)
         json_add_u64(o, "attempts", r->info.attempts);
         json_add_u64(o, "failures", r->info.failures);
         json_add_u64(o, "reclaims", r->info.reclaims);
+        if (r->info.losses > 0)
+            json_add_u64(o, "losses", r->info.losses);
         cJSON_AddStringToObject(o, "why", r->info.last_error);
         fo = cJSON_AddArrayToObject(o, "failed_on");
         for (uint32_t i = 0; fo != NULL && i < r->info.nfailed_on; i++)
             cJSON_AddItemToArray(fo, cJSON_CreateString(r->info.failed_on[i]));
-        if (r->info.status == SET_COUNTED)
+        if (r->info.status == SET_COUNTED) {
             cJSON_AddStringToObject(o, "path", r->path);
+            if (r->sha256[0] != '\0')
+                cJSON_AddStringToObject(o, "sha256", r->sha256);
+        }
         break;
     }
     default:
@@ -124,6 +130,12 @@ jrec_decode_set(const cJSON *o, struct jrec *r)
     if (json_u64(o, "reclaims", UINT32_MAX, &v) == -1)
         return -1;
     r->info.reclaims = (uint32_t)v;
+    /* Optional: journals written before losses were counted. */
+    if (cJSON_GetObjectItemCaseSensitive(o, "losses") != NULL) {
+        if (json_u64(o, "losses", UINT32_MAX, &v) == -1)
+            return -1;
+        r->info.losses = (uint32_t)v;
+    }
     json_strcpy(o, "why", r->info.last_error, sizeof(r->info.last_error));
     if (!cJSON_IsArray(fo))
         return -1;
@@ -138,6 +150,12 @@ jrec_decode_set(const cJSON *o, struct jrec *r)
     if (r->info.status == SET_COUNTED &&
         (json_strcpy(o, "path", r->path, sizeof(r->path)) == -1 ||
          !fs_relpath_is_safe(r->path)))
+        return -1;
+    /* Optional: journals written before snapshots kept the hash. */
+    r->sha256[0] = '\0';
+    if (r->info.status == SET_COUNTED &&
+        cJSON_GetObjectItemCaseSensitive(o, "sha256") != NULL &&
+        json_strcpy(o, "sha256", r->sha256, sizeof(r->sha256)) == -1)
         return -1;
     return 0;
 }
@@ -213,6 +231,21 @@ out:
     return rc;
 }
 
+/* The set is counted with this result (path, and its hash when known). */
+static int
+jrec_count(struct jrec_state *st, uint32_t set, const char *path,
+           const char *sha)
+{
+    free(st->accepted[set]);
+    free(st->accepted_sha[set]);
+    st->accepted[set] = strdup(path);
+    st->accepted_sha[set] = sha[0] != '\0' ? strdup(sha) : NULL;
+    return st->accepted[set] != NULL &&
+                   (sha[0] == '\0' || st->accepted_sha[set] != NULL)
+               ? 0
+               : -1;
+}
+
 static int
 jrec_fail(char *err, size_t errlen, const struct jrec *r, const char *what)
 {
@@ -234,7 +267,9 @@ jrec_apply(struct jrec_state *st, const struct jrec *r, char *err,
             return jrec_fail(err, errlen, r, "repeats the job");
         st->sets = set_table_new(r->sets);
         st->accepted = calloc(r->sets, sizeof(*st->accepted));
-        if (st->sets == NULL || st->accepted == NULL) {
+        st->accepted_sha = calloc(r->sets, sizeof(*st->accepted_sha));
+        if (st->sets == NULL || st->accepted == NULL ||
+            st->accepted_sha == NULL) {
             errf(err, errlen, "out of memory");
             return -1;
         }
@@ -262,12 +297,8 @@ jrec_apply(struct jrec_state *st, const struct jrec *r, char *err,
             return jrec_fail(err, errlen, r, "moves the set's epoch back");
         if (set_table_restore(st->sets, r->set, &r->info, JREC_SESSION) == -1)
             return jrec_fail(err, errlen, r, "cannot be restored");
-        if (r->info.status == SET_COUNTED) {
-            free(st->accepted[r->set]);
-            st->accepted[r->set] = strdup(r->path);
-            if (st->accepted[r->set] == NULL)
-                return -1;
-        }
+        if (r->info.status == SET_COUNTED)
+            return jrec_count(st, r->set, r->path, r->sha256);
         return 0;
     }
     if (r->type == JREC_CONCAT) {
@@ -302,9 +333,14 @@ jrec_apply(struct jrec_state *st, const struct jrec *r, char *err,
         if (set_table_begin_check(st->sets, r->set, r->epoch) == -1 ||
             set_table_accept(st->sets, r->set, r->epoch) == -1)
             return jrec_fail(err, errlen, r, "does not follow");
+        return jrec_count(st, r->set, r->path, r->sha256);
+    case JREC_LOST:
+        if (set_table_lose(st->sets, r->set, r->epoch, r->text) == -1)
+            return jrec_fail(err, errlen, r, "does not follow");
         free(st->accepted[r->set]);
-        st->accepted[r->set] = strdup(r->path);
-        return st->accepted[r->set] != NULL ? 0 : -1;
+        free(st->accepted_sha[r->set]);
+        st->accepted[r->set] = st->accepted_sha[r->set] = NULL;
+        return 0;
     case JREC_REJECT:
         if (set_table_begin_check(st->sets, r->set, r->epoch) == -1 ||
             set_table_reject(st->sets, r->set, r->epoch, r->text, NULL) == -1)
@@ -322,10 +358,14 @@ jrec_apply(struct jrec_state *st, const struct jrec *r, char *err,
 void
 jrec_state_fini(struct jrec_state *st)
 {
-    if (st->accepted != NULL)
-        for (uint32_t i = 0; i < st->nsets; i++)
+    for (uint32_t i = 0; i < st->nsets; i++) {
+        if (st->accepted != NULL)
             free(st->accepted[i]);
+        if (st->accepted_sha != NULL)
+            free(st->accepted_sha[i]);
+    }
     free(st->accepted);
+    free(st->accepted_sha);
     set_table_free(st->sets);
     memset(st, 0, sizeof(*st));
 }

@@ -28,7 +28,10 @@ enum jrec_type {
     JREC_ACCEPT,   /* the result of epoch is Counted (D) */
     JREC_REJECT,   /* the result of epoch failed its check (C) */
     JREC_CONCAT,   /* the final concat began (done = 0) or ended (done = 1) */
-    JREC_SET,      /* snapshot of one set (compaction): info, path if D */
+    JREC_SET,      /* snapshot of one set (compaction): info, path and
+                      sha256 if D */
+    JREC_LOST,     /* the counted result of epoch is missing or changed:
+                      the set is C again and rendered anew */
 };
 
 struct jrec {
@@ -61,6 +64,8 @@ int jrec_decode(const uint8_t *buf, size_t len, struct jrec *r, char *err,
 struct jrec_state {
     struct set_table *sets; /* sized by the JREC_JOB record */
     char **accepted;        /* per set: counted result path, or NULL */
+    char **accepted_sha;    /* per set: its sha256 (hex), or NULL when the
+                               journal did not record it */
     uint32_t nsets;
     uint64_t frames;
     uint64_t gen;                 /* highest generation seen */

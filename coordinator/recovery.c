@@ -56,12 +56,38 @@ recovery_log_counted(const struct job *job, const struct jrec_state *st)
              n ? line : "none");
 }
 
-/* A resumed job: the journal must describe this zip, and every counted
- * mini-video must still be there and whole. */
+/* A counted set whose mini-video is gone or damaged: lost, to be
+ * journaled (recovery_begin) and rendered again. 0, or -1 on allocation
+ * failure. */
 static int
-recovery_check(const struct job *job, const struct jrec_state *st, char *err,
-               size_t errlen)
+recovery_lose(struct recovery *r, uint32_t set, const char *why)
 {
+    struct jrec_state *st = &r->st;
+    const struct set_info *s = set_table_get(st->sets, set);
+    struct jrec *rec, *grown = realloc(r->lost, (r->nlost + 1) * sizeof(*rec));
+    if (grown == NULL)
+        return -1;
+    r->lost = grown;
+    rec = &r->lost[r->nlost++];
+    memset(rec, 0, sizeof(*rec));
+    rec->type = JREC_LOST;
+    rec->set = set;
+    rec->epoch = s->epoch;
+    snprintf(rec->node, sizeof(rec->node), "%s", s->holder_name);
+    snprintf(rec->text, sizeof(rec->text), "%.*s", (int)sizeof(rec->text) - 1,
+             why);
+    log_warnx("job %s set %u: %s; rendering it again", r->job->id, set, why);
+    return jrec_apply(st, rec, NULL, 0);
+}
+
+/* A resumed job: the journal must describe this zip; a counted mini-video
+ * that is gone or damaged is lost and rendered again (its hash is checked
+ * at the concat). */
+static int
+recovery_check(struct recovery *r, char *err, size_t errlen)
+{
+    const struct job *job = r->job;
+    const struct jrec_state *st = &r->st;
     if (st->sets == NULL) {
         errf(err, errlen, "the journal of job %s has no job record", job->id);
         return -1;
@@ -83,11 +109,14 @@ recovery_check(const struct job *job, const struct jrec_state *st, char *err,
         job_set_range(job, i, &first, &count);
         if (fs_join(path, sizeof(path), job->share, st->accepted[i]) == -1 ||
             vidinfo_probe(path, &vi, err, errlen) == -1 || vi.frames != count) {
-            errf(err, errlen,
-                 "set %u was counted, but its mini-video %s is gone or "
-                 "damaged: cannot resume safely",
-                 i, st->accepted[i]);
-            return -1;
+            char why[ERR_MAX];
+            snprintf(why, sizeof(why),
+                     "its counted mini-video %.300s is gone or damaged",
+                     st->accepted[i]);
+            if (recovery_lose(r, i, why) == -1) {
+                errf(err, errlen, "out of memory");
+                return -1;
+            }
         }
     }
     return 0;
@@ -174,7 +203,7 @@ recovery_open(struct recovery *r, const struct coord_config *cfg, char *err,
             return RECOVERY_FAILED;
         return recovery_open(r, cfg, err, errlen);
     }
-    if (recovery_check(job, &r->st, err, errlen) == -1)
+    if (recovery_check(r, err, errlen) == -1)
         return RECOVERY_FAILED;
     log_info("job %s: replayed %llu journal records: %u of %u sets "
              "counted",
@@ -204,6 +233,13 @@ recovery_begin(struct recovery *r, uint64_t gen, char *err, size_t errlen)
         if (jrec_apply(&r->st, &rec, err, errlen) == -1)
             return -1;
     }
+    /* Counted sets found lost at the start, before anything is acted on. */
+    for (size_t i = 0; i < r->nlost; i++) {
+        if (recovery_append(r->jr, &r->lost[i]) == -1) {
+            errf(err, errlen, "writing the journal: %s", strerror(errno));
+            return -1;
+        }
+    }
     rec.type = JREC_GEN;
     rec.gen = gen;
     if (recovery_append(r->jr, &rec) == -1) {
@@ -217,6 +253,7 @@ void
 recovery_close(struct recovery *r)
 {
     journal_close(r->jr);
+    free(r->lost);
     jrec_state_fini(&r->st);
     job_free(r->job);
     memset(r, 0, sizeof(*r));

@@ -4,11 +4,12 @@
  * recovery_open lists the zip and prepares the job's tree (job.c), opens
  * the journal and replays it into a set table with the loop's own pure
  * functions. A job that was started before resumes only when its journal
- * describes this zip (as many sets and frames) and every mini-video it
- * counted is still on the share with its frames; counted sets stay
- * counted and are named in the log. A job whose concat was journaled as
- * done and whose output verifies is done already. A journal without a
- * single durable record (the first start died at once) starts the job
+ * describes this zip (its fingerprint, as many sets and frames); counted
+ * sets stay counted and are named in the log, except those whose
+ * mini-video is gone or no longer has the set's frames: they are lost
+ * (journaled before anything else) and rendered again. A job whose concat was
+ * journaled as done and whose output verifies is done already. A journal
+ * without a single durable record (the first start died at once) starts the job
  * afresh on the tree it left.
  *
  * Once the ambassador holds its generation, recovery_begin journals the
@@ -36,6 +37,9 @@ enum recovery_status {
 
 struct recovery {
     struct job *job;
+    struct jrec *lost; /* JREC_LOST records recovery_begin journals: counted
+                          sets whose mini-video is gone or damaged */
+    size_t nlost;
     struct journal *jr;    /* open and replayed; whoever takes it sets NULL */
     struct jrec_state st;  /* the replayed state (empty for a new job) */
     struct vidinfo output; /* RECOVERY_DONE only */

@@ -258,6 +258,26 @@ set_table_accept(struct set_table *t, uint32_t set, uint64_t epoch)
 }
 
 int
+set_table_lose(struct set_table *t, uint32_t set, uint64_t epoch,
+               const char *reason)
+{
+    struct set_info *s;
+    if (set >= t->n || t->sets[set].status != SET_COUNTED ||
+        t->sets[set].epoch != epoch)
+        return -1;
+    s = &t->sets[set];
+    s->status = SET_FAILED;
+    s->epoch++;
+    s->holder = 0;
+    s->checking = 0;
+    s->losses++;
+    snprintf(s->last_error, sizeof(s->last_error), "%s", reason);
+    t->counted--;
+    set_table_lower_hint(t, set);
+    return 0;
+}
+
+int
 set_table_reject(struct set_table *t, uint32_t set, uint64_t epoch,
                  const char *reason, uint32_t *nodes_failed)
 {

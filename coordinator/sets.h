@@ -6,7 +6,8 @@
  *
  * Invariants: an epoch only grows; every assignment and every reclaim
  * bumps it; a result is accepted only for the current epoch of a set in B
- * whose check was begun for that epoch, and only once (D is final).
+ * whose check was begun for that epoch, and only once. D is left only by
+ * set_table_lose (the counted file was lost), with the epoch bumped.
  */
 #ifndef FF_SETS_H
 #define FF_SETS_H
@@ -35,6 +36,7 @@ struct set_info {
     uint32_t attempts; /* assignments made */
     uint32_t failures; /* attempts that failed on their node */
     uint32_t reclaims; /* attempts lost with their node's session */
+    uint32_t losses;   /* counted results later found missing or changed */
     uint32_t nfailed_on;
     char failed_on[SETS_MAX_FAILED_NODES][IDENT_MAX + 1]; /* distinct */
     char last_error[SETS_ERROR_MAX];
@@ -84,6 +86,11 @@ int set_table_unassign(struct set_table *t, uint32_t set, uint64_t epoch);
 int set_table_begin_check(struct set_table *t, uint32_t set, uint64_t epoch);
 /* The check passed: checking at this epoch -> D. 0, or -1. */
 int set_table_accept(struct set_table *t, uint32_t set, uint64_t epoch);
+/* D at this epoch -> C, epoch bumped: the counted result is missing or
+ * was changed since (found at the concat or at a restart); the set must be
+ * rendered again. Counted in losses. 0, or -1 when not D at that epoch. */
+int set_table_lose(struct set_table *t, uint32_t set, uint64_t epoch,
+                   const char *reason);
 /* The check failed: checking at this epoch -> C, as set_table_fail. */
 int set_table_reject(struct set_table *t, uint32_t set, uint64_t epoch,
                      const char *reason, uint32_t *nodes_failed);

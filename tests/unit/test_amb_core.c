@@ -1651,6 +1651,42 @@ test_node_out_of_space_returns_set(void **state)
     expect_send(f, S1, AMB_MSG_ASSIGN, 0, "room again");
 }
 
+/* Counted mini-videos found missing or changed at the concat: nothing is
+ * written, those sets are lost (journaled) and rendered again, and the
+ * concat runs again once they are counted anew. */
+static void
+test_concat_finds_changed_results(void **state)
+{
+    struct fix *f = *state;
+    struct amb_event ev;
+    uint64_t t = T0 + TICK_MS;
+
+    start_with_node(f, 2, 2);
+    count_set(f, S1, "n1", 0, 1, t += TICK_MS);
+    count_set(f, S1, "n1", 1, 1, t += TICK_MS);
+    tick(f, t += TICK_MS);
+    expect_act(f, ACT_CONCAT, ANY, NO_SET, 0, "all counted");
+    assert_non_null(amb_core_accepted_sha(f->core, 0));
+    ev_init(&ev, EV_CONCATED, 0, NULL);
+    ev.u.concated.nbad = 1;
+    ev.u.concated.bad[0] = 1;
+    snprintf(ev.u.concated.text, sizeof(ev.u.concated.text), "set 1");
+    step(f, &ev, t += TICK_MS);
+    expect_rec(f, JREC_LOST, 1, "set 1 changed");
+    expect_no_act(f, ACT_DONE, ANY, NO_SET, 0, "set 1 changed");
+    assert_int_equal(amb_core_failed(f->core), 0);
+    expect_set(f, 1, SET_FAILED, 2, 0);
+    expect_set(f, 0, SET_COUNTED, 1, 0);
+    assert_null(amb_core_accepted(f->core, 1));
+    assert_int_equal(amb_core_stats(f->core)->lost, 1);
+    tick(f, t += TICK_MS);
+    expect_send(f, S1, AMB_MSG_ASSIGN, 1, "rendered again");
+    expect_no_act(f, ACT_CONCAT, ANY, NO_SET, 0, "set 1 not counted yet");
+    count_set(f, S1, "n1", 1, 3, t += TICK_MS);
+    tick(f, t += TICK_MS);
+    expect_act(f, ACT_CONCAT, ANY, NO_SET, 0, "counted again");
+}
+
 /* ---- the journal ---- */
 
 /* Through the record's text, as a restart reads it. */
@@ -1860,6 +1896,7 @@ main(void)
         T(test_all_counted_concat_then_done),
         T(test_failed_concat_stops_job),
     T(test_concat_short_of_resources_retried),
+    T(test_concat_finds_changed_results),
     T(test_full_share_pauses_dispatch),
     T(test_node_out_of_space_returns_set),
         T(test_snapshot_replays_to_same_table),

@@ -74,6 +74,42 @@ test_full_lifecycle(void **state)
     set_table_free(t);
 }
 
+/* A counted set whose file was lost goes back to C with a new epoch, only
+ * from D at its counted epoch; the table is no longer done; the old
+ * epoch's result can never count again, the new attempt's can. */
+static void
+test_lose_counted(void **state)
+{
+    struct set_table *t = table_new(1);
+    const struct set_info *s = set_table_get(t, 0);
+    uint64_t e, e2;
+    (void)state;
+
+    e = assign_ok(t, 0, SESSION_A, "n1");
+    assert_int_equal(set_table_lose(t, 0, e, "gone"), -1); /* not D */
+    assert_int_equal(set_table_begin_check(t, 0, e), 0);
+    assert_int_equal(set_table_accept(t, 0, e), 0);
+    assert_true(set_table_done(t));
+    assert_int_equal(set_table_lose(t, 0, e + 1, "gone"), -1); /* epoch */
+    assert_int_equal(set_table_lose(t, 0, e, "its file is gone"), 0);
+    expect_status(t, 0, SET_FAILED);
+    assert_int_equal(s->epoch, e + 1);
+    assert_int_equal(s->losses, 1);
+    assert_int_equal(s->failures, 0);
+    assert_string_equal(s->last_error, "its file is gone");
+    assert_false(set_table_done(t));
+    assert_int_equal(set_table_count(t, SET_COUNTED), 0);
+    assert_int_equal(set_table_lose(t, 0, e, "again"), -1);
+    assert_int_equal(set_table_begin_check(t, 0, e), -1);
+    assert_int_equal(set_table_pick(t, "n2"), 0);
+    e2 = assign_ok(t, 0, SESSION_B, "n2");
+    assert_true(e2 > e + 1);
+    assert_int_equal(set_table_begin_check(t, 0, e2), 0);
+    assert_int_equal(set_table_accept(t, 0, e2), 0);
+    assert_true(set_table_done(t));
+    set_table_free(t);
+}
+
 static void
 test_epochs_grow_on_assign_and_fail(void **state)
 {
@@ -599,6 +635,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_full_lifecycle),
+        cmocka_unit_test(test_lose_counted),
         cmocka_unit_test(test_epochs_grow_on_assign_and_fail),
         cmocka_unit_test(test_stale_fail_rejected),
         cmocka_unit_test(test_duplicate_done_rejected),
