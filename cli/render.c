@@ -35,7 +35,8 @@
 #define RENDER_PAUSED_MAX 64 /* why the job waits, from a progress line */
 #define RENDER_LINE_MAX 1024
 #define RENDER_LOG_TAIL 15
-#define RENDER_NODE_ARGC 9 /* a node's fixed arguments, exe included */
+#define RENDER_EXIT_INTERRUPTED 130 /* 128 + SIGINT, as shells report */
+#define RENDER_NODE_ARGC 9          /* a node's fixed arguments, exe included */
 
 static const char render_usage[] =
     "usage: framefarm render ZIP -o OUT.mp4 [--nodes N] [--set-size N]\n"
@@ -126,6 +127,24 @@ render_bar(uint32_t counted, uint32_t sets, uint64_t frames, uint64_t total,
                 tty ? "\r" : "", bar, counted, sets, (unsigned long long)frames,
                 (unsigned long long)total, fps, eta, tty ? "   " : "\n");
     fflush(stderr);
+}
+
+/* A refusal: the coordinator's own reason line, without its name. */
+static void
+render_reason(const char *path)
+{
+    static const char prefix[] = "framefarm-coordinator: ";
+    char line[RENDER_LINE_MAX], last[RENDER_LINE_MAX] = "";
+    FILE *f = fopen(path, "r");
+    if (f != NULL) {
+        while (fgets(line, sizeof(line), f) != NULL)
+            if (strncmp(line, prefix, sizeof(prefix) - 1) == 0)
+                snprintf(last, sizeof(last), "%s", line + sizeof(prefix) - 1);
+        fclose(f);
+    }
+    if (last[0] == '\0')
+        snprintf(last, sizeof(last), "the job was refused (see the log)\n");
+    fprintf(stderr, "framefarm render: %s", last);
 }
 
 static void
@@ -457,19 +476,29 @@ cli_render(int argc, char **argv)
     }
     rc = render_follow(&r, &o, pipefd[0], bindir);
     close(pipefd[0]);
+    /* A refusal or an interruption: the nodes have nothing to finish. */
+    if (rc == CLI_EXIT_USAGE || render_interrupted)
+        render_kill_nodes(&r, SIGTERM);
     render_reap_nodes(&r);
-    if (rc != 0) {
+    if (render_interrupted) {
+        fprintf(stderr, "\nframefarm render: interrupted\n");
+        rc = RENDER_EXIT_INTERRUPTED;
+    } else if (rc == CLI_EXIT_USAGE) {
+        render_reason(log);
+    } else if (rc != 0) {
         if (!o.verbose)
             render_tail(log);
-        fprintf(stderr,
-                "framefarm render: failed (exit %d); logs and share kept in "
-                "%s\n",
-                rc, r.share);
-        return rc;
+        fprintf(stderr, "framefarm render: failed (exit %d)\n", rc);
     }
+    /* The private share goes on every exit path; --keep-share (or a
+     * --share of the user's) keeps it, logs included. */
     if (own_share && !o.keep)
         fs_rm_rf(r.share);
     else
         fprintf(stderr, "framefarm render: share kept in %s\n", r.share);
-    return 0;
+    if (rc != 0 && own_share && !o.keep && !render_interrupted &&
+        rc != CLI_EXIT_USAGE)
+        fprintf(stderr, "framefarm render: run again with --keep-share to "
+                        "keep the share and every log\n");
+    return rc;
 }

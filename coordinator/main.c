@@ -22,6 +22,7 @@
 #include "coordinator/config.h"
 #include "coordinator/generation.h"
 #include "coordinator/recovery.h"
+#include "media/encchoice.h"
 #include "media/vidinfo.h"
 
 #define EXIT_JOB_FAILED 1
@@ -304,8 +305,10 @@ parse_args(int argc, char **argv, struct coord_config *c)
         if (config_set(c, key, keys[i].value, err, sizeof(err)) == -1)
             usage(err);
     }
-    if (fs_output_check(c->output, c->input, c->share, err, sizeof(err)) ==
-        -1) {
+    if (encchoice_check_request(c->enc.codec, c->enc.encoder, c->enc.preset,
+                                err, sizeof(err)) == -1 ||
+        fs_output_check(c->output, c->input, c->share, err, sizeof(err)) ==
+            -1) {
         fprintf(stderr, "framefarm-coordinator: %s\n", err);
         exit(EXIT_USAGE);
     }

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "media/encoder.h"
+
 static int
 encchoice_kind_from_name(const char *want, enum encprobe_kind *k)
 {
@@ -215,4 +217,39 @@ encchoice_pick(const struct encprobe_entry *e, size_t n, const char *codec,
     if (encchoice_choose(e, n, NULL, 0, codec, want, 0, &c, err, errlen) == -1)
         return NULL;
     return c.encoder;
+}
+
+int
+encchoice_check_request(const char *codec, const char *encoder,
+                        const char *preset, char *err, size_t errlen)
+{
+    static const char *const kinds[] = {"auto", "cpu", "nvenc", "vaapi"};
+    const struct encoder_backend *b;
+    int kind = 0;
+
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+        kind |= encoder[0] == '\0' || strcmp(encoder, kinds[i]) == 0;
+    if (!kind) {
+        b = encoder_backend_find(encoder);
+        if (b == NULL) {
+            errf(err, errlen,
+                 "--encoder %s: not auto, cpu, nvenc, vaapi or an encoder "
+                 "framefarm knows",
+                 encoder);
+            return -1;
+        }
+        if (strcmp(b->codec, codec) != 0) {
+            errf(err, errlen, "--encoder %s makes %s, not the job's %s",
+                 encoder, b->codec, codec);
+            return -1;
+        }
+    }
+    if (preset[0] != '\0' && !encprobe_preset_known(preset)) {
+        errf(err, errlen,
+             "--preset %s: not a preset (ultrafast, superfast, veryfast, "
+             "faster, fast, medium, slow, slower, veryslow)",
+             preset);
+        return -1;
+    }
+    return 0;
 }

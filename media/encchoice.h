@@ -58,4 +58,12 @@ const char *encchoice_pick(const struct encprobe_entry *e, size_t n,
                            const char *codec, const char *want, char *err,
                            size_t errlen);
 
+/* Can a job ask for this at all, on any node? The encoder is auto, a kind
+ * (cpu, nvenc, vaapi) or a back end of the table that makes codec, and
+ * the preset one the back ends know. Checked before any work is done
+ * (whether a node has the encoder is its probe's business). 0, or -1
+ * with err. */
+int encchoice_check_request(const char *codec, const char *encoder,
+                            const char *preset, char *err, size_t errlen);
+
 #endif
