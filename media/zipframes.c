@@ -12,6 +12,8 @@
 
 #include <zip.h>
 
+#include "common/encparams.h"
+#include "common/manifest.h"
 #include "common/err.h"
 #include "common/frameorder.h"
 #include "common/fsutil.h"
@@ -19,7 +21,8 @@
 #include "common/jpeghdr.h"
 #include "common/log.h"
 
-#define ZIPF_FP_FIELDS 4 /* size, crc, width, height */
+#define ZIPF_FP_FIELDS 4       /* size, crc, width, height */
+#define ZIPF_CMYK_COMPONENTS 4 /* CMYK or YCCK: Adobe's 4-channel JPEGs */
 
 #define ZIPF_HEAD_CHUNK 4096u
 #define ZIPF_HEAD_MAX (256u << 10) /* SOF must appear within this */
@@ -183,6 +186,37 @@ zipf_check_entry(const zip_stat_t *st, const struct zipf_limits *lim,
     return 0;
 }
 
+/* A JPEG framefarm can render, named within the protocol's limit? Found
+ * here, before any work, rather than on a node set by set. 0, or -1 with
+ * err. */
+static int
+zipf_check_frame(const char *name, const struct jpeghdr *h, const char *path,
+                 char *err, size_t errlen)
+{
+    if (strlen(name) >= MANIFEST_MAX_NAME) {
+        errf(err, errlen,
+             "%s: entry \"%.64s...\" has a name of %zu bytes, over the "
+             "%d-byte limit; refusing the archive",
+             path, name, strlen(name), MANIFEST_MAX_NAME - 1);
+        return -1;
+    }
+    if (h->components == ZIPF_CMYK_COMPONENTS) {
+        errf(err, errlen,
+             "%s: entry \"%s\" is a CMYK or YCCK JPEG (4 components), "
+             "which framefarm does not render; refusing the archive",
+             path, name);
+        return -1;
+    }
+    if (h->width > ENC_MAX_DIM || h->height > ENC_MAX_DIM) {
+        errf(err, errlen,
+             "%s: entry \"%s\" is %dx%d, over the %d-pixel limit of a "
+             "side; refusing the archive",
+             path, name, h->width, h->height, ENC_MAX_DIM);
+        return -1;
+    }
+    return 0;
+}
+
 static int
 zipf_sort(struct zipf_listing *l, const char *path, char *err, size_t errlen)
 {
@@ -279,6 +313,8 @@ zipf_list(const char *path, const struct zipf_limits *lim,
             l->skipped++;
             continue;
         }
+        if (zipf_check_frame(st.name, &h, path, err, errlen) == -1)
+            goto out;
         total += st.size;
         if (total > lim->max_total_bytes) {
             errf(err, errlen,

@@ -11,6 +11,8 @@
 
 #include "common/err.h"
 #include "common/hash.h"
+#include "common/encparams.h"
+#include "common/manifest.h"
 #include "media/zipframes.h"
 
 #define JPEG_CAP 4096
@@ -330,6 +332,44 @@ test_no_jpeg_refused(void **state)
     zipf_limits_init(&lim);
     expect_refused(path, &lim, "no JPEG");
     expect_refused(empty, &lim, "no JPEG");
+}
+
+/* What no node could render is refused at the listing, before any work,
+ * naming the entry: a CMYK/YCCK JPEG (4 components), a frame over the
+ * largest video side, a name over the protocol's limit. */
+static void
+test_unrenderable_frames_refused(void **state)
+{
+    const char *dir = *state;
+    struct jpeg good, cmyk, huge;
+    static char longname[MANIFEST_MAX_NAME + 8];
+    struct zentry e[2];
+    struct zipf_limits lim;
+    char path[FS_PATH_MAX];
+    enum { COMPONENTS_AT = 11, SOF_LEN_AT = 5, CMYK_SOF_LEN = 20 };
+
+    zipf_limits_init(&lim);
+    jpeg_make(&good, 64, 48, 400, 1);
+    /* SOF0 of 4 components: 8 + 3 * 4 bytes long. */
+    jpeg_make(&cmyk, 64, 48, 400, 2);
+    cmyk.b[SOF_LEN_AT] = CMYK_SOF_LEN;
+    cmyk.b[COMPONENTS_AT] = 4;
+    jpeg_make(&huge, ENC_MAX_DIM + 2, 48, 400, 3);
+    unit_path(path, dir, "cmyk.zip");
+    e[0] = (struct zentry){"a.jpg", good.b, good.len, STORE};
+    e[1] = (struct zentry){"b.jpg", cmyk.b, cmyk.len, STORE};
+    zip_build(path, e, 2);
+    expect_refused(path, &lim, "\"b.jpg\" is a CMYK or YCCK JPEG");
+    unit_path(path, dir, "huge.zip");
+    e[1] = (struct zentry){"b.jpg", huge.b, huge.len, STORE};
+    zip_build(path, e, 2);
+    expect_refused(path, &lim, "over the 8192-pixel limit of a side");
+    unit_path(path, dir, "long.zip");
+    memset(longname, 'n', sizeof(longname) - 1);
+    memcpy(longname + sizeof(longname) - 5, ".jpg", 5);
+    e[1] = (struct zentry){longname, good.b, good.len, STORE};
+    zip_build(path, e, 2);
+    expect_refused(path, &lim, "over the 1023-byte limit");
 }
 
 /* One hostile name refuses the whole archive, even beside good frames. */
@@ -688,6 +728,7 @@ main(void)
         TMP_TEST(test_non_jpeg_entries_skipped),
         TMP_TEST(test_sof_after_large_metadata),
         TMP_TEST(test_no_jpeg_refused),
+        TMP_TEST(test_unrenderable_frames_refused),
         TMP_TEST(test_unsafe_names_refused),
         TMP_TEST(test_control_char_names),
         TMP_TEST(test_empty_name_refused),
