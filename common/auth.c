@@ -15,6 +15,7 @@
 #include "common/err.h"
 #include "common/fsutil.h"
 #include "common/hash.h"
+#include "common/ident.h"
 
 #define AUTH_NONCE_BYTES (AUTH_NONCE_HEX / 2)
 
@@ -70,4 +71,24 @@ auth_check(const struct auth_secret *s, const char *nonce, const char *mac)
         return 0;
     auth_mac(s, nonce, want);
     return CRYPTO_memcmp(want, mac, AUTH_MAC_HEX) == 0;
+}
+
+void
+auth_session_key(const struct auth_secret *s, const char *nonce,
+                 const char *node, unsigned char *key)
+{
+    static const char label[] = "framefarm session";
+    unsigned char buf[sizeof(label) + AUTH_NONCE_HEX + 1 + IDENT_MAX + 1];
+    unsigned mdlen = AUTH_KEY_LEN;
+    size_t n = 0, ln = strnlen(nonce, AUTH_NONCE_HEX),
+           nn = strnlen(node, IDENT_MAX);
+    memcpy(buf, label, sizeof(label)); /* with its NUL */
+    n += sizeof(label);
+    memcpy(buf + n, nonce, ln);
+    n += ln;
+    buf[n++] = '\0';
+    memcpy(buf + n, node, nn);
+    n += nn;
+    if (HMAC(EVP_sha256(), s->key, (int)s->len, buf, n, key, &mdlen) == NULL)
+        memset(key, 0, AUTH_KEY_LEN);
 }

@@ -26,5 +26,10 @@ int auth_nonce(char *hex);
 void auth_mac(const struct auth_secret *s, const char *nonce, char *hex);
 /* 1 when mac is right for nonce (constant-time compare), else 0. */
 int auth_check(const struct auth_secret *s, const char *nonce, const char *mac);
+#define AUTH_KEY_LEN 32
+/* The session key both ends derive once the hello is sent and checked:
+ * HMAC-SHA256(secret, "framefarm session" NUL nonce NUL node). */
+void auth_session_key(const struct auth_secret *s, const char *nonce,
+                      const char *node, unsigned char *key);
 
 #endif

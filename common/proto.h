@@ -62,4 +62,30 @@ int proto_reader_next(struct proto_reader *r, cJSON **msg, char *err,
 /* The "type" of a decoded message (never NULL after proto_decode). */
 const char *proto_type(const cJSON *msg);
 
+/* With --secret, every frame after the hello is signed: its body is
+ * followed by HMAC-SHA256(session key, direction || sequence number ||
+ * body), the sequence counting each direction's frames from 0. A frame
+ * forged, replayed, reordered or dropped on the way fails the next check
+ * and ends the session. The session key comes from the secret and the
+ * handshake (auth_session_key). Unkeyed (on = 0), these behave as the
+ * plain calls. */
+#define PROTO_MAC_LEN 32
+#define PROTO_DIR_AMB 'a'  /* ambassador -> node */
+#define PROTO_DIR_NODE 'n' /* node -> ambassador */
+struct proto_key {
+    int on;
+    unsigned char key[PROTO_MAC_LEN];
+    uint64_t tx, rx; /* the next sequence numbers */
+    char tx_dir, rx_dir;
+};
+void proto_key_start(struct proto_key *k, const unsigned char *key,
+                     int ambassador);
+int proto_send_keyed(int fd, struct proto_key *k, const cJSON *msg);
+/* As proto_decode, checking the signature; a plain "error" frame (a
+ * refusal sent before the key) is still returned, to end the session. */
+int proto_decode_keyed(const uint8_t *buf, size_t avail, struct proto_key *k,
+                       size_t *used, cJSON **msg, char *err, size_t errlen);
+int proto_reader_next_keyed(struct proto_reader *r, struct proto_key *k,
+                            cJSON **msg, char *err, size_t errlen);
+
 #endif

@@ -42,6 +42,7 @@ struct nodeconn {
     /* Owned by the node thread from here down. */
     char name[IDENT_MAX + 1];
     struct proto_reader rd;
+    struct proto_key key; /* keyed: every frame after the hello is signed */
     uint64_t last_rx_ms;
     uint64_t next_hb_ms;
     uint64_t hb_seq;
@@ -86,7 +87,7 @@ nodeconn_emit(struct nodeconn *c, struct amb_event *ev)
 static int
 nodeconn_send_msg(struct nodeconn *c, const cJSON *msg)
 {
-    if (proto_send(c->fd, msg) == -1) {
+    if (proto_send_keyed(c->fd, &c->key, msg) == -1) {
         log_debug("node %s: send: %s", c->name, strerror(errno));
         return -1;
     }
@@ -112,7 +113,7 @@ nodeconn_recv_until(struct nodeconn *c, uint64_t deadline, cJSON **msg,
                     char *err, size_t errlen)
 {
     for (;;) {
-        int r = proto_reader_next(&c->rd, msg, err, errlen);
+        int r = proto_reader_next_keyed(&c->rd, &c->key, msg, err, errlen);
         uint64_t now = clock_now_ms();
         struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
         if (r != 0)
@@ -182,6 +183,7 @@ static int
 nodeconn_handshake(struct nodeconn *c, char *why, size_t whylen)
 {
     char nonce[AUTH_NONCE_HEX + 1] = "";
+    unsigned char key[AUTH_KEY_LEN];
     char err[ERR_MAX] = "", encoders[EV_ENCODERS_MAX];
     cJSON *msg = NULL, *reply = NULL;
     uint64_t proto, slots;
@@ -251,6 +253,9 @@ nodeconn_handshake(struct nodeconn *c, char *why, size_t whylen)
             nodeconn_send_error(c, "authentication failed");
             goto out;
         }
+        /* From the welcome on, every frame both ways is signed. */
+        auth_session_key(&c->cfg->secret, nonce, name, key);
+        proto_key_start(&c->key, key, 1);
     }
     snprintf(c->name, sizeof(c->name), "%s", name);
     reply = cJSON_CreateObject();
@@ -470,8 +475,8 @@ nodeconn_loop(struct nodeconn *c, char *why, size_t whylen)
             /* What arrived before a close counts first: a node that gives
              * up on a handshake sends detach and closes, and both may sit
              * in the buffer (read with its hello) by the time we look. */
-            while ((r = proto_reader_next(&c->rd, &msg, err, sizeof(err))) ==
-                   1) {
+            while ((r = proto_reader_next_keyed(&c->rd, &c->key, &msg, err,
+                                                sizeof(err))) == 1) {
                 r = nodeconn_handle(c, msg, why, whylen);
                 cJSON_Delete(msg);
                 if (r == -1)

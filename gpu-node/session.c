@@ -39,6 +39,7 @@ struct session {
     const struct node_config *cfg;
     int fd; /* -1 while disconnected */
     struct proto_reader rd;
+    struct proto_key key; /* keyed: every frame after the hello is signed */
     struct evq *done;
     struct workers *workers; /* for the whole run: work survives a
                                 lost connection */
@@ -77,7 +78,7 @@ session_rand(struct session *s)
 static int
 session_send(struct session *s, cJSON *msg)
 {
-    int rc = msg != NULL ? proto_send(s->fd, msg) : -1;
+    int rc = msg != NULL ? proto_send_keyed(s->fd, &s->key, msg) : -1;
     cJSON_Delete(msg);
     return rc;
 }
@@ -101,7 +102,7 @@ session_recv(struct session *s, int timeout_ms, cJSON **msg)
     char err[ERR_MAX];
     uint64_t deadline = clock_now_ms() + (uint64_t)timeout_ms;
     for (;;) {
-        int r = proto_reader_next(&s->rd, msg, err, sizeof(err));
+        int r = proto_reader_next_keyed(&s->rd, &s->key, msg, err, sizeof(err));
         struct pollfd pfd = {.fd = s->fd, .events = POLLIN};
         uint64_t now = clock_now_ms();
         if (r == -1)
@@ -170,6 +171,7 @@ session_handshake(struct session *s)
     uint64_t v;
     int rc = -1;
 
+    memset(&s->key, 0, sizeof(s->key)); /* a new connection: unkeyed */
     /* A live ambassador answers at once (its node thread does); one that
      * says nothing for the silence limit is frozen or gone, even though
      * its kernel accepted the connection: try again, maybe elsewhere
@@ -185,6 +187,12 @@ session_handshake(struct session *s)
     }
     if (session_send(s, session_hello(s, nonce)) == -1)
         goto out;
+    if (nonce != NULL) {
+        /* From the welcome on, every frame both ways is signed. */
+        unsigned char key[AUTH_KEY_LEN];
+        auth_session_key(&s->cfg->secret, nonce, s->cfg->name, key);
+        proto_key_start(&s->key, key, 0);
+    }
     cJSON_Delete(msg);
     msg = NULL;
     if (session_recv(s, (int)s->dead_ms, &msg) != 1) {
@@ -198,6 +206,13 @@ session_handshake(struct session *s)
     if (strcmp(proto_type(msg), MSG_ERROR) == 0) {
         const char *e = json_str(msg, "msg");
         log_warnx("ambassador refused us: %s", e != NULL ? e : "?");
+        rc = -2;
+        goto out;
+    }
+    if (strcmp(proto_type(msg), MSG_CHALLENGE) == 0) {
+        log_warnx("the ambassador requires a shared secret and this node "
+                  "has none: start it with --secret FILE (the same secret "
+                  "as the ambassador's)");
         rc = -2;
         goto out;
     }
@@ -696,7 +711,8 @@ session_serve(struct session *s)
             return END_DISCONNECTED;
         }
         s->last_rx_ms = clock_now_ms();
-        while ((r = proto_reader_next(&s->rd, &msg, err, sizeof(err))) == 1) {
+        while ((r = proto_reader_next_keyed(&s->rd, &s->key, &msg, err,
+                                            sizeof(err))) == 1) {
             int end = session_handle(s, msg);
             cJSON_Delete(msg);
             if (end >= 0)

@@ -500,11 +500,136 @@ test_reader_max_size_frames(void **state)
     cJSON_Delete(big);
 }
 
+/* Read everything the socket holds into buf (the writer has closed). */
+static size_t
+slurp(int fd, uint8_t *buf, size_t cap)
+{
+    size_t n = 0;
+    ssize_t r;
+    while (n < cap && (r = read(fd, buf + n, cap - n)) > 0)
+        n += (size_t)r;
+    return n;
+}
+
+static cJSON *
+msg_of(const char *type, int set)
+{
+    cJSON *m = cJSON_CreateObject();
+    assert_non_null(m);
+    cJSON_AddStringToObject(m, "type", type);
+    cJSON_AddNumberToObject(m, "set", set);
+    return m;
+}
+
+/* Signed frames: what one end sends the other takes, in order; a frame
+ * changed, replayed, reordered, sent in the other direction or under
+ * another key is refused; a plain "error" (a refusal sent before the key)
+ * is still read; unkeyed, both calls are the plain ones. */
+static void
+test_keyed_frames(void **state)
+{
+    unsigned char key[PROTO_MAC_LEN], other[PROTO_MAC_LEN];
+    struct proto_key amb, node, wrong, plain = {0};
+    uint8_t buf[4096], tmp[4096];
+    char err[ERR_MAX];
+    size_t n, used, first;
+    cJSON *m, *got;
+    int sv[2];
+    (void)state;
+
+    memset(key, 7, sizeof(key));
+    memset(other, 8, sizeof(other));
+    proto_key_start(&amb, key, 1);
+    proto_key_start(&node, key, 0);
+    proto_key_start(&wrong, other, 0);
+    socketpair_or_fail(sv);
+    for (int i = 0; i < 3; i++) {
+        m = msg_of(MSG_ASSIGN, i);
+        assert_int_equal(proto_send_keyed(sv[0], &amb, m), 0);
+        cJSON_Delete(m);
+    }
+    m = msg_of(MSG_ERROR, 0);
+    assert_int_equal(proto_send(sv[0], m), 0); /* plain, before a key */
+    cJSON_Delete(m);
+    close(sv[0]);
+    n = slurp(sv[1], buf, sizeof(buf));
+    close(sv[1]);
+
+    /* Another key, or our own direction: refused. */
+    assert_int_equal(
+        proto_decode_keyed(buf, n, &wrong, &used, &got, err, sizeof(err)), -1);
+    assert_contains(err, "not signed with the session key");
+    assert_int_equal(
+        proto_decode_keyed(buf, n, &amb, &used, &got, err, sizeof(err)), -1);
+    /* A changed byte: refused. */
+    memcpy(tmp, buf, n);
+    tmp[PROTO_HDR + 2] ^= 1;
+    assert_int_equal(
+        proto_decode_keyed(tmp, n, &node, &used, &got, err, sizeof(err)), -1);
+    assert_int_equal(node.rx, 0);
+    /* In order: taken. */
+    assert_int_equal(
+        proto_decode_keyed(buf, n, &node, &first, &got, err, sizeof(err)), 1);
+    assert_int_equal(cJSON_GetObjectItem(got, "set")->valueint, 0);
+    cJSON_Delete(got);
+    /* The same frame again (a replay): refused. */
+    assert_int_equal(
+        proto_decode_keyed(buf, n, &node, &used, &got, err, sizeof(err)), -1);
+    /* The rest in order: frames 1 and 2, then the plain error. */
+    {
+        size_t at = first, used2;
+        for (int i = 1; i <= 2; i++) {
+            assert_int_equal(proto_decode_keyed(buf + at, n - at, &node, &used2,
+                                                &got, err, sizeof(err)),
+                             1);
+            assert_int_equal(cJSON_GetObjectItem(got, "set")->valueint, i);
+            cJSON_Delete(got);
+            at += used2;
+        }
+        /* The plain error is still read, to end the session. */
+        assert_int_equal(proto_decode_keyed(buf + at, n - at, &node, &used2,
+                                            &got, err, sizeof(err)),
+                         1);
+        assert_string_equal(proto_type(got), MSG_ERROR);
+        cJSON_Delete(got);
+    }
+    /* Frame 1 dropped or overtaken: frame 2 where frame 1 is due. */
+    proto_key_start(&node, key, 0);
+    assert_int_equal(
+        proto_decode_keyed(buf, n, &node, &first, &got, err, sizeof(err)), 1);
+    cJSON_Delete(got);
+    assert_int_equal(proto_decode_keyed(buf + first, n - first, &node, &used,
+                                        &got, err, sizeof(err)),
+                     1); /* frame 1 */
+    cJSON_Delete(got);
+    proto_key_start(&node, key, 0);
+    assert_int_equal(
+        proto_decode_keyed(buf, n, &node, &first, &got, err, sizeof(err)), 1);
+    cJSON_Delete(got);
+    assert_int_equal(proto_decode_keyed(buf + first + used, n - first - used,
+                                        &node, &used, &got, err, sizeof(err)),
+                     -1); /* frame 2 while frame 1 is due */
+    /* A plain message other than an error, under a key: refused. */
+    socketpair_or_fail(sv);
+    m = msg_of(MSG_FAIL, 1);
+    assert_int_equal(proto_send_keyed(sv[0], &plain, m), 0); /* unkeyed */
+    cJSON_Delete(m);
+    close(sv[0]);
+    n = slurp(sv[1], buf, sizeof(buf));
+    close(sv[1]);
+    assert_int_equal(
+        proto_decode_keyed(buf, n, &node, &used, &got, err, sizeof(err)), -1);
+    assert_int_equal(
+        proto_decode_keyed(buf, n, &plain, &used, &got, err, sizeof(err)), 1);
+    cJSON_Delete(got);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_encode_decode_round_trip),
+        cmocka_unit_test(test_keyed_frames),
         cmocka_unit_test(test_decode_every_prefix_needs_more),
         cmocka_unit_test(test_decode_two_frames_back_to_back),
         cmocka_unit_test(test_decode_zero_length),
