@@ -10,8 +10,13 @@
 #include "tests/unit/unit.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#define TEST_NOBODY 65534      /* an unprivileged uid and gid */
+#define TEST_DIR_TRAVERSE 0711 /* others may pass through, not list */
 
 #include "common/auth.h"
 #include "common/err.h"
@@ -293,15 +298,39 @@ test_load_no_permission(void **state)
 {
     const char *dir = *state;
     char path[FS_PATH_MAX];
+    pid_t pid;
+    int status;
 
-    if (geteuid() == 0) {
-        printf("SKIP: running as root, which may read a file of mode 000\n");
-        skip();
-    }
     put_file(dir, "locked", SECRET, strlen(SECRET));
     unit_path(path, dir, "locked");
     assert_int_equal(chmod(path, 0), 0);
-    load_bad(dir, "locked", strerror(EACCES));
+    if (geteuid() != 0) {
+        load_bad(dir, "locked", strerror(EACCES));
+        return;
+    }
+    /* Root reads a file of mode 000: check as an unprivileged user, in a
+     * child (the directory must let it through to the file). */
+    assert_int_equal(chmod(dir, TEST_DIR_TRAVERSE), 0);
+    pid = fork();
+    assert_true(pid != -1);
+    if (pid == 0) {
+        struct auth_secret s;
+        char err[ERR_MAX] = "";
+        if (setgroups(0, NULL) != 0 ||
+            setresgid(TEST_NOBODY, TEST_NOBODY, TEST_NOBODY) != 0 ||
+            setresuid(TEST_NOBODY, TEST_NOBODY, TEST_NOBODY) != 0)
+            _exit(2);
+        _exit(auth_load(path, &s, err, sizeof(err)) == -1 &&
+                      strstr(err, strerror(EACCES)) != NULL
+                  ? 0
+                  : 1);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail_msg("as an unprivileged user, a secret of mode 000 %s",
+                 WIFEXITED(status) && WEXITSTATUS(status) == 1
+                     ? "loaded, or failed without \"Permission denied\""
+                     : "could not be tried (cannot drop privileges)");
 }
 
 int
