@@ -83,6 +83,10 @@ while [ ! -s "$T/relay.port" ]; do
     [ "$(date +%s)" -lt "$end" ] || fail "the relay did not start"
     sleep 0.1
 done
+# Nodes look the ambassador up in coord/current too: name the relay
+# there, or node a would go around it (as t_partition does).
+echo "127.0.0.1:$(cat "$T/relay.port") 1" >"$SHARE/coord/current.tmp"
+mv "$SHARE/coord/current.tmp" "$SHARE/coord/current"
 "$BIN/framefarm-node" --coordinator "127.0.0.1:$(cat "$T/relay.port")" \
     --share "$SHARE" --name a --secret "$T/secret" --retry-for 60 \
     2>"$T/node-a.log" &
