@@ -366,16 +366,16 @@ fs_output_check(const char *output, const char *input, const char *share,
              output, dir);
         return -1;
     }
-    /* The job tree may not exist yet; the share itself does. */
-    if (sharepath_jobs_dir(share, jobs, sizeof(jobs)) == 0 &&
-        (strcmp(dir, jobs) == 0 ||
-         fs_path_under(jobs, dir, rel, sizeof(rel)) == 1 ||
-         (fs_path_under(share, dir, rel, sizeof(rel)) == 1 &&
-          (strcmp(rel, "jobs") == 0 || strncmp(rel, "jobs/", 5) == 0)))) {
+    /* Where the output's directory lies below the share (both resolved),
+     * compared with the job tree's place there. */
+    if (sharepath_jobs_dir(NULL, jobs, sizeof(jobs)) == 0 &&
+        fs_path_under(share, dir, rel, sizeof(rel)) == 1 &&
+        strncmp(rel, jobs, strlen(jobs)) == 0 &&
+        (rel[strlen(jobs)] == '\0' || rel[strlen(jobs)] == '/')) {
         errf(err, errlen,
-             "--output %s lies inside the share's job tree (%s), where jobs "
-             "keep their own files",
-             output, jobs);
+             "--output %s lies inside the share's job tree (%s/%s), where "
+             "jobs keep their own files",
+             output, share, jobs);
         return -1;
     }
     return 0;
