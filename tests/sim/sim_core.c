@@ -112,7 +112,7 @@
 #define SIM_MAX_PRINTED_FAILURES 20
 #define SIM_GROW_MIN 16 /* first capacity of a growing array */
 #define DECIMAL 10
-#define SIM_SET_FRAMES 2 /* frames a set: only counts are modelled */
+#define SIM_SET_FRAMES 2            /* frames a set: only counts are modelled */
 #define SIM_SHARE_FREE (1ull << 40) /* the share never fills */
 #define SIM_ENCODER "libx264"
 #define SIM_PRESET "veryfast"

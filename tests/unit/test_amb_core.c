@@ -1555,8 +1555,7 @@ test_concat_short_of_resources_retried(void **state)
     step(f, &ev, failed_at = t += TICK_MS);
     assert_int_equal(amb_core_failed(f->core), 0);
     expect_log(f, "concat failed for want of resources", "short of fds");
-    for (t += TICK_MS; t < failed_at + AMB_CORE_CONCAT_RETRY_MS;
-         t += TICK_MS) {
+    for (t += TICK_MS; t < failed_at + AMB_CORE_CONCAT_RETRY_MS; t += TICK_MS) {
         tick(f, t);
         expect_no_act(f, ACT_CONCAT, ANY, NO_SET, 0, "waiting to retry");
     }
@@ -1888,17 +1887,17 @@ main(void)
         T(test_node_back_without_its_set),
         T(test_lease_without_set_reclaims),
         T(test_still_lease_stops_new_work),
-    T(test_still_lease_reclaims_from_connected_node),
+        T(test_still_lease_reclaims_from_connected_node),
         T(test_failed_results_open_breaker),
         T(test_breaker_carried_over_admits_one_probe),
         T(test_undelivered_probe_released),
         T(test_newer_generation_exits),
         T(test_all_counted_concat_then_done),
         T(test_failed_concat_stops_job),
-    T(test_concat_short_of_resources_retried),
-    T(test_concat_finds_changed_results),
-    T(test_full_share_pauses_dispatch),
-    T(test_node_out_of_space_returns_set),
+        T(test_concat_short_of_resources_retried),
+        T(test_concat_finds_changed_results),
+        T(test_full_share_pauses_dispatch),
+        T(test_node_out_of_space_returns_set),
         T(test_snapshot_replays_to_same_table),
         T(test_records_replay_to_same_table),
         T(test_resume_from_snapshot_reattaches),
