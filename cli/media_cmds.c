@@ -24,7 +24,8 @@ static const char verify_usage[] =
     "usage: framefarm verify OUT.mp4 --input ZIP [--min-psnr DB]\n"
     "Decodes OUT.mp4 and checks the frame count, the size, and that every\n"
     "frame is the right source frame in the right order. Exit 0 when it\n"
-    "matches, 1 when it does not, 2 when it cannot be checked.\n";
+    "matches, 1 when it does not, 2 when it cannot be checked. A video of\n"
+    "another size (--size) is compared with its frames scaled to its size.\n";
 
 int
 cli_sample(int argc, char **argv)
@@ -136,6 +137,10 @@ cli_verify(int argc, char **argv)
            (unsigned long long)r.video_frames, (unsigned long long)r.zip_frames,
            r.width, r.height, r.codec,
            r.fps_den > 0 ? (double)r.fps_num / r.fps_den : 0.0);
+    if (r.src_width != r.width || r.src_height != r.height)
+        printf("  the frames are %dx%d: each is scaled to the video's size "
+               "before it is compared\n",
+               r.src_width, r.src_height);
     printf("  frame marks: %s; order errors: %llu; PSNR min %.2f dB, avg "
            "%.2f dB (threshold %.1f); under threshold: %llu; decode errors: "
            "%llu\n",

@@ -41,11 +41,14 @@
 static const char render_usage[] =
     "usage: framefarm render ZIP -o OUT.mp4 [--nodes N] [--set-size N]\n"
     "           [--fps F] [--codec C] [--encoder E] [--fallback cpu|none]\n"
-    "           [--preset P] [--crf N] [--decoder auto|cpu|nvdec|vaapi]\n"
-    "           [--share DIR] [--keep-share] [-v]\n"
+    "           [--preset P] [--crf N] [--size WxH|Wx-2|-2xH]\n"
+    "           [--decoder auto|cpu|nvdec|vaapi] [--share DIR] [--keep-share]\n"
+    "           [-v]\n"
     "Runs an ambassador and N render nodes (default 2) on this machine,\n"
-    "on a private share directory, and writes OUT.mp4. --decoder is each\n"
-    "node's: where it decodes JPEGs.\n";
+    "on a private share directory, and writes OUT.mp4. OUT's extension\n"
+    "picks the container: .mp4, .mkv, .mov or .webm (AV1 only). --size\n"
+    "scales the frames (-2: that side follows the aspect). --decoder is\n"
+    "each node's: where it decodes JPEGs.\n";
 
 struct render_opts {
     char *zip, *out, *share;
@@ -188,6 +191,7 @@ render_parse(int argc, char **argv, struct render_opts *o)
         {"preset", required_argument, NULL, 1},
         {"crf", required_argument, NULL, 1},
         {"gop", required_argument, NULL, 1},
+        {"size", required_argument, NULL, 1},
         {"decoder", required_argument, NULL, 'D'},
         {NULL, 0, NULL, 0},
     };

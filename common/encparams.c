@@ -3,6 +3,7 @@
  */
 #include "common/encparams.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -119,6 +120,101 @@ encparams_parse_fps(const char *s, int *num, int *den)
         *num = (int)round(f * ENC_FPS_DEN_DECIMAL);
         *den = ENC_FPS_DEN_DECIMAL;
     }
+    return 0;
+}
+
+/* One side of --size, s[0..len): pixels rounded down to even, or
+ * ENC_SIZE_KEEP. 0, or -1. */
+static int
+encparams_parse_side(const char *s, size_t len, int *out)
+{
+    char buf[ENC_NAME_MAX], *end;
+    long v;
+
+    /* strtol would also take leading blanks and a '+' */
+    if (len == 0 || len >= sizeof(buf) ||
+        !(isdigit((unsigned char)s[0]) || s[0] == '-'))
+        return -1;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    errno = 0;
+    v = strtol(buf, &end, 10);
+    if (*end != '\0' || errno != 0)
+        return -1;
+    if (v == ENC_SIZE_KEEP) {
+        *out = ENC_SIZE_KEEP;
+        return 0;
+    }
+    if (v < ENC_MIN_DIM || v > ENC_MAX_DIM)
+        return -1;
+    *out = (int)v & ~1;
+    return 0;
+}
+
+int
+encparams_parse_size(const char *s, struct enc_size *out, char *err,
+                     size_t errlen)
+{
+    const char *x = strpbrk(s, "xX");
+    struct enc_size z;
+
+    if (x == NULL || x == s || x[1] == '\0') {
+        errf(err, errlen, "--size %s: expected WxH, Wx-2 or -2xH", s);
+        return -1;
+    }
+    if (encparams_parse_side(s, (size_t)(x - s), &z.w) == -1 ||
+        encparams_parse_side(x + 1, strlen(x + 1), &z.h) == -1) {
+        errf(err, errlen,
+             "--size %s: each side is %d..%d pixels, or -2 to keep the "
+             "frames' aspect",
+             s, ENC_MIN_DIM, ENC_MAX_DIM);
+        return -1;
+    }
+    if (z.w == ENC_SIZE_KEEP && z.h == ENC_SIZE_KEEP) {
+        errf(err, errlen, "--size %s: give at least one side in pixels", s);
+        return -1;
+    }
+    *out = z;
+    return 0;
+}
+
+/* other * src_this / src_other, to the nearest even number. */
+static long long
+encparams_keep_side(int other, int src_other, int src_this)
+{
+    long long num = (long long)other * src_this;
+    return 2 * ((num + src_other) / (2LL * src_other));
+}
+
+int
+encparams_fit_size(const struct enc_size *req, int src_w, int src_h, int *w,
+                   int *h, char *err, size_t errlen)
+{
+    long long rw, rh;
+
+    if (src_w < 1 || src_h < 1) {
+        errf(err, errlen, "frames of %dx%d have no size", src_w, src_h);
+        return -1;
+    }
+    if (req == NULL || (req->w == 0 && req->h == 0)) {
+        *w = src_w & ~1;
+        *h = src_h & ~1;
+        return 0;
+    }
+    rw = req->w == ENC_SIZE_KEEP ? encparams_keep_side(req->h, src_h, src_w)
+                                 : req->w & ~1;
+    rh = req->h == ENC_SIZE_KEEP ? encparams_keep_side(req->w, src_w, src_h)
+                                 : req->h & ~1;
+    if (rw < ENC_MIN_DIM || rh < ENC_MIN_DIM || rw > ENC_MAX_DIM ||
+        rh > ENC_MAX_DIM) {
+        errf(err, errlen,
+             "--size %dx%d on frames of %dx%d gives %lldx%lld: each side "
+             "must be %d..%d pixels",
+             req->w, req->h, src_w, src_h, rw, rh, ENC_MIN_DIM, ENC_MAX_DIM);
+        return -1;
+    }
+    *w = (int)rw;
+    *h = (int)rh;
     return 0;
 }
 

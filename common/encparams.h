@@ -23,6 +23,7 @@
 #define ENC_MAX_DIM 8192
 #define ENC_MIN_DIM 16
 #define ENC_MAX_FPS 1000
+#define ENC_SIZE_KEEP (-2) /* --size Wx-2: this side keeps the aspect */
 
 struct enc_params {
     char codec[ENC_NAME_MAX];    /* "h264" (hevc, av1: see docs) */
@@ -36,11 +37,30 @@ struct enc_params {
     int gop;                     /* frames between IDRs; each set starts one */
 };
 
+/* An output size asked for (--size WxH, Wx-2, -2xH): each side in pixels,
+ * or ENC_SIZE_KEEP for the side that follows the frames' aspect. {0, 0}:
+ * none asked for, the frames' own size. */
+struct enc_size {
+    int w, h;
+};
+
 void encparams_init(struct enc_params *p); /* the documented defaults */
 /* 0 when every field is in range; else -1 and err says which. */
 int encparams_check(const struct enc_params *p, char *err, size_t errlen);
 /* Parse "12", "29.97" or "30000/1001" into num/den. 0, or -1. */
 int encparams_parse_fps(const char *s, int *num, int *den);
+/* Parse "WxH", "Wx-2" or "-2xH" (sides in ENC_MIN_DIM..ENC_MAX_DIM; an odd
+ * side is rounded down to even, as 4:2:0 needs; one side at most is -2).
+ * 0, or -1 with err. */
+int encparams_parse_size(const char *s, struct enc_size *out, char *err,
+                         size_t errlen);
+/* The output size for frames of src_w x src_h under req (NULL or {0, 0}:
+ * the frames' size rounded down to even): a kept side is the other scaled
+ * by the frames' aspect, rounded to the nearest even number. 0 with *w,
+ * *h, or -1 with err when that side falls outside ENC_MIN_DIM..ENC_MAX_DIM
+ * (or the frames have no size). */
+int encparams_fit_size(const struct enc_size *req, int src_w, int src_h, int *w,
+                       int *h, char *err, size_t errlen);
 cJSON *encparams_to_json(const struct enc_params *p);
 int encparams_from_json(const cJSON *o, struct enc_params *p, char *err,
                         size_t errlen);

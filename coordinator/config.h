@@ -44,6 +44,7 @@ struct coord_config {
     int listen_port;
     uint32_t set_size;
     struct enc_params enc; /* width/height filled from the frames */
+    struct enc_size size;  /* --size: {0, 0} for the frames' own */
     struct zipf_limits limits;
     struct net_timeouts tcp;
     struct breaker_config breaker;

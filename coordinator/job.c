@@ -105,9 +105,11 @@ job_place_zip(struct job *j, const char *input, char *err, size_t errlen)
 
 /* The picture size most frames share (the earliest one's on a tie, and
  * when more than JOB_SIZES_MAX sizes occur, among the first of them);
- * the frames of other sizes are counted and logged. */
-static void
-job_pick_size(struct job *j)
+ * the frames of other sizes are counted and logged. Then --size (req),
+ * when given, decides the video's size from it. 0, or -1 with err. */
+static int
+job_pick_size(struct job *j, const struct enc_size *req, char *err,
+              size_t errlen)
 {
     struct {
         int w, h;
@@ -135,8 +137,12 @@ job_pick_size(struct job *j)
     for (size_t k = 1; k < nsizes; k++)
         if (sizes[k].n > sizes[best].n)
             best = k;
-    j->enc.width = sizes[best].w & ~1;
-    j->enc.height = sizes[best].h & ~1;
+    if (encparams_fit_size(req, sizes[best].w, sizes[best].h, &j->enc.width,
+                           &j->enc.height, err, errlen) == -1)
+        return -1;
+    if (req->w != 0 || req->h != 0)
+        log_info("job %s: frames of %dx%d are scaled to %dx%d (--size)", j->id,
+                 sizes[best].w, sizes[best].h, j->enc.width, j->enc.height);
     odd = j->frames->count - sizes[best].n;
     if (odd > 0) {
         size_t first = best == 0 ? sizes[1].first : sizes[0].first;
@@ -145,6 +151,7 @@ job_pick_size(struct job *j)
                   j->id, odd, j->frames->count, sizes[best].w, sizes[best].h,
                   f[first].name, f[first].width, f[first].height);
     }
+    return 0;
 }
 
 static int
@@ -210,8 +217,8 @@ job_prepare(const struct coord_config *cfg, struct job **out, char *err,
     /* The job's size is the one most frames have (a thumbnail first in
      * time must not shrink the video), rounded down to even (4:2:0);
      * nodes scale any frame that differs. */
-    job_pick_size(j);
-    if (encparams_check(&j->enc, err, errlen) == -1)
+    if (job_pick_size(j, &cfg->size, err, errlen) == -1 ||
+        encparams_check(&j->enc, err, errlen) == -1)
         goto out;
     if (sharepath_job_dir(j->share, j->id, dir, sizeof(dir)) == -1) {
         errf(err, errlen, "job path too long");

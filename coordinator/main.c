@@ -22,6 +22,7 @@
 #include "coordinator/config.h"
 #include "coordinator/generation.h"
 #include "coordinator/recovery.h"
+#include "media/container.h"
 #include "media/encchoice.h"
 #include "media/vidinfo.h"
 
@@ -33,6 +34,7 @@ static const char usage_text[] =
     "usage: framefarm-coordinator --share DIR --input ZIP --output OUT.mp4\n"
     "           [--listen HOST:PORT] [--job ID] [--set-size N] [--fps F]\n"
     "           [--codec h264|hevc|av1] [--encoder auto|cpu|nvenc|vaapi|NAME]\n"
+    "           [--size WxH|Wx-2|-2xH]\n"
     "           [--fallback cpu|none] [--preset P] [--crf N] [--gop N]\n"
     "           [--secret FILE] [--heartbeat-ms N] [--suspect-ms N]\n"
     "           [--dead-ms N]\n"
@@ -45,6 +47,9 @@ static const char usage_text[] =
     "and concatenates them into OUT.mp4.\n"
     "--fallback: when the encoder asked for is unavailable on a node, render\n"
     "with the CPU encoder and say so (cpu), or fail the set (none).\n"
+    "OUT's extension picks the container: .mp4, .mkv, .mov or .webm (AV1\n"
+    "only); the codec must fit it. --size scales every frame to WxH; a side\n"
+    "of -2 follows the frames' aspect (rounded to even).\n"
     "A job is its input: run again with the same zip it resumes (or says it\n"
     "is done); a job of the same name (from OUT's name, or --job) made from\n"
     "another zip is refused, unless --force, which starts it anew.\n"
@@ -76,6 +81,7 @@ enum {
     OPT_MAX_ZIP,
     OPT_PROGRESS,
     OPT_FORCE,
+    OPT_SIZE,
 };
 
 static const struct option long_opts[] = {
@@ -109,6 +115,7 @@ static const struct option long_opts[] = {
     {"advertise", required_argument, NULL, OPT_ADVERTISE},
     {"standby", no_argument, NULL, OPT_STANDBY},
     {"force", no_argument, NULL, OPT_FORCE},
+    {"size", required_argument, NULL, OPT_SIZE},
     {"time-scale", required_argument, NULL, OPT_SCALE},
     {"max-zip-bytes", required_argument, NULL, OPT_MAX_ZIP},
     {"progress", no_argument, NULL, OPT_PROGRESS},
@@ -245,6 +252,10 @@ parse_args(int argc, char **argv, struct coord_config *c)
         case OPT_FORCE:
             c->force = 1;
             break;
+        case OPT_SIZE:
+            if (encparams_parse_size(optarg, &c->size, err, sizeof(err)) == -1)
+                usage(err);
+            break;
         case OPT_STANDBY:
             standby = 1;
             break;
@@ -307,6 +318,8 @@ parse_args(int argc, char **argv, struct coord_config *c)
     }
     if (encchoice_check_request(c->enc.codec, c->enc.encoder, c->enc.preset,
                                 err, sizeof(err)) == -1 ||
+        container_for_output(c->output, c->enc.codec, err, sizeof(err)) ==
+            NULL ||
         fs_output_check(c->output, c->input, c->share, err, sizeof(err)) ==
             -1) {
         fprintf(stderr, "framefarm-coordinator: %s\n", err);

@@ -50,10 +50,10 @@
 #include "common/fault.h"
 #include "common/fsutil.h"
 #include "common/log.h"
+#include "media/container.h"
 #include "media/transcode.h"
 #include "media/vidinfo.h"
 
-#define CONCAT_FORMAT "mp4"
 #define CONCAT_DIFF_MAX 160
 #define CONCAT_NUM_MAX 16
 
@@ -342,17 +342,19 @@ concat_open_input(const char *path, size_t i, AVFormatContext **fmt, int *idx,
     return 0;
 }
 
-/* Create the output from the first input's stream and write the header. */
+/* Create the output in container ct from the first input's stream and
+ * write the header. */
 static int
-concat_open_output(const char *tmp, const AVStream *ist, AVFormatContext **out,
-                   char *err, size_t errlen)
+concat_open_output(const char *tmp, const struct container *ct,
+                   const AVStream *ist, AVFormatContext **out, char *err,
+                   size_t errlen)
 {
     AVFormatContext *ofmt = NULL;
     AVDictionary *opts = NULL;
     AVStream *ost;
     int ret, rc = -1;
 
-    ret = avformat_alloc_output_context2(&ofmt, NULL, CONCAT_FORMAT, tmp);
+    ret = avformat_alloc_output_context2(&ofmt, NULL, ct->muxer, tmp);
     if (ret < 0) {
         errf(err, errlen, "%s: %s", tmp, av_err2str(ret));
         goto out;
@@ -367,7 +369,13 @@ concat_open_output(const char *tmp, const AVStream *ist, AVFormatContext **out,
         errf(err, errlen, "%s: %s", tmp, av_err2str(ret));
         goto out;
     }
-    ost->codecpar->codec_tag = 0; /* let the muxer pick (avc1) */
+    /* The muxer picks (avc1, av01, Matroska's ids), except for HEVC in
+     * MP4/MOV: hvc1 (parameter sets in the sample entry only), which
+     * Apple's players require, where the muxer would pick hev1. */
+    ost->codecpar->codec_tag =
+        ct->isobmff && ist->codecpar->codec_id == AV_CODEC_ID_HEVC
+            ? MKTAG('h', 'v', 'c', '1')
+            : 0;
     ost->time_base = ist->time_base;
     ost->avg_frame_rate = ist->avg_frame_rate;
     ret = avio_open(&ofmt->pb, tmp, AVIO_FLAG_WRITE);
@@ -376,7 +384,8 @@ concat_open_output(const char *tmp, const AVStream *ist, AVFormatContext **out,
         goto out;
     }
     /* the index up front, so that players can start before the end */
-    av_dict_set(&opts, "movflags", "+faststart", 0);
+    if (ct->isobmff)
+        av_dict_set(&opts, "movflags", "+faststart", 0);
     ret = avformat_write_header(ofmt, &opts);
     if (ret < 0) {
         errf(err, errlen, "%s: writing the header: %s", tmp, av_err2str(ret));
@@ -487,6 +496,7 @@ concat_videos(const char *const *inputs, size_t n, const char *out_path,
     AVFormatContext *ofmt = NULL, *ifmt = NULL;
     AVPacket *pkt = NULL;
     struct vidinfo *vi = NULL, result;
+    const struct container *ct;
     struct concat_timeline tl = {0, AV_NOPTS_VALUE, 1, 0};
     char tmp[FS_PATH_MAX], why[ERR_MAX];
     char **temps = NULL;
@@ -513,6 +523,11 @@ concat_videos(const char *const *inputs, size_t n, const char *out_path,
     }
     if (concat_probe_inputs(inputs, n, vi, &total, err, errlen) == -1)
         goto out;
+    /* Refused before any work by the programs that take the name; here
+     * for a caller that did not ask. */
+    ct = container_for_output(out_path, vi[0].codec, err, errlen);
+    if (ct == NULL)
+        goto out;
     if (total != expect_frames) {
         errf(err, errlen,
              "the %zu inputs hold %" PRIu64 " frames, expected %" PRIu64, n,
@@ -537,7 +552,7 @@ concat_videos(const char *const *inputs, size_t n, const char *out_path,
             goto out;
         if (i == 0) {
             tmp_made = 1; /* from here on, a failure may leave a file */
-            if (concat_open_output(tmp, ifmt->streams[idx], &ofmt, err,
+            if (concat_open_output(tmp, ct, ifmt->streams[idx], &ofmt, err,
                                    errlen) == -1)
                 goto out;
             header = 1;

@@ -3,8 +3,8 @@
  *
  * Every row's context gets the same base: size, time base 1/fps, frame
  * rate, GOP length as both the maximum and minimum keyframe interval, a
- * closed GOP, limited range and the BT.601 matrix (primaries and transfer
- * stay unspecified: camera JPEGs do not say). The row's setup function then
+ * closed GOP, and the colour tags of what the JPEG decoders make
+ * (encoder_tag_frame). The row's setup function then
  * maps the job's x264-style preset and CRF onto its encoder and switches
  * off scene-cut keyframes, so a set of N frames always has IDRs at 0, gop,
  * 2 * gop ... and a set boundary never needs anything from the set before.
@@ -34,6 +34,18 @@
 #define ENCODER_HW_POOL 20 /* surfaces: the encoder's references + 1 */
 #define ENCODER_MAX_CRF 51 /* x264's CRF scale, as in enc_params */
 #define ENCODER_SVT_MAX_CRF 63
+
+/* The colour of every picture we encode. A camera JPEG is sYCC: sRGB
+ * primaries and transfer, BT.601 matrix, full range. The decoders keep
+ * its Y'CbCr as it is (no matrix change: the fast path maps the samples,
+ * swscale is told BT.601 on both sides) and only squeeze it to limited
+ * range. So: limited range, BT.601 matrix (smpte170m), and the camera's
+ * primaries (sRGB's are BT.709's) and transfer (sRGB's, iec61966-2-1),
+ * which the conversion leaves untouched. */
+#define ENCODER_RANGE AVCOL_RANGE_MPEG
+#define ENCODER_MATRIX AVCOL_SPC_SMPTE170M
+#define ENCODER_PRIMARIES AVCOL_PRI_BT709
+#define ENCODER_TRANSFER AVCOL_TRC_IEC61966_2_1
 
 struct encoder {
     const struct encoder_backend *be;
@@ -354,10 +366,10 @@ encoder_open(const char *name, const struct enc_params *p, int global_header,
     c->flags |= AV_CODEC_FLAG_CLOSED_GOP;
     if (global_header)
         c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-    c->color_range = AVCOL_RANGE_MPEG;
-    c->colorspace = AVCOL_SPC_SMPTE170M;
-    c->color_primaries = AVCOL_PRI_UNSPECIFIED;
-    c->color_trc = AVCOL_TRC_UNSPECIFIED;
+    c->color_range = ENCODER_RANGE;
+    c->colorspace = ENCODER_MATRIX;
+    c->color_primaries = ENCODER_PRIMARIES;
+    c->color_trc = ENCODER_TRANSFER;
     if (e->be->setup(c, p, &opts, err, errlen) == -1) {
         saved = errno;
         if (saved == ENOMEM)
@@ -405,6 +417,15 @@ out:
         errno = saved;
     }
     return e;
+}
+
+void
+encoder_tag_frame(AVFrame *f)
+{
+    f->color_range = ENCODER_RANGE;
+    f->colorspace = ENCODER_MATRIX;
+    f->color_primaries = ENCODER_PRIMARIES;
+    f->color_trc = ENCODER_TRANSFER;
 }
 
 enum AVPixelFormat

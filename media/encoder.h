@@ -4,8 +4,9 @@
  * encprobe tests and what render opens: every row turns the same
  * enc_params into its encoder's options, so all back ends agree on GOP
  * (fixed, closed, IDR first, no scene-cut keyframes), colour tags
- * (limited range, BT.601 matrix) and profile. An encoder belongs to the
- * thread that opened it.
+ * (limited range, BT.601 matrix, sRGB primaries and transfer: what the
+ * JPEG decoders make of a camera's frames) and profile. An encoder
+ * belongs to the thread that opened it.
  */
 #ifndef FF_ENCODER_H
 #define FF_ENCODER_H
@@ -55,6 +56,9 @@ struct encoder;
  * libav's own error text when there is any. */
 struct encoder *encoder_open(const char *name, const struct enc_params *p,
                              int global_header, char *err, size_t errlen);
+/* Tag a picture with the colour every encoder is opened with: range,
+ * matrix, primaries, transfer. Any thread. */
+void encoder_tag_frame(AVFrame *f);
 /* The format the frames passed to encoder_send must have. */
 enum AVPixelFormat encoder_input_format(const struct encoder *e);
 /* The opened context: time base, extradata, parameters for the muxer. */

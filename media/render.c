@@ -223,8 +223,7 @@ render_decode_one(struct render_pipe *p, struct jpegdec *d, struct hwjpeg *hd,
                               "frame %s: av_frame_get_buffer",
                               p->m->frames[i].name);
     }
-    f->color_range = AVCOL_RANGE_MPEG;
-    f->colorspace = AVCOL_SPC_SMPTE170M;
+    encoder_tag_frame(f);
     f->pict_type = AV_PICTURE_TYPE_NONE;
     if (hd != NULL) {
         char why[ERR_MAX];

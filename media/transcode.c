@@ -152,8 +152,7 @@ transcode_convert(struct transcode *t, AVFrame *f, char *err, size_t errlen)
     }
     sws_scale(t->sws, (const uint8_t *const *)f->data, f->linesize, 0,
               f->height, t->conv->data, t->conv->linesize);
-    t->conv->color_range = AVCOL_RANGE_MPEG;
-    t->conv->colorspace = AVCOL_SPC_SMPTE170M;
+    encoder_tag_frame(t->conv);
     return t->conv;
 }
 
