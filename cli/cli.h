@@ -11,5 +11,10 @@ int cli_bench(int argc, char **argv);
 int cli_render(int argc, char **argv);
 int cli_sample(int argc, char **argv);
 int cli_verify(int argc, char **argv);
+/* The service's control client (ctl.c). */
+int cli_submit(int argc, char **argv);
+int cli_status(int argc, char **argv);
+int cli_cancel(int argc, char **argv);
+int cli_wait(int argc, char **argv);
 
 #endif

@@ -24,6 +24,14 @@ static const struct {
     {"verify", cli_verify,
      "verify OUT.mp4 --input ZIP [--min-psnr DB]: check every frame of a\n"
      "             video against the zip's frames, in order"},
+    {"submit", cli_submit,
+     "submit ZIP -o OUT [--priority N] [job flags] [--wait]: queue a job on\n"
+     "             the ambassador service; prints the job id"},
+    {"status", cli_status,
+     "status [JOB] [--json]: the service's jobs, their sets and the nodes"},
+    {"cancel", cli_cancel, "cancel JOB: stop a queued or running job"},
+    {"wait", cli_wait,
+     "wait JOB: exit 0 when the job's video is written and verified"},
     {"bench", cli_bench,
      "bench ZIP [--frames N] [--encoders LIST] [--json] [--svg FILE]: encode\n"
      "             the same frames with every encoder here and with the\n"

@@ -20,6 +20,7 @@ static const char *const fault_env_names[] = {
     [FAULT_HOOK_DECODER] = "FRAMEFARM_FAULT_DECODER",
     [FAULT_HOOK_CORRUPT_SET] = "FRAMEFARM_FAULT_CORRUPT_SET",
     [FAULT_HOOK_STALL_SET] = "FRAMEFARM_FAULT_STALL_SET",
+    [FAULT_HOOK_SLOW_MS] = "FRAMEFARM_FAULT_SLOW_MS",
 };
 
 /* The hook's value; NULL when unset or empty. */
@@ -101,6 +102,12 @@ fault_stall_set(void)
     return fault_set(FAULT_HOOK_STALL_SET);
 }
 
+long
+fault_slow_ms(void)
+{
+    return fault_set(FAULT_HOOK_SLOW_MS);
+}
+
 #else /* release: no hook exists */
 
 int
@@ -149,6 +156,12 @@ fault_corrupt_set(void)
 
 long
 fault_stall_set(void)
+{
+    return -1;
+}
+
+long
+fault_slow_ms(void)
 {
     return -1;
 }

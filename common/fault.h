@@ -21,6 +21,8 @@
  *   FRAMEFARM_FAULT_STALL_SET=N    fault_stall_set (the node's first
  *                                  attempt at set N never finishes: it
  *                                  reports nothing until cancelled)
+ *   FRAMEFARM_FAULT_SLOW_MS=N      fault_slow_ms (the node waits N ms
+ *                                  before each set: a slow machine)
  *
  * Crash points (the values of FRAMEFARM_CRASH_AT), where they sit:
  *   journal-torn            coordinator/journal.c: every append writes
@@ -49,6 +51,7 @@ enum fault_hook {
     FAULT_HOOK_DECODER,
     FAULT_HOOK_CORRUPT_SET,
     FAULT_HOOK_STALL_SET,
+    FAULT_HOOK_SLOW_MS,
 };
 
 /* 1 in a test build (FF_TEST_HOOKS), 0 in a release build. */
@@ -69,5 +72,7 @@ const char *fault_decoder(void);
 long fault_corrupt_set(void);
 /* FRAMEFARM_FAULT_STALL_SET, read the same way. */
 long fault_stall_set(void);
+/* FRAMEFARM_FAULT_SLOW_MS, read the same way (-1 when unset). */
+long fault_slow_ms(void);
 
 #endif

@@ -43,6 +43,7 @@ struct core_node {
     char encoders[EV_ENCODERS_MAX];
     char breaker[CORE_BREAKER_NAME_MAX];
     int hello;
+    int control;        /* a control client (submit, status...): not a node */
     struct nodewatch w; /* its circuit breaker (valid after hello) */
     uint64_t counted;
     struct core_node *next;
@@ -117,6 +118,12 @@ core_act(struct amb_core *c, enum amb_act_type type, uint64_t session,
     a->session = session;
     a->deferred = deferred;
     return a;
+}
+
+static const char *
+core_job_id(const struct amb_core *c)
+{
+    return c->job != NULL ? c->job->id : "-";
 }
 
 static void core_log(struct amb_core *c, enum amb_log_level level, int deferred,
@@ -357,7 +364,8 @@ core_reattach(struct amb_core *c, struct core_node *node,
     for (uint32_t i = 0; i < h->nheld && i < LEASE_MAX_HELD; i++) {
         uint32_t set = h->held[i].set;
         uint64_t epoch = h->held[i].epoch;
-        const struct set_info *si = set_table_get(c->sets, set);
+        const struct set_info *si =
+            c->job != NULL ? set_table_get(c->sets, set) : NULL;
         if (nodewatch_hold(&node->w, set, epoch) == -1)
             break; /* more than its slots: the thread took no more */
         if (si != NULL && strcmp(si->holder_name, node->name) == 0 &&
@@ -373,7 +381,7 @@ core_reattach(struct amb_core *c, struct core_node *node,
         core_log(c, AMB_LOG_INFO, 0,
                  "job %s set %u epoch %llu: node %s still has it, but it is "
                  "no longer its; cancelling",
-                 c->job->id, set, (unsigned long long)epoch, node->name);
+                 core_job_id(c), set, (unsigned long long)epoch, node->name);
         nodewatch_release(&node->w, set, epoch);
         core_send(c, node->session, AMB_MSG_CANCEL, set, epoch, 0, NULL);
     }
@@ -434,16 +442,19 @@ core_on_gone(struct amb_core *c, struct core_node *node,
     size_t n;
 
     if (!node->hello) {
-        core_log(c, AMB_LOG_WARN, 0,
-                 "connection from %s dropped before hello: %s", node->peer,
-                 why);
+        if (!node->control)
+            core_log(c, AMB_LOG_WARN, 0,
+                     "connection from %s dropped before hello: %s", node->peer,
+                     why);
         core_node_remove(c, node);
         return;
     }
     if (ev->u.gone.trip)
         nodewatch_trip(&node->w, c->now, why);
     core_breaker_log(c, node);
-    n = set_table_held(c->sets, node->session, held, CONFIG_MAX_SLOTS);
+    n = c->job != NULL
+            ? set_table_held(c->sets, node->session, held, CONFIG_MAX_SLOTS)
+            : 0;
     peer = core_peer_get(c, node->name);
     liveness_lost(&peer->lv, ev->u.gone.died, c->now);
     peer->advances_since_lost = 0;
@@ -461,8 +472,8 @@ core_on_gone(struct amb_core *c, struct core_node *node,
     core_log(c, AMB_LOG_INFO, 0, "node %s: session ended: %s (process gone)",
              node->name, why);
     /* Reclaim in batches until the session holds nothing. */
-    while ((n = set_table_held(c->sets, node->session, held,
-                               CONFIG_MAX_SLOTS)) > 0) {
+    while (c->job != NULL && (n = set_table_held(c->sets, node->session, held,
+                                                 CONFIG_MAX_SLOTS)) > 0) {
         if (n > CONFIG_MAX_SLOTS)
             n = CONFIG_MAX_SLOTS;
         for (size_t i = 0; i < n; i++)
@@ -480,7 +491,7 @@ static void
 core_check_orphans(struct amb_core *c)
 {
     int share_ok = core_share_ok(c);
-    if (c->now < c->next_orphan_check_ms)
+    if (c->job == NULL || c->now < c->next_orphan_check_ms)
         return;
     c->next_orphan_check_ms = c->now + AMB_CORE_TICK_MS;
     for (uint32_t i = 0; i < c->job->nsets && !c->failed; i++) {
@@ -627,7 +638,7 @@ core_reclaim_from_connected(struct amb_core *c, struct core_node *n,
 static void
 core_check_leases(struct amb_core *c)
 {
-    if (!core_share_ok(c))
+    if (!core_share_ok(c) || c->job == NULL)
         return; /* every lease looks still while the share is sick */
     for (struct core_node *n = c->nodes; n != NULL; n = n->next) {
         const struct core_peer *p;
@@ -947,7 +958,7 @@ core_on_concated(struct amb_core *c, const struct amb_event *ev)
         return;
     }
     core_log(c, AMB_LOG_INFO, 0, "job %s: wrote %s: %llu frames, verified",
-             c->job->id, c->cfg->output, (unsigned long long)k->frames);
+             c->job->id, c->job->output, (unsigned long long)k->frames);
     r = core_record(c, JREC_CONCAT);
     r->done = 1;
     r->frames = k->frames;
@@ -1003,7 +1014,7 @@ static void
 core_dispatch(struct amb_core *c)
 {
     int progress = 1;
-    if (c->failed || c->concat_started || !core_share_ok(c) ||
+    if (c->job == NULL || c->failed || c->concat_started || !core_share_ok(c) ||
         amb_core_paused(c) != NULL)
         return;
     while (progress) {
@@ -1033,8 +1044,8 @@ core_dispatch(struct amb_core *c)
 static void
 core_start_concat(struct amb_core *c)
 {
-    if (c->concat_started || c->failed || !set_table_done(c->sets) ||
-        c->now < c->concat_retry_ms)
+    if (c->job == NULL || c->concat_started || c->failed ||
+        !set_table_done(c->sets) || c->now < c->concat_retry_ms)
         return;
     c->concat_started = 1;
     core_log(c, AMB_LOG_INFO, 0,
@@ -1058,6 +1069,30 @@ core_on_tick(struct amb_core *c)
 
 /* ---- the entry point ---- */
 
+/* A node's report while no job runs: the job it belonged to is over. */
+static void
+core_no_job_event(struct amb_core *c, struct core_node *node,
+                  const struct amb_event *ev)
+{
+    switch (ev->type) {
+    case EV_SUSPECT:
+        nodewatch_suspect(&node->w, ev->u.suspect.on != 0);
+        break;
+    case EV_DONE:
+        nodewatch_release(&node->w, ev->u.result.set, ev->u.result.epoch);
+        c->st.stale_results++;
+        core_send(c, node->session, AMB_MSG_RESULT, ev->u.result.set,
+                  ev->u.result.epoch, 0, "stale epoch (its job is over)");
+        break;
+    case EV_FAIL:
+    case EV_UNDELIVERED:
+        nodewatch_release(&node->w, ev->u.set.set, ev->u.set.epoch);
+        break;
+    default:
+        break;
+    }
+}
+
 static void
 core_on_node_event(struct amb_core *c, struct core_node *node,
                    const struct amb_event *ev)
@@ -1070,8 +1105,16 @@ core_on_node_event(struct amb_core *c, struct core_node *node,
         core_on_gone(c, node, ev);
         return;
     }
+    if (ev->type == EV_CONTROL) {
+        node->control = 1; /* a control client: never a node */
+        return;
+    }
     if (!node->hello)
         return; /* nothing else comes before a hello */
+    if (c->job == NULL) {
+        core_no_job_event(c, node, ev);
+        return;
+    }
     switch (ev->type) {
     case EV_SUSPECT:
         nodewatch_suspect(&node->w, ev->u.suspect.on != 0);
@@ -1111,10 +1154,12 @@ amb_core_step(struct amb_core *c, const struct amb_event *ev, uint64_t now_ms,
         core_on_accepted(c, ev);
         break;
     case EV_CHECKED:
-        core_on_checked(c, ev);
+        if (c->job != NULL)
+            core_on_checked(c, ev);
         break;
     case EV_CONCATED:
-        core_on_concated(c, ev);
+        if (c->job != NULL)
+            core_on_concated(c, ev);
         break;
     case EV_SHARE:
         core_on_share(c, ev);
@@ -1141,6 +1186,94 @@ amb_core_step(struct amb_core *c, const struct amb_event *ev, uint64_t now_ms,
 
 /* ---- life and views ---- */
 
+/* Install job (with its replayed state, when resumed) in an idle core.
+ * 0, or -1 on allocation failure (the core stays idle). */
+static int
+core_job_install(struct amb_core *c, const struct job *job,
+                 struct jrec_state *restored)
+{
+    struct set_table *sets;
+    char **accepted, **accepted_sha;
+    uint64_t *progress;
+
+    FF_ASSERT(c->job == NULL);
+    if (restored != NULL && restored->sets != NULL) {
+        /* Resume: the replayed table and counted paths become ours. */
+        sets = restored->sets;
+        accepted = restored->accepted;
+        accepted_sha = restored->accepted_sha;
+        restored->sets = NULL;
+        restored->accepted = NULL;
+        restored->accepted_sha = NULL;
+    } else {
+        sets = set_table_new(job->nsets);
+        accepted = calloc(job->nsets, sizeof(*accepted));
+        accepted_sha = calloc(job->nsets, sizeof(*accepted_sha));
+    }
+    progress = calloc(job->nsets, sizeof(*progress));
+    if (sets == NULL || progress == NULL || accepted == NULL ||
+        accepted_sha == NULL) {
+        for (uint32_t i = 0; i < job->nsets; i++) {
+            if (accepted != NULL)
+                free(accepted[i]);
+            if (accepted_sha != NULL)
+                free(accepted_sha[i]);
+        }
+        free(accepted);
+        free(accepted_sha);
+        free(progress);
+        set_table_free(sets);
+        return -1;
+    }
+    set_table_epoch_floor(sets, job->epoch_base);
+    c->job = job;
+    c->sets = sets;
+    c->accepted = accepted;
+    c->accepted_sha = accepted_sha;
+    c->progress = progress;
+    c->have_first_info = 0;
+    c->max_result = 0;
+    c->concat_started = 0;
+    c->concat_retry_ms = c->concat_backoff = 0;
+    c->failed = 0;
+    c->stop_set = 0;
+    c->report[0] = '\0';
+    memset(&c->st, 0, sizeof(c->st));
+    for (struct core_node *n = c->nodes; n != NULL; n = n->next)
+        n->counted = 0;
+    /* Sets that were Processing when the last ambassador stopped wait for
+     * their nodes to come back with them, as after a lost session. */
+    for (uint32_t i = 0; i < job->nsets; i++) {
+        const struct set_info *si = set_table_get(c->sets, i);
+        struct core_peer *p;
+        if (si->status != SET_PROCESSING)
+            continue;
+        p = core_peer_get(c, si->holder_name);
+        if (!p->lv.connected)
+            liveness_lost(&p->lv, false, c->now);
+    }
+    return 0;
+}
+
+static void
+core_job_drop(struct amb_core *c)
+{
+    if (c->job == NULL)
+        return;
+    for (uint32_t i = 0; i < c->job->nsets; i++) {
+        free(c->accepted[i]);
+        free(c->accepted_sha[i]);
+    }
+    free(c->accepted);
+    free(c->accepted_sha);
+    free(c->progress);
+    set_table_free(c->sets);
+    c->accepted = c->accepted_sha = NULL;
+    c->progress = NULL;
+    c->sets = NULL;
+    c->job = NULL;
+}
+
 struct amb_core *
 amb_core_new(const struct coord_config *cfg, const struct job *job,
              struct jrec_state *restored, uint64_t now_ms)
@@ -1149,37 +1282,69 @@ amb_core_new(const struct coord_config *cfg, const struct job *job,
     if (c == NULL)
         return NULL;
     c->cfg = cfg;
-    c->job = job;
     c->now = now_ms;
     c->share_ok_ms = now_ms;
-    if (restored != NULL && restored->sets != NULL) {
-        /* Resume: the replayed table and counted paths become ours. */
-        c->sets = restored->sets;
-        c->accepted = restored->accepted;
-        c->accepted_sha = restored->accepted_sha;
-        restored->sets = NULL;
-        restored->accepted = NULL;
-        restored->accepted_sha = NULL;
-    } else {
-        c->sets = set_table_new(job->nsets);
-        c->accepted = calloc(job->nsets, sizeof(*c->accepted));
-        c->accepted_sha = calloc(job->nsets, sizeof(*c->accepted_sha));
-    }
-    c->progress = calloc(job->nsets, sizeof(*c->progress));
-    if (c->sets == NULL || c->progress == NULL || c->accepted == NULL ||
-        c->accepted_sha == NULL) {
+    if (job != NULL && core_job_install(c, job, restored) == -1) {
         amb_core_free(c);
         return NULL;
     }
-    /* Sets that were Processing when the last ambassador stopped wait for
-     * their nodes to come back with them, as after a lost session. */
-    for (uint32_t i = 0; i < job->nsets; i++) {
-        const struct set_info *si = set_table_get(c->sets, i);
-        if (si->status == SET_PROCESSING)
-            liveness_lost(&core_peer_get(c, si->holder_name)->lv, false,
-                          now_ms);
-    }
     return c;
+}
+
+int
+amb_core_start_job(struct amb_core *c, const struct job *job,
+                   struct jrec_state *restored, uint64_t now_ms)
+{
+    c->now = now_ms;
+    return core_job_install(c, job, restored);
+}
+
+const struct amb_act *
+amb_core_end_job(struct amb_core *c, uint64_t now_ms, size_t *n)
+{
+    c->nacts = 0;
+    c->now = now_ms;
+    if (c->job != NULL) {
+        /* Sets still in nodes' hands (a failed or cancelled job): they
+         * drop them; a late result carries an epoch no later job uses. */
+        for (struct core_node *node = c->nodes; node != NULL;
+             node = node->next) {
+            uint32_t held[CONFIG_MAX_SLOTS];
+            size_t k =
+                set_table_held(c->sets, node->session, held, CONFIG_MAX_SLOTS);
+            for (size_t i = 0; i < k && i < CONFIG_MAX_SLOTS; i++) {
+                uint64_t epoch = set_table_get(c->sets, held[i])->epoch;
+                nodewatch_release(&node->w, held[i], epoch);
+                core_send(c, node->session, AMB_MSG_CANCEL, held[i], epoch, 0,
+                          NULL);
+            }
+        }
+        core_job_drop(c);
+    }
+    *n = c->nacts;
+    return c->acts;
+}
+
+int
+amb_core_cancel(struct amb_core *c, const char *why)
+{
+    if (c->job == NULL || c->failed || c->concat_started)
+        return -1;
+    snprintf(c->report, sizeof(c->report), "cancelled %s", why);
+    c->failed = 1;
+    return 0;
+}
+
+const struct job *
+amb_core_job(const struct amb_core *c)
+{
+    return c->job;
+}
+
+int
+amb_core_concat_started(const struct amb_core *c)
+{
+    return c->concat_started;
 }
 
 void
@@ -1197,16 +1362,7 @@ amb_core_free(struct amb_core *c)
         c->peers = p->next;
         free(p);
     }
-    for (uint32_t i = 0; i < c->job->nsets; i++) {
-        if (c->accepted != NULL)
-            free(c->accepted[i]);
-        if (c->accepted_sha != NULL)
-            free(c->accepted_sha[i]);
-    }
-    free(c->accepted);
-    free(c->accepted_sha);
-    free(c->progress);
-    set_table_free(c->sets);
+    core_job_drop(c);
     free(c->acts);
     free(c->snap);
     free(c);
@@ -1250,19 +1406,19 @@ amb_core_sets(const struct amb_core *c)
 const char *
 amb_core_accepted(const struct amb_core *c, uint32_t set)
 {
-    return set < c->job->nsets ? c->accepted[set] : NULL;
+    return c->job != NULL && set < c->job->nsets ? c->accepted[set] : NULL;
 }
 
 const char *
 amb_core_accepted_sha(const struct amb_core *c, uint32_t set)
 {
-    return set < c->job->nsets ? c->accepted_sha[set] : NULL;
+    return c->job != NULL && set < c->job->nsets ? c->accepted_sha[set] : NULL;
 }
 
 uint64_t
 amb_core_progress(const struct amb_core *c, uint32_t set)
 {
-    return set < c->job->nsets ? c->progress[set] : 0;
+    return c->job != NULL && set < c->job->nsets ? c->progress[set] : 0;
 }
 
 const struct amb_stats *
@@ -1274,7 +1430,12 @@ amb_core_stats(const struct amb_core *c)
 const struct jrec *
 amb_core_snapshot(struct amb_core *c, size_t *n)
 {
-    size_t k = 0, need = (size_t)c->job->nsets + 3;
+    size_t k = 0, need;
+    if (c->job == NULL) {
+        *n = 0;
+        return NULL;
+    }
+    need = (size_t)c->job->nsets + 3;
     if (c->capsnap < need) {
         struct jrec *ns = realloc(c->snap, need * sizeof(*ns));
         if (ns == NULL) {
@@ -1297,7 +1458,7 @@ amb_core_snapshot(struct amb_core *c, size_t *n)
     c->snap[k++].type = JREC_GEN;
     for (uint32_t i = 0; i < c->job->nsets; i++) {
         const struct set_info *si = set_table_get(c->sets, i);
-        if (si->status == SET_AVAILABLE && si->epoch == 0)
+        if (si->status == SET_AVAILABLE && si->epoch <= c->job->epoch_base)
             continue; /* untouched: the job record implies it */
         memset(&c->snap[k], 0, sizeof(c->snap[k]));
         c->snap[k].type = JREC_SET;

@@ -121,11 +121,34 @@ struct amb_core;
 
 /* cfg and job must outlive it. restored (may be NULL) hands over a
  * replayed table and counted paths (they become the core's). now_ms is
- * the loop's clock at start. NULL on allocation failure. */
+ * the loop's clock at start. job may be NULL: the core starts idle (a
+ * service waiting for its first job). NULL on allocation failure. */
 struct amb_core *amb_core_new(const struct coord_config *cfg,
                               const struct job *job,
                               struct jrec_state *restored, uint64_t now_ms);
 void amb_core_free(struct amb_core *c);
+
+/* Jobs one after another (the service): nodes, their breakers and what is
+ * known of each name stay; the set table, counted results, stats and the
+ * stop state are the job's. A job runs from amb_core_start_job (the core
+ * must be idle; job outlives it until the end) until it is done (ACT_DONE)
+ * or failed (amb_core_failed); amb_core_end_job then cancels whatever
+ * nodes still hold of it and makes the core idle. Each job's epochs start
+ * at job->epoch_base, above every epoch of the jobs before it, so a late
+ * report from an old job is stale in any later one. While idle, nodes are
+ * served (hello, heartbeats, leases) and given nothing; their reports are
+ * stale. start_job: 0, or -1 on allocation failure. */
+int amb_core_start_job(struct amb_core *c, const struct job *job,
+                       struct jrec_state *restored, uint64_t now_ms);
+const struct amb_act *amb_core_end_job(struct amb_core *c, uint64_t now_ms,
+                                       size_t *n);
+/* Stop the running job as failed with report "cancelled WHY". -1 when
+ * there is none, it already stopped, or its concat has begun (too late:
+ * it is writing its video). */
+int amb_core_cancel(struct amb_core *c, const char *why);
+/* The running job, or NULL while idle. */
+const struct job *amb_core_job(const struct amb_core *c);
+int amb_core_concat_started(const struct amb_core *c);
 
 /* Decide on one event. The actions are valid until the next call; *n gets
  * their number. */

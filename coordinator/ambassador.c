@@ -24,6 +24,7 @@
 #include "common/clock.h"
 #include "common/evq.h"
 #include "common/fault.h"
+#include "common/ffassert.h"
 #include "common/jsonutil.h"
 #include "common/log.h"
 #include "common/proto.h"
@@ -32,6 +33,7 @@
 #include "coordinator/events.h"
 #include "coordinator/journaler.h"
 #include "coordinator/nodeconn.h"
+#include "coordinator/service.h"
 #include "coordinator/sets.h"
 #include "coordinator/sharewatch.h"
 
@@ -78,7 +80,12 @@ struct amb_deferred {
 
 struct ambassador {
     const struct coord_config *cfg;
-    const struct job *job;
+    const struct job *job; /* the running job, or NULL (a service, idle) */
+    uint64_t gen;
+    struct service *svc;   /* the job queue; NULL: one job, then exit */
+    struct svc_start *cur; /* a service's running job (owned) */
+    int cancelled;         /* it was cancelled */
+    uint64_t last_publish_ms;
     int lfd;
     struct evq *events;
     struct amb_core *core;
@@ -101,6 +108,7 @@ struct ambassador {
 };
 
 static void amb_step(struct ambassador *a, const struct amb_event *ev);
+static void amb_run_deferred(struct ambassador *a, struct amb_deferred *d);
 
 /* How many node connections the descriptor limit allows, after raising
  * the soft limit to the hard one, with AMB_FD_RESERVE kept free. */
@@ -124,7 +132,8 @@ amb_max_conns(void)
 
 struct ambassador *
 ambassador_new(const struct coord_config *cfg, const struct job *job, int lfd,
-               struct jrec_state *restored, struct journal *jr, uint64_t gen)
+               struct jrec_state *restored, struct journal *jr, uint64_t gen,
+               struct service *svc)
 {
     struct ambassador *a = calloc(1, sizeof(*a));
     if (a == NULL) {
@@ -133,6 +142,8 @@ ambassador_new(const struct coord_config *cfg, const struct job *job, int lfd,
     }
     a->cfg = cfg;
     a->job = job;
+    a->gen = gen;
+    a->svc = svc;
     a->lfd = lfd;
     a->next_session = 1;
     a->after_tail = &a->after;
@@ -146,18 +157,28 @@ ambassador_new(const struct coord_config *cfg, const struct job *job, int lfd,
         return NULL;
     }
     a->checker = checker_start(a->events);
-    a->watch = sharewatch_start(job->share, cfg->share_poll_ms,
+    a->watch = sharewatch_start(cfg->share, cfg->share_poll_ms,
                                 cfg->share_min_free_bytes, a->events);
-    a->journaler = journaler_start(jr, job->share, gen, a->events);
-    if (a->journaler != NULL)
-        journaler_set_compact_bytes(a->journaler, cfg->journal_compact_bytes);
-    if (a->checker == NULL || a->watch == NULL || a->journaler == NULL) {
-        if (a->journaler == NULL)
+    if (jr != NULL) {
+        a->journaler = journaler_start(jr, cfg->share, gen, a->events);
+        if (a->journaler != NULL)
+            journaler_set_compact_bytes(a->journaler,
+                                        cfg->journal_compact_bytes);
+    }
+    if (a->checker == NULL || a->watch == NULL ||
+        (jr != NULL && a->journaler == NULL)) {
+        if (jr != NULL && a->journaler == NULL)
             journal_close(jr);
         ambassador_free(a);
         return NULL;
     }
     return a;
+}
+
+struct evq *
+ambassador_events(struct ambassador *a)
+{
+    return a->events;
 }
 
 const struct amb_stats *
@@ -248,6 +269,15 @@ amb_flush(struct ambassador *a)
 {
     if (a->nbatch == 0 && a->after == NULL)
         return;
+    if (a->journaler == NULL) {
+        /* No job, no journal: nothing to wait for. */
+        struct amb_deferred *d = a->after;
+        FF_ASSERT(a->nbatch == 0);
+        a->after = NULL;
+        a->after_tail = &a->after;
+        amb_run_deferred(a, d);
+        return;
+    }
     journaler_write(a->journaler, a->batch, a->nbatch, a->after);
     a->batch = NULL;
     a->nbatch = a->capbatch = 0;
@@ -305,6 +335,8 @@ amb_event_free(void *p)
     struct amb_event *ev = p;
     if (ev != NULL && ev->type == EV_JOURNALED)
         amb_deferred_free(ev->u.journaled.after);
+    if (ev != NULL && ev->type == EV_JOB)
+        svc_start_free(ev->u.job.start);
     free(ev);
 }
 
@@ -546,7 +578,7 @@ amb_run_deferred(struct ambassador *a, struct amb_deferred *d)
         case DEF_CONCAT:
             fault_crash_point(FAULT_AFTER_CONCAT_BEGUN);
             checker_concat(a->checker, d->paths, d->shas, a->job->nsets,
-                           a->cfg->output, a->job->frames->count, &a->job->enc);
+                           a->job->output, a->job->frames->count, &a->job->enc);
             d->paths = d->shas = NULL; /* the checker took them */
             d->npaths = 0;
             break;
@@ -573,7 +605,7 @@ amb_progress(struct ambassador *a, uint64_t now, int force)
     uint64_t frames = 0;
     uint32_t counted = set_table_count(sets, SET_COUNTED);
 
-    if (!a->cfg->progress ||
+    if (!a->cfg->progress || a->job == NULL ||
         (!force && now - a->last_progress_ms < AMB_PROGRESS_MS))
         return;
     a->last_progress_ms = now;
@@ -687,7 +719,7 @@ amb_accept(struct ambassador *a)
     }
     snprintf(c->host, sizeof(c->host), "%s", host);
     c->session = a->next_session++;
-    c->conn = nodeconn_start(fd, peer, c->session, a->cfg, a->events);
+    c->conn = nodeconn_start(fd, peer, c->session, a->cfg, a->events, a->svc);
     if (c->conn == NULL) {
         log_warn("connection from %s: cannot start its thread", peer);
         free(c);
@@ -770,15 +802,222 @@ amb_drain_journal(struct ambassador *a)
     }
 }
 
+/* ---- a service's jobs ---- */
+
+static void
+amb_job_summary(const struct ambassador *a)
+{
+    const struct amb_stats *st = amb_core_stats(a->core);
+    log_info(
+        "job %s: %s; assigned %llu, counted %llu, failures %llu "
+        "(reclaimed %llu), results rejected %llu, stale %llu, "
+        "duplicates %llu",
+        a->job->id, a->done ? "done" : (a->cancelled ? "CANCELLED" : "FAILED"),
+        (unsigned long long)st->assigned, (unsigned long long)st->counted,
+        (unsigned long long)st->failures, (unsigned long long)st->reclaimed,
+        (unsigned long long)st->rejected_results,
+        (unsigned long long)st->stale_results,
+        (unsigned long long)st->duplicates);
+}
+
+/* The runner prepared the next job: it runs now, with its own journal. */
+static void
+amb_job_begin(struct ambassador *a, struct svc_start *start)
+{
+    if (a->svc == NULL || a->job != NULL || start == NULL) {
+        log_warnx("a job was handed over while another runs; dropped");
+        svc_start_free(start);
+        return;
+    }
+    if (amb_core_start_job(a->core, start->job, &start->st, clock_now_ms()) ==
+        -1) {
+        log_warnx("job %s: out of memory starting it", start->job->id);
+        service_job_ended(a->svc, start->job->id, SVC_FAILED, "out of memory",
+                          0);
+        svc_start_free(start);
+        return;
+    }
+    a->journaler = journaler_start(start->jr, a->cfg->share, a->gen, a->events);
+    start->jr = NULL;
+    if (a->journaler == NULL)
+        amb_oom("journaler");
+    journaler_set_compact_bytes(a->journaler, a->cfg->journal_compact_bytes);
+    a->cur = start;
+    a->job = start->job;
+    a->done = 0;
+    a->cancelled = 0;
+    log_info("job %s: %u sets ready", a->job->id, a->job->nsets);
+}
+
+static void
+amb_job_cancel(struct ambassador *a, const char *id)
+{
+    if (a->job == NULL || strcmp(a->job->id, id) != 0) {
+        log_info("cancel of job %s: it is not running", id);
+        return;
+    }
+    if (amb_core_cancel(a->core, "by request") == -1) {
+        log_info("job %s: cancel refused: %s", id,
+                 amb_core_concat_started(a->core)
+                     ? "it is writing its video already"
+                     : "it has stopped already");
+        return;
+    }
+    a->cancelled = 1;
+    log_info("job %s: cancelled by request", id);
+}
+
+/* What status shows of the running job and the nodes. */
+struct amb_live_nodes {
+    cJSON *arr;
+};
+
+static void
+amb_live_node(const struct amb_node_view *v, void *arg)
+{
+    struct amb_live_nodes *ln = arg;
+    cJSON *o;
+    if (!v->hello || (o = cJSON_CreateObject()) == NULL)
+        return;
+    cJSON_AddStringToObject(o, "name", v->name);
+    cJSON_AddStringToObject(o, "peer", v->peer);
+    cJSON_AddStringToObject(o, "breaker", v->breaker);
+    cJSON_AddStringToObject(o, "encoders", v->encoders);
+    json_add_u64(o, "counted", v->counted);
+    cJSON_AddItemToArray(ln->arr, o);
+}
+
+static void
+amb_publish(struct ambassador *a, uint64_t now, int force)
+{
+    cJSON *live, *sets, *frames;
+    struct amb_live_nodes ln;
+    uint64_t done = 0;
+
+    if (a->svc == NULL ||
+        (!force && now - a->last_publish_ms < AMB_PROGRESS_MS))
+        return;
+    a->last_publish_ms = now;
+    if ((live = cJSON_CreateObject()) == NULL)
+        return;
+    ln.arr = cJSON_AddArrayToObject(live, "nodes");
+    if (ln.arr != NULL)
+        amb_core_nodes(a->core, amb_live_node, &ln);
+    if (a->job != NULL) {
+        const struct set_table *t = amb_core_sets(a->core);
+        for (uint32_t i = 0; i < a->job->nsets; i++) {
+            uint64_t first, count;
+            job_set_range(a->job, i, &first, &count);
+            done += set_table_get(t, i)->status == SET_COUNTED
+                        ? count
+                        : amb_core_progress(a->core, i);
+        }
+        cJSON_AddStringToObject(live, "job", a->job->id);
+        sets = cJSON_AddObjectToObject(live, "sets");
+        frames = cJSON_AddObjectToObject(live, "frames");
+        if (sets != NULL) {
+            json_add_u64(sets, "A", set_table_count(t, SET_AVAILABLE));
+            json_add_u64(sets, "B", set_table_count(t, SET_PROCESSING));
+            json_add_u64(sets, "C", set_table_count(t, SET_FAILED));
+            json_add_u64(sets, "D", set_table_count(t, SET_COUNTED));
+            json_add_u64(sets, "total", a->job->nsets);
+        }
+        if (frames != NULL) {
+            json_add_u64(frames, "done", done);
+            json_add_u64(frames, "total", a->job->frames->count);
+        }
+        if (amb_core_paused(a->core) != NULL)
+            cJSON_AddStringToObject(live, "paused", amb_core_paused(a->core));
+    }
+    service_publish(a->svc, live);
+}
+
+/* Tell the nodes that said hello that a job is over (a node started with
+ * --once leaves then; the others wait for the next job). */
+static void
+amb_jobend_nodes(struct ambassador *a, const char *id, int ok)
+{
+    for (struct amb_conn *n = a->conns; n != NULL; n = n->next) {
+        struct node_cmd *cmd;
+        cJSON *m;
+        if (!n->hello)
+            continue;
+        cmd = calloc(1, sizeof(*cmd));
+        m = amb_msg_new(MSG_JOBEND);
+        if (cmd == NULL || m == NULL ||
+            cJSON_AddStringToObject(m, "job", id) == NULL ||
+            cJSON_AddBoolToObject(m, "ok", ok) == NULL) {
+            free(cmd);
+            cJSON_Delete(m);
+            continue;
+        }
+        cmd->type = CMD_SEND;
+        cmd->msg = m;
+        nodeconn_send(n->conn, cmd);
+    }
+}
+
+static void amb_drain_journal(struct ambassador *a);
+
+/* The running job is done or stopped: its journal is made durable and
+ * closed, what nodes still hold of it is cancelled, the service told. */
+static void
+amb_job_over(struct ambassador *a)
+{
+    size_t n;
+    const struct amb_act *acts;
+    struct amb_act *copy = NULL;
+    enum svc_state st = a->done        ? SVC_DONE
+                        : a->cancelled ? SVC_CANCELLED
+                                       : SVC_FAILED;
+    char id[IDENT_MAX + 1];
+    uint64_t frames = a->done ? a->job->frames->count : 0;
+
+    amb_drain_journal(a);
+    amb_job_summary(a);
+    snprintf(id, sizeof(id), "%s", a->job->id);
+    service_job_ended(a->svc, id, st, a->done ? "" : amb_core_report(a->core),
+                      frames);
+    acts = amb_core_end_job(a->core, clock_now_ms(), &n);
+    if (n > 0 && (copy = malloc(n * sizeof(*copy))) == NULL)
+        amb_oom("actions");
+    if (n > 0)
+        memcpy(copy, acts, n * sizeof(*copy));
+    for (size_t i = 0; i < n; i++)
+        amb_act(a, &copy[i]);
+    free(copy);
+    amb_drain_journal(a);
+    journaler_free(a->journaler);
+    a->journaler = NULL;
+    a->job = NULL;
+    svc_start_free(a->cur);
+    a->cur = NULL;
+    a->done = a->cancelled = 0;
+    amb_jobend_nodes(a, id, st == SVC_DONE);
+    amb_publish(a, clock_now_ms(), 1);
+}
+
 static void
 amb_handle(struct ambassador *a, struct amb_event *ev)
 {
-    if (ev->type != EV_JOURNALED) {
+    switch (ev->type) {
+    case EV_JOB:
+        amb_job_begin(a, ev->u.job.start);
+        ev->u.job.start = NULL;
+        return;
+    case EV_CANCEL:
+        amb_job_cancel(a, ev->name);
+        return;
+    case EV_JOURNALED:
+        break;
+    default: {
         struct amb_conn *c;
-        if (ev->type == EV_HELLO && (c = amb_conn_find(a, ev->session)) != NULL)
-            c->hello = 1;
+        if ((ev->type == EV_HELLO || ev->type == EV_CONTROL) &&
+            (c = amb_conn_find(a, ev->session)) != NULL)
+            c->hello = 1; /* authenticated: past the caps */
         amb_step(a, ev);
         return;
+    }
     }
     a->inflight--;
     amb_run_deferred(a, ev->u.journaled.after);
@@ -787,10 +1026,32 @@ amb_handle(struct ambassador *a, struct amb_event *ev)
         amb_compact(a);
 }
 
+/* One turn of the loop: wait for a connection or an event (at most a
+ * tick), take them, then the tick. 0, or -1 when poll fails. */
+static int
+amb_turn(struct ambassador *a, const struct amb_event *tick)
+{
+    struct pollfd pfd[2] = {{.fd = a->lfd, .events = POLLIN},
+                            {.fd = evq_fd(a->events), .events = POLLIN}};
+    struct amb_event *ev;
+    int r = poll(pfd, 2, AMB_TICK_MS);
+    if (r == -1 && errno != EINTR) {
+        log_warn("poll");
+        return -1;
+    }
+    if (pfd[0].revents & POLLIN)
+        amb_accept(a);
+    while ((ev = evq_pop(a->events)) != NULL) {
+        amb_handle(a, ev);
+        amb_event_free(ev);
+    }
+    amb_step(a, tick);
+    return 0;
+}
+
 int
 ambassador_run(struct ambassador *a)
 {
-    const struct amb_stats *st = amb_core_stats(a->core);
     struct amb_event tick;
 
     memset(&tick, 0, sizeof(tick));
@@ -798,38 +1059,34 @@ ambassador_run(struct ambassador *a)
     log_info("job %s: %u sets ready; waiting for nodes", a->job->id,
              a->job->nsets);
     while (!a->done && amb_core_failed(a->core) == 0) {
-        struct pollfd pfd[2] = {{.fd = a->lfd, .events = POLLIN},
-                                {.fd = evq_fd(a->events), .events = POLLIN}};
-        struct amb_event *ev;
-        int r = poll(pfd, 2, AMB_TICK_MS);
-        if (r == -1 && errno != EINTR) {
-            log_warn("poll");
+        if (amb_turn(a, &tick) == -1)
             return -1;
-        }
-        if (pfd[0].revents & POLLIN)
-            amb_accept(a);
-        while ((ev = evq_pop(a->events)) != NULL) {
-            amb_handle(a, ev);
-            amb_event_free(ev);
-        }
-        amb_step(a, &tick);
         amb_progress(a, clock_now_ms(), a->done);
         amb_flush(a);
     }
     amb_drain_journal(a);
     amb_progress(a, clock_now_ms(), 1);
     amb_finish_nodes(a);
-    log_info("job %s: %s; assigned %llu, counted %llu, failures %llu "
-             "(reclaimed %llu), results rejected %llu, stale %llu, "
-             "duplicates %llu",
-             a->job->id, a->done ? "done" : "FAILED",
-             (unsigned long long)st->assigned, (unsigned long long)st->counted,
-             (unsigned long long)st->failures,
-             (unsigned long long)st->reclaimed,
-             (unsigned long long)st->rejected_results,
-             (unsigned long long)st->stale_results,
-             (unsigned long long)st->duplicates);
+    amb_job_summary(a);
     return a->done ? 0 : -1;
+}
+
+void
+ambassador_serve(struct ambassador *a)
+{
+    struct amb_event tick;
+
+    memset(&tick, 0, sizeof(tick));
+    tick.type = EV_TICK;
+    log_info("serving jobs; waiting for submissions and nodes");
+    for (;;) {
+        if (amb_turn(a, &tick) == -1)
+            fatalx("the loop cannot poll");
+        amb_flush(a);
+        if (a->job != NULL && (a->done || amb_core_failed(a->core) != 0))
+            amb_job_over(a);
+        amb_publish(a, clock_now_ms(), 0);
+    }
 }
 
 void
@@ -849,6 +1106,7 @@ ambassador_free(struct ambassador *a)
     checker_free(a->checker);
     evq_free(a->events, amb_event_free);
     amb_deferred_free(a->after);
+    svc_start_free(a->cur);
     for (size_t i = 0; i < a->nbatch; i++)
         free(a->batch[i]);
     free(a->batch);

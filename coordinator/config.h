@@ -72,6 +72,9 @@ struct coord_config {
     uint64_t share_min_free_bytes;  /* below this the share is full: no new
                                        work until there is space again */
     uint64_t gen; /* this ambassador's generation (set by main) */
+    uint64_t job_seq; /* the job's number in the service's queue (0: a
+                         one-shot job); its epochs start at job_seq <<
+                         JOB_EPOCH_SHIFT */
     struct auth_secret secret;
 };
 

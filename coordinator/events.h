@@ -48,6 +48,12 @@ enum amb_event_type {
     EV_TICK,        /* loop: time passed; the timed rules and dispatch run */
     EV_JOURNALED,   /* journaler: a batch is durable (u.journaled); the
                        loop's own, never handed to the core */
+    EV_JOB,         /* service runner: run this job next (u.job); the
+                       loop's own */
+    EV_CANCEL,      /* control thread: cancel the job named in name; the
+                       loop's own */
+    EV_CONTROL,     /* node thread: the connection is a control client,
+                       authenticated; the loop's own */
 };
 
 struct ev_accepted {
@@ -133,6 +139,10 @@ struct ev_journaled {
     void *after; /* the loop's deferred actions */
 };
 
+struct ev_job {
+    void *start; /* struct svc_start (service.h), owned */
+};
+
 struct amb_event {
     enum amb_event_type type;
     uint64_t session; /* node session (node-thread and loop events) */
@@ -149,6 +159,7 @@ struct amb_event {
         struct ev_share share;
         struct lease lease;
         struct ev_journaled journaled;
+        struct ev_job job;
     } u;
 };
 

@@ -12,15 +12,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <poll.h>
+#include <time.h>
+
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/fsutil.h"
 #include "common/log.h"
+#include "common/netio.h"
+#include "common/proto.h"
 #include "common/sharepath.h"
 
 #define GENERATION_DIR_MODE 0755
 #define GENERATION_FILE_MODE 0644
 #define GENERATION_PROBE_SIZE sizeof(uint64_t)
+#define GENERATION_PING_MS 2000
 
 int
 generation_replaced(uint64_t mine, uint64_t newest)
@@ -135,11 +141,13 @@ generation_await_takeover(const struct coord_config *c, char *err,
     struct stat st;
 
     if (sharepath_probe(c->share, probe, sizeof(probe)) == -1 ||
-        sharepath_journal(c->share, c->job, journal, sizeof(journal)) == -1) {
+        (c->job[0] != '\0' &&
+         sharepath_journal(c->share, c->job, journal, sizeof(journal)) == -1)) {
         errf(err, errlen, "share path too long");
         return -1;
     }
-    log_info("standby for job %s: watching the active ambassador", c->job);
+    log_info("standby%s%s: watching the active ambassador",
+             c->job[0] ? " for job " : "", c->job);
     for (;;) {
         char *text = NULL;
         size_t len = 0;
@@ -154,7 +162,10 @@ generation_await_takeover(const struct coord_config *c, char *err,
             }
         }
         free(text);
-        if (stat(journal, &st) == 0 && now - changed >= c->reclaim_ms) {
+        /* A one-job ambassador takes over once its job has a journal to
+         * resume from; a service, once the active one is silent. */
+        if ((c->job[0] == '\0' || stat(journal, &st) == 0) &&
+            now - changed >= c->reclaim_ms) {
             log_warnx("the active ambassador has been silent on the share for "
                       "%llu ms: taking over",
                       (unsigned long long)(now - changed));
@@ -162,4 +173,111 @@ generation_await_takeover(const struct coord_config *c, char *err,
         }
         clock_sleep_ms(c->share_poll_ms);
     }
+}
+
+/* The probe counter, or 0 when it cannot be read. */
+static uint64_t
+generation_probe_value(const char *share)
+{
+    char probe[FS_PATH_MAX];
+    char *text = NULL;
+    size_t len = 0;
+    uint64_t v = 0;
+    if (sharepath_probe(share, probe, sizeof(probe)) == 0 &&
+        fs_read_max(probe, GENERATION_PROBE_SIZE, &text, &len) == 0 &&
+        len == GENERATION_PROBE_SIZE)
+        memcpy(&v, text, sizeof(v));
+    free(text);
+    return v;
+}
+
+/* Does the ambassador at host:port answer (any frame: a reply to our
+ * ping, a challenge, a refusal)? */
+static int
+generation_answers(const char *host, int port, int *refused)
+{
+    struct proto_reader rd;
+    char err[ERR_MAX];
+    cJSON *ping = cJSON_CreateObject(), *msg = NULL;
+    uint64_t deadline = clock_now_ms() + GENERATION_PING_MS;
+    int fd, r = 0;
+
+    if (ping == NULL ||
+        cJSON_AddStringToObject(ping, "type", MSG_CONTROL) == NULL ||
+        cJSON_AddStringToObject(ping, "op", "ping") == NULL) {
+        cJSON_Delete(ping);
+        return 0;
+    }
+    fd = net_connect(host, port, GENERATION_PING_MS);
+    if (fd == -1) {
+        *refused = errno == ECONNREFUSED;
+        cJSON_Delete(ping);
+        return 0;
+    }
+    proto_reader_init(&rd);
+    if (proto_send(fd, ping) == 0) {
+        for (;;) {
+            uint64_t now = clock_now_ms();
+            struct pollfd pfd = {.fd = fd, .events = POLLIN};
+            r = proto_reader_next(&rd, &msg, err, sizeof(err));
+            if (r != 0 || now >= deadline)
+                break;
+            if (poll(&pfd, 1, (int)(deadline - now)) <= 0 ||
+                proto_reader_fill(&rd, fd) <= 0)
+                break;
+        }
+    }
+    cJSON_Delete(msg);
+    cJSON_Delete(ping);
+    proto_reader_fini(&rd);
+    close(fd);
+    return r == 1;
+}
+
+int
+generation_live(const struct coord_config *c, char *desc, size_t desclen)
+{
+    char path[FS_PATH_MAX], host[NET_HOST_MAX], since[64] = "?";
+    char *text = NULL;
+    size_t len = 0;
+    unsigned long long g = 0;
+    int port = 0, live, refused = 0;
+    uint64_t before, deadline;
+    struct stat st;
+
+    if (sharepath_current(c->share, path, sizeof(path)) == -1 ||
+        fs_read_max(path, NET_HOST_MAX + 32, &text, &len) == -1)
+        return 0; /* no ambassador ever published here */
+    text[len] = '\0';
+    if (sscanf(text, "%*s %llu", &g) != 1 ||
+        net_parse_hostport(strtok(text, " "), host, sizeof(host), &port,
+                           NET_DEFAULT_PORT) == -1) {
+        free(text);
+        return 0;
+    }
+    free(text);
+    if (sharepath_gen(c->share, g, path, sizeof(path)) == 0 &&
+        stat(path, &st) == 0) {
+        struct tm tm;
+        localtime_r(&st.st_mtime, &tm);
+        strftime(since, sizeof(since), "%Y-%m-%d %H:%M:%S", &tm);
+    }
+    /* It answers on the network, or (cut off from us) it still writes
+     * its probe on the share. A host that refuses the connection runs no
+     * ambassador there: no need to watch the probe. */
+    live = generation_answers(host, port, &refused);
+    if (!live && !refused) {
+        before = generation_probe_value(c->share);
+        deadline = clock_now_ms() + 2 * c->share_poll_ms + GENERATION_PING_MS;
+        while (!live && clock_now_ms() < deadline) {
+            clock_sleep_ms(c->share_poll_ms / 2 + 1);
+            live = generation_probe_value(c->share) != before;
+        }
+    }
+    if (live)
+        snprintf(desc, desclen,
+                 "an ambassador is already running on this share: %s:%d, "
+                 "generation %llu, since %s",
+                 host, port, g, since);
+    return live;
 }

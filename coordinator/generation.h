@@ -15,9 +15,9 @@
  *   watcher every poll (the loop then exits). So an old ambassador that
  *   wakes up from a stop or a partition can never overwrite its
  *   successor's decisions.
- * - An ambassador started on a job another one is running takes it over
- *   at once (its new generation fences the other). With --standby it waits
- *   first: it watches the active one's share probe counter (coord/probe)
+ * - An ambassador started while another is live on the share refuses to
+ *   start (generation_live). With --standby it waits instead, then takes
+ *   over (its new generation fences the other): it watches the active one's share probe counter (coord/probe)
  *   and takes over only when the counter has not moved for reclaim_ms on
  *   its own monotonic clock and the job has a journal to resume from.
  *
@@ -54,6 +54,12 @@ int generation_claim(const char *share, uint64_t floor, uint64_t *gen);
  * with err. */
 int generation_publish(const struct coord_config *c, const char *advertise,
                        int port, uint64_t gen, char *err, size_t errlen);
+/* Is an ambassador live on c's share: the one coord/current names answers
+ * on the network, or the share's probe counter moves (watched for two
+ * share polls)? 1 with desc (its address, generation and since when), or
+ * 0. A second ambassador on a share refuses to start while one is live
+ * (only --standby waits to take over). */
+int generation_live(const struct coord_config *c, char *desc, size_t desclen);
 /* --standby: return once the active ambassador has been silent on the
  * share for reclaim_ms and c's job has a journal. 0, or -1 with err. */
 int generation_await_takeover(const struct coord_config *c, char *err,

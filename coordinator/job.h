@@ -16,8 +16,14 @@
 #include "coordinator/config.h"
 #include "media/zipframes.h"
 
+/* A service's job n takes epochs from n << JOB_EPOCH_SHIFT: disjoint
+ * ranges (2^24 attempts a set) that stay exact in JSON (below 2^53). */
+#define JOB_EPOCH_SHIFT 24
+
 struct job {
     char id[IDENT_MAX + 1];
+    char output[FS_PATH_MAX]; /* the final video */
+    uint64_t epoch_base;      /* no epoch of this job is below it */
     char share[FS_PATH_MAX];
     char zip_rel[FS_PATH_MAX]; /* relative to the share */
     struct zipf_listing *frames;

@@ -23,6 +23,7 @@
 #include "common/log.h"
 #include "common/manifest.h"
 #include "common/proto.h"
+#include "coordinator/service.h"
 
 #define NODECONN_PEER_MAX 64
 #define NODECONN_MAX_EPOCH UINT32_MAX
@@ -35,6 +36,7 @@ struct nodeconn {
     uint64_t session;
     const struct coord_config *cfg; /* borrowed, read-only */
     struct evq *events;             /* borrowed: the loop's inbox */
+    struct service *svc;            /* borrowed: the job queue, or NULL */
     struct evq *outbox;             /* owned: loop -> this thread */
     pthread_t thread;
     int started;
@@ -178,6 +180,77 @@ nodeconn_hello_held(const cJSON *arr, struct ev_hello *h)
     }
 }
 
+/* A control client (framefarm submit/status/cancel/wait, or another
+ * ambassador's ping): authenticated like a node, one request, its reply
+ * (a wait sends heartbeats until the job ends), then close. */
+static void
+nodeconn_control(struct nodeconn *c, const cJSON *msg, const char *nonce)
+{
+    const char *op = json_str(msg, "op"), *id = json_str(msg, "job");
+    unsigned char key[AUTH_KEY_LEN];
+    cJSON *reply = NULL;
+
+    snprintf(c->name, sizeof(c->name), "(control %.48s)", c->peer);
+    c->finished = 1; /* our reply is the last word: linger */
+    if (c->cfg->keyed) {
+        const char *mac = json_str(msg, "auth");
+        if (mac == NULL || !auth_check(&c->cfg->secret, nonce, mac)) {
+            log_warnx("control client from %s failed authentication", c->peer);
+            nodeconn_send_error(c, "authentication failed: this ambassador "
+                                   "requires its shared secret (--secret)");
+            return;
+        }
+        auth_session_key(&c->cfg->secret, nonce, MSG_CONTROL, key);
+        proto_key_start(&c->key, key, 1);
+    }
+    nodeconn_emit(c, nodeconn_event(c, EV_CONTROL));
+    if (op == NULL)
+        op = "";
+    if (strcmp(op, "ping") == 0) {
+        reply = cJSON_CreateObject();
+        if (reply != NULL) {
+            cJSON_AddStringToObject(reply, "type", "reply");
+            cJSON_AddBoolToObject(reply, "ok", 1);
+            json_add_u64(reply, "generation", c->cfg->gen);
+            cJSON_AddBoolToObject(reply, "service", c->svc != NULL);
+        }
+    } else if (c->svc == NULL) {
+        reply = cJSON_CreateObject();
+        if (reply != NULL) {
+            cJSON_AddStringToObject(reply, "type", "reply");
+            cJSON_AddBoolToObject(reply, "ok", 0);
+            cJSON_AddNumberToObject(reply, "exit", 2);
+            cJSON_AddStringToObject(reply, "error",
+                                    "this ambassador runs a single job "
+                                    "(started with --input); it takes no "
+                                    "requests");
+        }
+    } else if (strcmp(op, "submit") == 0) {
+        reply = service_submit(c->svc, msg);
+    } else if (strcmp(op, "cancel") == 0) {
+        reply = service_cancel(c->svc, id);
+    } else if (strcmp(op, "status") == 0) {
+        reply = service_status(c->svc, id);
+    } else if (strcmp(op, "wait") == 0) {
+        cJSON *hb = cJSON_CreateObject();
+        if (hb == NULL ||
+            cJSON_AddStringToObject(hb, "type", MSG_HEARTBEAT) == NULL) {
+            cJSON_Delete(hb);
+            return;
+        }
+        while (service_wait(c->svc, id, c->cfg->hb_ms, &reply) == 0)
+            if (nodeconn_send_msg(c, hb) == -1)
+                break; /* the client went away */
+        cJSON_Delete(hb);
+    } else {
+        nodeconn_send_error(c, "unknown control operation");
+        return;
+    }
+    if (reply != NULL)
+        nodeconn_send_msg(c, reply);
+    cJSON_Delete(reply);
+}
+
 /* Challenge (when keyed), hello, welcome. 0, or -1 with why. */
 static int
 nodeconn_handshake(struct nodeconn *c, char *why, size_t whylen)
@@ -214,6 +287,11 @@ nodeconn_handshake(struct nodeconn *c, char *why, size_t whylen)
         errf(why, whylen, "handshake: %s", err[0] ? err : "no hello");
         if (err[0] != '\0')
             nodeconn_send_error(c, err);
+        goto out;
+    }
+    if (strcmp(proto_type(msg), MSG_CONTROL) == 0) {
+        nodeconn_control(c, msg, nonce);
+        errf(why, whylen, "control");
         goto out;
     }
     if (strcmp(proto_type(msg), MSG_HELLO) != 0) {
@@ -568,7 +646,8 @@ nodeconn_main(void *arg)
 
 struct nodeconn *
 nodeconn_start(int fd, const char *peer, uint64_t session,
-               const struct coord_config *cfg, struct evq *events)
+               const struct coord_config *cfg, struct evq *events,
+               struct service *svc)
 {
     struct nodeconn *c = calloc(1, sizeof(*c));
     int r;
@@ -581,6 +660,7 @@ nodeconn_start(int fd, const char *peer, uint64_t session,
     c->session = session;
     c->cfg = cfg;
     c->events = events;
+    c->svc = svc;
     snprintf(c->peer, sizeof(c->peer), "%s", peer);
     proto_reader_init(&c->rd);
     net_tune(fd, &cfg->tcp);

@@ -304,3 +304,21 @@ set_table_held(const struct set_table *t, uint64_t session, uint32_t *out,
     }
     return n;
 }
+
+void
+set_table_epoch_floor(struct set_table *t, uint64_t floor)
+{
+    for (uint32_t i = 0; i < t->n; i++)
+        if (t->sets[i].epoch < floor)
+            t->sets[i].epoch = floor;
+}
+
+uint64_t
+set_table_max_epoch(const struct set_table *t)
+{
+    uint64_t max = 0;
+    for (uint32_t i = 0; i < t->n; i++)
+        if (t->sets[i].epoch > max)
+            max = t->sets[i].epoch;
+    return max;
+}

@@ -98,5 +98,11 @@ int set_table_reject(struct set_table *t, uint32_t set, uint64_t epoch,
  * max); returns how many there are in all. */
 size_t set_table_held(const struct set_table *t, uint64_t session,
                       uint32_t *out, size_t max);
+/* Raise every set's epoch to at least floor (a service's jobs take
+ * disjoint epoch ranges, so a late result of one job never matches a set
+ * of the next). */
+void set_table_epoch_floor(struct set_table *t, uint64_t floor);
+/* The highest epoch of any set. */
+uint64_t set_table_max_epoch(const struct set_table *t);
 
 #endif

@@ -40,12 +40,15 @@ static const char usage_text[] =
     "           [--encoder auto|cpu|nvenc|vaapi|NAME] [--fallback cpu|none]\n"
     "           [--decoder auto|cpu|nvdec|vaapi] [--preset P] [--threads N]\n"
     "           [--slots N] [--secret FILE]\n"
-    "           [--retry-for SECONDS] [-v]\n"
+    "           [--retry-for SECONDS] [--once] [-v]\n"
     "       framefarm-node --probe\n"
     "\n"
     "A render node: connects to the ambassador (retrying until it is up),\n"
     "renders the sets it is given from the zip on the share DIR into\n"
-    "mini-videos on the share, and exits when the job is finished.\n"
+    "mini-videos on the share. It stays up between the jobs of a service\n"
+    "(framefarm-coordinator without --input), and exits when a one-job\n"
+    "ambassador's job is finished; --once exits after the first job that\n"
+    "ends (for batch schedulers).\n"
     "--probe prints which encoders really work here (and why the others do\n"
     "not) and exits. --encoder is used when the job says auto. When the\n"
     "encoder asked for is unavailable or breaks, --fallback cpu renders on\n"
@@ -71,6 +74,7 @@ enum {
     OPT_SECRET,
     OPT_RETRY,
     OPT_PROBE,
+    OPT_ONCE,
 };
 
 static const struct option long_opts[] = {
@@ -86,6 +90,7 @@ static const struct option long_opts[] = {
     {"secret", required_argument, NULL, OPT_SECRET},
     {"retry-for", required_argument, NULL, OPT_RETRY},
     {"probe", no_argument, NULL, OPT_PROBE},
+    {"once", no_argument, NULL, OPT_ONCE},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -275,6 +280,9 @@ main(int argc, char **argv)
             break;
         case OPT_PROBE:
             probe = 1;
+            break;
+        case OPT_ONCE:
+            cfg.once = 1;
             break;
         case 'v':
             log_verbosity = 2;

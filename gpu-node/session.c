@@ -649,6 +649,18 @@ session_handle(struct session *s, const cJSON *msg)
         }
         return ok ? END_FINISHED_OK : END_FINISHED_FAILED;
     }
+    if (strcmp(type, MSG_JOBEND) == 0) {
+        const char *job = json_str(msg, "job");
+        ok = 0;
+        json_bool(msg, "ok", &ok);
+        log_info("job %s is over (%s)%s", job != NULL ? job : "?",
+                 ok ? "done" : "failed",
+                 s->cfg->once ? "; --once: exiting"
+                              : "; waiting for the next one");
+        if (s->cfg->once)
+            return ok ? END_FINISHED_OK : END_FINISHED_FAILED;
+        return -1;
+    }
     if (strcmp(type, MSG_ERROR) == 0) {
         const char *e = json_str(msg, "msg");
         log_warnx("ambassador error: %s", e != NULL ? e : "?");

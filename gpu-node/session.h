@@ -39,6 +39,7 @@ struct node_config {
     int threads;                /* decode threads per render; 0 = CPUs */
     int slots;
     uint64_t retry_ms; /* give up when the ambassador is unreachable */
+    int once;          /* exit when a service's job ends (jobend) */
     int keyed;
     struct auth_secret secret;
     struct net_timeouts tcp;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/clock.h"
@@ -20,6 +21,7 @@ struct workers {
     int n;
     long fault_corrupt_set; /* test hook: truncate this set's first result */
     long fault_stall_set;   /* test hook: this set's first attempt stalls */
+    long fault_slow_ms;     /* test hook: wait this long before each set */
     pthread_t *threads;
     struct evq *todo; /* session -> workers */
     struct evq *done; /* borrowed: workers -> session */
@@ -49,7 +51,6 @@ workers_stopping(struct workers *ws)
     return s;
 }
 
-#define WORKER_DIR_MODE 0755
 #define WORKER_STALL_POLL_MS 50
 
 /* Runs on the worker: the session thread, which keeps the heartbeats, never
@@ -58,11 +59,22 @@ static void
 worker_render(struct work *w)
 {
     char dir[FS_PATH_MAX];
+    struct stat st;
     snprintf(dir, sizeof(dir), "%s", w->out);
     *strrchr(dir, '/') = '\0';
-    if (fs_mkdir_p(dir, WORKER_DIR_MODE) == -1) {
-        snprintf(w->err, sizeof(w->err), "cannot create %.300s: %s", dir,
-                 strerror(errno));
+    /* The ambassador made the set's folder when it prepared the job; a
+     * node never creates the job's tree: when it is gone the job was
+     * cancelled (or this is not the share the ambassador wrote). */
+    if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
+        snprintf(w->err, sizeof(w->err),
+                 "the set's folder %.300s is gone (job cancelled, or not the "
+                 "ambassador's share)",
+                 dir);
+        w->ok = 0;
+        return;
+    }
+    if (atomic_load(&w->cancel)) {
+        snprintf(w->err, sizeof(w->err), "cancelled");
         w->ok = 0;
         return;
     }
@@ -136,6 +148,8 @@ worker_main(void *arg)
         if (workers_stopping(ws)) {
             snprintf(w->err, sizeof(w->err), "node stopping");
         } else if (!worker_stall(ws, w)) {
+            if (ws->fault_slow_ms > 0)
+                poll(NULL, 0, (int)ws->fault_slow_ms);
             worker_render(w);
             worker_fault(ws, w);
         }
@@ -154,6 +168,11 @@ workers_start(int n, struct evq *done)
     ws->done = done;
     ws->fault_corrupt_set = fault_corrupt_set();
     ws->fault_stall_set = fault_stall_set();
+    ws->fault_slow_ms = fault_slow_ms();
+    if (ws->fault_slow_ms > 0)
+        log_warnx("fault injected: every set waits %ld ms first (a slow "
+                  "machine)",
+                  ws->fault_slow_ms);
     ws->todo = evq_new();
     ws->threads = calloc((size_t)n, sizeof(*ws->threads));
     pthread_mutex_init(&ws->mu, NULL);
