@@ -15,7 +15,7 @@
  * reference came from an encoder the CPU one cannot imitate (NVENC's
  * parameter sets, say), and every set is re-encoded instead. Which sets
  * were re-encoded, and why, is logged. Then the packets are copied in the
- * given order into one MP4 stream whose parameters (and avcC) are the
+ * given order into one stream whose parameters (and avcC) are the
  * first input's, now the same as everyone's. Input k's timestamps are
  * moved so that its first presented frame lands where input k-1's last
  * frame ended: shift = sum of the earlier inputs' durations - start_k,
@@ -32,6 +32,10 @@
  * temp file is removed and out_path is untouched. Re-encoded temp files
  * are removed on every path. The caller's thread owns every libav object
  * made here.
+ *
+ * The output's container is the one out_path's extension names
+ * (media/container.h: MP4, Matroska, QuickTime, WebM), whatever the
+ * inputs' (MP4); HEVC in MP4 and MOV is tagged hvc1.
  */
 #include "media/concat.h"
 

@@ -1,12 +1,13 @@
 /*
  * concat.h - joins the accepted mini-videos, in set order, into the final
- * MP4 by stream copy with libavformat (timestamps shifted so each input
+ * video by stream copy with libavformat (timestamps shifted so each input
  * starts where the previous ended). Sets whose stream parameters differ
  * from the rest (a CPU set among GPU sets, a node with another preset) are
  * first re-encoded with the job's encode parameters, so the result plays
  * end to end. The output is written to a temp name beside out_path, its
  * frame count checked, fsynced, then renamed: the final name only ever
- * holds a complete, verified file.
+ * holds a complete, verified file. Its container is the one out_path's
+ * extension names (media/container.h).
  */
 #ifndef FF_CONCAT_H
 #define FF_CONCAT_H
