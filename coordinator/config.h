@@ -14,6 +14,7 @@
 #include "common/fsutil.h"
 #include "common/ident.h"
 #include "common/netio.h"
+#include "common/shareid.h"
 #include "common/breaker.h"
 #include "media/zipframes.h"
 
@@ -72,6 +73,7 @@ struct coord_config {
     uint64_t share_min_free_bytes;  /* below this the share is full: no new
                                        work until there is space again */
     uint64_t gen; /* this ambassador's generation (set by main) */
+    char share_id[SHAREID_HEX + 1]; /* coord/share-id (set by main) */
     uint64_t job_seq; /* the job's number in the service's queue (0: a
                          one-shot job); its epochs start at job_seq <<
                          JOB_EPOCH_SHIFT */

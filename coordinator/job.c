@@ -193,6 +193,8 @@ job_prepare(const struct coord_config *cfg, struct job **out, char *err,
     }
     snprintf(j->id, sizeof(j->id), "%s", cfg->job);
     snprintf(j->share, sizeof(j->share), "%s", cfg->share);
+    snprintf(j->output, sizeof(j->output), "%s", cfg->output);
+    j->epoch_base = cfg->job_seq << JOB_EPOCH_SHIFT;
     j->set_size = cfg->set_size;
     j->enc = cfg->enc;
     if (stat(cfg->share, &st) == -1 || !S_ISDIR(st.st_mode)) {

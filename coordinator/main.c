@@ -22,6 +22,7 @@
 #include "coordinator/config.h"
 #include "coordinator/generation.h"
 #include "coordinator/recovery.h"
+#include "coordinator/service.h"
 #include "media/container.h"
 #include "media/encchoice.h"
 #include "media/vidinfo.h"
@@ -283,14 +284,17 @@ parse_args(int argc, char **argv, struct coord_config *c)
     }
     if (optind != argc)
         usage("unexpected arguments");
-    if (c->share[0] == '\0' || c->input[0] == '\0' || c->output[0] == '\0')
-        usage("--share, --input and --output are required");
+    if (c->share[0] == '\0')
+        usage("--share is required");
+    if ((c->input[0] == '\0') != (c->output[0] == '\0'))
+        usage("--input and --output go together (one job), or neither (the "
+              "service)");
     if (!gop_set)
         c->enc.gop =
             (c->enc.fps_num / c->enc.fps_den) * ENC_DEFAULT_GOP_SECONDS;
     if (c->enc.gop < 1)
         c->enc.gop = 1;
-    if (c->job[0] == '\0') {
+    if (c->job[0] == '\0' && c->output[0] != '\0') {
         const char *base = strrchr(c->output, '/');
         char name[FS_PATH_MAX];
         snprintf(name, sizeof(name), "%s", base != NULL ? base + 1 : c->output);
@@ -318,10 +322,11 @@ parse_args(int argc, char **argv, struct coord_config *c)
     }
     if (encchoice_check_request(c->enc.codec, c->enc.encoder, c->enc.preset,
                                 err, sizeof(err)) == -1 ||
-        container_for_output(c->output, c->enc.codec, err, sizeof(err)) ==
-            NULL ||
-        fs_output_check(c->output, c->input, c->share, err, sizeof(err)) ==
-            -1) {
+        (c->output[0] != '\0' &&
+         (container_for_output(c->output, c->enc.codec, err, sizeof(err)) ==
+              NULL ||
+          fs_output_check(c->output, c->input, c->share, err, sizeof(err)) ==
+              -1))) {
         fprintf(stderr, "framefarm-coordinator: %s\n", err);
         exit(EXIT_USAGE);
     }
@@ -341,6 +346,34 @@ report_output(const char *path, const struct vidinfo *vi, const char *note)
            note);
 }
 
+/* The service: jobs come from framefarm submit, one after another, on
+ * nodes that stay. Runs until killed; a restart resumes the queue. */
+static int
+serve(struct coord_config *cfg, int lfd, int port)
+{
+    struct service *svc;
+    struct ambassador *amb;
+    char err[ERR_MAX];
+
+    if (generation_claim(cfg->share, 0, &cfg->gen) == -1)
+        fatal("claiming a generation under %s/coord", cfg->share);
+    log_info("service: ambassador generation %llu",
+             (unsigned long long)cfg->gen);
+    svc = service_new(cfg, err, sizeof(err));
+    if (svc == NULL)
+        fatalx("%s", err);
+    if (generation_publish(cfg, advertise, port, cfg->gen, err, sizeof(err)) ==
+        -1)
+        fatalx("%s", err);
+    amb = ambassador_new(cfg, NULL, lfd, NULL, NULL, cfg->gen, svc);
+    if (amb == NULL)
+        fatal("starting the ambassador");
+    if (service_start(svc, ambassador_events(amb)) == -1)
+        fatal("starting the job runner");
+    ambassador_serve(amb);
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -357,14 +390,29 @@ main(int argc, char **argv)
     config_defaults(&cfg);
     parse_args(argc, argv, &cfg);
 
-    /* A standby waits for the active ambassador to fall silent. */
+    /* One ambassador a share: a standby waits for the active one to fall
+     * silent; anyone else is refused while it lives. */
     if (standby && generation_await_takeover(&cfg, err, sizeof(err)) == -1)
         fatalx("%s", err);
+    if (!standby && generation_live(&cfg, err, sizeof(err))) {
+        fprintf(stderr,
+                "framefarm-coordinator: %s; refusing to start (use "
+                "framefarm submit to add a job, or --standby to take over "
+                "when it stops)\n",
+                err);
+        return EXIT_USAGE;
+    }
+    if (shareid_ensure(cfg.share, cfg.share_id, err, sizeof(err)) == -1) {
+        fprintf(stderr, "framefarm-coordinator: %s\n", err);
+        return EXIT_USAGE;
+    }
     lfd = net_listen(cfg.listen_host, cfg.listen_port, &port);
     if (lfd == -1)
         fatal("listen on %s:%d", cfg.listen_host, cfg.listen_port);
     printf("listening on %s:%d\n", cfg.listen_host, port);
     fflush(stdout);
+    if (cfg.input[0] == '\0')
+        return serve(&cfg, lfd, port);
 
     /* Prepare the job, or resume it from its journal. */
     switch (recovery_open(&rec, &cfg, err, sizeof(err))) {
@@ -396,7 +444,7 @@ main(int argc, char **argv)
         fatalx("%s", err);
 
     /* Run it, and report. */
-    amb = ambassador_new(&cfg, rec.job, lfd, &rec.st, rec.jr, cfg.gen);
+    amb = ambassador_new(&cfg, rec.job, lfd, &rec.st, rec.jr, cfg.gen, NULL);
     rec.jr = NULL; /* the ambassador's, even when it failed to start */
     if (amb == NULL)
         fatal("starting the ambassador");

@@ -260,7 +260,7 @@ nodeconn_handshake(struct nodeconn *c, char *why, size_t whylen)
     char err[ERR_MAX] = "", encoders[EV_ENCODERS_MAX];
     cJSON *msg = NULL, *reply = NULL;
     uint64_t proto, slots;
-    const char *name, *mac;
+    const char *name, *mac, *sid;
     const cJSON *decoder;
     struct amb_event *ev;
     int rc = -1;
@@ -321,6 +321,18 @@ nodeconn_handshake(struct nodeconn *c, char *why, size_t whylen)
         nodeconn_encoders(cJSON_GetObjectItemCaseSensitive(msg, "encoders"),
                           encoders, sizeof(encoders)) == -1) {
         errf(why, whylen, "bad hello (node name, slots or encoders)");
+        nodeconn_send_error(c, why);
+        goto out;
+    }
+    sid = json_str(msg, "share_id");
+    if (sid == NULL || strcmp(sid, c->cfg->share_id) != 0) {
+        errf(why, whylen,
+             "node \"%s\" is not on this ambassador's share: its --share "
+             "has %s%s, the ambassador's has %s (check --share and that the "
+             "share is mounted there)",
+             name, sid != NULL ? "share id " : "no share id",
+             sid != NULL ? sid : "", c->cfg->share_id);
+        log_warnx("%s; refused", why);
         nodeconn_send_error(c, why);
         goto out;
     }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,7 +51,11 @@ leasekeeper_write(struct leasekeeper *k, const uint8_t *buf)
 {
     ssize_t n;
     if (k->fd == -1) {
-        if (fs_mkdir_p(k->dir, LEASEKEEPER_DIR_MODE) == -1)
+        /* Only the node's own folder is made here: nodes/ is the
+         * ambassador's. A share that is not mounted has none, and the
+         * lease then fails (and the node fences) instead of renewing on
+         * the empty directory underneath. */
+        if (mkdir(k->dir, LEASEKEEPER_DIR_MODE) == -1 && errno != EEXIST)
             return -1;
         k->fd =
             open(k->path, O_RDWR | O_CREAT | O_CLOEXEC, LEASEKEEPER_FILE_MODE);

@@ -28,12 +28,14 @@
 #include "common/err.h"
 #include "common/fault.h"
 #include "common/log.h"
+#include "common/shareid.h"
 #include "gpu-node/session.h"
 #include "media/decchoice.h"
 #include "media/encprobe.h"
 
 #define EXIT_USAGE 2
 #define NODE_MAX_THREADS 64
+#define NODE_SHARE_POLL_MS 1000
 
 static const char usage_text[] =
     "usage: framefarm-node --coordinator HOST:PORT --share DIR [--name NAME]\n"
@@ -195,6 +197,31 @@ node_fault_decoder(struct decprobe *dp, const char *name)
         return 0;
     }
     return -1;
+}
+
+/* The share's identity, read before the node writes anything there: a
+ * share not mounted yet (the empty directory underneath) or not a
+ * framefarm share is waited for, up to --retry-for, writing nothing.
+ * 0, or -1 (said). */
+static int
+node_await_share(struct node_config *cfg)
+{
+    char err[ERR_MAX];
+    uint64_t give_up = clock_now_ms() + cfg->retry_ms;
+    int said = 0;
+    while (shareid_read(cfg->share, cfg->share_id, err, sizeof(err)) == -1) {
+        if (clock_now_ms() >= give_up) {
+            log_warnx("%s; giving up", err);
+            return -1;
+        }
+        if (!said)
+            log_warnx("%s; waiting for it (writing nothing there)", err);
+        said = 1;
+        clock_sleep_ms(NODE_SHARE_POLL_MS);
+    }
+    if (said)
+        log_info("share %s found (id %s)", cfg->share, cfg->share_id);
+    return 0;
 }
 
 int
@@ -368,6 +395,10 @@ main(int argc, char **argv)
                          fault, clock_now_ms() ^ (uint64_t)getpid());
     if (cfg.sel == NULL)
         fatalx("out of memory");
+    if (node_await_share(&cfg) == -1) {
+        encsel_free(cfg.sel);
+        return 1;
+    }
     rc = session_run(&cfg);
     encsel_free(cfg.sel);
     return rc == 0 ? 0 : 1;

@@ -142,6 +142,7 @@ session_hello(const struct session *s, const char *nonce)
         return NULL;
     json_add_u64(m, "proto", PROTO_VERSION);
     cJSON_AddStringToObject(m, "node", c->name);
+    cJSON_AddStringToObject(m, "share_id", c->share_id);
     json_add_u64(m, "slots", (uint64_t)c->slots);
     cJSON_AddStringToObject(m, "decoder", c->decoder);
     encs = cJSON_AddArrayToObject(m, "encoders");

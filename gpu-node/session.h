@@ -19,6 +19,7 @@
 #include "common/fsutil.h"
 #include "common/ident.h"
 #include "common/netio.h"
+#include "common/shareid.h"
 #include "gpu-node/encsel.h"
 #include "media/decprobe.h"
 #include "media/encprobe.h"
@@ -40,6 +41,7 @@ struct node_config {
     int slots;
     uint64_t retry_ms; /* give up when the ambassador is unreachable */
     int once;          /* exit when a service's job ends (jobend) */
+    char share_id[SHAREID_HEX + 1]; /* its share's coord/share-id */
     int keyed;
     struct auth_secret secret;
     struct net_timeouts tcp;
