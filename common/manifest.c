@@ -11,6 +11,7 @@
 #include "common/err.h"
 #include "common/fsutil.h"
 #include "common/jsonutil.h"
+#include "common/proto.h"
 
 struct manifest *
 manifest_new(void)
@@ -73,9 +74,13 @@ cJSON *
 manifest_to_json(const struct manifest *m)
 {
     cJSON *o = cJSON_CreateObject(), *frames, *enc;
+    int timed = m->enc.timing == ENC_TIMING_TIMESTAMPS;
+
     if (o == NULL)
         return NULL;
-    if (json_add_u64(o, "version", MANIFEST_VERSION) == NULL ||
+    if (json_add_u64(o, "version",
+                     timed ? MANIFEST_VERSION_TIMESTAMPS : MANIFEST_VERSION) ==
+            NULL ||
         cJSON_AddStringToObject(o, "job", m->job) == NULL ||
         json_add_u64(o, "set", m->set) == NULL ||
         json_add_u64(o, "sets", m->sets) == NULL ||
@@ -98,7 +103,8 @@ manifest_to_json(const struct manifest *m)
         cJSON_AddItemToArray(frames, f);
         if (cJSON_AddStringToObject(f, "name", m->frames[i].name) == NULL ||
             json_add_u64(f, "size", m->frames[i].size) == NULL ||
-            json_add_u64(f, "crc", m->frames[i].crc) == NULL)
+            json_add_u64(f, "crc", m->frames[i].crc) == NULL ||
+            (timed && json_add_u64(f, "pts", m->frames[i].pts) == NULL))
             goto fail;
     }
     return o;
@@ -114,6 +120,18 @@ manifest_to_text(const struct manifest *m)
     char *s = o != NULL ? cJSON_PrintUnformatted(o) : NULL;
     cJSON_Delete(o);
     return s;
+}
+
+/* Frame i's pts: there, and after the frame before's, exactly when the
+ * timing is timestamps. 0, or -1. */
+static int
+manifest_frame_pts(const cJSON *f, struct manifest *m, size_t i)
+{
+    if (m->enc.timing != ENC_TIMING_TIMESTAMPS)
+        return cJSON_GetObjectItemCaseSensitive(f, "pts") == NULL ? 0 : -1;
+    if (json_u64(f, "pts", MANIFEST_MAX_PTS, &m->frames[i].pts) == -1)
+        return -1;
+    return i == 0 || m->frames[i].pts > m->frames[i - 1].pts ? 0 : -1;
 }
 
 static int
@@ -151,6 +169,13 @@ manifest_frames_from_json(const cJSON *arr, struct manifest *m, char *err,
             errf(err, errlen, "frame %zu: %s", i, strerror(errno));
             return -1;
         }
+        if (manifest_frame_pts(f, m, i) == -1) {
+            errf(err, errlen,
+                 "frame %zu: pts missing, bad or not after the frame "
+                 "before (timing %s)",
+                 i, encparams_timing_name(m->enc.timing));
+            return -1;
+        }
         i++;
     }
     return 0;
@@ -170,9 +195,10 @@ manifest_from_json(const cJSON *o, struct manifest **out, char *err,
         goto out;
     }
     if (json_u64(o, "version", UINT32_MAX, &version) == -1 ||
-        version != MANIFEST_VERSION) {
-        errf(err, errlen, "manifest version missing or not %d",
-             MANIFEST_VERSION);
+        (version != MANIFEST_VERSION &&
+         version != MANIFEST_VERSION_TIMESTAMPS)) {
+        errf(err, errlen, "manifest version missing or not %d or %d",
+             MANIFEST_VERSION, MANIFEST_VERSION_TIMESTAMPS);
         goto out;
     }
     job = json_str(o, "job");
@@ -190,7 +216,7 @@ manifest_from_json(const cJSON *o, struct manifest **out, char *err,
         errf(err, errlen, "manifest set id missing or not below sets");
         goto out;
     }
-    if (json_u64(o, "epoch", UINT32_MAX, &epoch) == -1 ||
+    if (json_u64(o, "epoch", PROTO_MAX_EPOCH, &epoch) == -1 ||
         json_u64(o, "first", UINT32_MAX, &first) == -1 ||
         json_u64(o, "total", UINT32_MAX, &total) == -1) {
         errf(err, errlen, "manifest epoch, first or total missing or bad");
@@ -214,6 +240,12 @@ manifest_from_json(const cJSON *o, struct manifest **out, char *err,
     if (encparams_from_json(cJSON_GetObjectItemCaseSensitive(o, "encode"),
                             &m->enc, err, errlen) == -1)
         goto out;
+    if ((version == MANIFEST_VERSION_TIMESTAMPS) !=
+        (m->enc.timing == ENC_TIMING_TIMESTAMPS)) {
+        errf(err, errlen, "manifest version %llu with timing %s",
+             (unsigned long long)version, encparams_timing_name(m->enc.timing));
+        goto out;
+    }
     if (manifest_frames_from_json(cJSON_GetObjectItemCaseSensitive(o, "frames"),
                                   m, err, errlen) == -1)
         goto out;

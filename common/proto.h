@@ -15,6 +15,12 @@
 
 #define PROTO_VERSION 1
 #define PROTO_MAX_FRAME (1u << 20)
+/* The largest epoch anyone sends or records: 15 digits, which cJSON
+ * prints exactly (it prints 15 significant digits whenever they compare
+ * equal within DBL_EPSILON, so larger numbers below 2^53 can come back off
+ * by one). A service's job n uses epochs from n << 24 (coordinator/job.h):
+ * some 59 million jobs. */
+#define PROTO_MAX_EPOCH 999999999999999ULL
 #define PROTO_HDR 4
 
 /* Message types. */

@@ -1451,6 +1451,7 @@ amb_core_snapshot(struct amb_core *c, size_t *n)
     c->snap[k].sets = c->job->nsets;
     c->snap[k].frames = c->job->frames->count;
     c->snap[k].gen = c->cfg->gen;
+    c->snap[k].epoch = c->job->epoch_base;
     snprintf(c->snap[k].input, sizeof(c->snap[k].input), "%s",
              c->job->input_sha);
     k++;

@@ -17,7 +17,7 @@
 #include "media/zipframes.h"
 
 /* A service's job n takes epochs from n << JOB_EPOCH_SHIFT: disjoint
- * ranges (2^24 attempts a set) that stay exact in JSON (below 2^53). */
+ * ranges (2^24 attempts a set), each below PROTO_MAX_EPOCH. */
 #define JOB_EPOCH_SHIFT 24
 
 struct job {

@@ -12,9 +12,11 @@
 #include "common/err.h"
 #include "common/jsonutil.h"
 #include "common/manifest.h"
+#include "common/proto.h"
 
-#define JREC_MAX_EPOCH UINT32_MAX
+#define JREC_MAX_EPOCH PROTO_MAX_EPOCH
 #define JREC_MAX_GEN UINT32_MAX
+#define JREC_MAX_EPOCH_BASE PROTO_MAX_EPOCH
 
 static const char *const jrec_names[] = {
     [JREC_JOB] = "job",         [JREC_GEN] = "gen",
@@ -41,6 +43,8 @@ jrec_encode(const struct jrec *r)
         json_add_u64(o, "gen", r->gen);
         if (r->input[0] != '\0')
             cJSON_AddStringToObject(o, "input", r->input);
+        if (r->epoch != 0)
+            json_add_u64(o, "epoch_base", r->epoch);
         break;
     case JREC_GEN:
         json_add_u64(o, "gen", r->gen);
@@ -192,6 +196,10 @@ jrec_decode(const uint8_t *buf, size_t len, struct jrec *r, char *err,
             json_u64(o, "gen", JREC_MAX_GEN, &r->gen) == -1 ||
             jrec_decode_input(o, r) == -1)
             goto bad;
+        /* Absent before the service: a one-job ambassador's epochs. */
+        if (cJSON_GetObjectItemCaseSensitive(o, "epoch_base") != NULL &&
+            json_u64(o, "epoch_base", JREC_MAX_EPOCH_BASE, &r->epoch) == -1)
+            goto bad;
         break;
     case JREC_GEN:
         if (json_u64(o, "gen", JREC_MAX_GEN, &r->gen) == -1)
@@ -273,6 +281,7 @@ jrec_apply(struct jrec_state *st, const struct jrec *r, char *err,
             errf(err, errlen, "out of memory");
             return -1;
         }
+        set_table_epoch_floor(st->sets, r->epoch);
         st->nsets = r->sets;
         st->frames = r->frames;
         snprintf(st->input, sizeof(st->input), "%s", r->input);

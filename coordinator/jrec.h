@@ -37,7 +37,7 @@ enum jrec_type {
 struct jrec {
     enum jrec_type type;
     uint32_t set;
-    uint64_t epoch;
+    uint64_t epoch; /* JREC_JOB: the job's epoch base (job.h) */
     uint64_t gen;
     uint32_t sets;   /* JREC_JOB */
     uint64_t frames; /* JREC_JOB: input frames; JREC_CONCAT: frames out */

@@ -26,7 +26,7 @@
 #include "coordinator/service.h"
 
 #define NODECONN_PEER_MAX 64
-#define NODECONN_MAX_EPOCH UINT32_MAX
+#define NODECONN_MAX_EPOCH PROTO_MAX_EPOCH
 #define NODECONN_LINGER_MS 1000 /* for the node to read our last words */
 #define NODECONN_DRAIN_BUF 4096
 

@@ -225,6 +225,7 @@ recovery_begin(struct recovery *r, uint64_t gen, char *err, size_t errlen)
         rec.sets = r->job->nsets;
         rec.frames = r->job->frames->count;
         rec.gen = gen;
+        rec.epoch = r->job->epoch_base;
         snprintf(rec.input, sizeof(rec.input), "%s", r->job->input_sha);
         if (recovery_append(r->jr, &rec) == -1) {
             errf(err, errlen, "writing the journal: %s", strerror(errno));

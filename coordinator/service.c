@@ -19,8 +19,10 @@
 #include "common/ident.h"
 #include "common/jsonutil.h"
 #include "common/log.h"
+#include "common/proto.h"
 #include "common/sharepath.h"
 #include "coordinator/events.h"
+#include "coordinator/job.h"
 #include "coordinator/jobq.h"
 #include "coordinator/recovery.h"
 #include "media/container.h"
@@ -578,7 +580,7 @@ service_submit(struct service *s, const cJSON *req)
         pthread_mutex_unlock(&s->mu);
         goto refuse;
     }
-    if (s->next_seq >= SERVICE_MAX_JOBS * 1000ULL) {
+    if (s->next_seq >= (PROTO_MAX_EPOCH >> JOB_EPOCH_SHIFT) - 1) {
         pthread_mutex_unlock(&s->mu);
         errf(err, sizeof(err), "the queue's numbers are used up");
         goto refuse;

@@ -30,7 +30,6 @@
 #include "coordinator/jrec.h"
 
 #define SERVICE_PRIORITY_MAX 1000
-#define SERVICE_MAX_JOBS 100000
 
 enum svc_state {
     SVC_QUEUED,

@@ -15,12 +15,14 @@
 
 #include "common/err.h"
 #include "common/manifest.h"
+#include "common/proto.h"
 #include "coordinator/jrec.h"
 
 #define JOB_NAME "demo-job_1.x"
 #define SETS 4
 #define FRAMES 100
-#define EPOCH_MAX UINT32_MAX /* the largest epoch a record holds */
+#define EPOCH_MAX PROTO_MAX_EPOCH /* the largest epoch a record holds */
+#define EPOCH_BASE (7ULL << 24)     /* a service's job 7 */
 /* The largest size with 15 digits: cJSON 1.7 prints a number with 15
  * significant digits whenever they compare equal within DBL_EPSILON, so
  * sizes between about 4.5e15 and 2^53 (which the decoder accepts) come
@@ -226,6 +228,7 @@ round_trip_table(struct jrec *t)
 
     t[n++] = rec_job(MANIFEST_MAX_SETS, UINT32_MAX, UINT32_MAX);
     t[n++] = rec_job(1, 0, 0);
+    t[n - 1].epoch = EPOCH_BASE; /* a service's job */
     t[n++] = rec_gen(7);
     t[n++] = rec_op(JREC_ASSIGN, MANIFEST_MAX_SETS - 1, EPOCH_MAX, "n1", NULL);
     t[n++] = rec_op(JREC_FAIL, 0, 2, "gpu-07", long_why);
@@ -349,7 +352,7 @@ test_malformed_refused(void **state)
          "\"assign\" has a missing or bad field"},
         {"{\"t\":\"assign\",\"set\":-1,\"epoch\":1,\"node\":\"n\"}",
          "missing or bad field"},
-        {"{\"t\":\"fail\",\"set\":0,\"epoch\":4294967296,\"node\":\"n\"}",
+        {"{\"t\":\"fail\",\"set\":0,\"epoch\":9007199254740992,\"node\":\"n\"}",
          "missing or bad field"},
         {"{\"t\":\"fail\",\"set\":0,\"epoch\":1.5,\"node\":\"n\"}",
          "missing or bad field"},
@@ -525,6 +528,30 @@ replay_records(struct jrec_state *st, const struct jrec *r, size_t n)
     memset(st, 0, sizeof(*st));
     for (size_t i = 0; i < n; i++)
         apply_ok(st, r[i]);
+}
+
+/* A service's job (its epochs start at its base, coordinator/job.h):
+ * the replayed table starts there too, so its first assignment follows,
+ * and one below the base (another job's) does not. */
+static void
+test_replay_epoch_base(void **state)
+{
+    struct jrec_state st;
+    struct jrec job = rec_job(SETS, FRAMES, 1);
+    char err[ERR_MAX];
+    (void)state;
+
+    job.epoch = EPOCH_BASE;
+    memset(&st, 0, sizeof(st));
+    apply_ok(&st, job);
+    assert_int_equal(set_table_get(st.sets, 0)->epoch, EPOCH_BASE);
+    apply_ok(&st, rec_op(JREC_ASSIGN, 0, EPOCH_BASE + 1, "n1", NULL));
+    {
+        struct jrec low = rec_op(JREC_ASSIGN, 1, 1, "n1", NULL);
+        assert_int_equal(jrec_apply(&st, &low, err, sizeof(err)), -1);
+    }
+    assert_int_equal(set_table_max_epoch(st.sets), EPOCH_BASE + 1);
+    jrec_state_fini(&st);
 }
 
 static void
@@ -791,6 +818,7 @@ main(void)
         cmocka_unit_test(test_truncated_refused),
         cmocka_unit_test(test_malformed_refused),
         cmocka_unit_test(test_replay_realistic_run),
+        cmocka_unit_test(test_replay_epoch_base),
         cmocka_unit_test(test_snapshot_replays_to_same_table),
         cmocka_unit_test(test_contradicting_records_refused),
         cmocka_unit_test(test_snapshot_epoch_going_back_refused),
