@@ -132,6 +132,25 @@ fs_write_atomic(const char *path, const void *data, size_t len)
 }
 
 int
+fs_link_or_copy(const char *src, const char *dst)
+{
+    char tmp[FS_PATH_MAX];
+    int n = snprintf(tmp, sizeof(tmp), "%s.link-%ld", dst, (long)getpid());
+    if (n < 0 || (size_t)n >= sizeof(tmp)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    unlink(tmp);
+    if (link(src, tmp) == 0) {
+        if (rename(tmp, dst) == 0 && fs_fsync_parent(dst) == 0)
+            return 1;
+        unlink(tmp);
+    }
+    /* Another filesystem (EXDEV), or one without hard links: copy. */
+    return fs_copy_atomic(src, dst);
+}
+
+int
 fs_copy_atomic(const char *src, const char *dst)
 {
     char tmp[FS_PATH_MAX];

@@ -16,6 +16,10 @@
 int fs_write_atomic(const char *path, const void *data, size_t len);
 /* Copy src to dst atomically (as fs_write_atomic). 0, or -1 + errno. */
 int fs_copy_atomic(const char *src, const char *dst);
+/* Put src at dst as a hard link (atomically: a temporary name, then
+ * rename) when both are on one filesystem, else as fs_copy_atomic. 1 when
+ * linked, 0 when copied, -1 + errno. */
+int fs_link_or_copy(const char *src, const char *dst);
 /* Read a whole file of at most max bytes into a NUL-terminated malloc'd
  * buffer. 0, or -1 + errno (EFBIG when larger than max). */
 int fs_read_max(const char *path, size_t max, char **buf, size_t *len);

@@ -95,7 +95,7 @@ job_place_zip(struct job *j, const char *input, char *err, size_t errlen)
     if (sharepath_input_zip(NULL, j->id, j->zip_rel, sizeof(j->zip_rel)) ==
             -1 ||
         fs_join(dst, sizeof(dst), j->share, j->zip_rel) == -1 ||
-        fs_copy_atomic(input, dst) == -1) {
+        fs_link_or_copy(input, dst) == -1) {
         errf(err, errlen, "copying %s to the share: %s", input,
              strerror(errno));
         return -1;

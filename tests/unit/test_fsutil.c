@@ -191,6 +191,36 @@ test_copy_atomic(void **state)
     expect_dir(dir, want, 2);
 }
 
+/* Same filesystem: a hard link (no copy of a big zip), replacing what
+ * was there, with no temporary left; a missing source fails cleanly. */
+static void
+test_link_or_copy(void **state)
+{
+    const char *dir = *state;
+    const char *const want[] = {"dst", "src"};
+    char src[FS_PATH_MAX], dst[FS_PATH_MAX], missing[FS_PATH_MAX];
+    struct stat a, b;
+
+    unit_path(src, dir, "src");
+    unit_path(dst, dir, "dst");
+    unit_path(missing, dir, "missing");
+    write_file(src, "linked bytes");
+    write_file(dst, "old");
+    assert_int_equal(fs_link_or_copy(src, dst), 1);
+    expect_file(dst, "linked bytes");
+    assert_int_equal(stat(src, &a), 0);
+    assert_int_equal(stat(dst, &b), 0);
+    assert_true(a.st_ino == b.st_ino);
+    assert_int_equal(a.st_nlink, 2);
+    expect_dir(dir, want, 2);
+
+    errno = 0;
+    assert_int_equal(fs_link_or_copy(missing, dst), -1);
+    assert_int_equal(errno, ENOENT);
+    expect_file(dst, "linked bytes");
+    expect_dir(dir, want, 2);
+}
+
 static void
 test_read_max(void **state)
 {
@@ -426,6 +456,7 @@ main(void)
         TMP_TEST(test_write_atomic_replaces_and_leaves_no_temp),
         TMP_TEST(test_write_atomic_failure_leaves_no_temp),
         TMP_TEST(test_copy_atomic),
+        TMP_TEST(test_link_or_copy),
         TMP_TEST(test_read_max),
         TMP_TEST(test_read_max_exactly_at_cap),
         TMP_TEST(test_read_max_missing),
