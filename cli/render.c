@@ -37,18 +37,21 @@
 #define RENDER_LOG_TAIL 15
 #define RENDER_EXIT_INTERRUPTED 130 /* 128 + SIGINT, as shells report */
 #define RENDER_NODE_ARGC 9          /* a node's fixed arguments, exe included */
+#define RENDER_INPUT_PREFIX "input: " /* the ambassador's line on the zip */
 
 static const char render_usage[] =
     "usage: framefarm render ZIP -o OUT.mp4 [--nodes N] [--set-size N]\n"
     "           [--fps F] [--codec C] [--encoder E] [--fallback cpu|none]\n"
     "           [--preset P] [--crf N] [--size WxH|Wx-2|-2xH]\n"
     "           [--decoder auto|cpu|nvdec|vaapi] [--share DIR] [--keep-share]\n"
-    "           [-v]\n"
+    "           [--camera CAM_NAME] [--timing fps|timestamps] [-v]\n"
     "Runs an ambassador and N render nodes (default 2) on this machine,\n"
     "on a private share directory, and writes OUT.mp4. OUT's extension\n"
     "picks the container: .mp4, .mkv, .mov or .webm (AV1 only). --size\n"
     "scales the frames (-2: that side follows the aspect). --decoder is\n"
-    "each node's: where it decodes JPEGs.\n";
+    "each node's: where it decodes JPEGs. --camera picks the camera of a\n"
+    "nuScenes zip (default CAM_FRONT); --timing timestamps shows each frame\n"
+    "at its capture time.\n";
 
 struct render_opts {
     char *zip, *out, *share;
@@ -192,6 +195,8 @@ render_parse(int argc, char **argv, struct render_opts *o)
         {"crf", required_argument, NULL, 1},
         {"gop", required_argument, NULL, 1},
         {"size", required_argument, NULL, 1},
+        {"camera", required_argument, NULL, 1},
+        {"timing", required_argument, NULL, 1},
         {"decoder", required_argument, NULL, 'D'},
         {NULL, 0, NULL, 0},
     };
@@ -389,6 +394,11 @@ render_follow(struct render_run *r, const struct render_opts *o, int fd,
                 sets = b;
                 render_bar(a, b, c, d, t0, tty, paused);
                 bar = 1;
+            } else if (strncmp(buf, RENDER_INPUT_PREFIX,
+                               sizeof(RENDER_INPUT_PREFIX) - 1) == 0) {
+                /* What the job took from the zip, and what it skipped. */
+                printf("%s\n", buf + sizeof(RENDER_INPUT_PREFIX) - 1);
+                fflush(stdout);
             } else if (buf[0] != '\0') {
                 snprintf(summary, sizeof(summary), "%.1000s", buf);
             }

@@ -83,6 +83,10 @@ encparams_check(const struct enc_params *p, char *err, size_t errlen)
         errf(err, errlen, "gop %d outside 1..%d", p->gop, ENC_MAX_GOP);
         return -1;
     }
+    if (p->timing != ENC_TIMING_FPS && p->timing != ENC_TIMING_TIMESTAMPS) {
+        errf(err, errlen, "timing %d is not fps or timestamps", p->timing);
+        return -1;
+    }
     return 0;
 }
 
@@ -218,6 +222,24 @@ encparams_fit_size(const struct enc_size *req, int src_w, int src_h, int *w,
     return 0;
 }
 
+int
+encparams_parse_timing(const char *s, int *timing)
+{
+    if (strcmp(s, "fps") == 0)
+        *timing = ENC_TIMING_FPS;
+    else if (strcmp(s, "timestamps") == 0)
+        *timing = ENC_TIMING_TIMESTAMPS;
+    else
+        return -1;
+    return 0;
+}
+
+const char *
+encparams_timing_name(int timing)
+{
+    return timing == ENC_TIMING_TIMESTAMPS ? "timestamps" : "fps";
+}
+
 cJSON *
 encparams_to_json(const struct enc_params *p)
 {
@@ -233,7 +255,12 @@ encparams_to_json(const struct enc_params *p)
         json_add_u64(o, "fps_den", (uint64_t)p->fps_den) == NULL ||
         json_add_u64(o, "width", (uint64_t)p->width) == NULL ||
         json_add_u64(o, "height", (uint64_t)p->height) == NULL ||
-        json_add_u64(o, "gop", (uint64_t)p->gop) == NULL) {
+        json_add_u64(o, "gop", (uint64_t)p->gop) == NULL ||
+        /* Only when not the default, which manifests written before the
+         * field existed mean. */
+        (p->timing != ENC_TIMING_FPS &&
+         cJSON_AddStringToObject(o, "timing",
+                                 encparams_timing_name(p->timing)) == NULL)) {
         cJSON_Delete(o);
         return NULL;
     }
@@ -279,5 +306,12 @@ encparams_from_json(const cJSON *o, struct enc_params *p, char *err,
     p->width = (int)w;
     p->height = (int)h;
     p->gop = (int)gop;
+    /* Absent: fps, as every manifest written before the field existed. */
+    if (cJSON_GetObjectItemCaseSensitive(o, "timing") != NULL &&
+        (json_str(o, "timing") == NULL ||
+         encparams_parse_timing(json_str(o, "timing"), &p->timing) == -1)) {
+        errf(err, errlen, "timing is not \"fps\" or \"timestamps\"");
+        return -1;
+    }
     return encparams_check(p, err, errlen);
 }

@@ -23,7 +23,12 @@
 #define ENC_MAX_DIM 8192
 #define ENC_MIN_DIM 16
 #define ENC_MAX_FPS 1000
-#define ENC_SIZE_KEEP (-2) /* --size Wx-2: this side keeps the aspect */
+/* --timing: frames at a constant --fps, or each at its nuScenes capture
+ * time (variable frame rate, in a 1/ENC_TIMESTAMP_HZ time base). */
+#define ENC_TIMING_FPS 0
+#define ENC_TIMING_TIMESTAMPS 1
+#define ENC_TIMESTAMP_HZ 1000000 /* nuScenes timestamps are microseconds */
+#define ENC_SIZE_KEEP (-2)       /* --size Wx-2: this side keeps the aspect */
 
 struct enc_params {
     char codec[ENC_NAME_MAX];    /* "h264" (hevc, av1: see docs) */
@@ -35,6 +40,8 @@ struct enc_params {
     int fps_num, fps_den;        /* frame rate, e.g. 12/1 */
     int width, height;           /* output size: the first frame's size */
     int gop;                     /* frames between IDRs; each set starts one */
+    int timing; /* ENC_TIMING_FPS or ENC_TIMING_TIMESTAMPS (fps_num/den is
+                   then the nominal rate: GOP and the last frame's span) */
 };
 
 /* An output size asked for (--size WxH, Wx-2, -2xH): each side in pixels,
@@ -49,6 +56,10 @@ void encparams_init(struct enc_params *p); /* the documented defaults */
 int encparams_check(const struct enc_params *p, char *err, size_t errlen);
 /* Parse "12", "29.97" or "30000/1001" into num/den. 0, or -1. */
 int encparams_parse_fps(const char *s, int *num, int *den);
+/* "fps" or "timestamps" into *timing. 0, or -1. */
+int encparams_parse_timing(const char *s, int *timing);
+/* The name of a timing: "fps" or "timestamps". */
+const char *encparams_timing_name(int timing);
 /* Parse "WxH", "Wx-2" or "-2xH" (sides in ENC_MIN_DIM..ENC_MAX_DIM; an odd
  * side is rounded down to even, as 4:2:0 needs; one side at most is -2).
  * 0, or -1 with err. */

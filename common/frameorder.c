@@ -43,6 +43,67 @@ frameorder_timestamp(const char *name, uint64_t *ts)
     return 1;
 }
 
+/* 1 when s[0..n) is a camera's name: the prefix, then capitals, digits and
+ * single underscores, not ending in one. */
+static int
+frameorder_camera_span(const char *s, size_t n)
+{
+    size_t plen = strlen(FRAMEORDER_CAMERA_PREFIX);
+
+    if (n <= plen || n >= FRAMEORDER_CAMERA_MAX ||
+        strncmp(s, FRAMEORDER_CAMERA_PREFIX, plen) != 0 || s[n - 1] == '_')
+        return 0;
+    for (size_t i = plen; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_') ||
+            (c == '_' && s[i - 1] == '_'))
+            return 0;
+    }
+    return 1;
+}
+
+int
+frameorder_camera_valid(const char *cam)
+{
+    return frameorder_camera_span(cam, strlen(cam));
+}
+
+int
+frameorder_camera(const char *name, char *cam)
+{
+    const char *base = strrchr(name, '/'), *found = NULL;
+    size_t n = 0;
+
+    base = base != NULL ? base + 1 : name;
+    /* The basename's channel: the last "CAM_" that starts it or follows an
+     * underscore, up to the "__" before the timestamp's digits. */
+    for (const char *p = base;
+         (p = strstr(p, FRAMEORDER_CAMERA_PREFIX)) != NULL; p++) {
+        const char *end = strstr(p, "__");
+        if ((p == base || p[-1] == '_') && end != NULL &&
+            isdigit((unsigned char)end[2]) &&
+            frameorder_camera_span(p, (size_t)(end - p))) {
+            found = p;
+            n = (size_t)(end - p);
+        }
+    }
+    /* Else the folder it sits in. */
+    if (found == NULL && base > name) {
+        const char *dir = base - 1;
+        while (dir > name && dir[-1] != '/')
+            dir--;
+        if (frameorder_camera_span(dir, (size_t)(base - 1 - dir))) {
+            found = dir;
+            n = (size_t)(base - 1 - dir);
+        }
+    }
+    if (found == NULL)
+        return 0;
+    memcpy(cam, found, n);
+    cam[n] = '\0';
+    return 1;
+}
+
 int
 frameorder_natural_cmp(const char *a, const char *b)
 {

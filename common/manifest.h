@@ -17,16 +17,25 @@
 #include "common/ident.h"
 
 #define MANIFEST_VERSION 1
+/* A manifest whose frames carry their times (encode.timing "timestamps"):
+ * a node that only knows version 1 refuses it rather than render it at a
+ * constant rate. */
+#define MANIFEST_VERSION_TIMESTAMPS 2
 #define MANIFEST_MAX_FRAMES 4096
 #define MANIFEST_MAX_NAME 1024
 #define MANIFEST_MAX_BYTES (1u << 20)
 #define MANIFEST_MAX_SETS 1000000u
 #define MANIFEST_MAX_FRAME_BYTES (256ull << 20)
+#define MANIFEST_MAX_PTS (1ull << 40) /* us: 12.7 days from the first frame */
 
 struct manifest_frame {
     char *name;    /* zip entry name, owned */
     uint64_t size; /* uncompressed bytes */
     uint32_t crc;  /* CRC-32 as stored in the zip */
+    /* enc.timing "timestamps": the frame's presentation time, in us from
+     * the job's first frame (its capture time minus the first's); strictly
+     * increasing along the set. Else 0, and not written. */
+    uint64_t pts;
 };
 
 struct manifest {
@@ -55,7 +64,8 @@ cJSON *manifest_to_json(const struct manifest *m);
 char *manifest_to_text(const struct manifest *m);
 /* Parse and validate: every field present and in range, zip a safe
  * relative path, entry names safe, count within limits, first + count <=
- * total. 0 with *out, or -1 with err. */
+ * total, and each frame's pts exactly when enc.timing is "timestamps"
+ * (version 2), increasing. 0 with *out, or -1 with err. */
 int manifest_from_json(const cJSON *o, struct manifest **out, char *err,
                        size_t errlen);
 int manifest_from_text(const char *text, size_t len, struct manifest **out,

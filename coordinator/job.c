@@ -58,6 +58,8 @@ job_manifest(const struct job *j, uint32_t set, uint64_t epoch)
         const struct zipf_frame *f = &j->frames->frames[first + i];
         if (manifest_set_frame(m, (size_t)i, f->name, f->size, f->crc) == -1)
             goto fail;
+        if (j->enc.timing == ENC_TIMING_TIMESTAMPS)
+            m->frames[i].pts = f->ts - j->frames->frames[0].ts;
     }
     return m;
 fail:
@@ -154,6 +156,43 @@ job_pick_size(struct job *j, const struct enc_size *req, char *err,
     return 0;
 }
 
+/* --timing timestamps needs every frame's capture time, each its own, and
+ * a span the manifest can carry. 0, or -1 with err. */
+static int
+job_check_timing(const struct job *j, const char *input, char *err,
+                 size_t errlen)
+{
+    const struct zipf_listing *l = j->frames;
+
+    if (j->enc.timing != ENC_TIMING_TIMESTAMPS)
+        return 0;
+    if (!l->by_timestamp) {
+        errf(err, errlen,
+             "--timing timestamps: the frame names in %s carry no capture "
+             "times (nuScenes names end in __<microseconds>.jpg; \"%.200s\" "
+             "does not); use --timing fps",
+             input, l->frames[0].name);
+        return -1;
+    }
+    for (size_t i = 1; i < l->count; i++) {
+        if (l->frames[i].ts == l->frames[i - 1].ts) {
+            errf(err, errlen,
+                 "--timing timestamps: \"%.150s\" and \"%.150s\" have the "
+                 "same capture time",
+                 l->frames[i - 1].name, l->frames[i].name);
+            return -1;
+        }
+    }
+    if (l->frames[l->count - 1].ts - l->frames[0].ts > MANIFEST_MAX_PTS) {
+        errf(err, errlen,
+             "--timing timestamps: the frames span %llu us, over %llu",
+             (unsigned long long)(l->frames[l->count - 1].ts - l->frames[0].ts),
+             (unsigned long long)MANIFEST_MAX_PTS);
+        return -1;
+    }
+    return 0;
+}
+
 static int
 job_write_manifests(const struct job *j, char *err, size_t errlen)
 {
@@ -183,7 +222,7 @@ job_prepare(const struct coord_config *cfg, struct job **out, char *err,
             size_t errlen)
 {
     struct job *j = calloc(1, sizeof(*j));
-    char dir[FS_PATH_MAX];
+    char dir[FS_PATH_MAX], what[ERR_MAX];
     struct stat st;
     int rc = -1;
 
@@ -203,6 +242,14 @@ job_prepare(const struct coord_config *cfg, struct job **out, char *err,
     }
     /* Validate the input completely before writing anything. */
     if (zipf_list(cfg->input, &cfg->limits, &j->frames, err, errlen) == -1)
+        goto out;
+    /* What was taken and skipped: for the log, and on stdout for whoever
+     * runs the job (framefarm render shows it). */
+    zipf_describe(j->frames, what, sizeof(what));
+    log_info("job %s: %s: %s", j->id, cfg->input, what);
+    printf("input: %s: %s\n", cfg->input, what);
+    fflush(stdout);
+    if (job_check_timing(j, cfg->input, err, errlen) == -1)
         goto out;
     if (zipf_fingerprint(j->frames, j->input_sha) == -1) {
         errf(err, errlen, "out of memory");
@@ -264,12 +311,12 @@ job_prepare(const struct coord_config *cfg, struct job **out, char *err,
     if (job_place_zip(j, cfg->input, err, errlen) == -1 ||
         job_write_manifests(j, err, errlen) == -1)
         goto out;
-    log_info("job %s: %zu frames (%s order, %zu other entries skipped), "
-             "%u sets of up to %u, %dx%d",
+    log_info("job %s: %zu frames of %s, %u sets of up to %u, %dx%d, timing "
+             "%s",
              j->id, j->frames->count,
-             j->frames->by_timestamp ? "timestamp" : "natural",
-             j->frames->skipped, j->nsets, j->set_size, j->enc.width,
-             j->enc.height);
+             j->frames->camera[0] != '\0' ? j->frames->camera : "the zip",
+             j->nsets, j->set_size, j->enc.width, j->enc.height,
+             encparams_timing_name(j->enc.timing));
     *out = j;
     j = NULL;
     rc = 0;

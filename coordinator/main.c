@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "common/frameorder.h"
 #include "common/log.h"
 #include "coordinator/ambassador.h"
 #include "coordinator/config.h"
@@ -36,6 +37,7 @@ static const char usage_text[] =
     "           [--listen HOST:PORT] [--job ID] [--set-size N] [--fps F]\n"
     "           [--codec h264|hevc|av1] [--encoder auto|cpu|nvenc|vaapi|NAME]\n"
     "           [--size WxH|Wx-2|-2xH]\n"
+    "           [--camera CAM_NAME] [--timing fps|timestamps]\n"
     "           [--fallback cpu|none] [--preset P] [--crf N] [--gop N]\n"
     "           [--secret FILE] [--heartbeat-ms N] [--suspect-ms N]\n"
     "           [--dead-ms N]\n"
@@ -51,6 +53,10 @@ static const char usage_text[] =
     "OUT's extension picks the container: .mp4, .mkv, .mov or .webm (AV1\n"
     "only); the codec must fit it. --size scales every frame to WxH; a side\n"
     "of -2 follows the frames' aspect (rounded to even).\n"
+    "--camera: the camera taken from a nuScenes zip of several (default\n"
+    "CAM_FRONT); a zip whose names name no camera is taken whole.\n"
+    "--timing timestamps: each frame at its nuScenes capture time (variable\n"
+    "frame rate); fps (the default): a constant --fps.\n"
     "A job is its input: run again with the same zip it resumes (or says it\n"
     "is done); a job of the same name (from OUT's name, or --job) made from\n"
     "another zip is refused, unless --force, which starts it anew.\n"
@@ -83,6 +89,8 @@ enum {
     OPT_PROGRESS,
     OPT_FORCE,
     OPT_SIZE,
+    OPT_CAMERA,
+    OPT_TIMING,
 };
 
 static const struct option long_opts[] = {
@@ -117,6 +125,8 @@ static const struct option long_opts[] = {
     {"standby", no_argument, NULL, OPT_STANDBY},
     {"force", no_argument, NULL, OPT_FORCE},
     {"size", required_argument, NULL, OPT_SIZE},
+    {"camera", required_argument, NULL, OPT_CAMERA},
+    {"timing", required_argument, NULL, OPT_TIMING},
     {"time-scale", required_argument, NULL, OPT_SCALE},
     {"max-zip-bytes", required_argument, NULL, OPT_MAX_ZIP},
     {"progress", no_argument, NULL, OPT_PROGRESS},
@@ -256,6 +266,17 @@ parse_args(int argc, char **argv, struct coord_config *c)
         case OPT_SIZE:
             if (encparams_parse_size(optarg, &c->size, err, sizeof(err)) == -1)
                 usage(err);
+            break;
+        case OPT_CAMERA:
+            if (!frameorder_camera_valid(optarg))
+                usage("--camera: expected a camera such as CAM_FRONT, "
+                      "CAM_BACK_LEFT");
+            copy_arg(c->limits.camera, sizeof(c->limits.camera), optarg,
+                     "--camera");
+            break;
+        case OPT_TIMING:
+            if (encparams_parse_timing(optarg, &c->enc.timing) == -1)
+                usage("--timing: expected fps or timestamps");
             break;
         case OPT_STANDBY:
             standby = 1;

@@ -24,6 +24,8 @@
  * keeps its negative lead (dts before pts) and still follows the previous
  * input's last dts; should two inputs disagree, dts is nudged forward and
  * a packet that would then be shown before it is decoded fails the concat.
+ * With --timing timestamps nothing is moved: every input's frames already
+ * sit at their times in the job (render.c), in a 1/10^6 time base.
  * The output's time base is the inputs' (the muxer may refine it; packets
  * are rescaled to whatever it chose).
  *
@@ -413,6 +415,7 @@ struct concat_timeline {
     int64_t last_dts;  /* last written, output time base */
     int64_t frame_dur; /* a frame's duration when a packet has none */
     uint64_t frames;
+    int keep_pts; /* --timing timestamps: the inputs' times are the job's */
 };
 
 /* Append the video packets of one open input. -1 with err. */
@@ -445,8 +448,10 @@ concat_copy(AVFormatContext *ifmt, int idx, AVFormatContext *ofmt,
         dur = pkt->duration > 0 ? pkt->duration : tl->frame_dur;
         if (pkt->pts + dur > end)
             end = pkt->pts + dur;
-        pkt->pts += tl->offset - start;
-        pkt->dts += tl->offset - start;
+        if (!tl->keep_pts) {
+            pkt->pts += tl->offset - start;
+            pkt->dts += tl->offset - start;
+        }
         av_packet_rescale_ts(pkt, ist->time_base, ost->time_base);
         if (tl->last_dts != AV_NOPTS_VALUE && pkt->dts <= tl->last_dts) {
             pkt->dts = tl->last_dts + 1;
@@ -501,7 +506,7 @@ concat_videos(const char *const *inputs, size_t n, const char *out_path,
     AVPacket *pkt = NULL;
     struct vidinfo *vi = NULL, result;
     const struct container *ct;
-    struct concat_timeline tl = {0, AV_NOPTS_VALUE, 1, 0};
+    struct concat_timeline tl = {0, AV_NOPTS_VALUE, 1, 0, 0};
     char tmp[FS_PATH_MAX], why[ERR_MAX];
     char **temps = NULL;
     const char **src = NULL;
@@ -540,6 +545,7 @@ concat_videos(const char *const *inputs, size_t n, const char *out_path,
     }
     if (concat_plan(inputs, n, vi, enc, tmp, temps, src, err, errlen) == -1)
         goto out;
+    tl.keep_pts = enc != NULL && enc->timing == ENC_TIMING_TIMESTAMPS;
     if (vi[0].fps_num > 0)
         tl.frame_dur =
             av_rescale_q(1, (AVRational){vi[0].fps_den, vi[0].fps_num},

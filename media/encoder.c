@@ -1,15 +1,15 @@
 /*
  * encoder.c - see encoder.h.
  *
- * Every row's context gets the same base: size, time base 1/fps, frame
- * rate, GOP length as both the maximum and minimum keyframe interval, a
- * closed GOP, and the colour tags of what the JPEG decoders make
- * (encoder_tag_frame). The row's setup function then
- * maps the job's x264-style preset and CRF onto its encoder and switches
- * off scene-cut keyframes, so a set of N frames always has IDRs at 0, gop,
- * 2 * gop ... and a set boundary never needs anything from the set before.
- * avcodec_open2 must consume every option it is given; a leftover one is a
- * mapping error and fails the open.
+ * Every row's context gets the same base: size, time base 1/fps (1/10^6
+ * with --timing timestamps), frame rate, GOP length as both the maximum and
+ * minimum keyframe interval, a closed GOP, and the colour tags of what the JPEG
+ * decoders make (encoder_tag_frame). The row's setup function then maps the
+ * job's x264-style preset and CRF onto its encoder and switches off scene-cut
+ * keyframes, so a set of N frames always has IDRs at 0, gop, 2 * gop ... and a
+ * set boundary never needs anything from the set before. avcodec_open2 must
+ * consume every option it is given; a leftover one is a mapping error and fails
+ * the open.
  *
  * NVENC takes frames in system memory (yuv420p) and uploads them itself,
  * in the node's shared CUDA context (hw_device_ctx). VAAPI needs its own
@@ -359,7 +359,11 @@ encoder_open(const char *name, const struct enc_params *p, int global_header,
     c->height = p->height;
     c->pix_fmt = e->be->hw_format != AV_PIX_FMT_NONE ? e->be->hw_format
                                                      : e->be->sw_format;
-    c->time_base = (AVRational){p->fps_den, p->fps_num};
+    /* --timing timestamps: frames carry their capture times in us; the
+     * frame rate stays the nominal one (rate control, GOP). */
+    c->time_base = p->timing == ENC_TIMING_TIMESTAMPS
+                       ? (AVRational){1, ENC_TIMESTAMP_HZ}
+                       : (AVRational){p->fps_den, p->fps_num};
     c->framerate = (AVRational){p->fps_num, p->fps_den};
     c->gop_size = p->gop;
     c->keyint_min = p->gop;

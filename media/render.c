@@ -22,7 +22,11 @@
  * and a custom AVIOContext, so the file is ours and its fsync is checked),
  * then is hashed, renamed and its directory fsynced. Every packet lasts one
  * frame (constant frame rate), so a set of N frames lasts exactly N / fps
- * and sets join end to end.
+ * and sets join end to end. With --timing timestamps each frame is at its
+ * manifest pts (us from the job's first frame, so the set sits where it
+ * belongs in the video) and lasts until the next; the MP4's movie time
+ * scale is the track's, so that a set that does not start at 0 still
+ * starts at its exact time.
  *
  * render_set runs in stages over one struct render_run: prepare (check the
  * request), start (the ring and its threads), open (encoder, muxer,
@@ -50,11 +54,13 @@
 
 #include "common/err.h"
 #include "common/fdio.h"
+#include "common/frametime.h"
 #include "common/fsutil.h"
 #include "media/avlog.h"
 #include "media/encoder.h"
 #include "media/hwjpeg.h"
 #include "media/jpegdec.h"
+#include "media/vfr.h"
 #include "media/zipframes.h"
 
 #define RENDER_PART_SUFFIX ".part"
@@ -108,6 +114,11 @@ struct render_mux {
     AVFormatContext *fmt;
     AVStream *st;
     AVRational enc_tb;
+    /* --timing timestamps: the frames' pts, in order, and the last one's
+     * span (the nominal frame period); NULL: one tick a frame. */
+    const int64_t *pts;
+    size_t npts;
+    int64_t last_span;
     const char *part;
     int fd;
     int sink_failed; /* writing a packet failed: the file's fault */
@@ -384,7 +395,10 @@ render_mux_packet(void *arg, AVPacket *pkt, char *err, size_t errlen)
     struct render_mux *mx = arg;
     int ret;
 
-    pkt->duration = 1; /* one frame, in the encoder's 1/fps time base */
+    /* one frame: one tick of 1/fps, or up to the next frame's time */
+    pkt->duration = mx->pts != NULL ? frametime_span(mx->pts, mx->npts,
+                                                     pkt->pts, mx->last_span)
+                                    : 1;
     av_packet_rescale_ts(pkt, mx->enc_tb, mx->st->time_base);
     pkt->stream_index = mx->st->index;
     /* Takes the packet's contents and leaves pkt blank. */
@@ -548,6 +562,7 @@ struct render_run {
     const struct encoder_backend *be;
     struct encoder *enc;
     pthread_t reader, *decoders;
+    int64_t *pts; /* --timing timestamps: frame i's pts, in us */
     size_t threads, started;
     int reader_started, pipe_made, header, part_made;
     char part[FS_PATH_MAX];
@@ -580,6 +595,19 @@ render_run_prepare(struct render_run *r, char *err, size_t errlen)
              rq->encoder);
         errno = ENOENT;
         return -1;
+    }
+    if (rq->m->enc.timing == ENC_TIMING_TIMESTAMPS) {
+        r->pts = calloc(rq->m->count, sizeof(*r->pts));
+        if (r->pts == NULL) {
+            errf(err, errlen, "out of memory");
+            errno = ENOMEM;
+            return -1;
+        }
+        for (size_t i = 0; i < rq->m->count; i++)
+            r->pts[i] = (int64_t)rq->m->frames[i].pts;
+        r->mx.pts = r->pts;
+        r->mx.npts = rq->m->count;
+        r->mx.last_span = vfr_frame_period(&rq->m->enc);
     }
     return 0;
 }
@@ -664,7 +692,7 @@ render_run_open(struct render_run *r, char *err, size_t errlen)
         errno = saved;
         return -1;
     }
-    ret = avformat_write_header(r->mx.fmt, NULL);
+    ret = vfr_write_header(r->mx.fmt, &rq->m->enc);
     if (ret < 0)
         return avlog_fail(err, errlen, &r->cap, ret, "writing the header of %s",
                           r->part);
@@ -704,7 +732,7 @@ render_run_encode(struct render_run *r, atomic_uint_fast64_t *progress,
             return -1;
         }
 
-        s->frame->pts = (int64_t)i;
+        s->frame->pts = r->pts != NULL ? r->pts[i] : (int64_t)i;
         if (encoder_send(r->enc, s->frame, render_mux_packet, &r->mx, err,
                          errlen) == -1) {
             r->res->encoder_failed = !r->mx.sink_failed;
@@ -798,6 +826,7 @@ render_run_teardown(struct render_run *r)
         render_pipe_fini(&r->pipe);
     }
     free(r->decoders);
+    free(r->pts);
     avlog_capture_end(&r->cap);
 }
 

@@ -57,14 +57,25 @@
  * writes it for a regular 0644 file. */
 #define SAMPLE_ENTRY_MODE ((zip_uint32_t)(S_IFREG | 0644) << 16)
 
-/* nuScenes naming: one log, CAM_FRONT, microsecond timestamps at ~12 Hz. */
-#define SAMPLE_NAME_PREFIX                                                     \
-    "samples/CAM_FRONT/n008-2018-08-01-15-16-36-0400__CAM_FRONT__"
+/* nuScenes naming: one log, microsecond timestamps at ~12 Hz. */
+#define SAMPLE_LOG "n008-2018-08-01-15-16-36-0400"
 #define SAMPLE_NAME_SUFFIX ".jpg"
 #define SAMPLE_TS_BASE 1533151603512404ull
 #define SAMPLE_TS_STEP 83333ull
 #define SAMPLE_TS_JITTER 2999 /* |jitter| in us; far below a step */
 #define SAMPLE_US_PER_S 1000000ull
+
+/* Several cameras (--cameras): each fires at its own offset in the 12 Hz
+ * cycle, now and then misses a capture (a gap of two steps), sees its own
+ * scene (seed, horizon), and has one frame fewer than the camera before,
+ * so that counts tell them apart. A few lidar and radar files come too. */
+#define SAMPLE_CAM_TS_OFFSET 13889ull /* us between two cameras' captures */
+#define SAMPLE_CAM_DROP_ONE_IN 16
+#define SAMPLE_CAM_SEED_STEP 7919u
+#define SAMPLE_CAM_HORIZON_STEP 0.05f /* fraction of the height */
+#define SAMPLE_SENSOR_FILES 4         /* of each sensor */
+#define SAMPLE_SENSOR_BYTES 256
+#define SAMPLE_SENSOR_STEP 50000ull /* us: lidar and radar at 20 Hz */
 
 /* splitmix64's mixing constants. */
 #define SAMPLE_MIX64_GAMMA 0x9e3779b97f4a7c15ull
@@ -77,6 +88,8 @@
 #define SAMPLE_SALT_CARS 5u
 #define SAMPLE_SALT_ORDER 6u
 #define SAMPLE_SALT_TREES 7u
+#define SAMPLE_SALT_DROP 8u
+#define SAMPLE_SALT_SENSOR 9u
 #define SAMPLE_BYTE 0xffu
 #define SAMPLE_BYTE_BITS 8
 #define SAMPLE_GREY 128 /* neutral chroma */
@@ -214,15 +227,24 @@ struct sample_canvas { /* one worker's picture */
     float *tree_top; /* per column, the first row of the tree line */
 };
 
+/* One JPEG entry: which camera, its index among that camera's frames (what
+ * its mark says), its capture time. */
+struct sample_shot {
+    int cam;
+    size_t frame;
+    uint64_t ts;
+};
+
 struct sample_job { /* one frame of a batch */
+    int cam;
     size_t frame;
     unsigned char *jpeg; /* tjAlloc'd */
     unsigned long size;
 };
 
 struct sample_worker {
-    const struct sample_scene *sc;
-    struct sample_job *jobs; /* borrowed; this worker's are first, step */
+    const struct sample_scene *sc; /* one a camera */
+    struct sample_job *jobs;       /* borrowed; this worker's are first, step */
     size_t njobs, first, step;
     pthread_t thread;
     int started;
@@ -231,9 +253,10 @@ struct sample_worker {
 };
 
 struct sample_gen {
-    const struct sample_scene *sc;
-    size_t frames;
-    size_t *order; /* add position -> frame index */
+    const struct sample_scene *sc;   /* one a camera */
+    size_t frames;                   /* JPEG entries, every camera's */
+    const struct sample_shot *shots; /* entry index -> camera, frame, time */
+    size_t *order;                   /* add position -> entry index */
     struct sample_job *batch;
     size_t batch_cap, batch_first, batch_len; /* positions held */
     int nthreads;
@@ -317,6 +340,48 @@ sample_timestamp(uint64_t seed, size_t frame)
                       jitter);
 }
 
+static const char *const sample_cameras[SAMPLE_MAX_CAMERAS] = {
+    "CAM_FRONT", "CAM_FRONT_RIGHT", "CAM_BACK_RIGHT",
+    "CAM_BACK",  "CAM_BACK_LEFT",   "CAM_FRONT_LEFT",
+};
+
+/* Camera cam's frames in a zip of o->cameras: one fewer than the camera
+ * before. */
+static size_t
+sample_camera_frames(const struct sample_opts *o, int cam)
+{
+    return (size_t)(o->frames - cam);
+}
+
+/* Every JPEG entry, camera by camera, with its capture time, into shots
+ * (o->cameras cameras' frames). A camera alone keeps the plain ~12 Hz with
+ * jitter (the zip it always made); among several, each camera fires at its
+ * own offset and now and then misses a capture. */
+static void
+sample_shots(const struct sample_opts *o, struct sample_shot *shots)
+{
+    size_t e = 0;
+
+    for (int c = 0; c < o->cameras; c++) {
+        uint64_t seed = o->seed + (uint64_t)c * SAMPLE_CAM_SEED_STEP;
+        size_t slot = 0;
+        for (size_t f = 0; f < sample_camera_frames(o, c); f++, slot++) {
+            if (o->cameras > 1 && f > 0 &&
+                sample_hash(seed, SAMPLE_SALT_DROP, f, 0) %
+                        SAMPLE_CAM_DROP_ONE_IN ==
+                    0)
+                slot++; /* a missed capture */
+            shots[e].cam = c;
+            shots[e].frame = f;
+            shots[e].ts = o->cameras > 1
+                              ? sample_timestamp(seed, slot) +
+                                    (uint64_t)c * SAMPLE_CAM_TS_OFFSET
+                              : sample_timestamp(o->seed, f);
+            e++;
+        }
+    }
+}
+
 /* --- the scene --------------------------------------------------------- */
 
 static float
@@ -381,22 +446,23 @@ scene_noise_table(int8_t *t, int amp)
 
 /* 0, or -1 when out of memory. */
 static int
-scene_init(struct sample_scene *sc, const struct sample_opts *o)
+scene_init(struct sample_scene *sc, const struct sample_opts *o, int cam)
 {
     sc->width = o->width;
     sc->height = o->height;
-    sc->seed = o->seed;
-    sc->horizon = SCENE_HORIZON * (float)o->height;
+    sc->seed = o->seed + (uint64_t)cam * SAMPLE_CAM_SEED_STEP;
+    sc->horizon = (SCENE_HORIZON + (float)cam * SAMPLE_CAM_HORIZON_STEP) *
+                  (float)o->height;
     sc->focal = SCENE_FOCAL * (float)o->width;
     sc->cx = 0.5f * (float)o->width;
     for (int k = 0; k < SCENE_TREE_WAVES; k++) {
-        uint64_t h = sample_hash(o->seed, SAMPLE_SALT_TREES, k, 0);
+        uint64_t h = sample_hash(sc->seed, SAMPLE_SALT_TREES, k, 0);
         /* octaves: 2, 4, 8... waves across, each detuned by up to 2x */
         sc->tree_freq[k] = (float)(2 << k) * (1.0f + sample_unit(h));
         sc->tree_phase[k] = SCENE_TWO_PI * sample_unit(sample_mix64(h));
     }
     for (int c = 0; c < SCENE_CARS; c++) {
-        uint64_t h = sample_hash(o->seed, SAMPLE_SALT_CARS, c, 0);
+        uint64_t h = sample_hash(sc->seed, SAMPLE_SALT_CARS, c, 0);
         struct sample_car *car = &sc->cars[c];
         car->x = scene_car_kinds[c].x;
         car->oncoming = scene_car_kinds[c].oncoming;
@@ -803,7 +869,7 @@ sample_worker_run(void *arg)
         const unsigned char *planes[3] = {cv.y, cv.cb, cv.cr};
         int strides[3] = {cv.ystride, cv.cstride, cv.cstride};
 
-        scene_render(sc, job->frame, &cv);
+        scene_render(&wk->sc[job->cam], job->frame, &cv);
         if (tjCompressFromYUVPlanes(tj, planes, sc->width, strides, sc->height,
                                     TJSAMP_420, &job->jpeg, &job->size,
                                     SAMPLE_JPEG_QUALITY,
@@ -849,8 +915,11 @@ sample_gen_fill(struct sample_gen *g, size_t pos)
     g->batch_first = pos;
     g->batch_len =
         g->frames - pos < g->batch_cap ? g->frames - pos : g->batch_cap;
-    for (size_t k = 0; k < g->batch_len; k++)
-        g->batch[k].frame = g->order[pos + k];
+    for (size_t k = 0; k < g->batch_len; k++) {
+        const struct sample_shot *shot = &g->shots[g->order[pos + k]];
+        g->batch[k].cam = shot->cam;
+        g->batch[k].frame = shot->frame;
+    }
     memset(wk, 0, sizeof(wk));
     for (int t = 0; t < g->nthreads; t++) {
         wk[t].sc = g->sc;
@@ -902,8 +971,7 @@ sample_source_cb(void *ud, void *data, zip_uint64_t len, zip_source_cmd_t cmd)
         zip_stat_init(st);
         st->valid = ZIP_STAT_SIZE | ZIP_STAT_MTIME;
         st->size = g->batch[e->pos - g->batch_first].size;
-        st->mtime = (time_t)(sample_timestamp(g->sc->seed, g->order[e->pos]) /
-                             SAMPLE_US_PER_S);
+        st->mtime = (time_t)(g->shots[g->order[e->pos]].ts / SAMPLE_US_PER_S);
         return (zip_int64_t)sizeof(*st);
     case ZIP_SOURCE_OPEN:
         e->off = 0;
@@ -951,6 +1019,16 @@ sample_check_opts(const struct sample_opts *o, char *err, size_t errlen)
              o->frames);
         return -1;
     }
+    if (o->cameras < 1 || o->cameras > SAMPLE_MAX_CAMERAS ||
+        o->frames < o->cameras ||
+        (size_t)o->frames * (size_t)o->cameras + 2 * SAMPLE_SENSOR_FILES >
+            (size_t)SAMPLE_MAX_FRAMES) {
+        errf(err, errlen,
+             "cameras must be 1..%d, with at least as many frames, and %d "
+             "entries at most in all",
+             SAMPLE_MAX_CAMERAS, SAMPLE_MAX_FRAMES);
+        return -1;
+    }
     if (o->width % 2 != 0 || o->height % 2 != 0 || o->width > SAMPLE_MAX_DIM ||
         o->height > SAMPLE_MAX_DIM || !framemark_fits(o->width, o->height)) {
         errf(err, errlen,
@@ -970,6 +1048,72 @@ sample_opts_init(struct sample_opts *o)
     o->width = SAMPLE_DEFAULT_WIDTH;
     o->height = SAMPLE_DEFAULT_HEIGHT;
     o->seed = SAMPLE_DEFAULT_SEED;
+    o->cameras = 1;
+}
+
+/* Add src as a stored, 0644 entry. Its index, or -1 with err (src
+ * freed). */
+static zip_int64_t
+sample_add_entry(zip_t *za, const char *name, zip_source_t *src,
+                 const char *tmp, char *err, size_t errlen)
+{
+    zip_int64_t idx;
+
+    if (src == NULL) {
+        errf(err, errlen, "%s: %s", tmp, zip_strerror(za));
+        return -1;
+    }
+    idx = zip_file_add(za, name, src, ZIP_FL_ENC_GUESS);
+    if (idx < 0) {
+        errf(err, errlen, "%s: adding %s: %s", tmp, name, zip_strerror(za));
+        zip_source_free(src);
+        return -1;
+    }
+    if (zip_set_file_compression(za, (zip_uint64_t)idx, ZIP_CM_STORE, 0) != 0 ||
+        zip_file_set_external_attributes(
+            za, (zip_uint64_t)idx, 0, ZIP_OPSYS_UNIX, SAMPLE_ENTRY_MODE) != 0) {
+        errf(err, errlen, "%s: %s: %s", tmp, name, zip_strerror(za));
+        return -1;
+    }
+    return idx;
+}
+
+/* A nuScenes download's other sensors: a few lidar sweeps and radar
+ * returns (bytes that are no JPEG), from data (2 * SAMPLE_SENSOR_FILES *
+ * SAMPLE_SENSOR_BYTES, kept until the zip is closed). 0, or -1 with err. */
+static int
+sample_add_sensors(zip_t *za, const struct sample_opts *o, uint8_t *data,
+                   const char *tmp, char *err, size_t errlen)
+{
+    static const struct {
+        const char *sensor, *ext;
+    } kinds[] = {{"LIDAR_TOP", ".pcd.bin"}, {"RADAR_FRONT", ".pcd"}};
+
+    for (size_t k = 0; k < 2 * SAMPLE_SENSOR_FILES; k++) {
+        char name[SAMPLE_NAME_MAX];
+        uint8_t *b = data + k * SAMPLE_SENSOR_BYTES;
+        uint64_t ts = SAMPLE_TS_BASE + (k / 2) * SAMPLE_SENSOR_STEP;
+        zip_int64_t idx;
+        for (size_t i = 0; i < SAMPLE_SENSOR_BYTES; i++)
+            b[i] = (uint8_t)sample_hash(o->seed, SAMPLE_SALT_SENSOR, k, i);
+        b[0] = '#'; /* never a JPEG's 0xff */
+        snprintf(name, sizeof(name),
+                 "samples/%s/" SAMPLE_LOG "__%s__%016" PRIu64 "%s",
+                 kinds[k % 2].sensor, kinds[k % 2].sensor, ts,
+                 kinds[k % 2].ext);
+        idx = sample_add_entry(za, name,
+                               zip_source_buffer(za, b, SAMPLE_SENSOR_BYTES, 0),
+                               tmp, err, errlen);
+        if (idx == -1)
+            return -1;
+        /* its capture time, as the frames' entries have theirs */
+        if (zip_file_set_mtime(za, (zip_uint64_t)idx,
+                               (time_t)(ts / SAMPLE_US_PER_S), 0) != 0) {
+            errf(err, errlen, "%s: %s: %s", tmp, name, zip_strerror(za));
+            return -1;
+        }
+    }
+    return 0;
 }
 
 int
@@ -977,8 +1121,10 @@ sample_write_zip(const char *zip_path, const struct sample_opts *o, char *err,
                  size_t errlen)
 {
     struct sample_scene *sc = NULL;
+    struct sample_shot *shots = NULL;
     struct sample_gen g;
     struct sample_entry *entries = NULL;
+    uint8_t *sensors = NULL;
     zip_t *za = NULL;
     char tmp[FS_PATH_MAX];
     int tmp_made = 0, rc = -1, zcode = 0;
@@ -997,18 +1143,29 @@ sample_write_zip(const char *zip_path, const struct sample_opts *o, char *err,
     g.nthreads = ncpu < 1                    ? 1
                  : ncpu > SAMPLE_MAX_THREADS ? SAMPLE_MAX_THREADS
                                              : (int)ncpu;
-    g.frames = (size_t)o->frames;
+    for (int c = 0; c < o->cameras; c++)
+        g.frames += sample_camera_frames(o, c);
     g.batch_cap = (size_t)g.nthreads * SAMPLE_BATCH_PER_THREAD;
-    sc = malloc(sizeof(*sc));
+    sc = calloc((size_t)o->cameras, sizeof(*sc));
+    shots = calloc(g.frames, sizeof(*shots));
     g.order = malloc(g.frames * sizeof(*g.order));
     g.batch = calloc(g.batch_cap, sizeof(*g.batch));
     entries = calloc(g.frames, sizeof(*entries));
-    if (sc == NULL || g.order == NULL || g.batch == NULL || entries == NULL ||
-        scene_init(sc, o) == -1) {
+    sensors = malloc(2 * SAMPLE_SENSOR_FILES * SAMPLE_SENSOR_BYTES);
+    if (sc == NULL || shots == NULL || g.order == NULL || g.batch == NULL ||
+        entries == NULL || sensors == NULL) {
         errf(err, errlen, "out of memory for %d frames", o->frames);
         goto out;
     }
+    for (int c = 0; c < o->cameras; c++) {
+        if (scene_init(&sc[c], o, c) == -1) {
+            errf(err, errlen, "out of memory for %d frames", o->frames);
+            goto out;
+        }
+    }
+    sample_shots(o, shots);
     g.sc = sc;
+    g.shots = shots;
     sample_shuffle(g.order, g.frames, o->seed);
 
     za = zip_open(tmp, ZIP_CREATE | ZIP_TRUNCATE, &zcode);
@@ -1021,34 +1178,25 @@ sample_write_zip(const char *zip_path, const struct sample_opts *o, char *err,
     }
     tmp_made = 1;
     for (size_t pos = 0; pos < g.frames; pos++) {
+        const struct sample_shot *shot = &shots[g.order[pos]];
+        const char *cam = sample_cameras[shot->cam];
         char name[SAMPLE_NAME_MAX];
-        zip_source_t *src;
-        zip_int64_t idx;
 
-        snprintf(name, sizeof(name), "%s%016" PRIu64 "%s", SAMPLE_NAME_PREFIX,
-                 sample_timestamp(o->seed, g.order[pos]), SAMPLE_NAME_SUFFIX);
+        snprintf(name, sizeof(name),
+                 "samples/%s/" SAMPLE_LOG
+                 "__%s__%016" PRIu64 SAMPLE_NAME_SUFFIX,
+                 cam, cam, shot->ts);
         entries[pos].g = &g;
         entries[pos].pos = pos;
-        src = zip_source_function(za, sample_source_cb, &entries[pos]);
-        if (src == NULL) {
-            errf(err, errlen, "%s: %s", tmp, zip_strerror(za));
+        if (sample_add_entry(
+                za, name,
+                zip_source_function(za, sample_source_cb, &entries[pos]), tmp,
+                err, errlen) == -1)
             goto out;
-        }
-        idx = zip_file_add(za, name, src, ZIP_FL_ENC_GUESS);
-        if (idx < 0) {
-            errf(err, errlen, "%s: adding %s: %s", tmp, name, zip_strerror(za));
-            zip_source_free(src);
-            goto out;
-        }
-        if (zip_set_file_compression(za, (zip_uint64_t)idx, ZIP_CM_STORE, 0) !=
-                0 ||
-            zip_file_set_external_attributes(za, (zip_uint64_t)idx, 0,
-                                             ZIP_OPSYS_UNIX,
-                                             SAMPLE_ENTRY_MODE) != 0) {
-            errf(err, errlen, "%s: %s: %s", tmp, name, zip_strerror(za));
-            goto out;
-        }
     }
+    if (o->cameras > 1 &&
+        sample_add_sensors(za, o, sensors, tmp, err, errlen) == -1)
+        goto out;
     if (zip_set_archive_comment(za, SAMPLE_COMMENT,
                                 (zip_uint16_t)strlen(SAMPLE_COMMENT)) != 0) {
         errf(err, errlen, "%s: %s", tmp, zip_strerror(za));
@@ -1079,6 +1227,8 @@ out:
     free(entries);
     free(g.batch);
     free(g.order);
+    free(shots);
+    free(sensors);
     free(sc);
     return rc;
 }
@@ -1097,7 +1247,7 @@ sample_jpeg(const struct sample_opts *o, size_t frame, uint8_t **jpeg,
     if (sample_check_opts(o, err, errlen) == -1)
         return -1;
     sc = malloc(sizeof(*sc));
-    if (sc == NULL || scene_init(sc, o) == -1) {
+    if (sc == NULL || scene_init(sc, o, 0) == -1) {
         errf(err, errlen, "out of memory for a %dx%d frame", o->width,
              o->height);
         goto out;

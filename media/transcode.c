@@ -8,7 +8,9 @@
  * header. Frames are renumbered 0, 1, 2 ... in the encoder's 1/fps time
  * base and every packet lasts one frame, exactly as render.c muxes a set,
  * so the file's stream parameters are those of a set rendered on the CPU
- * with the same parameters. The decoded frame's picture type is cleared:
+ * with the same parameters. With --timing timestamps each frame keeps its
+ * time instead (rescaled to the encoder's 1/10^6) and lasts until the
+ * next, as render.c times a set. The decoded frame's picture type is cleared:
  * libx264 would otherwise copy the source's frame types (and its GOP).
  * A picture the decoder flags corrupt fails the transcode rather than
  * being passed on.
@@ -17,6 +19,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <libavcodec/avcodec.h>
@@ -25,12 +28,15 @@
 #include <libswscale/swscale.h>
 
 #include "common/err.h"
+#include "common/frametime.h"
 #include "media/avlog.h"
 #include "media/encoder.h"
+#include "media/vfr.h"
 #include "media/viddec.h"
 
 #define TRANSCODE_FORMAT "mp4"
 #define TRANSCODE_SWS_UNITY (1 << 16) /* swscale's fixed-point 1.0 */
+#define TRANSCODE_PTS_CHUNK 64
 
 struct transcode {
     const struct enc_params *p;
@@ -46,6 +52,8 @@ struct transcode {
     AVPacket *pkt;
     int header; /* written: the trailer is owed */
     uint64_t frames;
+    int64_t *pts; /* --timing timestamps: the frames' pts so far, in order */
+    size_t npts, pts_cap;
 };
 
 const char *
@@ -91,7 +99,7 @@ transcode_open_output(struct transcode *t, char *err, size_t errlen)
     ret = avio_open(&t->ofmt->pb, t->out, AVIO_FLAG_WRITE);
     if (ret < 0)
         return avlog_fail(err, errlen, NULL, ret, "%s", t->out);
-    ret = avformat_write_header(t->ofmt, NULL);
+    ret = vfr_write_header(t->ofmt, t->p);
     if (ret < 0)
         return avlog_fail(err, errlen, NULL, ret, "%s: writing the header",
                           t->out);
@@ -106,7 +114,9 @@ transcode_mux_packet(void *arg, AVPacket *pkt, char *err, size_t errlen)
     struct transcode *t = arg;
     int ret;
 
-    pkt->duration = 1;
+    pkt->duration = t->pts != NULL ? frametime_span(t->pts, t->npts, pkt->pts,
+                                                    vfr_frame_period(t->p))
+                                   : 1;
     av_packet_rescale_ts(pkt, t->enc_tb, t->ost->time_base);
     pkt->stream_index = t->ost->index;
     ret = av_interleaved_write_frame(t->ofmt, pkt);
@@ -156,6 +166,48 @@ transcode_convert(struct transcode *t, AVFrame *f, char *err, size_t errlen)
     return t->conv;
 }
 
+/* The picture's pts: its number, or with --timing timestamps its own time
+ * (src, in the input's time base), which must come after the one before
+ * and is kept for the packets' spans. 0, or -1 with err. */
+static int
+transcode_frame_pts(struct transcode *t, AVFrame *pic, int64_t src, char *err,
+                    size_t errlen)
+{
+    int64_t pts;
+
+    if (t->p->timing != ENC_TIMING_TIMESTAMPS) {
+        pic->pts = (int64_t)t->frames;
+        return 0;
+    }
+    if (src == AV_NOPTS_VALUE) {
+        errf(err, errlen, "%s: frame %llu has no timestamp", t->in,
+             (unsigned long long)t->frames);
+        errno = EINVAL;
+        return -1;
+    }
+    pts = av_rescale_q(src, t->src.st->time_base, t->enc_tb);
+    if (t->npts > 0 && pts <= t->pts[t->npts - 1]) {
+        errf(err, errlen, "%s: frame %llu is not after the one before", t->in,
+             (unsigned long long)t->frames);
+        errno = EINVAL;
+        return -1;
+    }
+    if (t->npts == t->pts_cap) {
+        size_t cap = t->pts_cap > 0 ? 2 * t->pts_cap : TRANSCODE_PTS_CHUNK;
+        int64_t *grown = realloc(t->pts, cap * sizeof(*grown));
+        if (grown == NULL) {
+            errf(err, errlen, "out of memory");
+            errno = ENOMEM;
+            return -1;
+        }
+        t->pts = grown;
+        t->pts_cap = cap;
+    }
+    t->pts[t->npts++] = pts;
+    pic->pts = pts;
+    return 0;
+}
+
 /* Encode every frame the decoder has ready. */
 static int
 transcode_drain(struct transcode *t, char *err, size_t errlen)
@@ -179,7 +231,9 @@ transcode_drain(struct transcode *t, char *err, size_t errlen)
         pic = transcode_convert(t, t->frame, err, errlen);
         if (pic == NULL)
             return -1;
-        pic->pts = (int64_t)t->frames;
+        if (transcode_frame_pts(t, pic, t->frame->best_effort_timestamp, err,
+                                errlen) == -1)
+            return -1;
         pic->pict_type = AV_PICTURE_TYPE_NONE;
         if (encoder_send(t->enc, pic, transcode_mux_packet, t, err, errlen) ==
             -1)
@@ -260,5 +314,6 @@ out:
     av_frame_free(&t.frame);
     av_frame_free(&t.conv);
     av_packet_free(&t.pkt);
+    free(t.pts);
     return rc;
 }

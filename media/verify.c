@@ -14,7 +14,13 @@
  * strictly closer: a swapped, dropped or repeated frame shows up as an
  * order error at that frame. A framefarm sample (by its archive comment)
  * also carries each frame's index in a framemark, read back from the
- * decoded picture.
+ * decoded picture. Each frame's presentation time is checked against both
+ * timings a job can have: its capture time from the names (relative to
+ * the first frame's, as --timing timestamps renders it) and a constant
+ * rate from frame 0 (the stream's real base rate, r_frame_rate); a frame is on
+ * time when it is less than one tick of the video's time base off. Which
+ * timings may pass is the caller's choice; by default either, and the report
+ * says which held.
  *
  * Decoder trouble is counted, not fatal: AV_EF_EXPLODE turns concealed
  * bitstream errors into failed calls so that they can be counted, and
@@ -36,7 +42,9 @@
 #include <libavcodec/avcodec.h>
 #include <zip.h>
 
+#include "common/encparams.h"
 #include "common/err.h"
+#include "common/frametime.h"
 #include "media/framemark.h"
 #include "media/quality.h"
 #include "media/sample.h"
@@ -46,6 +54,7 @@
 
 #define VERIFY_WINDOW 3 /* sources i-1, i, i+1 */
 #define VERIFY_MARK_MOD (1u << FRAMEMARK_BITS)
+#define VERIFY_TIME_PROBLEM 120
 
 struct verify_slot {
     uint8_t *luma; /* w x h of the video, the video's range */
@@ -63,9 +72,23 @@ struct verify {
     double min_psnr;
     double psnr_sum;
     uint64_t psnr_n;
+    /* Frame times: the stream's time base and average rate (num 0: none),
+     * frame 0's pts, and the frames off each timing, the first described. */
+    AVRational tb, rate;
+    int64_t pts0;
+    uint64_t ts_off, cfr_off;
+    char ts_problem[VERIFY_TIME_PROBLEM], cfr_problem[VERIFY_TIME_PROBLEM];
     char *err;
     size_t errlen;
 };
+
+void
+verify_opts_init(struct verify_opts *o)
+{
+    o->min_psnr = VERIFY_DEFAULT_MIN_PSNR;
+    snprintf(o->camera, sizeof(o->camera), "%s", ZIPF_DEFAULT_CAMERA);
+    o->timing = VERIFY_TIMING_AUTO;
+}
 
 static void verify_problem(struct verify *v, const char *fmt, ...)
     PRINTFLIKE(2, 3);
@@ -125,6 +148,81 @@ verify_load_source(struct verify *v, size_t i)
     return 0;
 }
 
+/* Frame i's presentation time against its capture time (when the names
+ * carry them) and against a constant rate from frame 0. */
+static void
+verify_times(struct verify *v, const AVFrame *fr, size_t i)
+{
+    const struct zipf_frame *f = v->list->frames;
+    int64_t pts = fr->best_effort_timestamp;
+    double at, want;
+
+    if (pts == AV_NOPTS_VALUE) {
+        if (v->ts_off++ == 0)
+            snprintf(v->ts_problem, sizeof(v->ts_problem),
+                     "frame %zu has no time", i);
+        if (v->cfr_off++ == 0)
+            snprintf(v->cfr_problem, sizeof(v->cfr_problem),
+                     "frame %zu has no time", i);
+        return;
+    }
+    if (i == 0)
+        v->pts0 = pts;
+    at = (double)pts * v->tb.num / v->tb.den;
+    if (v->list->by_timestamp) {
+        want = (double)(f[i].ts - f[0].ts) / ENC_TIMESTAMP_HZ;
+        if (frametime_ticks_off(pts, v->tb.num, v->tb.den, want) >= 1.0 &&
+            v->ts_off++ == 0)
+            snprintf(v->ts_problem, sizeof(v->ts_problem),
+                     "frame %zu at %.6f s, its capture time %.6f s", i, at,
+                     want);
+    }
+    if (v->rate.num <= 0) {
+        if (v->cfr_off++ == 0)
+            snprintf(v->cfr_problem, sizeof(v->cfr_problem),
+                     "the video has no frame rate");
+        return;
+    }
+    want = (double)v->pts0 * v->tb.num / v->tb.den +
+           (double)i * v->rate.den / v->rate.num;
+    if (frametime_ticks_off(pts, v->tb.num, v->tb.den, want) >= 1.0 &&
+        v->cfr_off++ == 0)
+        snprintf(v->cfr_problem, sizeof(v->cfr_problem),
+                 "frame %zu at %.6f s, a constant %.6g fps %.6f s", i, at,
+                 av_q2d(v->rate), want);
+}
+
+/* Which timing held, of those allowed (want: VERIFY_TIMING_AUTO for
+ * either); when none did, the problem. */
+static void
+verify_timing(struct verify *v, int want)
+{
+    struct verify_report *rep = v->rep;
+
+    if (want != ENC_TIMING_FPS && v->list->by_timestamp && v->ts_off == 0) {
+        rep->timing = ENC_TIMING_TIMESTAMPS;
+        return;
+    }
+    if (want != ENC_TIMING_TIMESTAMPS && v->cfr_off == 0) {
+        rep->timing = ENC_TIMING_FPS;
+        return;
+    }
+    rep->timing = VERIFY_TIMING_AUTO;
+    if (want == ENC_TIMING_FPS || !v->list->by_timestamp) {
+        rep->timing_errors = v->cfr_off;
+        verify_problem(v, "frame times: %s", v->cfr_problem);
+    } else if (want == ENC_TIMING_TIMESTAMPS) {
+        rep->timing_errors = v->ts_off;
+        verify_problem(v, "frame times: %s", v->ts_problem);
+    } else {
+        rep->timing_errors = v->ts_off < v->cfr_off ? v->ts_off : v->cfr_off;
+        verify_problem(v,
+                       "frame times are neither the capture times (%s) nor "
+                       "a constant rate (%s)",
+                       v->ts_problem, v->cfr_problem);
+    }
+}
+
 /* viddec's sink: check decoded frame number rep->video_frames. -1 only
  * when the check itself cannot go on. */
 static int
@@ -150,6 +248,7 @@ verify_frame(void *arg, const AVFrame *fr)
     }
     if (i >= count)
         return 0; /* more frames than sources: reported by the caller */
+    verify_times(v, fr, i);
     if (verify_set_geometry(v, fr->width, fr->height,
                             frameluma_full_range(fr)) == -1 ||
         frameluma_get(&v->luma, fr, &luma, &stride, v->err, v->errlen) == -1)
@@ -225,7 +324,7 @@ verify_zip_is_sample(const char *zip)
 }
 
 int
-verify_video(const char *video, const char *zip, double min_psnr,
+verify_video(const char *video, const char *zip, const struct verify_opts *o,
              struct verify_report *rep, char *err, size_t errlen)
 {
     struct zipf_limits lim;
@@ -242,13 +341,22 @@ verify_video(const char *video, const char *zip, double min_psnr,
     for (int k = 0; k < VERIFY_WINDOW; k++)
         v.win[k].frame = -1;
     v.rep = rep;
-    v.min_psnr = min_psnr;
+    v.min_psnr = o->min_psnr;
     v.err = err;
     v.errlen = errlen;
 
     zipf_limits_init(&lim);
+    snprintf(lim.camera, sizeof(lim.camera), "%s", o->camera);
     if (zipf_list(zip, &lim, &list, why, sizeof(why)) == -1) {
         errf(err, errlen, "%s: %s", zip, why);
+        goto out;
+    }
+    snprintf(rep->camera, sizeof(rep->camera), "%s", list->camera);
+    if (o->timing == ENC_TIMING_TIMESTAMPS && !list->by_timestamp) {
+        errf(err, errlen,
+             "--timing timestamps: the frame names in %s carry no capture "
+             "times",
+             zip);
         goto out;
     }
     v.list = list;
@@ -267,17 +375,22 @@ verify_video(const char *video, const char *zip, double min_psnr,
              avcodec_get_name(vd.st->codecpar->codec_id));
     rep->fps_num = vd.st->avg_frame_rate.num;
     rep->fps_den = vd.st->avg_frame_rate.den;
+    v.tb = vd.st->time_base;
+    /* the rate the timestamps are on (a short last set bends the average) */
+    v.rate = vd.st->r_frame_rate.num > 0 ? vd.st->r_frame_rate
+                                         : vd.st->avg_frame_rate;
     if (viddec_decode(&vd, &sink, err, errlen) == -1)
         goto out;
 
     if (v.psnr_n > 0)
         rep->psnr_avg = v.psnr_sum / (double)v.psnr_n;
+    verify_timing(&v, o->timing);
     if (rep->video_frames != rep->zip_frames)
         verify_problem(&v, "the video has %" PRIu64 " frames, the zip %" PRIu64,
                        rep->video_frames, rep->zip_frames);
     rc = rep->video_frames != rep->zip_frames || rep->mark_errors > 0 ||
                  rep->order_errors > 0 || rep->psnr_errors > 0 ||
-                 rep->decode_errors > 0
+                 rep->decode_errors > 0 || rep->timing == VERIFY_TIMING_AUTO
              ? 1
              : 0;
 out:

@@ -40,6 +40,7 @@ zipf_limits_init(struct zipf_limits *l)
     l->max_entry_bytes = ZIPF_DEFAULT_MAX_ENTRY_BYTES;
     l->max_total_bytes = ZIPF_DEFAULT_MAX_TOTAL_BYTES;
     l->max_ratio = ZIPF_DEFAULT_MAX_RATIO;
+    snprintf(l->camera, sizeof(l->camera), "%s", ZIPF_DEFAULT_CAMERA);
 }
 
 static zip_t *
@@ -239,8 +240,11 @@ zipf_sort(struct zipf_listing *l, const char *path, char *err, size_t errlen)
         errf(err, errlen, "sorting frames: %s", strerror(errno));
         goto out;
     }
-    for (size_t i = 0; i < l->count; i++)
+    for (size_t i = 0; i < l->count; i++) {
         sorted[i] = l->frames[order[i]];
+        if (by_ts)
+            frameorder_timestamp(sorted[i].name, &sorted[i].ts);
+    }
     for (size_t i = 1; i < l->count; i++) {
         if (strcmp(sorted[i - 1].name, sorted[i].name) == 0) {
             errf(err, errlen, "%s: entry \"%s\" appears twice", path,
@@ -260,6 +264,117 @@ out:
     return rc;
 }
 
+/* Count one entry of camera cam; the table stays sorted by name. */
+static void
+zipf_count_camera(struct zipf_listing *l, const char *cam)
+{
+    size_t i = 0;
+    int c = 1;
+
+    while (i < l->ncameras && (c = strcmp(l->cameras[i].name, cam)) < 0)
+        i++;
+    if (i < l->ncameras && c == 0) {
+        l->cameras[i].entries++;
+        return;
+    }
+    if (l->ncameras == ZIPF_CAMERAS_MAX)
+        return; /* counted in skipped_camera only */
+    memmove(&l->cameras[i + 1], &l->cameras[i],
+            (l->ncameras - i) * sizeof(l->cameras[0]));
+    snprintf(l->cameras[i].name, sizeof(l->cameras[i].name), "%s", cam);
+    l->cameras[i].entries = 1;
+    l->ncameras++;
+}
+
+/* The cameras of the table but camera, "CAM_BACK 239, CAM_BACK_LEFT 238",
+ * into buf. */
+static void
+zipf_list_cameras(const struct zipf_listing *l, const char *camera, char *buf,
+                  size_t len)
+{
+    size_t n = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < l->ncameras && n < len; i++) {
+        int w;
+        if (strcmp(l->cameras[i].name, camera) == 0)
+            continue;
+        w = snprintf(buf + n, len - n, "%s%s %zu", n > 0 ? ", " : "",
+                     l->cameras[i].name, l->cameras[i].entries);
+        if (w < 0)
+            break;
+        n += (size_t)w;
+    }
+}
+
+/* In a zip of cameras, keep only the frames of lim->camera: drop the JPEGs
+ * that name no camera, and refuse a zip without the camera asked for.
+ * A zip whose names name no camera is left whole. 0, or -1 with err. */
+static int
+zipf_keep_camera(struct zipf_listing *l, const struct zipf_limits *lim,
+                 const char *path, char *err, size_t errlen)
+{
+    char cam[FRAMEORDER_CAMERA_MAX], others[ERR_MAX / 2];
+    size_t kept = 0;
+    int found = 0;
+
+    if (l->ncameras == 0)
+        return 0;
+    for (size_t i = 0; i < l->ncameras; i++)
+        found |= strcmp(l->cameras[i].name, lim->camera) == 0;
+    if (!found) {
+        zipf_list_cameras(l, lim->camera, others, sizeof(others));
+        errf(err, errlen,
+             "%s: no frames of camera %s; the cameras there are: %s (choose "
+             "one with --camera)",
+             path, lim->camera, others);
+        return -1;
+    }
+    for (size_t i = 0; i < l->count; i++) {
+        if (frameorder_camera(l->frames[i].name, cam)) {
+            l->frames[kept++] = l->frames[i];
+            continue;
+        }
+        free(l->frames[i].name);
+        l->skipped_unnamed++;
+    }
+    l->count = kept;
+    snprintf(l->camera, sizeof(l->camera), "%s", lim->camera);
+    return 0;
+}
+
+void
+zipf_describe(const struct zipf_listing *l, char *buf, size_t len)
+{
+    char others[ERR_MAX / 2];
+    const char *order = l->by_timestamp ? "timestamp" : "natural";
+    int n;
+
+    if (l->camera[0] != '\0')
+        n = snprintf(buf, len, "%zu frames of %s (%s order)", l->count,
+                     l->camera, order);
+    else
+        n = snprintf(buf, len,
+                     "%zu frames (%s order; no camera names: all "
+                     "taken)",
+                     l->count, order);
+    if (n < 0 || (size_t)n >= len)
+        return;
+    if (l->skipped_camera > 0) {
+        zipf_list_cameras(l, l->camera, others, sizeof(others));
+        n += snprintf(buf + n, len - (size_t)n,
+                      "; skipped %zu entries of other cameras (%s)",
+                      l->skipped_camera, others);
+    }
+    if (n >= 0 && (size_t)n < len && l->skipped_unnamed > 0)
+        n += snprintf(buf + n, len - (size_t)n,
+                      "; skipped %zu JPEGs that name no camera",
+                      l->skipped_unnamed);
+    if (n >= 0 && (size_t)n < len && l->skipped > 0)
+        snprintf(buf + n, len - (size_t)n,
+                 "; skipped %zu entries that are not JPEGs", l->skipped);
+}
+
 int
 zipf_list(const char *path, const struct zipf_limits *lim,
           struct zipf_listing **out, char *err, size_t errlen)
@@ -268,6 +383,7 @@ zipf_list(const char *path, const struct zipf_limits *lim,
     zip_t *za = NULL;
     zip_int64_t n;
     uint64_t total = 0;
+    char cam[FRAMEORDER_CAMERA_MAX];
     int rc = -1;
 
     za = zipf_open(path, err, errlen);
@@ -302,6 +418,14 @@ zipf_list(const char *path, const struct zipf_limits *lim,
             goto out;
         if (st.name[strlen(st.name) - 1] == '/')
             continue; /* a directory */
+        /* Another camera's entry is counted, not read. */
+        if (frameorder_camera(st.name, cam)) {
+            zipf_count_camera(l, cam);
+            if (strcmp(cam, lim->camera) != 0) {
+                l->skipped_camera++;
+                continue;
+            }
+        }
         r = st.size == 0 ? 0
                          : zipf_sniff(za, (zip_uint64_t)i, st.name, st.size, &h,
                                       err, errlen);
@@ -337,6 +461,8 @@ zipf_list(const char *path, const struct zipf_limits *lim,
     if (l->skipped > ZIPF_SKIP_LOG_MAX)
         log_warnx("%s: skipped %zu entries in all that are not JPEGs", path,
                   l->skipped);
+    if (zipf_keep_camera(l, lim, path, err, errlen) == -1)
+        goto out;
     if (l->count == 0) {
         errf(err, errlen, "%s: no JPEG frames in the archive (%lld entries)",
              path, (long long)n);

@@ -10,16 +10,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/frameorder.h"
+
 #define ZIPF_DEFAULT_MAX_ENTRIES 200000u
 #define ZIPF_DEFAULT_MAX_ENTRY_BYTES (64ull << 20)
 #define ZIPF_DEFAULT_MAX_TOTAL_BYTES (64ull << 30)
 #define ZIPF_DEFAULT_MAX_RATIO 200u /* uncompressed / compressed */
+#define ZIPF_DEFAULT_CAMERA "CAM_FRONT"
+#define ZIPF_CAMERAS_MAX 16 /* distinct cameras counted in one zip */
 
+/* What a listing takes from a zip, and how much it accepts. */
 struct zipf_limits {
     uint64_t max_entries;     /* entries in the archive, of any kind */
     uint64_t max_entry_bytes; /* one entry, uncompressed */
     uint64_t max_total_bytes; /* all JPEG entries, uncompressed */
     uint64_t max_ratio;       /* zip-bomb guard */
+    /* The camera taken from a zip whose names say which camera took each
+     * frame (frameorder_camera); a zip whose names name none is taken
+     * whole. */
+    char camera[FRAMEORDER_CAMERA_MAX];
 };
 void zipf_limits_init(struct zipf_limits *l); /* the defaults above */
 
@@ -28,6 +37,13 @@ struct zipf_frame {
     uint64_t size;
     uint32_t crc;
     int width, height; /* from the JPEG's SOF header */
+    uint64_t ts; /* nuScenes capture time in us, when by_timestamp; else 0 */
+};
+
+/* A camera named in the zip and how many entries name it. */
+struct zipf_camera {
+    char name[FRAMEORDER_CAMERA_MAX];
+    size_t entries;
 };
 
 struct zipf_listing {
@@ -35,15 +51,31 @@ struct zipf_listing {
     size_t count;
     size_t skipped;   /* entries that are not JPEGs (logged by name) */
     int by_timestamp; /* 1: ordered by nuScenes timestamps; 0: natural */
+    /* The camera the frames are from; "" when the names name none (the
+     * zip is taken whole). */
+    char camera[FRAMEORDER_CAMERA_MAX];
+    size_t skipped_camera;  /* entries of other cameras */
+    size_t skipped_unnamed; /* JPEGs that name no camera in a zip whose
+                               other names do */
+    struct zipf_camera cameras[ZIPF_CAMERAS_MAX]; /* by name; the first
+                                                     ZIPF_CAMERAS_MAX */
+    size_t ncameras;
 };
 
-/* List, validate and order the JPEG frames of a zip. Rejects the whole
- * archive (with err) on: unreadable zip, absolute or ".." entry names, an
- * entry or total over the limits, a suspicious compression ratio, or no
- * JPEG at all. Non-JPEG entries (by content) are skipped and logged. */
+/* List, validate and order the JPEG frames of a zip: of lim->camera when
+ * the names say which camera took each frame, else all of them. Rejects
+ * the whole archive (with err) on: unreadable zip, absolute or ".." entry
+ * names, an entry or total over the limits, a suspicious compression
+ * ratio, no JPEG at all, or none of lim->camera in a zip of cameras (err
+ * names the cameras there are). Non-JPEG entries (by content) are skipped
+ * and logged, other cameras' entries are skipped unread and counted. */
 int zipf_list(const char *path, const struct zipf_limits *lim,
               struct zipf_listing **out, char *err, size_t errlen);
 void zipf_listing_free(struct zipf_listing *l);
+/* What the listing took and skipped, in words, for the job's report:
+ * "240 frames of CAM_FRONT (timestamp order); skipped 1195 entries of other
+ * cameras (CAM_BACK 239, ...) and 30 that are not JPEGs". */
+void zipf_describe(const struct zipf_listing *l, char *buf, size_t len);
 /* What identifies the input: sha256 (hex, into hex[HASH_HEX_LEN + 1]) of
  * the frames in video order, each entry's name, size, CRC-32 and picture
  * size. Two zips with the same frames give the same fingerprint however

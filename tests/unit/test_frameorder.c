@@ -1,7 +1,8 @@
 /*
  * test_frameorder.c - the video order of frame names (common/frameorder.h):
  * capture time for nuScenes names whatever the zip order, natural order
- * otherwise, and always one total order so every run agrees.
+ * otherwise, and always one total order so every run agrees; and which
+ * camera a name says took the frame.
  */
 #include "tests/unit/unit.h"
 
@@ -255,6 +256,89 @@ test_timestamp_parse_rejects(void **state)
 }
 
 static void
+expect_camera(const char *name, const char *want)
+{
+    char cam[FRAMEORDER_CAMERA_MAX] = "";
+    if (frameorder_camera(name, cam) != 1)
+        fail_msg("\"%s\": no camera, want %s", name, want);
+    if (strcmp(cam, want) != 0)
+        fail_msg("\"%s\": camera %s, want %s", name, cam, want);
+}
+
+/* Which camera took a frame: the channel in a nuScenes basename, else the
+ * folder the frame sits in. */
+static void
+test_camera_parse_accepts(void **state)
+{
+    (void)state;
+    expect_camera("samples/CAM_FRONT/"
+                  "n008-2018-08-01-15-16-36-0400__CAM_FRONT__1533151603512404."
+                  "jpg",
+                  "CAM_FRONT");
+    expect_camera("n015-2018-07-24-11-22-45+0800__CAM_FRONT_LEFT__"
+                  "1532402927604844.jpg",
+                  "CAM_FRONT_LEFT");
+    expect_camera("sweeps/CAM_BACK_RIGHT/x__CAM_BACK_RIGHT__12.jpg",
+                  "CAM_BACK_RIGHT");
+    /* one underscore before the camera */
+    expect_camera("scene_CAM_BACK__1532402927762460.JPEG", "CAM_BACK");
+    expect_camera("CAM_BACK_LEFT__42.jpg", "CAM_BACK_LEFT");
+    /* the folder, for names that do not say */
+    expect_camera("samples/CAM_BACK/0001.jpg", "CAM_BACK");
+    expect_camera("CAM_FRONT/f1.jpg", "CAM_FRONT");
+    /* the name says more than the folder */
+    expect_camera("CAM_FRONT/log__CAM_BACK__7.jpg", "CAM_BACK");
+    /* not the first CAM_ of the name but the one before the timestamp */
+    expect_camera("CAM_FRONT_CAM_BACK__7.jpg", "CAM_BACK");
+}
+
+static void
+test_camera_parse_rejects(void **state)
+{
+    const char *none[] = {
+        "f1.jpg",
+        "frame_0001.jpg",
+        "a__CAM__42.jpg",  /* "CAM" alone is no camera */
+        "a__CAM___42.jpg", /* nor "CAM_" */
+        "a__cam_front__42.jpg",
+        "a__CAM_FRONT-2__42.jpg",
+        "a__CAM_FRONT__x.jpg", /* no timestamp after it */
+        "a__CAM_FRONT.jpg",
+        "aCAM_FRONT__42.jpg", /* not at a word's start */
+        "samples/LIDAR_TOP/n008__LIDAR_TOP__1533151603512404.pcd.bin",
+        "samples/RADAR_FRONT/0001.pcd",
+        "CAM_FRONT/sub/f1.jpg", /* only the folder the frame sits in */
+        "samples/CAM__FRONT/f1.jpg",
+        "samples/CAM_FRONT_/f1.jpg",
+        "samples/CAM_ABCDEFGHIJKLMNOPQRSTUVWXYZ0123/f1.jpg", /* over 31 */
+        "",
+    };
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+        char cam[FRAMEORDER_CAMERA_MAX] = "";
+        if (frameorder_camera(none[i], cam) != 0)
+            fail_msg("\"%s\" gave camera %s, want none", none[i], cam);
+    }
+}
+
+static void
+test_camera_valid(void **state)
+{
+    (void)state;
+    assert_true(frameorder_camera_valid("CAM_FRONT"));
+    assert_true(frameorder_camera_valid("CAM_BACK_LEFT"));
+    assert_true(frameorder_camera_valid("CAM_X2"));
+    assert_false(frameorder_camera_valid("CAM_"));
+    assert_false(frameorder_camera_valid("CAM_FRONT_"));
+    assert_false(frameorder_camera_valid("CAM__FRONT"));
+    assert_false(frameorder_camera_valid("cam_front"));
+    assert_false(frameorder_camera_valid("LIDAR_TOP"));
+    assert_false(frameorder_camera_valid("CAM_FRONT/x"));
+    assert_false(frameorder_camera_valid(""));
+}
+
+static void
 test_sort_empty(void **state)
 {
     size_t order[1] = {99};
@@ -277,6 +361,9 @@ main(void)
         cmocka_unit_test(test_natural_cmp_is_total_order),
         cmocka_unit_test(test_timestamp_parse_accepts),
         cmocka_unit_test(test_timestamp_parse_rejects),
+        cmocka_unit_test(test_camera_parse_accepts),
+        cmocka_unit_test(test_camera_parse_rejects),
+        cmocka_unit_test(test_camera_valid),
         cmocka_unit_test(test_sort_empty),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

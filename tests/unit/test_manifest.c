@@ -72,7 +72,9 @@ assert_manifests_equal(const struct manifest *a, const struct manifest *b)
         assert_string_equal(a->frames[i].name, b->frames[i].name);
         assert_int_equal(a->frames[i].size, b->frames[i].size);
         assert_int_equal(a->frames[i].crc, b->frames[i].crc);
+        assert_int_equal(a->frames[i].pts, b->frames[i].pts);
     }
+    assert_int_equal(a->enc.timing, b->enc.timing);
     assert_string_equal(a->enc.codec, b->enc.codec);
     assert_string_equal(a->enc.encoder, b->enc.encoder);
     assert_string_equal(a->enc.preset, b->enc.preset);
@@ -153,18 +155,28 @@ expect_reject_frame(const char *key, cJSON *item, const char *want)
     cJSON_Delete(o);
 }
 
+/* in as text, and parsed back into *out, which must equal it. The text;
+ * free it and *out. */
+static char *
+round_trip(const struct manifest *in, struct manifest **out)
+{
+    char err[ERR_MAX] = "";
+    char *text = manifest_to_text(in);
+
+    assert_non_null(text);
+    if (manifest_from_text(text, strlen(text), out, err, sizeof(err)) != 0)
+        fail_msg("round trip refused: %s\n%s", err, text);
+    assert_manifests_equal(in, *out);
+    return text;
+}
+
 static void
 test_round_trip_text(void **state)
 {
     struct manifest *in = good_manifest(), *out = NULL;
-    char err[ERR_MAX] = "";
-    char *text = manifest_to_text(in);
+    char *text = round_trip(in, &out);
     (void)state;
 
-    assert_non_null(text);
-    if (manifest_from_text(text, strlen(text), &out, err, sizeof(err)) != 0)
-        fail_msg("round trip refused: %s\n%s", err, text);
-    assert_manifests_equal(in, out);
     manifest_free(in);
     manifest_free(out);
     free(text);
@@ -175,7 +187,6 @@ static void
 test_accepts_frames_ending_at_total(void **state)
 {
     struct manifest *in = good_manifest(), *out = NULL;
-    char err[ERR_MAX] = "";
     char *text;
     (void)state;
 
@@ -183,10 +194,7 @@ test_accepts_frames_ending_at_total(void **state)
     in->total = GOOD_FRAMES;
     in->set = 0;
     in->sets = 1;
-    text = manifest_to_text(in);
-    assert_non_null(text);
-    if (manifest_from_text(text, strlen(text), &out, err, sizeof(err)) != 0)
-        fail_msg("refused: %s", err);
+    text = round_trip(in, &out);
     assert_int_equal(out->first + out->count, out->total);
     manifest_free(in);
     manifest_free(out);
@@ -197,7 +205,10 @@ static void
 test_rejects_version(void **state)
 {
     (void)state;
-    expect_reject_with("version", cJSON_CreateNumber(MANIFEST_VERSION + 1),
+    expect_reject_with("version", cJSON_CreateNumber(MANIFEST_VERSION - 1),
+                       "version");
+    expect_reject_with("version",
+                       cJSON_CreateNumber(MANIFEST_VERSION_TIMESTAMPS + 1),
                        "version");
     expect_reject_with("version", cJSON_CreateString("1"), "version");
     expect_reject_without("version", "version");
@@ -321,6 +332,148 @@ test_fallback_field(void **state)
     expect_reject(o, "fallback is not a string");
     cJSON_Delete(o);
     manifest_free(in);
+}
+
+/* A manifest whose frames carry their capture times. */
+static struct manifest *
+timed_manifest(void)
+{
+    static const uint64_t pts[GOOD_FRAMES] = {0, 83385, 168368};
+    struct manifest *m = good_manifest();
+
+    m->enc.timing = ENC_TIMING_TIMESTAMPS;
+    for (size_t i = 0; i < GOOD_FRAMES; i++)
+        m->frames[i].pts = pts[i];
+    return m;
+}
+
+/* --timing timestamps travels in the manifest: encode.timing, each frame's
+ * pts, and version 2 so that a node that knows only version 1 refuses the
+ * set rather than render it at a constant rate. */
+static void
+test_timing_timestamps_round_trip(void **state)
+{
+    struct manifest *in = timed_manifest(), *out = NULL;
+    char *text = round_trip(in, &out);
+    (void)state;
+
+    assert_contains(text, "\"version\":2");
+    assert_contains(text, "\"timing\":\"timestamps\"");
+    assert_contains(text, "\"pts\":83385");
+    manifest_free(in);
+    manifest_free(out);
+    free(text);
+}
+
+/* A constant-rate manifest is written as before the field existed (version
+ * 1, no timing, no pts), and such a manifest means fps. */
+static void
+test_timing_fps_as_before(void **state)
+{
+    struct manifest *in = good_manifest(), *out = NULL;
+    char *text = round_trip(in, &out);
+    (void)state;
+
+    assert_contains(text, "\"version\":1");
+    if (strstr(text, "timing") != NULL || strstr(text, "pts") != NULL)
+        fail_msg("an fps manifest names its timing or pts: %s", text);
+    assert_int_equal(out->enc.timing, ENC_TIMING_FPS);
+    manifest_free(in);
+    manifest_free(out);
+    free(text);
+}
+
+/* Change a timed manifest's JSON with edit, then expect a rejection. */
+static void
+expect_reject_timed(void (*edit)(cJSON *o), const char *want)
+{
+    struct manifest *m = timed_manifest();
+    cJSON *o = manifest_to_json(m);
+
+    assert_non_null(o);
+    edit(o);
+    expect_reject(o, want);
+    cJSON_Delete(o);
+    manifest_free(m);
+}
+
+static cJSON *
+frame_of(cJSON *o, int i)
+{
+    return cJSON_GetArrayItem(cJSON_GetObjectItem(o, "frames"), i);
+}
+
+static void
+edit_pts_backwards(cJSON *o)
+{
+    cJSON_ReplaceItemInObject(frame_of(o, 2), "pts", cJSON_CreateNumber(83385));
+}
+
+static void
+edit_pts_missing(cJSON *o)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(frame_of(o, 1), "pts");
+}
+
+static void
+edit_pts_too_far(cJSON *o)
+{
+    cJSON_ReplaceItemInObject(frame_of(o, 2), "pts",
+                              cJSON_CreateNumber((double)MANIFEST_MAX_PTS + 1));
+}
+
+static void
+edit_version_1(cJSON *o)
+{
+    cJSON_ReplaceItemInObject(o, "version",
+                              cJSON_CreateNumber(MANIFEST_VERSION));
+}
+
+static void
+edit_timing_vfr(cJSON *o)
+{
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(o, "encode"), "timing",
+                              cJSON_CreateString("vfr"));
+}
+
+static void
+edit_timing_gone(cJSON *o)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItem(o, "encode"),
+                                            "timing");
+}
+
+static void
+test_rejects_timing(void **state)
+{
+    (void)state;
+    expect_reject_timed(edit_pts_backwards, "frame 2: pts");
+    expect_reject_timed(edit_pts_missing, "frame 1: pts");
+    expect_reject_timed(edit_pts_too_far, "frame 2: pts");
+    expect_reject_timed(edit_version_1, "version 1 with timing timestamps");
+    expect_reject_timed(edit_timing_vfr, "timing is not");
+    /* version 2 says the frames are timed; without the field they are not */
+    expect_reject_timed(edit_timing_gone, "version 2 with timing fps");
+    /* a pts in a constant-rate manifest */
+    expect_reject_frame("pts", cJSON_CreateNumber(0), "frame 0: pts");
+}
+
+static void
+test_parse_timing(void **state)
+{
+    int t = -1;
+    (void)state;
+
+    assert_int_equal(encparams_parse_timing("fps", &t), 0);
+    assert_int_equal(t, ENC_TIMING_FPS);
+    assert_int_equal(encparams_parse_timing("timestamps", &t), 0);
+    assert_int_equal(t, ENC_TIMING_TIMESTAMPS);
+    assert_int_equal(encparams_parse_timing("Timestamps", &t), -1);
+    assert_int_equal(encparams_parse_timing("", &t), -1);
+    assert_int_equal(t, ENC_TIMING_TIMESTAMPS);
+    assert_string_equal(encparams_timing_name(ENC_TIMING_FPS), "fps");
+    assert_string_equal(encparams_timing_name(ENC_TIMING_TIMESTAMPS),
+                        "timestamps");
 }
 
 static void
@@ -462,6 +615,10 @@ main(void)
         cmocka_unit_test(test_rejects_frame_size_and_crc),
         cmocka_unit_test(test_rejects_encode_params),
         cmocka_unit_test(test_fallback_field),
+        cmocka_unit_test(test_timing_timestamps_round_trip),
+        cmocka_unit_test(test_timing_fps_as_before),
+        cmocka_unit_test(test_rejects_timing),
+        cmocka_unit_test(test_parse_timing),
         cmocka_unit_test(test_rejects_frames_beyond_total),
         cmocka_unit_test(test_rejects_frame_count),
         cmocka_unit_test(test_rejects_text_size),

@@ -1,8 +1,9 @@
 /*
  * test_zipframes.c - the frames of a job, straight from the zip
  * (media/zipframes.h): which entries count as frames and in what order,
- * which archives are refused as a whole (and that the error says why), and
- * reading one entry with its size and CRC checked. Each test builds its
+ * which archives are refused as a whole (and that the error says why),
+ * which camera's frames a nuScenes zip gives, and reading one entry with
+ * its size and CRC checked. Each test builds its
  * zips with libzip in its own directory under /tmp.
  */
 #include "tests/unit/unit.h"
@@ -196,25 +197,40 @@ test_timestamp_order_from_scrambled_zip(void **state)
     zipf_listing_free(l);
 }
 
+#define NAMES_MAX 8
+
+/* A zip of these names (in this order), each holding j, listed for camera
+ * (NULL: the default one). */
+static struct zipf_listing *
+list_names(const char *path, const char *const *names, size_t n,
+           const struct jpeg *j, const char *camera)
+{
+    struct zentry e[NAMES_MAX];
+    struct zipf_limits lim;
+
+    assert_true(n <= NAMES_MAX);
+    for (size_t i = 0; i < n; i++)
+        e[i] = (struct zentry){names[i], j->b, j->len, STORE};
+    zip_build(path, e, n);
+    zipf_limits_init(&lim);
+    if (camera != NULL)
+        snprintf(lim.camera, sizeof(lim.camera), "%s", camera);
+    return list_ok(path, &lim);
+}
+
 static void
 test_natural_order_without_timestamps(void **state)
 {
     const char *dir = *state;
     const char *const sorted[] = {"f1.jpg", "f2.jpg", "f10.jpg"};
+    const char *const zipped[] = {"f10.jpg", "f2.jpg", "f1.jpg"};
     struct jpeg j;
-    struct zentry e[3];
-    struct zipf_limits lim;
     struct zipf_listing *l;
     char path[FS_PATH_MAX];
 
     unit_path(path, dir, "job.zip");
     jpeg_make(&j, 64, 48, 64, 1);
-    e[0] = (struct zentry){"f10.jpg", j.b, j.len, STORE};
-    e[1] = (struct zentry){"f2.jpg", j.b, j.len, STORE};
-    e[2] = (struct zentry){"f1.jpg", j.b, j.len, STORE};
-    zip_build(path, e, 3);
-    zipf_limits_init(&lim);
-    l = list_ok(path, &lim);
+    l = list_names(path, zipped, 3, &j, NULL);
     expect_frames(l, sorted, 3);
     assert_int_equal(l->by_timestamp, 0);
     assert_int_equal(l->frames[0].width, 64);
@@ -716,6 +732,180 @@ test_reader_detects_corruption(void **state)
     zipf_reader_close(r);
 }
 
+/* A nuScenes download in miniature: three cameras (entries scrambled),
+ * a lidar sweep, and a preview JPEG that names no camera. */
+#define SIX_ENTRIES 8
+static const char *const six_front[] = {
+    "samples/CAM_FRONT/n008__CAM_FRONT__1533151603512404.jpg",
+    "samples/CAM_FRONT/n008__CAM_FRONT__1533151603595738.jpg",
+    "samples/CAM_FRONT/n008__CAM_FRONT__1533151603762404.jpg",
+};
+static const char *const six_back[] = {
+    "samples/CAM_BACK/n008__CAM_BACK__1533151603537404.jpg",
+    "samples/CAM_BACK/n008__CAM_BACK__1533151603620738.jpg",
+};
+
+static void
+six_zip(const char *path, struct jpeg *j)
+{
+    static const char lidar[] = "not a picture: a point cloud";
+    struct zentry e[SIX_ENTRIES];
+
+    for (size_t i = 0; i < SIX_ENTRIES; i++)
+        jpeg_make(&j[i], 640, 360, 100 + i * 7, (uint32_t)i);
+    e[0] = (struct zentry){six_back[1], j[0].b, j[0].len, STORE};
+    e[1] = (struct zentry){six_front[2], j[1].b, j[1].len, STORE};
+    e[2] = (struct zentry){"samples/LIDAR_TOP/n008__LIDAR_TOP__1533151603512404"
+                           ".pcd.bin",
+                           (const uint8_t *)lidar, sizeof(lidar) - 1, STORE};
+    e[3] = (struct zentry){six_front[0], j[3].b, j[3].len, STORE};
+    e[4] = (struct zentry){
+        "samples/CAM_FRONT_LEFT/n008__CAM_FRONT_LEFT__1533151603504404.jpg",
+        j[4].b, j[4].len, STORE};
+    e[5] = (struct zentry){six_back[0], j[5].b, j[5].len, STORE};
+    e[6] = (struct zentry){"preview.jpg", j[6].b, j[6].len, STORE};
+    e[7] = (struct zentry){six_front[1], j[7].b, j[7].len, STORE};
+    zip_build(path, e, SIX_ENTRIES);
+}
+
+/* Only the camera asked for (CAM_FRONT by default) becomes frames, in
+ * capture order; the other cameras' entries are counted by camera, the
+ * JPEG that names none and the lidar file are skipped too, and the
+ * report says so. */
+static void
+test_camera_taken_from_several(void **state)
+{
+    const char *dir = *state;
+    struct jpeg j[SIX_ENTRIES];
+    struct zipf_limits lim;
+    struct zipf_listing *l;
+    char path[FS_PATH_MAX], what[ERR_MAX];
+
+    unit_path(path, dir, "six.zip");
+    six_zip(path, j);
+    zipf_limits_init(&lim);
+    assert_string_equal(lim.camera, "CAM_FRONT");
+    l = list_ok(path, &lim);
+    expect_frames(l, six_front, 3);
+    assert_string_equal(l->camera, "CAM_FRONT");
+    assert_int_equal(l->by_timestamp, 1);
+    assert_int_equal(l->frames[0].ts, 1533151603512404ull);
+    assert_int_equal(l->frames[2].ts, 1533151603762404ull);
+    assert_int_equal(l->skipped_camera, 3);
+    assert_int_equal(l->skipped_unnamed, 1);
+    assert_int_equal(l->skipped, 1);
+    assert_int_equal(l->ncameras, 3);
+    assert_string_equal(l->cameras[0].name, "CAM_BACK");
+    assert_int_equal(l->cameras[0].entries, 2);
+    assert_string_equal(l->cameras[1].name, "CAM_FRONT");
+    assert_int_equal(l->cameras[1].entries, 3);
+    assert_string_equal(l->cameras[2].name, "CAM_FRONT_LEFT");
+    assert_int_equal(l->cameras[2].entries, 1);
+    zipf_describe(l, what, sizeof(what));
+    assert_contains(what, "3 frames of CAM_FRONT (timestamp order)");
+    assert_contains(what, "skipped 3 entries of other cameras (CAM_BACK 2, "
+                          "CAM_FRONT_LEFT 1)");
+    assert_contains(what, "skipped 1 JPEGs that name no camera");
+    assert_contains(what, "skipped 1 entries that are not JPEGs");
+    zipf_listing_free(l);
+
+    snprintf(lim.camera, sizeof(lim.camera), "CAM_BACK");
+    l = list_ok(path, &lim);
+    expect_frames(l, six_back, 2);
+    assert_string_equal(l->camera, "CAM_BACK");
+    assert_int_equal(l->skipped_camera, 4);
+    zipf_listing_free(l);
+}
+
+/* A camera the zip does not have: refused before anything, naming the
+ * cameras it has. */
+static void
+test_absent_camera_refused(void **state)
+{
+    const char *dir = *state;
+    struct jpeg j[SIX_ENTRIES];
+    struct zipf_limits lim;
+    char path[FS_PATH_MAX];
+
+    unit_path(path, dir, "six.zip");
+    six_zip(path, j);
+    zipf_limits_init(&lim);
+    snprintf(lim.camera, sizeof(lim.camera), "CAM_BACK_RIGHT");
+    expect_refused(path, &lim, "no frames of camera CAM_BACK_RIGHT");
+    expect_refused(path, &lim,
+                   "the cameras there are: CAM_BACK 2, CAM_FRONT 3, "
+                   "CAM_FRONT_LEFT 1");
+}
+
+/* The fingerprint is of the frames taken: a camera's frames give the same
+ * job whether the zip holds that camera alone or all of them. */
+static void
+test_camera_fingerprint_is_its_frames(void **state)
+{
+    const char *dir = *state;
+    struct jpeg j[SIX_ENTRIES];
+    struct zipf_limits lim;
+    struct zipf_listing *a, *b;
+    struct zentry e[3];
+    char six[FS_PATH_MAX], one[FS_PATH_MAX];
+    char fa[HASH_HEX_LEN + 1], fb[HASH_HEX_LEN + 1];
+
+    unit_path(six, dir, "six.zip");
+    unit_path(one, dir, "front.zip");
+    six_zip(six, j);
+    /* six_zip's CAM_FRONT frames, alone, in another order */
+    e[0] = (struct zentry){six_front[1], j[7].b, j[7].len, DEFLATE};
+    e[1] = (struct zentry){six_front[0], j[3].b, j[3].len, STORE};
+    e[2] = (struct zentry){six_front[2], j[1].b, j[1].len, DEFLATE};
+    zip_build(one, e, 3);
+    zipf_limits_init(&lim);
+    a = list_ok(six, &lim);
+    b = list_ok(one, &lim);
+    assert_int_equal(zipf_fingerprint(a, fa), 0);
+    assert_int_equal(zipf_fingerprint(b, fb), 0);
+    assert_string_equal(fa, fb);
+    zipf_listing_free(a);
+    zipf_listing_free(b);
+    snprintf(lim.camera, sizeof(lim.camera), "CAM_BACK");
+    a = list_ok(six, &lim);
+    assert_int_equal(zipf_fingerprint(a, fa), 0);
+    if (strcmp(fa, fb) == 0)
+        fail_msg("CAM_BACK's frames have CAM_FRONT's fingerprint %s", fa);
+    zipf_listing_free(a);
+}
+
+/* Names that name no camera: the zip is taken whole, whatever camera is
+ * asked for; folders named after cameras say it as well as names do. */
+static void
+test_camera_names_absent_or_folders(void **state)
+{
+    const char *dir = *state;
+    const char *const plain[] = {"f1.jpg", "f2.jpg"};
+    const char *const plain_zipped[] = {"f2.jpg", "f1.jpg"};
+    const char *const folder_front[] = {"CAM_FRONT/f1.jpg", "CAM_FRONT/f2.jpg"};
+    const char *const folders[] = {"CAM_FRONT/f2.jpg", "CAM_BACK/f1.jpg",
+                                   "CAM_FRONT/f1.jpg"};
+    struct jpeg j;
+    struct zipf_listing *l;
+    char path[FS_PATH_MAX], what[ERR_MAX];
+
+    unit_path(path, dir, "plain.zip");
+    jpeg_make(&j, 64, 48, 64, 3);
+    l = list_names(path, plain_zipped, 2, &j, "CAM_BACK");
+    expect_frames(l, plain, 2);
+    assert_string_equal(l->camera, "");
+    assert_int_equal(l->ncameras, 0);
+    zipf_describe(l, what, sizeof(what));
+    assert_contains(what, "2 frames (natural order; no camera names");
+    zipf_listing_free(l);
+
+    unit_path(path, dir, "folders.zip");
+    l = list_names(path, folders, 3, &j, NULL);
+    expect_frames(l, folder_front, 2);
+    assert_int_equal(l->skipped_camera, 1);
+    zipf_listing_free(l);
+}
+
 #define TMP_TEST(f)                                                            \
     cmocka_unit_test_setup_teardown(f, unit_tmpdir_setup, unit_tmpdir_teardown)
 
@@ -726,6 +916,10 @@ main(void)
         TMP_TEST(test_timestamp_order_from_scrambled_zip),
         TMP_TEST(test_natural_order_without_timestamps),
         TMP_TEST(test_non_jpeg_entries_skipped),
+        TMP_TEST(test_camera_taken_from_several),
+        TMP_TEST(test_absent_camera_refused),
+        TMP_TEST(test_camera_fingerprint_is_its_frames),
+        TMP_TEST(test_camera_names_absent_or_folders),
         TMP_TEST(test_sof_after_large_metadata),
         TMP_TEST(test_no_jpeg_refused),
         TMP_TEST(test_unrenderable_frames_refused),
