@@ -36,6 +36,8 @@
 #define CTL_TIMEOUT_MS 6000  /* a reply (or a wait's heartbeat) */
 #define CTL_SUBMIT_MS 600000 /* a submit lists and copies the zip */
 #define CTL_DEFAULT_HOST "127.0.0.1"
+#define CTL_WAIT_RETRY_MS 120000
+#define CTL_WAIT_RETRY_PAUSE_MS 1000
 
 struct ctl {
     char host[NET_HOST_MAX];
@@ -274,13 +276,27 @@ ctl_call(struct ctl *c, const char *cmd, cJSON *req, uint64_t ms, cJSON **reply)
 
 /* ---- wait ---- */
 
+/* A wait outlives the ambassador's restart: while it cannot be reached
+ * (killed and restarted, or its host rebooting) the wait tries again for
+ * up to CTL_WAIT_RETRY_MS; the job comes back with the queue. */
 static int
 ctl_wait_job(struct ctl *c, const char *cmd, const char *job)
 {
     cJSON *reply = NULL;
-    int rc = ctl_call(c, cmd, ctl_request("wait", job), CTL_TIMEOUT_MS, &reply);
+    uint64_t give_up = clock_now_ms() + CTL_WAIT_RETRY_MS;
+    int rc, said = 0;
     const char *out, *state;
     uint64_t frames = 0;
+
+    while ((rc = ctl_call(c, cmd, ctl_request("wait", job), CTL_TIMEOUT_MS,
+                          &reply)) == CTL_EXIT_UNREACHABLE &&
+           clock_now_ms() < give_up) {
+        if (!said)
+            fprintf(stderr, "framefarm %s: trying again for up to %d s\n", cmd,
+                    CTL_WAIT_RETRY_MS / 1000);
+        said = 1;
+        clock_sleep_ms(CTL_WAIT_RETRY_PAUSE_MS);
+    }
     if (rc != 0)
         return rc;
     rc = ctl_outcome(cmd, reply);
@@ -296,9 +312,11 @@ ctl_wait_job(struct ctl *c, const char *cmd, const char *job)
     return rc;
 }
 
-static const char wait_usage[] = "usage: framefarm wait JOB [flags]\n"
-                                 "Waits for the job to end; exits 0 when its "
-                                 "video is written and verified.\n";
+static const char wait_usage[] =
+    "usage: framefarm wait JOB [flags]\n"
+    "Waits for the job to end; exits 0 when its video is written and\n"
+    "verified, 1 when it failed or was cancelled. An ambassador that cannot\n"
+    "be reached (restarting) is tried again for up to 120 s.\n";
 
 static const struct option ctl_common_opts[] = {
     {"coordinator", required_argument, NULL, 'C'},

@@ -8,15 +8,20 @@ z2=$(sample s72 72 320x180)
 z3=$(sample s48b 48 320x180)
 ff() { "$BIN/framefarm" "$@" --coordinator "127.0.0.1:$PORT"; }
 
-start_coord --set-size 8 --time-scale 5
+# A fixed port, as a lab's service has (7700): the restart listens there
+# again, and clients find it.
+fixed=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+start_coord --set-size 8 --time-scale 5 --listen "127.0.0.1:$fixed"
 ff submit "$z1" -o "$T/one.mp4" --priority 3 >/dev/null || fail "submit one"
 ff submit "$z2" -o "$T/two.mkv" --priority 2 >/dev/null || fail "submit two"
 ff submit "$z3" -o "$T/three.mp4" --priority 1 >/dev/null || fail "submit three"
 FRAMEFARM_FAULT_SLOW_MS=200 start_node a
 FRAMEFARM_FAULT_SLOW_MS=200 start_node b
 pa=$(node_pid a); pb=$(node_pid b)
+# A wait started before the crash outlives it.
+ff wait three >"$T/wait-early.out" 2>&1 &
+early=$!; PIDS="$PIDS $early"
 wait_for "$T/coord.log" 'job one set [0-9]+ epoch [0-9]+: counted' 60
-wait_for "$T/coord.log" 'job one set [0-9]+ epoch [0-9]+: counted.*\n?' 60
 sleep 0.5
 kill -9 "$COORD_PID"
 wait "$COORD_PID" 2>/dev/null || true
@@ -25,10 +30,13 @@ before=$(grep -c 'job one set [0-9]* epoch [0-9]*: counted' "$T/coord.log" || tr
 grep -q 'job two: starting' "$T/coord.log" && fail "job two started before the crash: the test needs it queued"
 mv "$T/coord.log" "$T/coord-1.log"
 
-start_coord --set-size 8 --time-scale 5
+start_coord --set-size 8 --time-scale 5 --listen "127.0.0.1:$fixed"
 for j in one two three; do
     ff wait "$j" >"$T/wait-$j.out" 2>&1 || fail "wait $j: $(cat "$T/wait-$j.out")"
 done
+wait_exit "$early" 30
+[ "$STATUS" -eq 0 ] || fail "the wait started before the crash: exit $STATUS: $(cat "$T/wait-early.out")"
+grep -q 'trying again' "$T/wait-early.out" || fail "the early wait did not say it lost the ambassador: $(cat "$T/wait-early.out")"
 grep -q 'service: 0 job(s) queued, 1 to resume\|service: 2 job(s) queued, 1 to resume' "$T/coord.log" || fail "the restart did not find the queue: $(grep 'service:' "$T/coord.log")"
 order=$(grep -o 'job [a-z]*: starting' "$T/coord.log" | awk '{print $2}' | tr -d : | tr '\n' ' ')
 [ "$order" = "one two three " ] || fail "after the restart the jobs ran in the order '$order'"
