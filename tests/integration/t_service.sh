@@ -4,7 +4,8 @@
 # never restart; `status` mid-run shows the jobs and nodes; a second
 # ambassador on the same share is refused (exit 2) and the running job is
 # unharmed; a job with a bad zip is refused at submit (exit 2, nothing
-# queued); a job cancelled mid-run ends alone, its files removed.
+# queued); a job cancelled mid-run ends alone, its files removed; a job
+# that fails at run time ends alone, the next one verifies.
 . "$(dirname "$0")/lib.sh"
 z1=$(sample s96 96 320x180)
 z2=$(sample s72 72 320x180)
@@ -80,8 +81,28 @@ set +e; ff wait cancel >/dev/null 2>&1; st=$?; set -e
 end=$(( $(date +%s) + 10 ))
 while [ -e "$SHARE/jobs/cancel" ] && [ "$(date +%s)" -lt "$end" ]; do sleep 0.1; done
 [ ! -e "$SHARE/jobs/cancel" ] || fail "the cancelled job's tree is still on the share"
-# The service goes on: a job after the cancel verifies.
-ff submit "$z3" -o "$T/after.mp4" --wait >"$T/after.out" || fail "submit --wait after a cancel: $(cat "$T/after.out")"
+# A job that fails at run time (a frame no node can decode: its failure
+# cap) ends alone with its report; the job queued behind it verifies.
+unzip -q "$z3" -d "$T/x"
+args=""
+for f in $(cd "$T/x" && find samples -name '*.jpg' | sort); do
+    args="$args $f=$T/x/$f"
+done
+bad=$(cd "$T/x" && find samples -name '*.jpg' | sort | sed -n 20p)
+off=$(LC_ALL=C grep -obUaP '\xff\xc0' "$T/x/$bad" | head -n1 | cut -d: -f1)
+[ -n "$off" ] || fail "no SOF0 marker in $bad"
+printf '\303' | dd of="$T/x/$bad" bs=1 seek=$((off + 1)) conv=notrunc 2>/dev/null
+# shellcheck disable=SC2086
+"$TOOLS/mkzip" "$T/poison.zip" $args
+ff submit "$T/poison.zip" -o "$T/poison.mp4" --priority 20 >/dev/null || fail "submit poison"
+ff submit "$z3" -o "$T/after.mp4" >/dev/null || fail "submit after"
+set +e; ff wait poison >"$T/wait-poison.out" 2>&1; st=$?; set -e
+[ "$st" -eq 1 ] || fail "wait on the failing job: exit $st, want 1: $(cat "$T/wait-poison.out")"
+grep -q 'set 2 (frames 16..23' "$T/wait-poison.out" || fail "wait did not give the failing job's report: $(cat "$T/wait-poison.out")"
+[ ! -e "$T/poison.mp4" ] || fail "the failed job wrote a video"
+ff status poison >"$T/status-poison.txt" || fail "status poison"
+grep -q '^poison  *failed' "$T/status-poison.txt" || fail "status does not show the job failed: $(cat "$T/status-poison.txt")"
+ff wait after >"$T/after.out" || fail "the job after the failed one: $(cat "$T/after.out")"
 verify "$T/after.mp4" "$z3"
 kill -0 "$pa" && kill -0 "$pb" || fail "a node exited"
 echo ok
