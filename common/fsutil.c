@@ -385,6 +385,12 @@ fs_output_check(const char *output, const char *input, const char *share,
              output, dir);
         return -1;
     }
+    /* Found now, not after every set is rendered. */
+    if (access(dir, W_OK | X_OK) == -1) {
+        errf(err, errlen, "--output %s: its directory %s is not writable: %s",
+             output, dir, strerror(errno));
+        return -1;
+    }
     /* Where the output's directory lies below the share (both resolved),
      * compared with the job tree's place there. */
     if (sharepath_jobs_dir(NULL, jobs, sizeof(jobs)) == 0 &&

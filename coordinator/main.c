@@ -344,10 +344,10 @@ parse_args(int argc, char **argv, struct coord_config *c)
     if (encchoice_check_request(c->enc.codec, c->enc.encoder, c->enc.preset,
                                 err, sizeof(err)) == -1 ||
         (c->output[0] != '\0' &&
-         (container_for_output(c->output, c->enc.codec, err, sizeof(err)) ==
-              NULL ||
-          fs_output_check(c->output, c->input, c->share, err, sizeof(err)) ==
-              -1))) {
+         (fs_output_check(c->output, c->input, c->share, err, sizeof(err)) ==
+              -1 ||
+          container_for_output(c->output, c->enc.codec, err, sizeof(err)) ==
+              NULL))) {
         fprintf(stderr, "framefarm-coordinator: %s\n", err);
         exit(EXIT_USAGE);
     }

@@ -427,11 +427,8 @@ gop:
         if (c->enc.gop < 1)
             c->enc.gop = 1;
     }
-    if (encchoice_check_request(c->enc.codec, c->enc.encoder, c->enc.preset,
-                                err, errlen) == -1 ||
-        container_for_output(c->output, c->enc.codec, err, errlen) == NULL)
-        return -1;
-    return 0;
+    return encchoice_check_request(c->enc.codec, c->enc.encoder, c->enc.preset,
+                                   err, errlen);
 }
 
 /* ---- submit ---- */
@@ -459,31 +456,17 @@ svc_find(const struct service *s, const char *id)
     return NULL;
 }
 
-/* The output's checks (fail before the work). */
+/* The output's checks (fail before the work): the paths absolute (the
+ * ambassador's view), and what any job checks (fs_output_check: its
+ * directory there and writable, not the input, not in the job tree). */
 static int
 svc_check_output(const struct coord_config *c, int force, char *err,
                  size_t errlen)
 {
-    char dir[FS_PATH_MAX];
-    const char *slash;
     struct stat st;
 
     if (c->output[0] != '/' || c->input[0] != '/') {
         errf(err, errlen, "input and output must be absolute paths");
-        return -1;
-    }
-    slash = strrchr(c->output, '/');
-    snprintf(dir, sizeof(dir), "%.*s",
-             slash == c->output ? 1 : (int)(slash - c->output), c->output);
-    if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
-        errf(err, errlen, "output directory %s does not exist", dir);
-        return -1;
-    }
-    if (access(dir, W_OK) == -1) {
-        errf(err, errlen,
-             "output directory %s is not writable by the "
-             "ambassador: %s",
-             dir, strerror(errno));
         return -1;
     }
     if (!force && stat(c->output, &st) == 0) {
@@ -491,7 +474,10 @@ svc_check_output(const struct coord_config *c, int force, char *err,
              c->output);
         return -1;
     }
-    return fs_output_check(c->output, c->input, c->share, err, errlen);
+    if (fs_output_check(c->output, c->input, c->share, err, errlen) == -1 ||
+        container_for_output(c->output, c->enc.codec, err, errlen) == NULL)
+        return -1;
+    return 0;
 }
 
 /* List the zip, place it on the share, prepare (or find) the job's tree:

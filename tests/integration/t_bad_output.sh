@@ -48,6 +48,28 @@ refused "a directory" "is a directory" \
     coord --input "$zip" --output "$T/other"
 refused "a missing directory" "does not exist" \
     coord --input "$zip" --output "$T/nowhere/out.mp4"
+# A directory the job cannot write: found before any work, not after the
+# last set. Root writes anywhere but on a read-only mount, so root gets
+# one (unmounted on every exit); others a directory without write bits.
+mkdir "$T/ro"
+if [ "$(id -u)" = 0 ]; then
+    if mount -t tmpfs -o ro,size=1m tmpfs "$T/ro" 2>/dev/null; then
+        trap 'for p in $PIDS; do kill -9 "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; umount -l "$T/ro" 2>/dev/null || true; cleanup' EXIT
+        ro_ok=1
+    fi
+else
+    chmod 555 "$T/ro" && ro_ok=1
+fi
+if [ "${ro_ok:-0}" = 1 ]; then
+    refused "an unwritable directory" "is not writable" \
+        coord --input "$zip" --output "$T/ro/out.mp4"
+    set +e
+    "$BIN/framefarm" render "$zip" -o "$T/ro/out.mp4" >"$T/render-ro.out" 2>&1
+    st=$?; set -e
+    [ "$st" -eq 2 ] && grep -q 'is not writable' "$T/render-ro.out" || fail "render to an unwritable directory: exit $st: $(cat "$T/render-ro.out")"
+else
+    echo "note: no read-only directory here (mount failed); that case not checked"
+fi
 # A good output still works.
 coord --input "$zip" --output "$T/good.mp4" >"$T/coord.out" 2>"$T/coord.log" &
 PIDS="$PIDS $!"; COORD_PID=$!
