@@ -526,7 +526,8 @@ static const char submit_usage[] =
     "usage: framefarm submit ZIP -o OUT [--job ID] [--priority N] [--wait]\n"
     "           [--set-size N] [--fps F] [--codec h264|hevc|av1]\n"
     "           [--encoder auto|cpu|nvenc|vaapi|NAME] [--fallback cpu|none]\n"
-    "           [--preset P] [--crf N] [--gop N] [--size WxH] [--force]\n"
+    "           [--preset P] [--crf N] [--gop N] [--size WxH|Wx-2|-2xH]\n"
+    "           [--camera CAM_NAME] [--timing fps|timestamps] [--force]\n"
     "           [flags]\n"
     "Queues a job on the ambassador (higher --priority first, then in\n"
     "submission order) and prints its id as the last line. The ambassador\n"
@@ -561,6 +562,8 @@ static const struct option submit_opts[] = {
     {"fallback", required_argument, NULL, SUB_STR},
     {"preset", required_argument, NULL, SUB_STR},
     {"size", required_argument, NULL, SUB_STR},
+    {"camera", required_argument, NULL, SUB_STR},
+    {"timing", required_argument, NULL, SUB_STR},
     {"coordinator", required_argument, NULL, 'C'},
     {"secret", required_argument, NULL, 'S'},
     {"help", no_argument, NULL, 'h'},

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "common/frameorder.h"
 #include "common/fsutil.h"
 #include "common/ident.h"
 #include "common/jsonutil.h"
@@ -414,11 +415,27 @@ svc_job_config(const struct service *s, const struct svc_job *j,
     }
     json_bool(f, "force", &c->force);
     {
-        char size[32] = "";
+        char size[32] = "", timing[32] = "", camera[FRAMEORDER_CAMERA_MAX] = "";
         if (svc_flag_str(f, "size", size, sizeof(size), err, errlen) == -1 ||
             (size[0] != '\0' &&
              encparams_parse_size(size, &c->size, err, errlen) == -1))
             return -1;
+        if (svc_flag_str(f, "timing", timing, sizeof(timing), err, errlen) ==
+                -1 ||
+            (timing[0] != '\0' &&
+             encparams_parse_timing(timing, &c->enc.timing) == -1)) {
+            errf(err, errlen, "--timing: expected fps or timestamps");
+            return -1;
+        }
+        if (svc_flag_str(f, "camera", camera, sizeof(camera), err, errlen) ==
+                -1 ||
+            (camera[0] != '\0' && !frameorder_camera_valid(camera))) {
+            errf(err, errlen, "--camera: expected a camera such as CAM_FRONT, "
+                              "CAM_BACK_LEFT");
+            return -1;
+        }
+        if (camera[0] != '\0')
+            snprintf(c->limits.camera, sizeof(c->limits.camera), "%s", camera);
     }
 gop:
     if (!gop_set) {

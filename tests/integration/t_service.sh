@@ -104,5 +104,15 @@ ff status poison >"$T/status-poison.txt" || fail "status poison"
 grep -q '^poison  *failed' "$T/status-poison.txt" || fail "status does not show the job failed: $(cat "$T/status-poison.txt")"
 ff wait after >"$T/after.out" || fail "the job after the failed one: $(cat "$T/after.out")"
 verify "$T/after.mp4" "$z3"
+# The job flags travel with submit: one camera of a six-camera download,
+# at its true capture times.
+six=$T/six.zip
+"$BIN/framefarm" sample -o "$six" --frames 40 --size 320x180 --cameras 6 >/dev/null
+ff submit "$six" -o "$T/back.mkv" --camera CAM_BACK --timing timestamps --wait >"$T/back.out" \
+    || fail "submit --camera CAM_BACK --timing timestamps: $(cat "$T/back.out")"
+"$BIN/framefarm" verify "$T/back.mkv" --input "$six" --camera CAM_BACK --timing timestamps >"$T/verify-back.out" 2>&1 \
+    || fail "the CAM_BACK video does not verify: $(cat "$T/verify-back.out")"
+set +e; ff submit "$six" -o "$T/none.mp4" --camera CAM_NOPE 2>"$T/cam.err"; st=$?; set -e
+[ "$st" -eq 2 ] || fail "an unknown camera: exit $st, want 2: $(cat "$T/cam.err")"
 kill -0 "$pa" && kill -0 "$pb" || fail "a node exited"
 echo ok
