@@ -23,6 +23,7 @@
 #include "common/proto.h"
 #include "common/sharepath.h"
 #include "coordinator/events.h"
+#include "coordinator/generation.h"
 #include "coordinator/job.h"
 #include "coordinator/jobq.h"
 #include "coordinator/recovery.h"
@@ -170,6 +171,9 @@ svc_persist(const struct service *s, const struct svc_job *j)
     char *text = o != NULL ? cJSON_PrintUnformatted(o) : NULL;
     int rc = -1;
     cJSON_Delete(o);
+    /* An ambassador replaced by a newer generation (it was stopped, or cut
+     * off) exits here instead of overwriting its successor's queue. */
+    generation_fence(s->base->share, s->base->gen);
     if (text != NULL && svc_record_path(s, j->seq, path, sizeof(path)) == 0)
         rc = fs_write_atomic(path, text, strlen(text));
     if (rc == -1)
