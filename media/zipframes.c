@@ -308,8 +308,8 @@ zipf_list_cameras(const struct zipf_listing *l, const char *camera, char *buf,
 }
 
 /* In a zip of cameras, keep only the frames of lim->camera: drop the JPEGs
- * that name no camera, and refuse a zip without the camera asked for.
- * A zip whose names name no camera is left whole. 0, or -1 with err. */
+ * that name no camera, and refuse a zip without a JPEG of the camera asked
+ * for. A zip whose names name no camera is left whole. 0, or -1 with err. */
 static int
 zipf_keep_camera(struct zipf_listing *l, const struct zipf_limits *lim,
                  const char *path, char *err, size_t errlen)
@@ -320,8 +320,10 @@ zipf_keep_camera(struct zipf_listing *l, const struct zipf_limits *lim,
 
     if (l->ncameras == 0)
         return 0;
-    for (size_t i = 0; i < l->ncameras; i++)
-        found |= strcmp(l->cameras[i].name, lim->camera) == 0;
+    /* A frame that names a camera names lim->camera: the others were
+     * skipped unread. */
+    for (size_t i = 0; i < l->count && !found; i++)
+        found = frameorder_camera(l->frames[i].name, cam);
     if (!found) {
         zipf_list_cameras(l, lim->camera, others, sizeof(others));
         errf(err, errlen,
