@@ -376,6 +376,8 @@ serve(struct coord_config *cfg, int lfd, int port)
     struct ambassador *amb;
     char err[ERR_MAX];
 
+    if (shareid_ensure(cfg->share, cfg->share_id, err, sizeof(err)) == -1)
+        fatalx("%s", err);
     if (generation_claim(cfg->share, 0, &cfg->gen) == -1)
         fatal("claiming a generation under %s/coord", cfg->share);
     log_info("service: ambassador generation %llu",
@@ -423,10 +425,6 @@ main(int argc, char **argv)
                 err);
         return EXIT_USAGE;
     }
-    if (shareid_ensure(cfg.share, cfg.share_id, err, sizeof(err)) == -1) {
-        fprintf(stderr, "framefarm-coordinator: %s\n", err);
-        return EXIT_USAGE;
-    }
     lfd = net_listen(cfg.listen_host, cfg.listen_port, &port);
     if (lfd == -1)
         fatal("listen on %s:%d", cfg.listen_host, cfg.listen_port);
@@ -452,6 +450,11 @@ main(int argc, char **argv)
         fprintf(stderr, "framefarm-coordinator: %s\n", err);
         goto out;
     }
+
+    /* The share's identity, once the input is known good (bad input
+     * writes nothing on the share). */
+    if (shareid_ensure(cfg.share, cfg.share_id, err, sizeof(err)) == -1)
+        fatalx("%s", err);
 
     /* Take the job over: a new generation, journaled, then published. */
     if (generation_claim(cfg.share, rec.st.gen, &cfg.gen) == -1)

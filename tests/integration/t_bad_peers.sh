@@ -15,7 +15,8 @@ exec 3>&-
 # A peer that says a proper hello and then sends garbage inside a valid
 # frame: a protocol error after the handshake trips its breaker and drops it.
 exec 3<>"/dev/tcp/127.0.0.1/$PORT"
-msg='{"type":"hello","proto":1,"node":"rogue","slots":1,"encoders":["libx264"]}'
+sid=$(cat "$SHARE/coord/share-id")
+msg='{"type":"hello","proto":1,"node":"rogue","slots":1,"encoders":["libx264"],"share_id":"'$sid'"}'
 printf "\\000\\000\\000\\$(printf '%03o' ${#msg})%s" "$msg" >&3
 wait_for "$T/coord.log" 'node rogue: connected' 10
 bad='{"type":"steal","set":0}'

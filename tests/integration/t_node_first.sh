@@ -1,5 +1,6 @@
-# Nodes may start before the ambassador: they retry with backoff until it
-# listens, then render; the job verifies.
+# Nodes may start before the ambassador: on a share no ambassador has
+# run on yet they wait for its identity (writing nothing), then retry
+# with backoff until it listens, then render; the job verifies.
 . "$(dirname "$0")/lib.sh"
 zip=$(sample s48 48 320x180)
 # A port nobody listens on now (connection refused), for the ambassador.
@@ -11,7 +12,8 @@ done
 [ -n "$port" ] || fail "no free port found"
 PORT=$port
 start_node early
-wait_for "$T/node-early.log" 'not reachable' 10
+wait_for "$T/node-early.log" 'not a framefarm share.*waiting for it' 10
+[ -z "$(ls -A "$SHARE")" ] || fail "the early node wrote on the share: $(ls -AR "$SHARE")"
 "$BIN/framefarm-coordinator" --share "$SHARE" --listen "127.0.0.1:$port" \
     --input "$zip" --output "$T/out.mp4" --set-size 12 \
     >"$T/coord.out" 2>"$T/coord.log" &
