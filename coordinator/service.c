@@ -273,7 +273,7 @@ svc_load(struct service *s, char *err, size_t errlen)
         char *text = NULL;
         size_t len = 0;
         cJSON *o;
-        struct svc_job *j;
+        struct svc_job *j = NULL;
         size_t n = strlen(de->d_name);
         if (n != SVC_SEQ_DIGITS + 5 ||
             strcmp(de->d_name + SVC_SEQ_DIGITS, ".json") != 0)
@@ -940,7 +940,7 @@ svc_runner(void *arg)
     struct service *s = arg;
     pthread_mutex_lock(&s->mu);
     for (;;) {
-        struct svc_job *j;
+        struct svc_job *j = NULL;
         enum svc_state st;
         char report[SVC_REPORT_MAX] = "";
         uint64_t frames = 0;
