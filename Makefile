@@ -48,6 +48,21 @@ SIM_SRC := $(wildcard tests/sim/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
+# The git commit for --version (common/version.c), "unknown" outside a
+# checkout. Only version.o sees it, and it is rebuilt only when the stamp
+# changes: the recipe runs on every make but rewrites the stamp only when
+# the commit differs, so an unchanged commit rebuilds nothing.
+GIT_HASH := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+VERSION_OBJ := $(BUILD)/obj/common/version.o
+VERSION_STAMP := $(BUILD)/obj/common/version.git
+$(VERSION_OBJ): ALL_CFLAGS += -DFF_GIT_HASH='"$(GIT_HASH)"'
+$(VERSION_OBJ): $(VERSION_STAMP)
+$(VERSION_STAMP): FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(GIT_HASH)' | cmp -s - $@ || echo '$(GIT_HASH)' >$@
+.PHONY: FORCE
+FORCE:
+
 LIBCOMMON := $(BUILD)/lib/libffcommon.a
 LIBMEDIA := $(BUILD)/lib/libffmedia.a
 LIBCOORD := $(BUILD)/lib/libffcoord.a

@@ -45,7 +45,9 @@
 #include "common/err.h"
 #include "common/fdio.h"
 #include "common/fsutil.h"
+#include "common/log.h"
 #include "common/manifest.h"
+#include "media/avlog.h"
 #include "media/decprobe.h"
 #include "media/encprobe.h"
 #include "media/quality.h"
@@ -173,7 +175,7 @@ struct bench_buf {
 static const char bench_usage_text[] =
     "usage: framefarm bench ZIP [--frames N] [--encoders LIST]\n"
     "           [--codec h264|hevc|av1] [--preset P] [--crf N] [--fps F]\n"
-    "           [--json] [--svg FILE] [--no-baseline]\n"
+    "           [--json] [--svg FILE] [--no-baseline] [-v|--verbose]\n"
     "Encodes the first N frames of ZIP (default: all, at most 4096) with\n"
     "every encoder that passes its probe for the codec, or with LIST\n"
     "(encoder names or kinds cpu, nvenc, vaapi, comma-separated), and with\n"
@@ -183,7 +185,9 @@ static const char bench_usage_text[] =
     "luma PSNR and SSIM against the source frames. --json prints JSON\n"
     "instead of the table; --svg FILE also draws a chart. Exit 0 with a\n"
     "report (encoders that failed are rows), 1 when nothing could be\n"
-    "measured or FILE not written, 2 on bad usage or an unreadable zip.\n";
+    "measured or FILE not written, 2 on bad usage or an unreadable zip.\n"
+    "--no-baseline: skip the ffmpeg command line. -v: libav's own lines\n"
+    "too.\n";
 
 static volatile sig_atomic_t bench_stop;      /* the signal that ended us */
 static volatile sig_atomic_t bench_child_pid; /* the running child, or 0 */
@@ -1427,6 +1431,7 @@ bench_parse(int argc, char **argv, struct bench_opts *o, int *help)
         {"json", no_argument, NULL, OPT_JSON},
         {"svg", required_argument, NULL, OPT_SVG},
         {"no-baseline", no_argument, NULL, OPT_NO_BASELINE},
+        {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -1439,7 +1444,7 @@ bench_parse(int argc, char **argv, struct bench_opts *o, int *help)
     o->baseline = 1;
     *help = 0;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
         switch (opt) {
         case OPT_FRAMES:
             errno = 0;
@@ -1488,6 +1493,9 @@ bench_parse(int argc, char **argv, struct bench_opts *o, int *help)
             break;
         case OPT_NO_BASELINE:
             o->baseline = 0;
+            break;
+        case 'v':
+            log_verbosity = 2;
             break;
         case 'h':
             *help = 1;
@@ -1559,6 +1567,9 @@ cli_bench(int argc, char **argv)
         rc = help ? 0 : CLI_EXIT_USAGE;
         goto out;
     }
+    /* Before any child: each inherits it. A failed encode is its row's
+     * error; libav's words for it only with -v. */
+    avlog_start(0);
     if (bench_prepare(b) == -1)
         goto out;
     rc = BENCH_EXIT_FAILED;

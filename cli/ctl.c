@@ -131,18 +131,11 @@ ctl_open(struct ctl *c, const char *cmd, cJSON *req)
     cJSON *msg = NULL;
     int rc = CTL_EXIT_UNREACHABLE;
 
-    c->fd = net_connect(c->host, c->port, CTL_TIMEOUT_MS);
+    c->fd = net_connect(c->host, c->port, CTL_TIMEOUT_MS, err, sizeof(err));
     if (c->fd == -1) {
-        if (errno == EHOSTUNREACH && strchr(c->host, '.') == NULL)
-            fprintf(stderr,
-                    "framefarm %s: %s:%d: %s (does the host name "
-                    "resolve?)\n",
-                    cmd, c->host, c->port, strerror(errno));
-        else
-            fprintf(stderr,
-                    "framefarm %s: cannot reach the ambassador at "
-                    "%s:%d: %s\n",
-                    cmd, c->host, c->port, strerror(errno));
+        fprintf(stderr,
+                "framefarm %s: cannot reach the ambassador at %s:%d: %s\n", cmd,
+                c->host, c->port, err);
         cJSON_Delete(req);
         return rc;
     }
@@ -536,7 +529,8 @@ static const char submit_usage[] =
     "depends on this machine's disk. ZIP and OUT are paths the ambassador\n"
     "can reach. --force: replace an existing OUT, or a job of the same name\n"
     "made from another zip. --wait: then wait as `framefarm wait` does.\n"
-    "Job id: --job, else OUT's name without its extension.\n";
+    "Job id: --job, else OUT's name without its extension. -o is\n"
+    "--output.\n";
 
 enum {
     SUB_JOB = 300,

@@ -1,6 +1,7 @@
 /*
- * main.c - `framefarm COMMAND ...`: dispatches to render, sample, verify
- * and bench.
+ * main.c - `framefarm COMMAND ...`: dispatches to render, sample, verify,
+ * submit, status, cancel, wait and bench; `--version` is answered here,
+ * for every command.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "common/log.h"
+#include "media/avversion.h"
 
 static const struct {
     const char *name;
@@ -44,7 +46,19 @@ usage(FILE *f)
     fprintf(f, "usage: framefarm COMMAND [ARGS]\n\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         fprintf(f, "  %s\n", commands[i].help);
-    fprintf(f, "\nRun `framefarm COMMAND --help` for a command's flags.\n");
+    fprintf(f, "\nRun `framefarm COMMAND --help` for a command's flags;\n"
+               "`framefarm --version` (or `framefarm COMMAND --version`)\n"
+               "prints the version and the FFmpeg it runs on.\n");
+}
+
+/* --version anywhere among a command's flags (before "--"). */
+static int
+wants_version(int argc, char **argv)
+{
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--version") == 0)
+            return 1;
+    return 0;
 }
 
 int
@@ -59,6 +73,10 @@ main(int argc, char **argv)
     if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
         strcmp(argv[1], "help") == 0) {
         usage(stdout);
+        return 0;
+    }
+    if (wants_version(argc, argv) || strcmp(argv[1], "version") == 0) {
+        avversion_print("framefarm");
         return 0;
     }
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)

@@ -12,6 +12,8 @@
 #include "common/encparams.h"
 #include "common/err.h"
 #include "common/frameorder.h"
+#include "common/log.h"
+#include "media/avlog.h"
 #include "media/sample.h"
 #include "media/verify.h"
 
@@ -20,8 +22,9 @@
 static const char sample_usage[] =
     "usage: framefarm sample -o ZIP [--frames N] [--size WxH] [--seed S]\n"
     "           [--cameras N]\n"
-    "Writes a zip that looks like a nuScenes CAM_FRONT download (default\n"
-    "240 frames of 1600x900 at ~12 Hz), each frame's index drawn in.\n"
+    "Writes a zip (-o, --output) that looks like a nuScenes CAM_FRONT\n"
+    "download (default 240 frames of 1600x900 at ~12 Hz), each frame's\n"
+    "index drawn in.\n"
     "--cameras N (1..6): also CAM_FRONT_RIGHT, CAM_BACK_RIGHT, CAM_BACK,\n"
     "CAM_BACK_LEFT, CAM_FRONT_LEFT, each with one frame fewer than the one\n"
     "before, its own scene and capture times, and a few lidar and radar\n"
@@ -30,14 +33,16 @@ static const char sample_usage[] =
 static const char verify_usage[] =
     "usage: framefarm verify OUT.mp4 --input ZIP [--min-psnr DB]\n"
     "           [--camera CAM_NAME] [--timing auto|fps|timestamps]\n"
+    "           [-v|--verbose]\n"
     "Decodes OUT.mp4 and checks the frame count, the size, that every\n"
     "frame is the right source frame in the right order, and its time:\n"
     "a constant rate (fps) or each frame's capture time from the names\n"
     "(timestamps); auto (the default) takes either and says which. The\n"
     "frames are the zip's --camera (default CAM_FRONT), as a job takes\n"
-    "them. Exit 0 when it\n"
-    "matches, 1 when it does not, 2 when it cannot be checked. A video of\n"
-    "another size (--size) is compared with its frames scaled to its size.\n";
+    "them. Exit 0 when it matches, 1 when it does not, 2 when it cannot be\n"
+    "checked. A video of another size (--size) is compared with its frames\n"
+    "scaled to its size.\n"
+    "-v: libav's own lines too (the decoder's banner, its warnings).\n";
 
 /* s as a whole number in 1..max into *out; -1 when it is not, said as
  * flag's error. */
@@ -133,6 +138,7 @@ cli_verify(int argc, char **argv)
         {"min-psnr", required_argument, NULL, 'p'},
         {"camera", required_argument, NULL, 'c'},
         {"timing", required_argument, NULL, 't'},
+        {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -144,7 +150,7 @@ cli_verify(int argc, char **argv)
 
     verify_opts_init(&vo);
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "i:h", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "i:vh", opts, NULL)) != -1) {
         switch (opt) {
         case 'i':
             zip = optarg;
@@ -169,6 +175,9 @@ cli_verify(int argc, char **argv)
                 return CLI_EXIT_USAGE;
             }
             break;
+        case 'v':
+            log_verbosity = 2;
+            break;
         case 'h':
             fputs(verify_usage, stdout);
             return 0;
@@ -183,6 +192,9 @@ cli_verify(int argc, char **argv)
         fputs(verify_usage, stderr);
         return CLI_EXIT_USAGE;
     }
+    /* Decode errors are counted in the report; libav's words for them
+     * only with -v. */
+    avlog_start(0);
     memset(&r, 0, sizeof(r));
     rc = verify_video(video, zip, &vo, &r, err, sizeof(err));
     if (rc == -1) {

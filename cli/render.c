@@ -10,12 +10,14 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -32,26 +34,34 @@
 #define RENDER_LISTEN_TIMEOUT_MS 30000
 #define RENDER_NODE_EXIT_GRACE_MS 5000
 #define RENDER_BAR_WIDTH 30
+#define RENDER_BAR_MIN 8    /* a narrower bar says nothing: left out */
+#define RENDER_BAR_LEVELS 3 /* texts of the progress line, longest first */
+#define RENDER_DEFAULT_COLUMNS 80
 #define RENDER_PAUSED_MAX 64 /* why the job waits, from a progress line */
 #define RENDER_LINE_MAX 1024
 #define RENDER_LOG_TAIL 15
 #define RENDER_EXIT_INTERRUPTED 130 /* 128 + SIGINT, as shells report */
 #define RENDER_NODE_ARGC 9          /* a node's fixed arguments, exe included */
 #define RENDER_INPUT_PREFIX "input: " /* the ambassador's line on the zip */
+#define RENDER_NOTE_PREFIX "note: "   /* e.g. sets encoded on the CPU */
 
 static const char render_usage[] =
     "usage: framefarm render ZIP -o OUT.mp4 [--nodes N] [--set-size N]\n"
     "           [--fps F] [--codec C] [--encoder E] [--fallback cpu|none]\n"
-    "           [--preset P] [--crf N] [--size WxH|Wx-2|-2xH]\n"
+    "           [--preset P] [--crf N] [--gop N] [--size WxH|Wx-2|-2xH]\n"
     "           [--decoder auto|cpu|nvdec|vaapi] [--share DIR] [--keep-share]\n"
     "           [--camera CAM_NAME] [--timing fps|timestamps] [-v]\n"
     "Runs an ambassador and N render nodes (default 2) on this machine,\n"
-    "on a private share directory, and writes OUT.mp4. OUT's extension\n"
-    "picks the container: .mp4, .mkv, .mov or .webm (AV1 only). --size\n"
-    "scales the frames (-2: that side follows the aspect). --decoder is\n"
-    "each node's: where it decodes JPEGs. --camera picks the camera of a\n"
-    "nuScenes zip (default CAM_FRONT); --timing timestamps shows each frame\n"
-    "at its capture time.\n";
+    "on a private share directory, and writes OUT.mp4 (-o, --output).\n"
+    "OUT's extension picks the container: .mp4, .mkv, .mov or .webm (AV1\n"
+    "only). --size scales the frames (-2: that side follows the aspect).\n"
+    "--decoder is each node's: where it decodes JPEGs. --camera picks the\n"
+    "camera of a nuScenes zip (default CAM_FRONT); --timing timestamps\n"
+    "shows each frame at its capture time. The job's flags are those of\n"
+    "framefarm-coordinator (see its --help). --share DIR: a share of your\n"
+    "own, kept; --keep-share keeps the private one (logs in its logs/).\n"
+    "-v, --verbose: the ambassador's and nodes' logs on the terminal\n"
+    "instead of in the share's logs/.\n";
 
 struct render_opts {
     char *zip, *out, *share;
@@ -110,28 +120,108 @@ render_spawn(char *const argv[], int out_fd, const char *log)
     _exit(127);
 }
 
+/* The terminal's width for the progress line: stderr's, else $COLUMNS,
+ * else 80. Read at every draw, so a resized window is followed. */
+static int
+render_columns(void)
+{
+    struct winsize ws;
+    const char *env = getenv("COLUMNS");
+    long cols;
+
+    if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col;
+    cols = env != NULL ? strtol(env, NULL, 10) : 0;
+    return cols > 0 && cols < RENDER_LINE_MAX ? (int)cols
+                                              : RENDER_DEFAULT_COLUMNS;
+}
+
+/* "42s", "12m05s" or "3h07m", rounded up (never "0s" while work is
+ * left). */
+static void
+render_duration(char *buf, size_t len, double secs)
+{
+    unsigned long s = (unsigned long)ceil(secs);
+    if (s < 100)
+        snprintf(buf, len, "%lus", s);
+    else if (s < 3600)
+        snprintf(buf, len, "%lum%02lus", s / 60, s % 60);
+    else
+        snprintf(buf, len, "%luh%02lum", s / 3600, s % 3600 / 60);
+}
+
+/* One progress line. On a terminal it is redrawn in place and never
+ * wider than the terminal less one column (a full-width line wraps on
+ * some terminals, and every redraw would leave a line behind): the bar
+ * shrinks, then the rate goes, then the set count, then the bar, and
+ * what is still too long is cut. Elsewhere (a log) it is a whole line each
+ * time. Rate and ETA only once frames have been rendered: an estimate needs
+ * data. */
 static void
 render_bar(uint32_t counted, uint32_t sets, uint64_t frames, uint64_t total,
            uint64_t t0, int tty, const char *paused)
 {
+    static int last_len; /* the line drawn before, to blank its remains */
     double secs = (double)(clock_now_ms() - t0) / 1000.0;
     double fps = secs > 0 ? (double)frames / secs : 0;
-    double eta = fps > 0 ? (double)(total - frames) / fps : 0;
-    int fill = total > 0 ? (int)(RENDER_BAR_WIDTH * frames / total) : 0;
-    char bar[RENDER_BAR_WIDTH + 1];
+    char sets_s[48], frames_s[48], rate[32] = "", tail[RENDER_PAUSED_MAX + 32];
+    char text[RENDER_BAR_LEVELS][RENDER_LINE_MAX];
+    char line[RENDER_BAR_WIDTH + sizeof("[] ") + RENDER_LINE_MAX];
+    int width = tty ? render_columns() - 1 : RENDER_LINE_MAX - 1;
+    int level = RENDER_BAR_LEVELS - 1, barw = 0, n;
 
-    for (int i = 0; i < RENDER_BAR_WIDTH; i++)
-        bar[i] = i < fill ? '#' : '.';
-    bar[RENDER_BAR_WIDTH] = '\0';
-    if (paused[0] != '\0')
-        fprintf(stderr, "%s[%s] %u/%u sets  %llu/%llu frames  paused: %s%s",
-                tty ? "\r" : "", bar, counted, sets, (unsigned long long)frames,
-                (unsigned long long)total, paused, tty ? "   " : "\n");
-    else
-        fprintf(stderr,
-                "%s[%s] %u/%u sets  %llu/%llu frames  %.1f fps  ETA %.0fs%s",
-                tty ? "\r" : "", bar, counted, sets, (unsigned long long)frames,
-                (unsigned long long)total, fps, eta, tty ? "   " : "\n");
+    snprintf(sets_s, sizeof(sets_s), "%u/%u sets  ", counted, sets);
+    snprintf(frames_s, sizeof(frames_s), "%llu/%llu frames",
+             (unsigned long long)frames, (unsigned long long)total);
+    tail[0] = '\0';
+    if (paused[0] != '\0') {
+        snprintf(tail, sizeof(tail), "  paused: %s", paused);
+    } else if (fps > 0) {
+        snprintf(rate, sizeof(rate), "  %.1f fps", fps);
+        if (frames < total) {
+            char d[24];
+            render_duration(d, sizeof(d), (double)(total - frames) / fps);
+            snprintf(tail, sizeof(tail), "  ETA %s", d);
+        }
+    }
+    snprintf(text[0], sizeof(text[0]), "%s%s%s%s", sets_s, frames_s, rate,
+             tail);
+    snprintf(text[1], sizeof(text[1]), "%s%s%s", sets_s, frames_s, tail);
+    snprintf(text[2], sizeof(text[2]), "%s%s", frames_s, tail);
+    /* The most said that fits with a bar; else without one. */
+    for (int i = 0; i < RENDER_BAR_LEVELS; i++) {
+        int room = width - (int)strlen(text[i]) - (int)sizeof("[] ") + 1;
+        if (room >= RENDER_BAR_MIN) {
+            level = i;
+            barw = room < RENDER_BAR_WIDTH ? room : RENDER_BAR_WIDTH;
+            break;
+        }
+    }
+    for (int i = 0; barw == 0 && i < RENDER_BAR_LEVELS; i++)
+        if ((int)strlen(text[i]) <= width) {
+            level = i;
+            break;
+        }
+    if (barw > 0) {
+        int fill = total > 0 ? (int)((uint64_t)barw * frames / total) : 0;
+        char bar[RENDER_BAR_WIDTH + 1];
+        for (int i = 0; i < barw; i++)
+            bar[i] = i < fill ? '#' : '.';
+        bar[barw] = '\0';
+        snprintf(line, sizeof(line), "[%s] %s", bar, text[level]);
+    } else {
+        snprintf(line, sizeof(line), "%s", text[level]);
+    }
+    n = (int)strlen(line);
+    if (n > width)
+        n = width > 0 ? width : 0;
+    if (tty) {
+        int pad = last_len > n ? last_len - n : 0;
+        fprintf(stderr, "\r%.*s%*s", n, line, pad, "");
+        last_len = n;
+    } else {
+        fprintf(stderr, "%.*s\n", n, line);
+    }
     fflush(stderr);
 }
 
@@ -310,13 +400,15 @@ render_nodes_gone(struct render_run *r)
     return r->nnodes > 0 && left == 0;
 }
 
-/* Read the coordinator's stdout: the listening line, then progress lines
- * and the final summary. Returns the coordinator's exit status. */
+/* Read the coordinator's stdout: the listening line, then progress lines,
+ * the final summary and a note on sets encoded on the CPU. Returns the
+ * coordinator's exit status. */
 static int
 render_follow(struct render_run *r, const struct render_opts *o, int fd,
               const char *bindir)
 {
     char buf[RENDER_LINE_MAX * 4], summary[RENDER_LINE_MAX] = "";
+    char note[RENDER_LINE_MAX] = "";
     size_t len = 0;
     int tty = isatty(STDERR_FILENO), started = 0, status = 0, bar = 0;
     unsigned counted = 0, sets = 0;
@@ -399,6 +491,9 @@ render_follow(struct render_run *r, const struct render_opts *o, int fd,
                 /* What the job took from the zip, and what it skipped. */
                 printf("%s\n", buf + sizeof(RENDER_INPUT_PREFIX) - 1);
                 fflush(stdout);
+            } else if (strncmp(buf, RENDER_NOTE_PREFIX,
+                               sizeof(RENDER_NOTE_PREFIX) - 1) == 0) {
+                snprintf(note, sizeof(note), "%.1000s", buf);
             } else if (buf[0] != '\0') {
                 snprintf(summary, sizeof(summary), "%.1000s", buf);
             }
@@ -414,6 +509,9 @@ render_follow(struct render_run *r, const struct render_opts *o, int fd,
     waitpid(r->coord, &status, 0);
     if (summary[0] != '\0' && WIFEXITED(status) && WEXITSTATUS(status) == 0)
         printf("%s\n", summary);
+    /* After the video's line, whatever the outcome: what the job ran on. */
+    if (note[0] != '\0')
+        printf("%s\n", note);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
 

@@ -21,6 +21,7 @@ static const char *const fault_env_names[] = {
     [FAULT_HOOK_CORRUPT_SET] = "FRAMEFARM_FAULT_CORRUPT_SET",
     [FAULT_HOOK_STALL_SET] = "FRAMEFARM_FAULT_STALL_SET",
     [FAULT_HOOK_SLOW_MS] = "FRAMEFARM_FAULT_SLOW_MS",
+    [FAULT_HOOK_JOURNAL_EIO] = "FRAMEFARM_FAULT_JOURNAL_EIO",
 };
 
 /* The hook's value; NULL when unset or empty. */
@@ -108,6 +109,12 @@ fault_slow_ms(void)
     return fault_set(FAULT_HOOK_SLOW_MS);
 }
 
+long
+fault_journal_eio(void)
+{
+    return fault_set(FAULT_HOOK_JOURNAL_EIO);
+}
+
 #else /* release: no hook exists */
 
 int
@@ -162,6 +169,12 @@ fault_stall_set(void)
 
 long
 fault_slow_ms(void)
+{
+    return -1;
+}
+
+long
+fault_journal_eio(void)
 {
     return -1;
 }

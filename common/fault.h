@@ -23,6 +23,10 @@
  *                                  reports nothing until cancelled)
  *   FRAMEFARM_FAULT_SLOW_MS=N      fault_slow_ms (the node waits N ms
  *                                  before each set: a slow machine)
+ *   FRAMEFARM_FAULT_JOURNAL_EIO=N  fault_journal_eio (the ambassador's
+ *                                  N-th journal append writes half its
+ *                                  bytes and fails with EIO, as a share
+ *                                  that went away under it)
  *
  * Crash points (the values of FRAMEFARM_CRASH_AT), where they sit:
  *   journal-torn            coordinator/journal.c: every append writes
@@ -52,6 +56,7 @@ enum fault_hook {
     FAULT_HOOK_CORRUPT_SET,
     FAULT_HOOK_STALL_SET,
     FAULT_HOOK_SLOW_MS,
+    FAULT_HOOK_JOURNAL_EIO,
 };
 
 /* 1 in a test build (FF_TEST_HOOKS), 0 in a release build. */
@@ -74,5 +79,7 @@ long fault_corrupt_set(void);
 long fault_stall_set(void);
 /* FRAMEFARM_FAULT_SLOW_MS, read the same way (-1 when unset). */
 long fault_slow_ms(void);
+/* FRAMEFARM_FAULT_JOURNAL_EIO, read the same way (-1 when unset). */
+long fault_journal_eio(void);
 
 #endif

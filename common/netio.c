@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/err.h"
 
 #define NET_BACKLOG 128
 #define NET_USER_TIMEOUT_MS 6000
@@ -75,8 +76,11 @@ net_parse_hostport(const char *s, char *host, size_t hostlen, int *port,
     return 0;
 }
 
+/* The addresses of host:port, or NULL + errno and err. No errno names a
+ * name that does not resolve: EHOSTUNREACH stands for it, and err says
+ * what happened in the resolver's words. */
 static struct addrinfo *
-net_resolve(const char *host, int port, int passive)
+net_resolve(const char *host, int port, int passive, char *err, size_t errlen)
 {
     struct addrinfo hints, *res = NULL;
     char ps[16];
@@ -89,16 +93,29 @@ net_resolve(const char *host, int port, int passive)
     snprintf(ps, sizeof(ps), "%d", port);
     r = getaddrinfo(host, ps, &hints, &res);
     if (r != 0) {
-        errno = r == EAI_SYSTEM ? errno : EHOSTUNREACH;
+        int e = r == EAI_SYSTEM ? errno : EHOSTUNREACH;
+        errf(err, errlen, "cannot resolve host \"%s\": %s", host,
+             r == EAI_SYSTEM ? strerror(e) : gai_strerror(r));
+        errno = e;
         return NULL;
     }
     return res;
 }
 
 int
-net_listen(const char *host, int port, int *bound)
+net_resolves(const char *host, char *err, size_t errlen)
 {
-    struct addrinfo *res = net_resolve(host, port, 1), *ai;
+    struct addrinfo *res = net_resolve(host, 0, 0, err, errlen);
+    if (res == NULL)
+        return -1;
+    freeaddrinfo(res);
+    return 0;
+}
+
+int
+net_listen(const char *host, int port, int *bound, char *err, size_t errlen)
+{
+    struct addrinfo *res = net_resolve(host, port, 1, err, errlen), *ai;
     int fd = -1, one = 1, saved = EADDRNOTAVAIL;
 
     if (res == NULL)
@@ -120,6 +137,7 @@ net_listen(const char *host, int port, int *bound)
     }
     freeaddrinfo(res);
     if (fd == -1) {
+        errf(err, errlen, "%s", strerror(saved));
         errno = saved;
         return -1;
     }
@@ -199,9 +217,10 @@ fail:
 }
 
 int
-net_connect(const char *host, int port, int timeout_ms)
+net_connect(const char *host, int port, int timeout_ms, char *err,
+            size_t errlen)
 {
-    struct addrinfo *res = net_resolve(host, port, 0), *ai;
+    struct addrinfo *res = net_resolve(host, port, 0, err, errlen), *ai;
     int fd = -1, saved = ECONNREFUSED;
 
     if (res == NULL)
@@ -212,8 +231,10 @@ net_connect(const char *host, int port, int timeout_ms)
             saved = errno;
     }
     freeaddrinfo(res);
-    if (fd == -1)
+    if (fd == -1) {
+        errf(err, errlen, "%s", strerror(saved));
         errno = saved;
+    }
     return fd;
 }
 

@@ -778,6 +778,12 @@ core_count(struct amb_core *c, const struct ev_checked *k, const char *name)
     }
     c->st.counted++;
     FF_ASSERT(c->st.counted - c->st.lost <= c->job->nsets);
+    if (res->fallback[0] != '\0' && c->st.fallbacks++ == 0) {
+        snprintf(c->st.fallback_encoder, sizeof(c->st.fallback_encoder), "%s",
+                 res->encoder);
+        snprintf(c->st.fallback_why, sizeof(c->st.fallback_why), "%s",
+                 res->fallback);
+    }
     if (res->bytes > c->max_result)
         c->max_result = res->bytes;
 }

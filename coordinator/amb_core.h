@@ -46,6 +46,12 @@ struct amb_stats {
     uint64_t stale_results, rejected_results, duplicates;
     uint64_t reattached, cancelled, refused;
     uint64_t lost; /* counted results found missing or changed */
+    /* Counted sets the node encoded with another encoder than the one
+     * asked for (its CPU fallback), and the first of them: a user must
+     * learn that a "GPU" job ran on CPUs. */
+    uint64_t fallbacks;
+    char fallback_encoder[EV_ENCODER_MAX];
+    char fallback_why[ERR_MAX];
 };
 
 /* Why a set was taken back from its node (JREC_RECLAIM). */

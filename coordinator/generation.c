@@ -208,7 +208,7 @@ generation_answers(const char *host, int port, int *refused)
         cJSON_Delete(ping);
         return 0;
     }
-    fd = net_connect(host, port, GENERATION_PING_MS);
+    fd = net_connect(host, port, GENERATION_PING_MS, NULL, 0);
     if (fd == -1) {
         *refused = errno == ECONNREFUSED;
         cJSON_Delete(ping);

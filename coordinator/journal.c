@@ -29,6 +29,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -445,6 +446,15 @@ out:
     return ret;
 }
 
+/* Test hook (fault_journal_eio): 1 for the append that must fail. */
+static int
+journal_fault_eio(void)
+{
+    static atomic_long appends;
+    long n = fault_journal_eio();
+    return n > 0 && atomic_fetch_add(&appends, 1) + 1 == n;
+}
+
 /* Writes j->buf[0..len) at the end of the file and fdatasyncs it. A
  * write refused for want of space (ENOSPC, EDQUOT) is taken back, so the
  * same append can be tried again once there is space; any other failure,
@@ -456,6 +466,13 @@ journal_write_sync(struct journal *j, size_t len)
         /* Crash test: a process killed in the middle of this write. */
         (void)fdio_write_full(j->fd, j->buf, len / 2);
         _exit(FAULT_TORN_EXIT);
+    }
+    if (journal_fault_eio()) {
+        /* Test hook: the share went away in the middle of this write. */
+        (void)fdio_write_full(j->fd, j->buf, len / 2);
+        j->broken = 1;
+        errno = EIO;
+        return -1;
     }
     if (fdio_write_full(j->fd, j->buf, len) == -1) {
         int e = errno;
@@ -524,6 +541,18 @@ uint64_t
 journal_size(const struct journal *j)
 {
     return j->size;
+}
+
+const char *
+journal_path(const struct journal *j)
+{
+    return j->path;
+}
+
+uint64_t
+journal_record_bytes(size_t n)
+{
+    return JOURNAL_REC_HEADER_LEN + (uint64_t)n;
 }
 
 void

@@ -90,6 +90,10 @@ int journal_compact(struct journal *j, const void *const *recs,
                     const size_t *lens, size_t n);
 /* Bytes in the file, header included. */
 uint64_t journal_size(const struct journal *j);
+/* The file's path (to reopen it). */
+const char *journal_path(const struct journal *j);
+/* The bytes a record of n bytes takes in the file (its frame). */
+uint64_t journal_record_bytes(size_t n);
 /* Closes the file; every appended record is already durable. NULL ok. */
 void journal_close(struct journal *j);
 

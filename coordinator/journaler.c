@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/err.h"
 #include "common/fsutil.h"
 #include "common/log.h"
 #include "coordinator/events.h"
@@ -63,6 +64,63 @@ journaler_wait_space(struct journaler *w)
     return 1;
 }
 
+/* The journal broke (a write or sync failed for a reason other than
+ * space): reopen it by its path until the share lets us, and return how
+ * many of the k records just tried (lens) are in the file now (a prefix:
+ * the reopen truncates a torn tail). Records durable before (the file's
+ * first before bytes) must all be there; if the share lost them the
+ * ambassador cannot go on. The loop keeps its state meanwhile: nothing
+ * is sent or acted on until its records are written. */
+static size_t
+journaler_reopen(struct journaler *w, uint64_t before, const size_t *lens,
+                 size_t k)
+{
+    char path[FS_PATH_MAX], err[ERR_MAX];
+    uint64_t wait = JOURNALER_SPACE_WAIT_MS, after, sum = 0;
+    size_t m = 0;
+    int saved = errno;
+
+    snprintf(path, sizeof(path), "%s", journal_path(w->j));
+    log_warnx("journal %s: %s; reopening it (nothing is acted on until it "
+              "is written)",
+              path, strerror(saved));
+    journal_close(w->j);
+    w->j = NULL;
+    for (;;) {
+        poll(NULL, 0, (int)wait);
+        generation_fence(w->share, w->gen);
+        w->j = journal_open(path, NULL, NULL, err, sizeof(err));
+        if (w->j != NULL)
+            break;
+        if (wait < JOURNALER_SPACE_WAIT_MAX_MS) {
+            wait *= 2;
+            if (wait > JOURNALER_SPACE_WAIT_MAX_MS)
+                wait = JOURNALER_SPACE_WAIT_MAX_MS;
+            log_warnx("%s; trying again", err);
+        }
+    }
+    after = journal_size(w->j);
+    if (after < before) {
+        log_warnx("journal %s: %llu bytes after reopening, %llu were "
+                  "durable: the share lost records; the ambassador stops",
+                  path, (unsigned long long)after,
+                  (unsigned long long)before);
+        _exit(1);
+    }
+    while (m < k && sum + journal_record_bytes(lens[m]) <= after - before)
+        sum += journal_record_bytes(lens[m++]);
+    if (sum != after - before) {
+        log_warnx("journal %s: %llu bytes past what was durable, not whole "
+                  "records of this batch; the ambassador stops",
+                  path, (unsigned long long)(after - before));
+        _exit(1);
+    }
+    log_info("journal %s: reopened; %zu of %zu records of the batch were "
+             "written, the rest follow",
+             path, m, k);
+    return m;
+}
+
 static void
 journaler_batch_free(struct journaler_batch *b)
 {
@@ -89,12 +147,16 @@ journaler_run(struct journaler *w, struct journaler_batch *b)
             recs[i] = b->recs[done + i];
             lens[i] = strlen(b->recs[done + i]);
         }
+        uint64_t before = journal_size(w->j);
         if (journal_append_many(w->j, recs, lens, k) == -1) {
             if (journaler_wait_space(w))
                 continue; /* the same records again */
-            /* Nothing may be acted on that is not durable: stop here. */
-            log_warn("journal append failed; the ambassador stops");
-            _exit(1);
+            /* The share went away under the descriptor (EIO, ESTALE,
+             * ENOTCONN: a mount that reconnected, a lost NFS state):
+             * nothing may be acted on that is not durable, so wait here,
+             * reopen, and write what did not reach the file. */
+            done += journaler_reopen(w, before, lens, k);
+            continue;
         }
         if (w->space_wait_ms != 0)
             log_info("journal: written again; the share has space");

@@ -24,6 +24,8 @@
 #include "coordinator/generation.h"
 #include "coordinator/recovery.h"
 #include "coordinator/service.h"
+#include "media/avlog.h"
+#include "media/avversion.h"
 #include "media/container.h"
 #include "media/encchoice.h"
 #include "media/vidinfo.h"
@@ -33,37 +35,66 @@
 #define MAIN_MAX_KEY_FLAGS 32
 
 static const char usage_text[] =
-    "usage: framefarm-coordinator --share DIR --input ZIP --output OUT.mp4\n"
-    "           [--listen HOST:PORT] [--job ID] [--set-size N] [--fps F]\n"
-    "           [--codec h264|hevc|av1] [--encoder auto|cpu|nvenc|vaapi|NAME]\n"
-    "           [--size WxH|Wx-2|-2xH]\n"
-    "           [--camera CAM_NAME] [--timing fps|timestamps]\n"
-    "           [--fallback cpu|none] [--preset P] [--crf N] [--gop N]\n"
-    "           [--secret FILE] [--heartbeat-ms N] [--suspect-ms N]\n"
-    "           [--dead-ms N]\n"
-    "           [--time-scale X] [--max-zip-bytes N] [--progress] [--force]\n"
-    "           [-v]\n"
+    "usage: framefarm-coordinator --share DIR [--input ZIP --output OUT]\n"
+    "           [flags]\n"
+    "       framefarm-coordinator --version\n"
     "\n"
-    "The ambassador: splits the zip's frames into sets, writes a manifest\n"
-    "per set under DIR/jobs/ID/, serves render nodes over TCP (default\n"
-    "port 7700; port 0 picks one and prints it), checks every mini-video,\n"
-    "and concatenates them into OUT.mp4.\n"
-    "--fallback: when the encoder asked for is unavailable on a node, render\n"
-    "with the CPU encoder and say so (cpu), or fail the set (none).\n"
-    "OUT's extension picks the container: .mp4, .mkv, .mov or .webm (AV1\n"
-    "only); the codec must fit it. --size scales every frame to WxH; a side\n"
-    "of -2 follows the frames' aspect (rounded to even).\n"
-    "--camera: the camera taken from a nuScenes zip of several (default\n"
-    "CAM_FRONT); a zip whose names name no camera is taken whole.\n"
-    "--timing timestamps: each frame at its nuScenes capture time (variable\n"
-    "frame rate); fps (the default): a constant --fps.\n"
-    "A job is its input: run again with the same zip it resumes (or says it\n"
-    "is done); a job of the same name (from OUT's name, or --job) made from\n"
-    "another zip is refused, unless --force, which starts it anew.\n"
-    "Defaults: --set-size 24 --fps 12 --codec h264 --encoder auto\n"
-    "          --fallback cpu --preset veryfast --crf 23 --gop 24 (2 s),\n"
-    "          heartbeats 1 s,\n"
-    "          suspect 3 s, dead 6 s.\n";
+    "The ambassador. Without --input and --output it runs as a service:\n"
+    "jobs come from `framefarm submit` (see status, cancel, wait), one\n"
+    "after another by priority, on render nodes that stay connected; it\n"
+    "runs until stopped and a restart resumes the queue. With --input and\n"
+    "--output it runs that one job and exits when it is done (what\n"
+    "`framefarm render` does). A job's frames are split into sets, one\n"
+    "manifest per set under DIR/jobs/ID/; nodes render the sets into\n"
+    "mini-videos on the share, each is checked, and they are concatenated\n"
+    "into OUT. A job is its input: run again with the same zip it resumes\n"
+    "(or says it is done); a job of the same name made from another zip is\n"
+    "refused unless --force.\n"
+    "\n"
+    "The ambassador:\n"
+    "  --share DIR            the share, mounted by every node (required)\n"
+    "  --listen HOST:PORT     where nodes and clients connect (default\n"
+    "                         :7700; port 0 picks one and prints it)\n"
+    "  --advertise HOST[:PORT] the address written on the share for nodes\n"
+    "                         (default: the listening one)\n"
+    "  --secret FILE          nodes and clients must prove they have it\n"
+    "  --standby              wait while another ambassador lives on the\n"
+    "                         share, then take over (else: refused, exit 2)\n"
+    "  --progress             progress lines on stdout (framefarm render)\n"
+    "  -v, --verbose          debug lines, libav's own included\n"
+    "The job (one-job mode; `framefarm submit` takes the same):\n"
+    "  --input ZIP            the frames\n"
+    "  --output OUT           the video; its extension picks the container:\n"
+    "                         .mp4, .mkv, .mov or .webm (AV1 only)\n"
+    "  --job ID               the job's name (default: OUT's, no extension)\n"
+    "  --set-size N           frames per set (default 24)\n"
+    "  --fps F                frame rate, e.g. 12, 29.97, 30000/1001\n"
+    "                         (default 12)\n"
+    "  --codec h264|hevc|av1  (default h264)\n"
+    "  --encoder auto|cpu|nvenc|vaapi|NAME  (default auto)\n"
+    "  --fallback cpu|none    an encoder unavailable on a node: render on\n"
+    "                         the CPU and say so (default), or fail the set\n"
+    "  --preset P --crf N     (default veryfast, 23)\n"
+    "  --gop N                frames between keyframes (default 2 s)\n"
+    "  --size WxH|Wx-2|-2xH   scale every frame; -2 follows the aspect\n"
+    "  --camera CAM_NAME      the camera of a nuScenes zip of several\n"
+    "                         (default CAM_FRONT); a zip whose names name\n"
+    "                         no camera is taken whole\n"
+    "  --timing fps|timestamps  a constant --fps (default), or each frame\n"
+    "                         at its nuScenes capture time\n"
+    "  --max-zip-bytes N      refuse a zip whose frames add up to more\n"
+    "                         (default 64 GiB)\n"
+    "  --force                replace an existing OUT, or a job of the same\n"
+    "                         name made from another zip\n"
+    "Timings and limits (docs/operations.md; the keys of --config FILE, a\n"
+    "JSON file, with '_' for '-'; flags win):\n"
+    "  --config FILE\n"
+    "  --heartbeat-ms N (1000)   --suspect-ms N (3000)   --dead-ms N (6000)\n"
+    "  --lease-renew-ms N (2000) --fence-ms N (10000) --reclaim-ms N (15000)\n"
+    "  --grace-ms N (60000)      --share-poll-ms N (1000)\n"
+    "  --share-suspect-ms N (5000)  --share-min-free-bytes N (256 MiB)\n"
+    "  --max-failures-per-set N (6) --journal-compact-bytes N (1 MiB)\n"
+    "  --time-scale X         divide every timing by X (tests; 1..1000)\n";
 
 enum {
     OPT_SHARE = 256,
@@ -91,6 +122,7 @@ enum {
     OPT_SIZE,
     OPT_CAMERA,
     OPT_TIMING,
+    OPT_VERSION,
 };
 
 static const struct option long_opts[] = {
@@ -132,18 +164,23 @@ static const struct option long_opts[] = {
     {"progress", no_argument, NULL, OPT_PROGRESS},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
 };
 
 static char advertise[NET_HOST_MAX + 8];
 static int standby;
 
+/* A usage error: the message, the synopsis (the text up to its first
+ * blank line) and where the rest is. */
 static noreturn void
 usage(const char *msg)
 {
+    const char *blank = strstr(usage_text, "\n\n");
     if (msg != NULL)
         fprintf(stderr, "framefarm-coordinator: %s\n", msg);
-    fputs(usage_text, stderr);
+    fprintf(stderr, "%.*s\nRun framefarm-coordinator --help for every flag.\n",
+            (int)(blank - usage_text + 1), usage_text);
     exit(EXIT_USAGE);
 }
 
@@ -172,6 +209,27 @@ copy_arg(char *dst, size_t cap, const char *s, const char *what)
         usage(msg);
     }
     memcpy(dst, s, strlen(s) + 1);
+}
+
+/* A --listen host that does not resolve is a usage error, said before
+ * anything is written; an --advertise host that does not resolve here is
+ * said too (nodes may see other names, so it is not refused). */
+static void
+check_hosts(const struct coord_config *c)
+{
+    char err[ERR_MAX], host[NET_HOST_MAX];
+    int port;
+
+    if (net_resolves(c->listen_host, err, sizeof(err)) == -1) {
+        fprintf(stderr, "framefarm-coordinator: --listen: %s\n", err);
+        exit(EXIT_USAGE);
+    }
+    if (advertise[0] != '\0' &&
+        net_parse_hostport(advertise, host, sizeof(host), &port, 0) == 0 &&
+        net_resolves(host, err, sizeof(err)) == -1)
+        log_warnx("--advertise %s: %s here; nodes that cannot resolve it "
+                  "either will not find this ambassador through the share",
+                  advertise, err);
 }
 
 static void
@@ -299,6 +357,9 @@ parse_args(int argc, char **argv, struct coord_config *c)
         case 'h':
             fputs(usage_text, stdout);
             exit(0);
+        case OPT_VERSION:
+            avversion_print("framefarm-coordinator");
+            exit(0);
         default:
             usage(NULL);
         }
@@ -351,6 +412,7 @@ parse_args(int argc, char **argv, struct coord_config *c)
         fprintf(stderr, "framefarm-coordinator: %s\n", err);
         exit(EXIT_USAGE);
     }
+    check_hosts(c);
     if (c->fence_ms >= c->reclaim_ms)
         usage("fence_ms must be below reclaim_ms (a node must stop before "
               "its sets are reclaimed)");
@@ -365,6 +427,26 @@ report_output(const char *path, const struct vidinfo *vi, const char *note)
            (unsigned long long)vi->frames, vi->width, vi->height,
            vi->fps_den > 0 ? (double)vi->fps_num / vi->fps_den : 0.0, vi->codec,
            note);
+}
+
+/* Counted sets a node encoded on the CPU because the encoder asked for
+ * was unavailable there: said on stdout next to the video (framefarm
+ * render passes it on), not only in the log. */
+static void
+report_fallbacks(const struct amb_stats *st, uint32_t nsets)
+{
+    if (st->fallbacks == 0)
+        return;
+    if (st->counted == nsets)
+        printf("note: %llu of %u sets were encoded with %s on the CPU: %s\n",
+               (unsigned long long)st->fallbacks, nsets, st->fallback_encoder,
+               st->fallback_why);
+    else
+        printf("note: %llu of the %llu sets counted in this run were encoded "
+               "with %s on the CPU: %s\n",
+               (unsigned long long)st->fallbacks,
+               (unsigned long long)st->counted, st->fallback_encoder,
+               st->fallback_why);
 }
 
 /* The service: jobs come from framefarm submit, one after another, on
@@ -412,6 +494,7 @@ main(int argc, char **argv)
     log_init("coord");
     config_defaults(&cfg);
     parse_args(argc, argv, &cfg);
+    avlog_start(1);
 
     /* One ambassador a share: a standby waits for the active one to fall
      * silent; anyone else is refused while it lives. */
@@ -425,9 +508,9 @@ main(int argc, char **argv)
                 err);
         return EXIT_USAGE;
     }
-    lfd = net_listen(cfg.listen_host, cfg.listen_port, &port);
+    lfd = net_listen(cfg.listen_host, cfg.listen_port, &port, err, sizeof(err));
     if (lfd == -1)
-        fatal("listen on %s:%d", cfg.listen_host, cfg.listen_port);
+        fatalx("listen on %s:%d: %s", cfg.listen_host, cfg.listen_port, err);
     printf("listening on %s:%d\n", cfg.listen_host, port);
     fflush(stdout);
     if (cfg.input[0] == '\0')
@@ -472,8 +555,9 @@ main(int argc, char **argv)
     rec.jr = NULL; /* the ambassador's, even when it failed to start */
     if (amb == NULL)
         fatal("starting the ambassador");
-    if (ambassador_run(amb) == 0) {
-        rc = 0;
+    rc = ambassador_run(amb) == 0 ? 0 : EXIT_JOB_FAILED;
+    report_fallbacks(ambassador_stats(amb), rec.job->nsets);
+    if (rc == 0) {
         if (vidinfo_probe(cfg.output, &vi, err, sizeof(err)) == 0)
             report_output(cfg.output, &vi, "");
         else

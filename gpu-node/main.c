@@ -31,6 +31,8 @@
 #include "common/shareid.h"
 #include "gpu-node/session.h"
 #include "media/decchoice.h"
+#include "media/avlog.h"
+#include "media/avversion.h"
 #include "media/encprobe.h"
 
 #define EXIT_USAGE 2
@@ -42,8 +44,9 @@ static const char usage_text[] =
     "           [--encoder auto|cpu|nvenc|vaapi|NAME] [--fallback cpu|none]\n"
     "           [--decoder auto|cpu|nvdec|vaapi] [--preset P] [--threads N]\n"
     "           [--slots N] [--secret FILE]\n"
-    "           [--retry-for SECONDS] [--once] [-v]\n"
+    "           [--retry-for SECONDS] [--once] [-v|--verbose]\n"
     "       framefarm-node --probe\n"
+    "       framefarm-node --version\n"
     "\n"
     "A render node: connects to the ambassador (retrying until it is up),\n"
     "renders the sets it is given from the zip on the share DIR into\n"
@@ -77,6 +80,7 @@ enum {
     OPT_RETRY,
     OPT_PROBE,
     OPT_ONCE,
+    OPT_VERSION,
 };
 
 static const struct option long_opts[] = {
@@ -93,6 +97,7 @@ static const struct option long_opts[] = {
     {"retry-for", required_argument, NULL, OPT_RETRY},
     {"probe", no_argument, NULL, OPT_PROBE},
     {"once", no_argument, NULL, OPT_ONCE},
+    {"version", no_argument, NULL, OPT_VERSION},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -317,12 +322,16 @@ main(int argc, char **argv)
         case 'h':
             fputs(usage_text, stdout);
             return 0;
+        case OPT_VERSION:
+            avversion_print("framefarm-node");
+            return 0;
         default:
             usage(NULL);
         }
     }
     if (optind != argc)
         usage("unexpected arguments");
+    avlog_start(1);
 
     encprobe_run(cfg.enc, ENCPROBE_MAX, &cfg.nenc);
     fault = fault_encoder();

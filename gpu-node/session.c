@@ -766,7 +766,7 @@ session_connect(struct session *s, uint64_t deadline)
     uint64_t backoff = SESSION_BACKOFF_BASE_MS;
     int logged = 0;
     for (;;) {
-        char host[NET_HOST_MAX];
+        char host[NET_HOST_MAX], err[ERR_MAX];
         int port = s->cfg->port, fd;
         uint64_t gen = 0;
         /* The share names the current ambassador (after a restart on
@@ -778,7 +778,8 @@ session_connect(struct session *s, uint64_t deadline)
             snprintf(host, sizeof(host), "%s", s->cfg->host);
             port = s->cfg->port;
         }
-        fd = net_connect(host, port, SESSION_CONNECT_TIMEOUT_MS);
+        fd = net_connect(host, port, SESSION_CONNECT_TIMEOUT_MS, err,
+                         sizeof(err));
         uint64_t now = clock_now_ms();
         if (fd != -1) {
             net_tune(fd, &s->cfg->tcp);
@@ -786,7 +787,7 @@ session_connect(struct session *s, uint64_t deadline)
         }
         if (!logged) {
             log_info("ambassador %s:%d not reachable (%s); retrying", host,
-                     port, strerror(errno));
+                     port, err);
             logged = 1;
         }
         if (now >= deadline)

@@ -25,6 +25,7 @@
 
 static pthread_once_t avlog_once = PTHREAD_ONCE_INIT;
 static _Thread_local struct avlog_capture *avlog_top;
+static int avlog_log_errors = 1; /* set by avlog_start, before threads */
 
 /* The AVClass item name of the object that logged ("libx264", "mp4"). */
 static const char *
@@ -68,7 +69,7 @@ avlog_callback(void *avcl, int level, const char *fmt, va_list vl)
         return;
     if (level <= AV_LOG_ERROR && avlog_top != NULL)
         avlog_append(avlog_top, line);
-    else if (level <= AV_LOG_ERROR)
+    else if (level <= AV_LOG_ERROR && avlog_log_errors)
         log_warnx("libav %s: %s", avlog_item_name(avcl), line);
     else
         log_debug("libav %s: %s", avlog_item_name(avcl), line);
@@ -79,6 +80,14 @@ avlog_install(void)
 {
     av_log_set_level(log_verbosity > 1 ? AV_LOG_VERBOSE : AV_LOG_WARNING);
     av_log_set_callback(avlog_callback);
+}
+
+void
+avlog_start(int log_errors)
+{
+    avlog_log_errors = log_errors;
+    pthread_once(&avlog_once, avlog_install);
+    avlog_install(); /* log_verbosity may have changed since */
 }
 
 void

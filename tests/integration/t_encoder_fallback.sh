@@ -24,6 +24,8 @@ n=$(grep -c ': counted (node a, 12 frames, libx264 veryfast, fallback: encoder n
 [ "$n" -eq 4 ] || fail "$n of 4 counted lines say libx264 with the fallback reason: $(grep counted "$T/coord.log")"
 ! grep -q ': counted (node [^,]*, [0-9]* frames, [a-z0-9]*nvenc' "$T/coord.log" ||
     fail "a CPU encode counted as nvenc: $(grep counted "$T/coord.log")"
+grep -q '^note: 4 of 4 sets were encoded with libx264 on the CPU: encoder nvenc unavailable (h264_nvenc: .*libcuda' \
+    "$T/coord.out" || fail "the ambassador's output does not say the sets were encoded on the CPU: $(cat "$T/coord.out")"
 wait_exit "$(node_pid a)" 15
 [ "$STATUS" -eq 0 ] || fail "node exit $STATUS"
 

@@ -16,15 +16,31 @@ chmod 600 "$T/secret" "$T/wrong"
 start_coord --input "$zip" --output "$T/out.mp4" --set-size 12 \
     --time-scale 5 --secret "$T/secret"
 
-# Wrong secret, no secret: refused, and told so.
+# Wrong secret, no secret: refused, and told so. The refusal is final:
+# the node without a secret exits at once (non-zero), long before its
+# --retry-for, instead of trying again until then.
 start_node bad --secret "$T/wrong" --retry-for 2
-start_node none --retry-for 2
+start_node none --retry-for 60
 wait_exit "$(node_pid bad)" 30
-wait_exit "$(node_pid none)" 30
+wait_exit "$(node_pid none)" 15
+[ "$STATUS" -ne 0 ] || fail "node none exited 0 without the secret"
 grep -q 'node "bad" failed authentication' "$T/coord.log" || fail "wrong secret not refused"
 grep -q 'authentication failed' "$T/node-bad.log" || fail "node bad not told: $(tail -n 3 "$T/node-bad.log")"
-grep -q 'requires a shared secret and this node has none' "$T/node-none.log" || fail "node none not told: $(tail -n 3 "$T/node-none.log")"
+grep -q 'requires a shared secret and this node has none: start it with --secret FILE' "$T/node-none.log" ||
+    fail "node none not told: $(tail -n 3 "$T/node-none.log")"
+! grep -q 'got "challenge"' "$T/node-none.log" || fail "node none: $(grep 'got "challenge"' "$T/node-none.log")"
+n=$(grep -c 'requires a shared secret' "$T/node-none.log" || true)
+[ "$n" -eq 1 ] || fail "node none was refused $n times: it tried again"
 grep -q 'assigned to node bad\|assigned to node none' "$T/coord.log" && fail "an unauthenticated node got work"
+
+# The control client without the secret is told to add it (exit 2).
+set +e
+"$BIN/framefarm" status --coordinator "127.0.0.1:$PORT" >"$T/status.out" 2>"$T/status.err"
+rc=$?
+set -e
+[ "$rc" -eq 2 ] || fail "status without --secret: exit $rc, want 2: $(cat "$T/status.err")"
+grep -q 'the ambassador requires a shared secret: add --secret FILE' "$T/status.err" ||
+    fail "status without --secret not told: $(cat "$T/status.err")"
 
 # A relay that injects a forged "fail" toward the ambassador once the
 # node's first assign has gone by.

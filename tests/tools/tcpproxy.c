@@ -67,7 +67,7 @@ main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
-    lfd = net_listen("127.0.0.1", 0, &port);
+    lfd = net_listen("127.0.0.1", 0, &port, NULL, 0);
     if (lfd == -1) {
         perror("tcpproxy: listen");
         return 1;
@@ -81,7 +81,7 @@ main(int argc, char **argv)
                 continue;
             return 1;
         }
-        s = net_connect("127.0.0.1", target, TCPPROXY_CONNECT_MS);
+        s = net_connect("127.0.0.1", target, TCPPROXY_CONNECT_MS, NULL, 0);
         if (s == -1 || pump_start(c, s) == -1 || pump_start(s, c) == -1) {
             close(c);
             if (s != -1)
