@@ -512,7 +512,8 @@ core_check_orphans(struct amb_core *c)
                          "the node came back without it");
             continue;
         }
-        if (liveness_judge(&p->lv, c->cfg->reclaim_ms, share_ok, c->now) ==
+        if (liveness_judge(&p->lv, c->cfg->reclaim_ms, share_ok,
+                           c->share_healthy_ms, c->now) ==
             LIVENESS_RECLAIM) {
             snprintf(why, sizeof(why),
                      "silent; lease last advanced %llu ms ago",
@@ -796,7 +797,14 @@ core_on_checked(struct amb_core *c, const struct amb_event *ev)
     struct core_node *node = core_node_find(c, ev->session);
     char name[IDENT_MAX + 1];
 
-    FF_ASSERT(s != NULL); /* only checks the core asked for come back */
+    if (s == NULL) {
+        /* A check begun for a job that is over (cancelled or failed while
+         * it ran) and has more sets than this one: stale. */
+        c->st.stale_results++;
+        core_send_result(c, ev->session, k->r.set, k->r.epoch, 0,
+                         "stale epoch (its job is over)");
+        return;
+    }
     snprintf(name, sizeof(name), "%s", s->holder_name);
     if (!k->ok) {
         if (set_table_reject(c->sets, k->r.set, k->r.epoch, k->text, NULL) ==
@@ -1324,6 +1332,10 @@ amb_core_end_job(struct amb_core *c, uint64_t now_ms, size_t *n)
                 core_send(c, node->session, AMB_MSG_CANCEL, held[i], epoch, 0,
                           NULL);
             }
+            /* A half-open breaker's probe was a set of this job: no
+             * outcome of it will ever count, so the node probes afresh
+             * (else it never gets work again). */
+            breaker_release_probe(&node->w.br);
         }
         core_job_drop(c);
     }

@@ -109,6 +109,7 @@ struct ambassador {
 
 static void amb_step(struct ambassador *a, const struct amb_event *ev);
 static void amb_run_deferred(struct ambassador *a, struct amb_deferred *d);
+static void amb_watch_holders(struct ambassador *a);
 
 /* How many node connections the descriptor limit allows, after raising
  * the soft limit to the hard one, with AMB_FD_RESERVE kept free. */
@@ -172,6 +173,7 @@ ambassador_new(const struct coord_config *cfg, const struct job *job, int lfd,
         ambassador_free(a);
         return NULL;
     }
+    amb_watch_holders(a);
     return a;
 }
 
@@ -820,6 +822,19 @@ amb_job_summary(const struct ambassador *a)
         (unsigned long long)st->duplicates);
 }
 
+/* The holders of a replayed job's sets: their leases say whether they
+ * still work on them. */
+static void
+amb_watch_holders(struct ambassador *a)
+{
+    const struct set_table *t = amb_core_sets(a->core);
+    for (uint32_t i = 0; t != NULL && i < set_table_size(t); i++) {
+        const struct set_info *si = set_table_get(t, i);
+        if (si->status == SET_PROCESSING)
+            sharewatch_watch(a->watch, si->holder_name);
+    }
+}
+
 /* The runner prepared the next job: it runs now, with its own journal. */
 static void
 amb_job_begin(struct ambassador *a, struct svc_start *start)
@@ -846,6 +861,7 @@ amb_job_begin(struct ambassador *a, struct svc_start *start)
     a->job = start->job;
     a->done = 0;
     a->cancelled = 0;
+    amb_watch_holders(a);
     log_info("job %s: %u sets ready", a->job->id, a->job->nsets);
 }
 
@@ -1015,6 +1031,8 @@ amb_handle(struct ambassador *a, struct amb_event *ev)
         if ((ev->type == EV_HELLO || ev->type == EV_CONTROL) &&
             (c = amb_conn_find(a, ev->session)) != NULL)
             c->hello = 1; /* authenticated: past the caps */
+        if (ev->type == EV_HELLO)
+            sharewatch_watch(a->watch, ev->name);
         amb_step(a, ev);
         return;
     }

@@ -51,7 +51,7 @@ liveness_connected(struct liveness *l, uint64_t now_ms)
 
 enum liveness_verdict
 liveness_judge(const struct liveness *l, uint64_t reclaim_ms, bool share_ok,
-               uint64_t now_ms)
+               uint64_t floor_ms, uint64_t now_ms)
 {
     uint64_t since;
 
@@ -66,6 +66,8 @@ liveness_judge(const struct liveness *l, uint64_t reclaim_ms, bool share_ok,
     since = l->lease_seen_ms > l->lost_ms ? l->lease_seen_ms : l->lost_ms;
     if (l->have_lease)
         since = l->lease_seen_ms;
+    if (floor_ms > since)
+        since = floor_ms;
     return now_ms - since >= reclaim_ms ? LIVENESS_RECLAIM : LIVENESS_KEEP;
 }
 

@@ -56,9 +56,12 @@ void liveness_connected(struct liveness *l, uint64_t now_ms);
 uint64_t liveness_lease_age(const struct liveness *l, uint64_t floor_ms,
                             uint64_t now_ms);
 /* May the sets this node held, and no longer reaches us about, be taken
- * back now? */
+ * back now? Its silence counts from no earlier than floor_ms (when the
+ * share last became healthy, after a pass over the leases): a share
+ * outage longer than reclaim_ms is not held against a node whose lease
+ * we could not read meanwhile. */
 enum liveness_verdict liveness_judge(const struct liveness *l,
                                      uint64_t reclaim_ms, bool share_ok,
-                                     uint64_t now_ms);
+                                     uint64_t floor_ms, uint64_t now_ms);
 
 #endif

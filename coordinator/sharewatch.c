@@ -26,6 +26,7 @@
 
 #define SHAREWATCH_DIR_MODE 0755
 #define SHAREWATCH_FILE_MODE 0644
+#define SHAREWATCH_NAMES_MIN 16
 
 struct sharewatch {
     char share[FS_PATH_MAX];
@@ -36,6 +37,8 @@ struct sharewatch {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int stop; /* guarded by mu */
+    char (*names)[IDENT_MAX + 1]; /* whose leases to read; guarded by mu */
+    size_t nnames, capnames;
     uint64_t probe_counter;
 };
 
@@ -125,22 +128,48 @@ sharewatch_read_lease(struct sharewatch *w, const char *node)
     sharewatch_emit(w, ev);
 }
 
+/* Every watched node's lease, opened by its name: a listing of nodes/
+ * can be a cached one (NFS keeps directory contents up to acdirmax) that
+ * lacks a node that joined a minute ago. */
 static void
 sharewatch_read_leases(struct sharewatch *w)
 {
-    char dir[FS_PATH_MAX];
-    struct dirent *de;
-    DIR *d;
+    for (size_t i = 0;; i++) {
+        char name[IDENT_MAX + 1];
+        pthread_mutex_lock(&w->mu);
+        if (i >= w->nnames) {
+            pthread_mutex_unlock(&w->mu);
+            return;
+        }
+        memcpy(name, w->names[i], sizeof(name));
+        pthread_mutex_unlock(&w->mu);
+        sharewatch_read_lease(w, name);
+    }
+}
 
-    if (sharepath_nodes_dir(w->share, dir, sizeof(dir)) == -1)
-        return;
-    d = opendir(dir);
-    if (d == NULL)
-        return;
-    while ((de = readdir(d)) != NULL)
-        if (ident_is_valid(de->d_name))
-            sharewatch_read_lease(w, de->d_name);
-    closedir(d);
+void
+sharewatch_watch(struct sharewatch *w, const char *node)
+{
+    pthread_mutex_lock(&w->mu);
+    for (size_t i = 0; i < w->nnames; i++) {
+        if (strcmp(w->names[i], node) == 0) {
+            pthread_mutex_unlock(&w->mu);
+            return;
+        }
+    }
+    if (w->nnames == w->capnames) {
+        size_t cap = w->capnames ? 2 * w->capnames : SHAREWATCH_NAMES_MIN;
+        char(*nn)[IDENT_MAX + 1] = realloc(w->names, cap * sizeof(*nn));
+        if (nn == NULL) {
+            pthread_mutex_unlock(&w->mu);
+            log_warnx("sharewatch: out of memory watching node %s", node);
+            return;
+        }
+        w->names = nn;
+        w->capnames = cap;
+    }
+    snprintf(w->names[w->nnames++], IDENT_MAX + 1, "%s", node);
+    pthread_mutex_unlock(&w->mu);
 }
 
 /* Is the share full? A probe refused for want of space is an answer (the
@@ -176,13 +205,18 @@ sharewatch_main(void *arg)
             ev->type = EV_SHARE;
             ev->u.share.ok = sharewatch_probe(w, ev->u.share.text,
                                               sizeof(ev->u.share.text)) == 0;
+            /* The leases of this pass go before the probe's answer: the
+             * loop learns the share is healthy again only once it has
+             * read every lease after the outage, so no lease is judged
+             * by what it showed before. */
+            if (ev->u.share.ok)
+                sharewatch_read_leases(w);
             sharewatch_space(w, &ev->u.share);
             /* The newest generation claimed: a stopped ambassador that
              * wakes up learns here that it was replaced. */
             ev->u.share.gen = generation_newest(w->share);
             sharewatch_emit(w, ev);
         }
-        sharewatch_read_leases(w);
 
         clock_deadline(&ts, period);
         pthread_mutex_lock(&w->mu);
@@ -229,5 +263,6 @@ sharewatch_free(struct sharewatch *w)
     pthread_join(w->thread, NULL);
     pthread_cond_destroy(&w->cv);
     pthread_mutex_destroy(&w->mu);
+    free(w->names);
     free(w);
 }

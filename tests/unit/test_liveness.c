@@ -46,6 +46,35 @@ test_age_not_before_share_healthy(void **state)
     assert_int_equal(liveness_lease_age(&l, T0 + 9000, T0 + 8000), 0);
 }
 
+/* A node lost while the share was down for longer than reclaim_ms: its
+ * lease could not be read meanwhile, so its silence counts from when the
+ * share answered again (a false reclaim otherwise: issue 10, item 2). A
+ * node whose process died is reclaimed at once, share or not. */
+static void
+test_judge_not_before_share_healthy(void **state)
+{
+    struct liveness l;
+    const uint64_t reclaim = 15000, back = T0 + 60000;
+    (void)state;
+
+    liveness_init(&l, T0);
+    liveness_connected(&l, T0);
+    assert_true(liveness_lease(&l, 1, T0 + 500));
+    liveness_lost(&l, false, T0 + 1000);
+    assert_int_equal(liveness_judge(&l, reclaim, true, 0, T0 + 500 + reclaim),
+                     LIVENESS_RECLAIM);
+    assert_int_equal(liveness_judge(&l, reclaim, false, 0, back), LIVENESS_KEEP);
+    assert_int_equal(liveness_judge(&l, reclaim, true, back, back + 100),
+                     LIVENESS_KEEP);
+    assert_int_equal(liveness_judge(&l, reclaim, true, back, back + reclaim - 1),
+                     LIVENESS_KEEP);
+    assert_int_equal(liveness_judge(&l, reclaim, true, back, back + reclaim),
+                     LIVENESS_RECLAIM);
+    liveness_lost(&l, true, back);
+    assert_int_equal(liveness_judge(&l, reclaim, true, back, back + 1),
+                     LIVENESS_RECLAIM);
+}
+
 static void
 test_no_session_no_age(void **state)
 {
@@ -64,6 +93,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_age_from_last_advance),
+        cmocka_unit_test(test_judge_not_before_share_healthy),
         cmocka_unit_test(test_age_not_before_share_healthy),
         cmocka_unit_test(test_no_session_no_age),
     };
