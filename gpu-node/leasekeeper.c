@@ -15,9 +15,11 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/err.h"
 #include "common/fsutil.h"
 #include "common/log.h"
 #include "common/netio.h"
+#include "common/shareid.h"
 #include "common/sharepath.h"
 
 #define LEASEKEEPER_DIR_MODE 0755
@@ -41,6 +43,9 @@ struct leasekeeper {
     /* Written by the keeper thread, read by anyone: */
     atomic_uint_fast64_t last_ok_ms;
     char current[FS_PATH_MAX]; /* path of coord/current */
+    char share[FS_PATH_MAX];
+    char share_id[SHAREID_HEX + 1]; /* "" when not checked */
+    atomic_int share_lost;          /* the share's id is gone: fence at once */
     /* Keeper thread only: */
     int fd;
     int failing;
@@ -116,6 +121,50 @@ leasekeeper_current(struct leasekeeper *k, char *host, size_t hostlen,
     return have;
 }
 
+/* Before each renewal: is the share still the one the node joined? */
+static int
+leasekeeper_share_gone(struct leasekeeper *k)
+{
+    char id[SHAREID_HEX + 1], err[ERR_MAX];
+    int gone;
+    if (k->share_id[0] == '\0')
+        return 0;
+    gone = shareid_read(k->share, id, err, sizeof(err)) == -1 ||
+           strcmp(id, k->share_id) != 0;
+    if (gone && !atomic_load(&k->share_lost))
+        log_warnx("the share is gone from %s (%s): fencing now, writing "
+                  "nothing there",
+                  k->share, strcmp(err, "") != 0 ? err : "another share's id");
+    else if (!gone && atomic_load(&k->share_lost))
+        log_info("the share is back at %s", k->share);
+    atomic_store(&k->share_lost, gone);
+    return gone;
+}
+
+int
+leasekeeper_share_lost(struct leasekeeper *k)
+{
+    return atomic_load(&k->share_lost);
+}
+
+/* The counter of the record this node's last process left, or 0. */
+static uint64_t
+leasekeeper_last_counter(const struct leasekeeper *k)
+{
+    uint8_t buf[LEASE_RECORD_SIZE];
+    struct lease l;
+    ssize_t n;
+    int fd = open(k->path, O_RDONLY | O_CLOEXEC);
+    if (fd == -1)
+        return 0;
+    n = read(fd, buf, sizeof(buf));
+    close(fd);
+    if (n != (ssize_t)sizeof(buf) || lease_decode(buf, sizeof(buf), &l) == -1 ||
+        strcmp(l.node, k->rec.node) != 0)
+        return 0;
+    return l.counter;
+}
+
 static void *
 leasekeeper_main(void *arg)
 {
@@ -133,7 +182,10 @@ leasekeeper_main(void *arg)
         pthread_mutex_unlock(&k->mu);
 
         leasekeeper_read_current(k);
-        if (leasekeeper_write(k, buf) == 0) {
+        if (leasekeeper_share_gone(k)) {
+            /* Not the share we joined (unmounted: the directory
+             * underneath): write nothing there, and fence now. */
+        } else if (leasekeeper_write(k, buf) == 0) {
             atomic_store(&k->last_ok_ms, start);
             if (k->failing)
                 log_info("lease %s renewed again", k->path);
@@ -157,7 +209,8 @@ leasekeeper_main(void *arg)
 }
 
 struct leasekeeper *
-leasekeeper_start(const char *share, const char *node, uint64_t renew_ms)
+leasekeeper_start(const char *share, const char *share_id, const char *node,
+                  uint64_t renew_ms)
 {
     struct leasekeeper *k = calloc(1, sizeof(*k));
 
@@ -171,15 +224,22 @@ leasekeeper_start(const char *share, const char *node, uint64_t renew_ms)
     }
     k->fd = -1;
     k->renew_ms = renew_ms;
+    snprintf(k->share, sizeof(k->share), "%s", share);
+    snprintf(k->share_id, sizeof(k->share_id), "%s",
+             share_id != NULL ? share_id : "");
     snprintf(k->rec.node, sizeof(k->rec.node), "%s", node);
     k->rec.state = LEASE_RUNNING;
     {
-        /* Counters only grow across restarts of this node: a reader takes
-         * a lower one for a stale read. */
+        /* Counters only grow across restarts of this node (a reader takes
+         * a lower one for a stale read): from the wall clock, and above
+         * the record the last process left, whatever the clock did. */
         struct timespec now;
+        uint64_t last = leasekeeper_last_counter(k);
         clock_gettime(CLOCK_REALTIME, &now);
         k->rec.counter =
             (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
+        if (k->rec.counter <= last)
+            k->rec.counter = last + 1;
     }
     /* Until the first renewal, the lease counts from start-up. */
     atomic_init(&k->last_ok_ms, clock_now_ms());

@@ -15,7 +15,8 @@
 
 struct leasekeeper;
 
-struct leasekeeper *leasekeeper_start(const char *share, const char *node,
+struct leasekeeper *leasekeeper_start(const char *share, const char *share_id,
+                                      const char *node,
                                       uint64_t renew_ms);
 /* Any thread: what the next renewal writes. */
 void leasekeeper_set(struct leasekeeper *k, const struct lease_held *held,
@@ -30,5 +31,8 @@ int leasekeeper_current(struct leasekeeper *k, char *host, size_t hostlen,
                         int *port, uint64_t *gen);
 /* Stop the thread (waits for a renewal in progress) and free. NULL ok. */
 void leasekeeper_free(struct leasekeeper *k);
+/* 1 when the last renewal found the share's id gone or changed (share_id
+ * given at start): the node fences at once. Any thread. */
+int leasekeeper_share_lost(struct leasekeeper *k);
 
 #endif

@@ -311,6 +311,8 @@ session_on_assign(struct session *s, const cJSON *msg)
     }
     w->epoch = epoch;
     w->threads = c->threads;
+    w->share = c->share;
+    w->share_id = c->share_id;
     w->decoder = c->decoder;
     w->fault_decoder = c->fault_decoder;
     if (sharepath_result(NULL, w->m->job, w->m->set, epoch, c->name, w->rel,
@@ -498,13 +500,17 @@ static void
 session_check_fence(struct session *s)
 {
     uint64_t age = clock_now_ms() - leasekeeper_last_ok(s->lease);
-    if (!s->fenced && age >= s->fence_ms) {
+    int lost = leasekeeper_share_lost(s->lease);
+    if (!s->fenced && (age >= s->fence_ms || lost)) {
         char why[96];
-        snprintf(why, sizeof(why), "fenced: lease not renewed for %llu ms",
-                 (unsigned long long)age);
+        if (lost)
+            snprintf(why, sizeof(why), "fenced: the share is gone");
+        else
+            snprintf(why, sizeof(why), "fenced: lease not renewed for %llu ms",
+                     (unsigned long long)age);
         s->fenced = 1;
         session_drop_all(s, why);
-    } else if (s->fenced && age < s->fence_ms) {
+    } else if (s->fenced && age < s->fence_ms && !lost) {
         s->fenced = 0;
         log_info("lease renewed again; taking work again");
         session_publish_lease(s);
@@ -817,8 +823,8 @@ session_run(const struct node_config *cfg)
     s.fence_ms = NODE_DEFAULT_FENCE_MS;
     s.grace_ms = NODE_DEFAULT_GRACE_MS;
     s.done = evq_new();
-    s.lease =
-        leasekeeper_start(cfg->share, cfg->name, NODE_DEFAULT_LEASE_RENEW_MS);
+    s.lease = leasekeeper_start(cfg->share, cfg->share_id, cfg->name,
+                                NODE_DEFAULT_LEASE_RENEW_MS);
     s.workers = s.done != NULL ? workers_start(cfg->slots, s.done) : NULL;
     if (s.done == NULL || s.lease == NULL || s.workers == NULL) {
         log_warnx("cannot start the node's threads");

@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/err.h"
+#include "common/shareid.h"
 #include "common/fault.h"
 #include "common/log.h"
 
@@ -53,6 +55,33 @@ workers_stopping(struct workers *ws)
 
 #define WORKER_STALL_POLL_MS 50
 
+/* Just before a result is renamed into the share: not when the session
+ * fenced or cancelled it meanwhile (a render blocked on a hard mount
+ * resumes after the outage), nor when the share is no longer the one the
+ * node joined (its mount went away: the directory underneath). */
+static int
+worker_may_publish(void *arg, char *why, size_t whylen)
+{
+    struct work *w = arg;
+    char id[SHAREID_HEX + 1], err[ERR_MAX];
+    if (atomic_load(&w->cancel)) {
+        snprintf(why, whylen, "fenced or cancelled while it rendered");
+        return -1;
+    }
+    if (w->share == NULL || w->share_id == NULL)
+        return 0;
+    if (shareid_read(w->share, id, err, sizeof(err)) == -1) {
+        snprintf(why, whylen, "the share is gone: %s", err);
+        return -1;
+    }
+    if (strcmp(id, w->share_id) != 0) {
+        snprintf(why, whylen, "the share is gone: %s now holds share id %s",
+                 w->share, id);
+        return -1;
+    }
+    return 0;
+}
+
 /* Runs on the worker: the session thread, which keeps the heartbeats, never
  * touches the share. */
 static void
@@ -79,6 +108,8 @@ worker_render(struct work *w)
         return;
     }
     struct render_request rq = {
+        .may_publish = worker_may_publish,
+        .publish_arg = w,
         .m = w->m,
         .zip_path = w->zip,
         .out_path = w->out,

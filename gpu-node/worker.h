@@ -36,6 +36,8 @@ struct work {
     size_t breaker_idx;            /* its entry in the probe table */
     atomic_uint_fast64_t progress; /* frames encoded */
     atomic_int cancel;
+    const char *share;    /* the node's share and its id: checked before */
+    const char *share_id; /* the result is published (NULL: not) */
     /* Filled by the worker: */
     int ok;
     struct render_result res;

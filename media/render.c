@@ -774,6 +774,14 @@ render_run_publish(struct render_run *r, char *err, size_t errlen)
         errno = saved;
         return -1;
     }
+    if (rq->may_publish != NULL) {
+        char why[ERR_MAX] = "";
+        if (rq->may_publish(rq->publish_arg, why, sizeof(why)) == -1) {
+            errf(err, errlen, "not published: %s", why);
+            errno = ECANCELED;
+            return -1; /* the teardown removes the .part */
+        }
+    }
     if (rename(r->part, rq->out_path) == -1) {
         saved = errno;
         errf(err, errlen, "renaming %s: %s", r->part, strerror(saved));

@@ -37,6 +37,12 @@ struct render_request {
     /* Test hook (FRAMEFARM_FAULT_DECODER): when it names decoder, every
      * GPU decode fails as a broken engine's would. NULL: none. */
     const char *fault_decoder;
+    /* Asked just before the rename that publishes the mini-video (a
+     * render that was fenced or cancelled while it ran, or whose share
+     * went away, must not appear there): 0 to publish, -1 with why to
+     * drop it instead. NULL: always publish. */
+    int (*may_publish)(void *arg, char *why, size_t whylen);
+    void *publish_arg;
 };
 
 struct render_result {
