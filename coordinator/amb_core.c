@@ -317,7 +317,7 @@ core_after_failure(struct amb_core *c, uint32_t set)
         return;
     if (s->nfailed_on >= c->cfg->max_nodes_per_set ||
         s->failures >= c->cfg->max_failures_per_set ||
-        s->reclaims >= c->cfg->max_failures_per_set)
+        s->reclaims >= c->cfg->max_reclaims_per_set)
         core_fail_job(c, set);
 }
 
@@ -868,6 +868,24 @@ core_on_fail(struct amb_core *c, struct core_node *node,
             core_log(c, AMB_LOG_WARN, 0,
                      "job %s set %u epoch %llu: node %s has no space on the "
                      "share (%s); Available again, no failure counted",
+                     c->job->id, f->set, (unsigned long long)f->epoch,
+                     node->name, f->text);
+        }
+        return;
+    }
+    if (f->decline) {
+        /* The node's environment refused (busy with a fenced render, its
+         * share gone): the set goes back without a failure counted and
+         * the node's breaker is not charged; it is offered nothing for a
+         * lease period, the time its state takes to change. */
+        nodewatch_decline(&node->w, c->now + c->cfg->lease_renew_ms);
+        if (set_table_unassign(c->sets, f->set, f->epoch) == 0) {
+            core_record_set(c, JREC_UNASSIGN, f->set, f->epoch, node->name,
+                            NULL);
+            c->st.declined++;
+            core_log(c, AMB_LOG_WARN, 0,
+                     "job %s set %u epoch %llu: node %s declined it (%s); "
+                     "Available again, no failure counted",
                      c->job->id, f->set, (unsigned long long)f->epoch,
                      node->name, f->text);
         }

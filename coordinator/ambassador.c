@@ -28,6 +28,7 @@
 #include "common/jsonutil.h"
 #include "common/log.h"
 #include "common/proto.h"
+#include "common/sharepath.h"
 #include "coordinator/amb_core.h"
 #include "coordinator/checker.h"
 #include "coordinator/events.h"
@@ -64,7 +65,7 @@ struct amb_conn {
 
 /* An action that waits for the journal: a message to a node, the start of
  * the concat, the end of the job, a log line. */
-enum amb_def_type { DEF_SEND, DEF_CONCAT, DEF_DONE, DEF_LOG };
+enum amb_def_type { DEF_SEND, DEF_CONCAT, DEF_DONE, DEF_LOG, DEF_SWEEP };
 struct amb_deferred {
     enum amb_def_type type;
     uint64_t session;
@@ -74,7 +75,8 @@ struct amb_deferred {
     char **paths;         /* DEF_CONCAT, owned */
     char **shas;          /* DEF_CONCAT, owned: each path's sha256 */
     size_t npaths;
-    char *text; /* DEF_LOG, owned */
+    char *text; /* DEF_LOG: the line; DEF_SWEEP: the counted result's
+                   path, relative to the share; owned */
     struct amb_deferred *next;
 };
 
@@ -110,6 +112,7 @@ struct ambassador {
 static void amb_step(struct ambassador *a, const struct amb_event *ev);
 static void amb_run_deferred(struct ambassador *a, struct amb_deferred *d);
 static void amb_watch_holders(struct ambassador *a);
+static void amb_sweep_set(struct ambassador *a, const char *rel);
 
 /* How many node connections the descriptor limit allows, after raising
  * the soft limit to the hard one, with AMB_FD_RESERVE kept free. */
@@ -512,6 +515,14 @@ amb_act(struct ambassador *a, const struct amb_act *act)
         break;
     case ACT_RECORD:
         amb_record(a, &act->u.rec.r);
+        if (act->u.rec.r.type == JREC_ACCEPT) {
+            /* Once the count is durable, the set's other epochs' files
+             * (reclaimed, fenced, stale renders) go. */
+            d = amb_deferred_new(DEF_SWEEP, 0);
+            if ((d->text = strdup(act->u.rec.r.path)) == NULL)
+                amb_oom("sweep");
+            amb_defer(a, d);
+        }
         break;
     case ACT_CHECK: {
         const struct ev_result *r = &act->u.check.r;
@@ -590,10 +601,42 @@ amb_run_deferred(struct ambassador *a, struct amb_deferred *d)
         case DEF_LOG:
             log_info("%s", d->text);
             break;
+        case DEF_SWEEP:
+            amb_sweep_set(a, d->text);
+            break;
         }
         d->next = NULL;
         amb_deferred_free(d);
         d = next;
+    }
+}
+
+/* Remove the files in a counted result's folder but it (rel: the result,
+ * relative to the share). */
+static void
+amb_sweep_set(struct ambassador *a, const char *rel)
+{
+    char abs[FS_PATH_MAX];
+    char *slash;
+    if (fs_join(abs, sizeof(abs), a->cfg->share, rel) == -1 ||
+        (slash = strrchr(abs, '/')) == NULL)
+        return;
+    *slash = '\0';
+    checker_sweep(a->checker, abs, slash + 1);
+}
+
+/* The job is over: every set's folder keeps its counted result only
+ * (renders published after their set was counted, or never counted). */
+static void
+amb_sweep_job(struct ambassador *a)
+{
+    for (uint32_t i = 0; i < a->job->nsets; i++) {
+        char dir[FS_PATH_MAX];
+        const char *rel = amb_core_accepted(a->core, i);
+        const char *keep = rel != NULL ? strrchr(rel, '/') : NULL;
+        if (sharepath_out_dir(a->cfg->share, a->job->id, i, dir,
+                              sizeof(dir)) == 0)
+            checker_sweep(a->checker, dir, keep != NULL ? keep + 1 : "");
     }
 }
 
@@ -991,6 +1034,7 @@ amb_job_over(struct ambassador *a)
 
     amb_drain_journal(a);
     amb_job_summary(a);
+    amb_sweep_job(a);
     snprintf(id, sizeof(id), "%s", a->job->id);
     service_job_ended(a->svc, id, st, a->done ? "" : amb_core_report(a->core),
                       frames);
@@ -1086,6 +1130,7 @@ ambassador_run(struct ambassador *a)
     amb_progress(a, clock_now_ms(), 1);
     amb_finish_nodes(a);
     amb_job_summary(a);
+    amb_sweep_job(a);
     return a->done ? 0 : -1;
 }
 

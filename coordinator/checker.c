@@ -3,6 +3,7 @@
  */
 #include "coordinator/checker.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -18,7 +19,13 @@
 #include "media/concat.h"
 #include "media/vidinfo.h"
 
-enum checker_task_type { TASK_CHECK, TASK_REMOVE, TASK_CONCAT, TASK_STOP };
+enum checker_task_type {
+    TASK_CHECK,
+    TASK_REMOVE,
+    TASK_SWEEP,
+    TASK_CONCAT,
+    TASK_STOP
+};
 
 struct checker_task {
     enum checker_task_type type;
@@ -26,6 +33,7 @@ struct checker_task {
     struct ev_result r; /* TASK_CHECK: what the node said; echoed back */
     uint64_t frames;    /* TASK_CHECK: the set's; TASK_CONCAT: the job's */
     char path[FS_PATH_MAX];
+    char keep[FS_PATH_MAX]; /* TASK_SWEEP: the one file name kept */
     struct enc_params enc;
     char **paths; /* TASK_CONCAT, owned */
     char **shas;  /* TASK_CONCAT, owned: each path's sha256 as counted, or
@@ -139,13 +147,39 @@ checker_emit(struct checker *k, struct amb_event *ev)
     }
 }
 
+/* Remove every file in dir but keep (a name; "" keeps none): the results
+ * of a set's epochs that were not counted, and .part files of renders
+ * that will never be published. */
+static void
+checker_sweep_dir(const char *dir, const char *keep)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    unsigned n = 0;
+    if (d == NULL)
+        return; /* gone already (a cancelled job), or the share is sick */
+    while ((de = readdir(d)) != NULL) {
+        char path[FS_PATH_MAX];
+        if (de->d_name[0] == '.' || strcmp(de->d_name, keep) == 0 ||
+            fs_join(path, sizeof(path), dir, de->d_name) == -1)
+            continue;
+        if (unlink(path) == 0)
+            n++;
+        else if (errno != ENOENT)
+            log_warn("checker: remove %s", path);
+    }
+    closedir(d);
+    if (n > 0)
+        log_debug("checker: swept %u uncounted file(s) from %s", n, dir);
+}
+
 static void
 checker_run(struct checker *k, struct checker_task *t)
 {
     struct amb_event *ev = calloc(1, sizeof(*ev));
     uint64_t frames = 0;
 
-    if (ev == NULL && t->type != TASK_REMOVE)
+    if (ev == NULL && t->type != TASK_REMOVE && t->type != TASK_SWEEP)
         return;
     switch (t->type) {
     case TASK_CHECK:
@@ -178,6 +212,9 @@ checker_run(struct checker *k, struct checker_task *t)
     case TASK_REMOVE:
         if (unlink(t->path) == -1 && errno != ENOENT)
             log_warn("checker: remove %s", t->path);
+        break;
+    case TASK_SWEEP:
+        checker_sweep_dir(t->path, t->keep);
         break;
     case TASK_STOP:
         break;
@@ -244,6 +281,18 @@ checker_check(struct checker *k, uint64_t session, const struct ev_result *r,
     t->frames = frames;
     t->enc = *enc;
     snprintf(t->path, sizeof(t->path), "%s", abs_path);
+    checker_push(k, t);
+}
+
+void
+checker_sweep(struct checker *k, const char *abs_dir, const char *keep)
+{
+    struct checker_task *t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return;
+    t->type = TASK_SWEEP;
+    snprintf(t->path, sizeof(t->path), "%s", abs_dir);
+    snprintf(t->keep, sizeof(t->keep), "%s", keep != NULL ? keep : "");
     checker_push(k, t);
 }
 

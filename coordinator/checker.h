@@ -27,6 +27,10 @@ void checker_check(struct checker *k, uint64_t session,
                    uint64_t frames, const struct enc_params *enc);
 /* Remove a stale or rejected result file. */
 void checker_remove(struct checker *k, const char *abs_path);
+/* Remove every file in abs_dir but the one named keep (NULL or "": none):
+ * a set's uncounted epochs' results, once one is counted or its job is
+ * over. */
+void checker_sweep(struct checker *k, const char *abs_dir, const char *keep);
 /* Concatenate paths (taken, with the array) in order into out; sets that
  * cannot be stream-copied are re-encoded with enc. First every path must
  * still hash to its sha256 as counted (shas, taken; an entry may be NULL:

@@ -37,6 +37,7 @@ config_defaults(struct coord_config *c)
     c->journal_compact_bytes = CONFIG_DEFAULT_JOURNAL_COMPACT_BYTES;
     c->share_min_free_bytes = CONFIG_DEFAULT_SHARE_MIN_FREE_BYTES;
     c->max_failures_per_set = CONFIG_DEFAULT_MAX_FAILURES_PER_SET;
+    c->max_reclaims_per_set = CONFIG_DEFAULT_MAX_RECLAIMS_PER_SET;
 }
 
 static uint64_t
@@ -117,6 +118,9 @@ static const struct config_key {
      1, CONFIG_MAX_COUNT},
     {"max_failures_per_set",
      offsetof(struct coord_config, max_failures_per_set), 1, 1,
+     CONFIG_MAX_COUNT},
+    {"max_reclaims_per_set",
+     offsetof(struct coord_config, max_reclaims_per_set), 1, 1,
      CONFIG_MAX_COUNT},
 };
 

@@ -26,6 +26,9 @@
 #define CONFIG_DEFAULT_HELLO_MS 5000
 #define CONFIG_DEFAULT_MAX_NODES_PER_SET 3
 #define CONFIG_DEFAULT_MAX_FAILURES_PER_SET 6
+/* A set lost with its node (a cable, a crash) says little about the set:
+ * it may be lost three times as often as a render may fail. */
+#define CONFIG_DEFAULT_MAX_RECLAIMS_PER_SET 18
 #define CONFIG_MAX_SLOTS 16
 #define CONFIG_DEFAULT_LEASE_RENEW_MS 2000
 #define CONFIG_DEFAULT_FENCE_MS 10000
@@ -62,9 +65,10 @@ struct coord_config {
     uint64_t share_suspect_ms;     /* no probe answer for this: share sick */
     uint32_t max_nodes_per_set;    /* distinct failing nodes before the job
                                       stops */
-    uint32_t max_failures_per_set; /* failures, or reclaims, in all before
-                                      the job stops (fewer nodes than
-                                      max_nodes_per_set) */
+    uint32_t max_failures_per_set; /* failures in all before the job stops
+                                      (fewer nodes than max_nodes_per_set) */
+    uint32_t max_reclaims_per_set; /* losses with a node (network, crash)
+                                      before the job stops */
     int progress;                  /* print progress lines on stdout */
     int keyed;                     /* nodes must authenticate */
     int force; /* a job of this name made from another input is removed and

@@ -81,6 +81,9 @@ struct ev_set {
     uint64_t frames;    /* EV_PROGRESS */
     int nospace;        /* EV_FAIL: refused for want of space on the share
                            (the environment's fault, not the set's) */
+    int decline;        /* EV_FAIL: the node declined it for its own
+                           environment (no free slot, fenced, its share
+                           gone): not the set's fault, nor its render's */
     char text[ERR_MAX]; /* EV_FAIL: the node's error */
 };
 

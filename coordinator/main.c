@@ -93,7 +93,8 @@ static const char usage_text[] =
     "  --lease-renew-ms N (2000) --fence-ms N (10000) --reclaim-ms N (15000)\n"
     "  --grace-ms N (60000)      --share-poll-ms N (1000)\n"
     "  --share-suspect-ms N (5000)  --share-min-free-bytes N (256 MiB)\n"
-    "  --max-failures-per-set N (6) --journal-compact-bytes N (1 MiB)\n"
+    "  --max-failures-per-set N (6) --max-reclaims-per-set N (18)\n"
+    "  --journal-compact-bytes N (1 MiB)\n"
     "  --time-scale X         divide every timing by X (tests; 1..1000)\n";
 
 enum {
@@ -151,6 +152,7 @@ static const struct option long_opts[] = {
     {"share-suspect-ms", required_argument, NULL, OPT_KEY},
     {"share-min-free-bytes", required_argument, NULL, OPT_KEY},
     {"max-failures-per-set", required_argument, NULL, OPT_KEY},
+    {"max-reclaims-per-set", required_argument, NULL, OPT_KEY},
     {"journal-compact-bytes", required_argument, NULL, OPT_KEY},
     {"config", required_argument, NULL, OPT_CONFIG},
     {"advertise", required_argument, NULL, OPT_ADVERTISE},

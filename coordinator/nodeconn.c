@@ -427,6 +427,8 @@ nodeconn_handle(struct nodeconn *c, const cJSON *msg, char *why, size_t whylen)
                      e != NULL ? e : "(no reason given)");
             ev->u.set.nospace =
                 cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "nospace"));
+            ev->u.set.decline =
+                cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "decline"));
         }
         nodeconn_emit(c, ev);
         return 0;

@@ -55,7 +55,8 @@ nodewatch_release(struct nodewatch *w, uint32_t set, uint64_t epoch)
 bool
 nodewatch_can_take(const struct nodewatch *w, uint64_t now_ms)
 {
-    if (w->suspect || w->lease_stale || w->nheld >= w->slots)
+    if (w->suspect || w->lease_stale || w->nheld >= w->slots ||
+        now_ms < w->declined_until)
         return false;
     switch (w->br.state) {
     case BREAKER_CLOSED:
@@ -73,6 +74,13 @@ nodewatch_usable(const struct nodewatch *w, uint64_t now_ms)
 {
     return !w->suspect && !w->lease_stale &&
            !(w->br.state == BREAKER_OPEN && now_ms < w->br.reopen_ms);
+}
+
+void
+nodewatch_decline(struct nodewatch *w, uint64_t until_ms)
+{
+    if (until_ms > w->declined_until)
+        w->declined_until = until_ms;
 }
 
 bool

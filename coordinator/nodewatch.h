@@ -36,6 +36,8 @@ struct nodewatch {
     int nheld;
     bool suspect;     /* silent past suspect_ms (its thread says) */
     bool lease_stale; /* its lease stopped advancing while it is connected */
+    uint64_t declined_until; /* it declined a set (busy, fenced, its share
+                                gone): no offer before then */
 };
 
 /* A fresh breaker (seeded for its jitter) and no sets in hand. */
@@ -66,6 +68,10 @@ bool nodewatch_take(struct nodewatch *w, uint64_t now_ms);
  * failure, as before). */
 void nodewatch_outcome(struct nodewatch *w, bool ok, uint64_t now_ms,
                        const char *why);
+/* It declined a set for its environment (no free slot, fenced, its share
+ * gone): not a failure of the set or of the node's rendering, so the
+ * breaker is not charged; it is offered nothing before until_ms. */
+void nodewatch_decline(struct nodewatch *w, uint64_t until_ms);
 /* Liveness lost (heartbeat timeout, protocol error): open at once. */
 void nodewatch_trip(struct nodewatch *w, uint64_t now_ms, const char *why);
 /* Its thread says it turned silent (on) or is heard again (off). */

@@ -252,8 +252,8 @@ out:
 }
 
 static void
-session_fail_set(struct session *s, uint64_t set, uint64_t epoch,
-                 const char *err)
+session_report_fail(struct session *s, uint64_t set, uint64_t epoch,
+                    const char *err, int decline)
 {
     cJSON *m = session_msg(MSG_FAIL);
     if (m == NULL)
@@ -261,7 +261,25 @@ session_fail_set(struct session *s, uint64_t set, uint64_t epoch,
     json_add_u64(m, "set", set);
     json_add_u64(m, "epoch", epoch);
     cJSON_AddStringToObject(m, "error", err);
+    if (decline)
+        cJSON_AddBoolToObject(m, "decline", 1);
     session_send(s, m);
+}
+
+static void
+session_fail_set(struct session *s, uint64_t set, uint64_t epoch,
+                 const char *err)
+{
+    session_report_fail(s, set, epoch, err, 0);
+}
+
+/* Refused for this node's own state (no free slot, fenced): the set is
+ * not at fault and costs nothing. */
+static void
+session_decline_set(struct session *s, uint64_t set, uint64_t epoch,
+                    const char *err)
+{
+    session_report_fail(s, set, epoch, err, 1);
 }
 
 static int
@@ -324,11 +342,12 @@ session_on_assign(struct session *s, const cJSON *msg)
     }
     slot = session_free_slot(s);
     if (s->fenced) {
-        session_fail_set(s, set, epoch, "node is fenced (lease not renewed)");
+        session_decline_set(s, set, epoch,
+                            "node is fenced (lease not renewed)");
         goto fail;
     }
     if (slot < 0 || workers_submit(s->workers, w) == -1) {
-        session_fail_set(s, set, epoch, "no free render slot");
+        session_decline_set(s, set, epoch, "no free render slot");
         goto fail;
     }
     s->active[slot] = w;
@@ -402,6 +421,9 @@ session_send_report(struct session *s, const struct work *w)
             /* The share is full: the environment refused, not the set. */
             if (err_is_nospace(w->err))
                 cJSON_AddBoolToObject(m, "nospace", 1);
+            /* Its share was gone: this node's trouble, not the set's. */
+            if (w->decline)
+                cJSON_AddBoolToObject(m, "decline", 1);
         }
         return session_send(s, m);
     }

@@ -72,11 +72,13 @@ worker_may_publish(void *arg, char *why, size_t whylen)
         return 0;
     if (shareid_read(w->share, id, err, sizeof(err)) == -1) {
         snprintf(why, whylen, "the share is gone: %s", err);
+        w->decline = 1;
         return -1;
     }
     if (strcmp(id, w->share_id) != 0) {
         snprintf(why, whylen, "the share is gone: %s now holds share id %s",
                  w->share, id);
+        w->decline = 1;
         return -1;
     }
     return 0;
@@ -100,6 +102,7 @@ worker_render(struct work *w)
                  "ambassador's share)",
                  dir);
         w->ok = 0;
+        w->decline = 1;
         return;
     }
     if (atomic_load(&w->cancel)) {
