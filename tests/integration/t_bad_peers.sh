@@ -12,6 +12,10 @@ exec 3<>"/dev/tcp/127.0.0.1/$PORT"
 msg='{"type":"hello","proto":99,"node":"old","slots":1,"encoders":[]}'
 printf "\\000\\000\\000\\$(printf '%03o' ${#msg})%s" "$msg" >&3
 exec 3>&-
+# Each of those took one of the few unauthenticated places a host gets
+# (AMB_PREAUTH_PER_HOST): let them be dropped before the next peer comes.
+wait_for "$T/coord.log" 'protocol version mismatch' 10
+wait_for "$T/coord.log" 'frame length 2147483647' 10
 # A peer that says a proper hello and then sends garbage inside a valid
 # frame: a protocol error after the handshake trips its breaker and drops it.
 exec 3<>"/dev/tcp/127.0.0.1/$PORT"

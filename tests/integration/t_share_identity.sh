@@ -6,6 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 zip=$(sample s48 48 320x180)
 start_coord --input "$zip" --output "$T/out.mp4" --set-size 8
+wait_for "$T/coord.log" 'sets ready' 10
 [ -s "$SHARE/coord/share-id" ] || fail "the ambassador wrote no coord/share-id"
 
 # Not mounted: the empty directory underneath. The node waits, then gives
