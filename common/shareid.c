@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <mntent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,8 @@
 #define SHAREID_FILE "share-id"
 #define SHAREID_DIR_MODE 0755
 #define SHAREID_FILE_MODE 0644
+#define SHAREID_FSTAB "/etc/fstab"
+#define SHAREID_MOUNTS "/proc/self/mounts"
 
 int
 shareid_valid(const char *s)
@@ -70,13 +74,62 @@ shareid_read(const char *share, char *id, char *err, size_t errlen)
     return 0;
 }
 
+/* 1 when table (an fstab or mounts file) lists dir as a mount point. */
+static int
+shareid_listed(const char *table, const char *dir)
+{
+    struct mntent me, *m;
+    char buf[4096];
+    int found = 0;
+    FILE *f = setmntent(table, "r");
+    if (f == NULL)
+        return 0;
+    while (!found && (m = getmntent_r(f, &me, buf, sizeof(buf))) != NULL)
+        found = strcmp(m->mnt_dir, dir) == 0;
+    endmntent(f);
+    return found;
+}
+
+/* A share about to get its identity: refuse a mount point that fstab
+ * names and that is not mounted now (the directory underneath), so the
+ * share's first ambassador never initialises the wrong directory. */
+static int
+shareid_mounted(const char *share, const char *fstab, const char *mounts,
+                char *err, size_t errlen)
+{
+    char real[PATH_MAX];
+    if (realpath(share, real) == NULL)
+        return 0; /* made below, or refused there */
+    if (shareid_listed(fstab, real) && !shareid_listed(mounts, real)) {
+        errf(err, errlen,
+             "%s is a mount point in %s but nothing is mounted there: "
+             "mount the share first (an empty directory underneath would "
+             "become a share of its own)",
+             real, fstab);
+        return -1;
+    }
+    return 0;
+}
+
 int
 shareid_ensure(const char *share, char *id, char *err, size_t errlen)
+{
+    return shareid_ensure_in(share, SHAREID_FSTAB, SHAREID_MOUNTS, id, err,
+                             errlen);
+}
+
+int
+shareid_ensure_in(const char *share, const char *fstab, const char *mounts,
+                  char *id, char *err, size_t errlen)
 {
     char path[FS_PATH_MAX], dir[FS_PATH_MAX], text[SHAREID_HEX + 2];
     unsigned char raw[SHAREID_BYTES];
     int fd;
 
+    if (shareid_read(share, id, err, errlen) == 0)
+        return 0;
+    if (shareid_mounted(share, fstab, mounts, err, errlen) == -1)
+        return -1;
     if (sharepath_coord_dir(share, dir, sizeof(dir)) == -1 ||
         fs_mkdir_p(dir, SHAREID_DIR_MODE) == -1 ||
         sharepath_nodes_dir(share, dir, sizeof(dir)) == -1 ||
@@ -85,8 +138,6 @@ shareid_ensure(const char *share, char *id, char *err, size_t errlen)
         errf(err, errlen, "preparing %s: %s", share, strerror(errno));
         return -1;
     }
-    if (shareid_read(share, id, err, errlen) == 0)
-        return 0;
     if (RAND_bytes(raw, sizeof(raw)) != 1) {
         errf(err, errlen, "no randomness for the share id");
         return -1;
@@ -99,8 +150,8 @@ shareid_ensure(const char *share, char *id, char *err, size_t errlen)
      * both read it back. */
     fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, SHAREID_FILE_MODE);
     if (fd != -1) {
-        int bad = fdio_write_full(fd, text, SHAREID_HEX + 1) == -1 ||
-                  fsync(fd) == -1;
+        int bad =
+            fdio_write_full(fd, text, SHAREID_HEX + 1) == -1 || fsync(fd) == -1;
         close(fd);
         if (bad || fs_fsync_parent(path) == -1) {
             errf(err, errlen, "writing %s: %s", path, strerror(errno));

@@ -15,9 +15,13 @@
 
 #define SHAREID_HEX 32
 
-/* The ambassador: read the id, or create it (with coord/ and nodes/).
- * 0 with id (SHAREID_HEX + 1 bytes), or -1 with err. */
+/* The ambassador: read the id, or create it (with coord/ and nodes/) --
+ * but never on a mount point /etc/fstab names while nothing is mounted
+ * there. 0 with id (SHAREID_HEX + 1 bytes), or -1 with err. */
 int shareid_ensure(const char *share, char *id, char *err, size_t errlen);
+/* shareid_ensure with the fstab and mounts tables named (tests). */
+int shareid_ensure_in(const char *share, const char *fstab, const char *mounts,
+                      char *id, char *err, size_t errlen);
 /* A node: read the id. 0 with id, or -1 with err (missing: "is the share
  * mounted?"). Writes nothing. */
 int shareid_read(const char *share, char *id, char *err, size_t errlen);
