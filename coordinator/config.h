@@ -31,8 +31,15 @@
 #define CONFIG_DEFAULT_MAX_RECLAIMS_PER_SET 18
 #define CONFIG_MAX_SLOTS 16
 #define CONFIG_DEFAULT_LEASE_RENEW_MS 2000
-#define CONFIG_DEFAULT_FENCE_MS 10000
-#define CONFIG_DEFAULT_RECLAIM_MS 15000
+/* Derived from NFS's own timeouts (docs/operations.md, "Timings"): with
+ * the mount options framefarm asks for (hard,timeo=100,retrans=3) one
+ * lost RPC stalls a lease write for timeo, 10 s, and a second one 20 s;
+ * a node fences only after two of them plus a renewal period, so a share
+ * hiccup does not throw away every render in flight. reclaim_ms adds the
+ * ambassador's lag in seeing a lease (a renewal and a poll) and a margin,
+ * so a silent node has always stopped before its sets are reclaimed. */
+#define CONFIG_DEFAULT_FENCE_MS 25000
+#define CONFIG_DEFAULT_RECLAIM_MS 30000
 #define CONFIG_DEFAULT_GRACE_MS 60000
 #define CONFIG_DEFAULT_SHARE_POLL_MS 1000
 #define CONFIG_DEFAULT_SHARE_SUSPECT_MS 5000

@@ -90,7 +90,7 @@ static const char usage_text[] =
     "JSON file, with '_' for '-'; flags win):\n"
     "  --config FILE\n"
     "  --heartbeat-ms N (1000)   --suspect-ms N (3000)   --dead-ms N (6000)\n"
-    "  --lease-renew-ms N (2000) --fence-ms N (10000) --reclaim-ms N (15000)\n"
+    "  --lease-renew-ms N (2000) --fence-ms N (25000) --reclaim-ms N (30000)\n"
     "  --grace-ms N (60000)      --share-poll-ms N (1000)\n"
     "  --share-suspect-ms N (5000)  --share-min-free-bytes N (256 MiB)\n"
     "  --max-failures-per-set N (6) --max-reclaims-per-set N (18)\n"

@@ -28,7 +28,7 @@
 #define NODE_MAX_SLOTS 16
 /* Until the ambassador's welcome says otherwise (reliability.md §3.4). */
 #define NODE_DEFAULT_LEASE_RENEW_MS 2000
-#define NODE_DEFAULT_FENCE_MS 10000
+#define NODE_DEFAULT_FENCE_MS 25000 /* until welcome says (config.h) */
 #define NODE_DEFAULT_GRACE_MS 60000
 
 struct node_config {

@@ -12,7 +12,7 @@ start_node sleepy
 wait_for "$T/node-sleepy.log" 'rendering' 30
 kill -STOP "$(node_pid sleepy)"
 wait_for "$T/coord.log" 'node sleepy: session ended: heartbeat timeout' 20
-wait_for "$T/coord.log" 'reclaimed from node sleepy' 5
+wait_for "$T/coord.log" 'reclaimed from node sleepy' 10
 start_node b
 wait_exit "$COORD_PID" 240
 kill -CONT "$(node_pid sleepy)"
