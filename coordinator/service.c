@@ -587,6 +587,19 @@ service_submit(struct service *s, const cJSON *req)
         pthread_mutex_unlock(&s->mu);
         goto refuse;
     }
+    for (const struct svc_job *o = s->jobs; o != NULL; o = o->next) {
+        if ((!svc_terminal(o->state) || o->preparing) &&
+            strcmp(o->output, j->output) == 0) {
+            errf(err, sizeof(err),
+                 "%s is already the output of job %s (%s): one video, one "
+                 "job",
+                 j->output, o->id,
+                 o->preparing ? "being submitted"
+                              : service_state_name(o->state));
+            pthread_mutex_unlock(&s->mu);
+            goto refuse;
+        }
+    }
     if (s->next_seq >= (PROTO_MAX_EPOCH >> JOB_EPOCH_SHIFT) - 1) {
         pthread_mutex_unlock(&s->mu);
         errf(err, sizeof(err), "the queue's numbers are used up");

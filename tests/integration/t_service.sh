@@ -28,6 +28,9 @@ set +e; ff submit "$T/bad.zip" -o "$T/bad.mp4" 2>"$T/bad.err"; st=$?; set -e
 touch "$T/exists.mp4"
 set +e; ff submit "$z2" -o "$T/exists.mp4" 2>"$T/exists.err"; st=$?; set -e
 [ "$st" -eq 2 ] && grep -q 'exists' "$T/exists.err" || fail "existing output: exit $st: $(cat "$T/exists.err")"
+# Two jobs may not write one video.
+set +e; ff submit "$z1" -o "$T/high.mkv" --job other 2>"$T/same.err"; st=$?; set -e
+[ "$st" -eq 2 ] && grep -q 'already the output of job high' "$T/same.err" || fail "a second job for one output: exit $st: $(cat "$T/same.err")"
 # h264 in .webm: refused before any work.
 set +e; ff submit "$z2" -o "$T/x.webm" 2>"$T/webm.err"; st=$?; set -e
 [ "$st" -eq 2 ] || fail "h264 in webm: exit $st: $(cat "$T/webm.err")"
