@@ -6,6 +6,7 @@
 #   make SANITIZER=tsan test   TSan build in build-tsan/
 #   make bench      node pipeline vs the ffmpeg command line, same frames
 #   make fuzz       libFuzzer harnesses (clang, build-fuzz/), FUZZ_SECONDS each
+#   make lab        the lab in a box (root): namespaces, sshfs, faults; one table
 
 CC ?= gcc
 SANITIZER ?=
@@ -198,6 +199,17 @@ fuzz: deps
 	@$(MAKE) --no-print-directory fuzz-binaries
 	@sh tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_JOBS)
 fuzz-binaries: $(FUZZ_BINS)
+
+# The lab in a box (tests/lab/, docs/operations.md): the share, the
+# ambassador and the nodes in network namespaces, the share over sshfs,
+# cables pulled and paths cut; needs root. LAB_PROFILE short (what make
+# test runs), medium (every fault once, soft mounts) or full; LAB_RUNS
+# runs of each fault; the table goes to $(BUILD)/lab-$(LAB_PROFILE)/.
+LAB_PROFILE ?= full
+.PHONY: lab
+lab: all
+	@sh scripts/deps.sh lab
+	@BUILD=$(BUILD) bash tests/lab/lab.sh $(LAB_PROFILE)
 
 FORMAT_FILES = $(wildcard common/*.[ch] media/*.[ch] coordinator/*.[ch] \
 	gpu-node/*.[ch] cli/*.[ch] tests/unit/*.[ch] tests/tools/*.[ch] \

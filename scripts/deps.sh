@@ -3,7 +3,10 @@
 # Called by every Makefile target that builds; a no-op (a few pkg-config
 # calls) when everything is present. `deps.sh fuzz`, called only by
 # `make fuzz`, does the same for clang and its libFuzzer runtime instead,
-# so that building and testing never need clang.
+# so that building and testing never need clang. `deps.sh lab`, called by
+# `make lab` (tests/lab/), does it for the lab in a box: sshd and sshfs for
+# the share over the network, nftables for cut paths and loss, iproute2
+# for namespaces and cables, faketime for a node's stepped clock.
 set -eu
 
 PKGS="pkg-config libavcodec-dev libavformat-dev libavutil-dev libswscale-dev \
@@ -15,6 +18,10 @@ cmocka libcrypto libturbojpeg zlib"
 # which clang does not pull in without recommends.
 FUZZ_PKGS="clang libclang-rt-14-dev"
 FUZZ_CC=${FUZZ_CC:-clang}
+LAB_PKGS="openssh-server openssh-client sshfs fuse3 nftables iproute2 \
+faketime procps psmisc"
+LAB_CMDS="/usr/sbin/sshd ssh ssh-keygen sshfs fusermount3 nft ip unshare \
+nsenter faketime pgrep fuser"
 mode=${1:-build}
 
 # Adds to missing what building and testing lack.
@@ -53,6 +60,11 @@ missing=""
 if [ "$mode" = fuzz ]; then
     PKGS=$FUZZ_PKGS
     fuzz_links || missing=" $FUZZ_CC with libFuzzer"
+elif [ "$mode" = lab ]; then
+    PKGS=$LAB_PKGS
+    for c in $LAB_CMDS; do
+        command -v "$c" >/dev/null 2>&1 || missing="$missing $c"
+    done
 else
     check_build
 fi
