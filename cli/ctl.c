@@ -725,3 +725,25 @@ usage:
     fprintf(stderr, "%s%s", submit_usage, ctl_common_help);
     return CLI_EXIT_USAGE;
 }
+
+/* ---- ping (check-share) ---- */
+
+int
+cli_ping(const char *cmd, const char *hostport, const char *secret_file,
+         cJSON **reply)
+{
+    struct ctl c;
+    int rc;
+
+    ctl_init(&c);
+    if ((hostport != NULL && ctl_common_flag(&c, cmd, 'C', hostport) == -1) ||
+        (secret_file != NULL &&
+         ctl_common_flag(&c, cmd, 'S', secret_file) == -1))
+        return CLI_EXIT_USAGE;
+    rc = ctl_call(&c, cmd, ctl_request("ping", NULL), CTL_TIMEOUT_MS, reply);
+    if (rc == 0 && (rc = ctl_outcome(cmd, *reply)) != 0) {
+        cJSON_Delete(*reply);
+        *reply = NULL;
+    }
+    return rc;
+}

@@ -1,7 +1,7 @@
 /*
  * main.c - `framefarm COMMAND ...`: dispatches to render, sample, verify,
- * submit, status, cancel, wait and bench; `--version` is answered here,
- * for every command.
+ * submit, status, cancel, wait, check-share and bench; `--version` is
+ * answered here, for every command.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -34,6 +34,10 @@ static const struct {
     {"cancel", cli_cancel, "cancel JOB: stop a queued or running job"},
     {"wait", cli_wait,
      "wait JOB: exit 0 when the job's video is written and verified"},
+    {"check-share", cli_check_share,
+     "check-share DIR [--coordinator HOST:PORT]: on a render machine, is\n"
+     "             the share mounted, the ambassador's, and sound (PASS,\n"
+     "             WARN or FAIL a check, with what to change)"},
     {"bench", cli_bench,
      "bench ZIP [--frames N] [--encoders LIST] [--json] [--svg FILE]: encode\n"
      "             the same frames with every encoder here and with the\n"

@@ -213,6 +213,7 @@ nodeconn_control(struct nodeconn *c, const cJSON *msg, const char *nonce)
             cJSON_AddBoolToObject(reply, "ok", 1);
             json_add_u64(reply, "generation", c->cfg->gen);
             cJSON_AddBoolToObject(reply, "service", c->svc != NULL);
+            cJSON_AddStringToObject(reply, "share_id", c->cfg->share_id);
         }
     } else if (c->svc == NULL) {
         reply = cJSON_CreateObject();

@@ -46,6 +46,7 @@ check_help "framefarm sample" cli/media_cmds.c '^cli_sample' "$BIN/framefarm" sa
 check_help "framefarm verify" cli/media_cmds.c '^cli_verify' "$BIN/framefarm" verify
 check_help "framefarm bench" cli/bench.c '^bench_parse' "$BIN/framefarm" bench
 check_help "framefarm submit" cli/ctl.c 'submit_opts\[\] = \{' "$BIN/framefarm" submit
+check_help "framefarm check-share" cli/checkshare.c '^cli_check_share' "$BIN/framefarm" check-share
 check_help "framefarm status" cli/ctl.c '^ctl_simple_args' "$BIN/framefarm" status
 for c in cancel wait; do
     check_help "framefarm $c" cli/ctl.c 'ctl_common_opts\[\] = \{' "$BIN/framefarm" "$c"
