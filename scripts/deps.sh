@@ -22,6 +22,14 @@ LAB_PKGS="openssh-server openssh-client sshfs fuse3 nftables iproute2 \
 faketime procps psmisc"
 LAB_CMDS="/usr/sbin/sshd ssh ssh-keygen sshfs fusermount3 nft ip unshare \
 nsenter faketime pgrep fuser"
+# `deps.sh deploy`, called by .ci/run: what the deployment kit's tests
+# (nfs-setup/, tests/integration/t_deploy_*.sh) run: shellcheck on the
+# scripts, systemd-analyze verify on the units, nft -c on the firewall
+# table, and a one-machine Slurm cluster (slurm-wlm and munge). Without
+# them those tests skip.
+DEPLOY_PKGS="shellcheck systemd slurm-wlm munge nftables iproute2"
+DEPLOY_CMDS="shellcheck systemd-analyze slurmctld slurmd sbatch munged \
+mungekey nft ss unshare"
 mode=${1:-build}
 
 # Adds to missing what building and testing lack.
@@ -60,6 +68,11 @@ missing=""
 if [ "$mode" = fuzz ]; then
     PKGS=$FUZZ_PKGS
     fuzz_links || missing=" $FUZZ_CC with libFuzzer"
+elif [ "$mode" = deploy ]; then
+    PKGS=$DEPLOY_PKGS
+    for c in $DEPLOY_CMDS; do
+        command -v "$c" >/dev/null 2>&1 || missing="$missing $c"
+    done
 elif [ "$mode" = lab ]; then
     PKGS=$LAB_PKGS
     for c in $LAB_CMDS; do
