@@ -14,6 +14,7 @@ usage() {
     cat <<EOF
 usage: nfs-setup/client.sh --server HOST [--export /srv/framefarm]
            [--mount-point /mnt/framefarm] [--fstab] [--coordinator HOST:PORT]
+           [--timeo 600]
            [--uid 7700] [--gid 7700] [--dry-run] [--root DIR]
   --server       the share's server (nfs-setup/server.sh ran there)
   --export       the directory it exports (server.sh --dir)
@@ -21,6 +22,8 @@ usage: nfs-setup/client.sh --server HOST [--export /srv/framefarm]
   --fstab        an /etc/fstab line instead of a systemd mount unit
   --coordinator  the ambassador, written into /etc/framefarm/node.conf the
                  first time (default: HOST:7700)
+  --timeo        tenths of a second before a request is sent again (600;
+                 see the options below and docs/operations.md)
   --uid, --gid   the framefarm user's ids: the same as on the server
   --dry-run      print every change, make none
   --root DIR     write the files under DIR and run no command (tests, images)
@@ -33,6 +36,7 @@ EXPORT=/srv/framefarm
 MNT=/mnt/framefarm
 FSTAB=0
 COORD=""
+TIMEO=600
 while [ $# -gt 0 ]; do
     common_flag "$@"
     if [ "$SHIFT" -gt 0 ]; then shift "$SHIFT"; continue; fi
@@ -42,6 +46,7 @@ while [ $# -gt 0 ]; do
     --mount-point) [ $# -ge 2 ] || usage; MNT=${2%/}; shift ;;
     --fstab) FSTAB=1 ;;
     --coordinator) [ $# -ge 2 ] || usage; COORD=$2; shift ;;
+    --timeo) [ $# -ge 2 ] || usage; TIMEO=$2; shift ;;
     -h|--help) usage 0 ;;
     *) say "unknown flag $1"; usage ;;
     esac
@@ -52,6 +57,7 @@ case $SERVER in *[!A-Za-z0-9.:_[\]-]*) die "--server: $SERVER is not a host name
 case $EXPORT$MNT in *[!A-Za-z0-9._/-]*) die "--export and --mount-point: letters, digits, . _ - / only" ;; esac
 case $MNT in /*) ;; *) die "--mount-point must be an absolute path" ;; esac
 [ -n "$COORD" ] || COORD=$SERVER:7700
+case $TIMEO in ''|*[!0-9]*) die "--timeo: tenths of a second" ;; esac
 check_root
 
 # The mount options (nfs(5)), and why; ../shared/research/reliability.md
@@ -64,8 +70,12 @@ check_root
 #                lease stops advancing, the ambassador reclaims its sets
 #                after reclaim_ms (15 s), and the node fences itself after
 #                fence_ms (10 s) from a thread that never touches the share
-#   timeo=600    60 s before a retry over TCP (nfs(5): TCP retransmits by
-#                itself; shorter adds load and helps nothing)
+#   timeo=600    60 s before a request is sent again (nfs(5)'s default for
+#                TCP, which retransmits by itself, and the client resends
+#                at once on a new connection: timeo only bounds a request
+#                the server dropped silently). --timeo shorter bounds how
+#                long such a request stalls a lease renewal (a node fences
+#                itself after fence_ms, 10 s); see docs/operations.md
 #   retrans=2    after 2 retries the kernel logs "server ... not
 #                responding" (and "OK" when it answers): the line to look
 #                for when a cable is pulled
@@ -80,7 +90,7 @@ check_root
 #                actimeo=0 would only cost round trips. No nocto, no
 #                local_lock, no soft
 #   _netdev      needs the network (ordered after it at boot)
-OPTS=vers=4.2,proto=tcp,hard,timeo=600,retrans=2,lookupcache=positive,_netdev
+OPTS=vers=4.2,proto=tcp,hard,timeo=$TIMEO,retrans=2,lookupcache=positive,_netdev
 SRC=$SERVER:$EXPORT
 
 # 1. The NFS client.

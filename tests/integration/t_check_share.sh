@@ -37,6 +37,7 @@ wait_for "$T/coord.log" 'nodes find this ambassador|generation' 30
 # Healthy. As root: a mount point of its own (bind mount in a private
 # namespace), so the mount line passes too.
 if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
+    # shellcheck disable=SC2016 # $1.. are the inner shell's
     run_check healthy 0 unshare -m sh -c \
         'mount --bind "$1" "$1" && exec "$2" check-share "$1" --coordinator "$3"' \
         sh "$SHARE" "$BIN/framefarm" "$A"
@@ -53,7 +54,9 @@ for c in identity ambassador current probe write fsync rename throughput space c
     line PASS "$c" healthy
 done
 grep -q "^PASS ambassador .*runs on this share" "$T/healthy.out" || fail "healthy: the ambassador's line"
-ls -A "$SHARE" | grep -q check-share && fail "check-share left its temporary directory"
+for f in "$SHARE"/.check-share-*; do
+    if [ -e "$f" ]; then fail "check-share left its temporary directory $f"; fi
+done
 
 # An empty directory: what a node sees on a mount point with nothing
 # mounted on it.

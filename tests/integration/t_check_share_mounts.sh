@@ -28,6 +28,7 @@ line() { grep -q "^$1 $2 " "$T/$3.out" || fail "$3: no '$1 $2' line"; }
 
 # Read-only: a share with its identity, then remounted ro.
 mkdir "$T/ro"
+# shellcheck disable=SC2016 # $1 and $2 are the inner shell's
 run_ns readonly 1 '
     mount --make-rprivate /
     mount -t tmpfs -o size=512m fftest "$1/ro"
@@ -45,6 +46,7 @@ grep -q '^FAIL write .*Read-only file system; it is read-only here: mount it rw'
 # Listed in fstab, not mounted: the empty directory underneath.
 mkdir "$T/mnt"
 printf 'share.lab:/srv/framefarm %s nfs4 vers=4.2,hard,_netdev 0 0\n' "$T/mnt" >"$T/fstab"
+# shellcheck disable=SC2016 # $1 and $2 are the inner shell's
 run_ns unmounted 1 '
     mount --make-rprivate /
     mount --bind "$1/fstab" /etc/fstab
@@ -55,6 +57,7 @@ line FAIL identity unmounted
 [ -z "$(ls -A "$T/mnt")" ] || fail "check-share left files under the mount point"
 
 # The same mount point with something mounted: the mount line passes.
+# shellcheck disable=SC2016 # $1 and $2 are the inner shell's
 run_ns mounted 1 '
     mount --make-rprivate /
     mount --bind "$1/fstab" /etc/fstab

@@ -13,7 +13,8 @@ S=$top/nfs-setup
 command -v dpkg-query >/dev/null 2>&1 || skip "not a Debian system (no dpkg-query)"
 
 # --- server.sh --dry-run
-before=$(ls -la /etc/exports.d /etc/framefarm 2>&1 | cksum)
+etc_state() { find /etc/exports.d /etc/framefarm -printf '%p %s %T@\n' 2>/dev/null | sort | cksum; }
+before=$(etc_state)
 sh "$S/server.sh" --dry-run --clients 10.0.0.0/24,fd00::/64 --dir /srv/ffshare \
     >"$T/srv.plan" 2>&1 || { cat "$T/srv.plan"; fail "server.sh --dry-run: exit $?"; }
 cat "$T/srv.plan"
@@ -33,7 +34,7 @@ for want in 'dry run: nothing is changed' \
         fail "server.sh's plan does not say: $want"
 done
 [ -d /srv/ffshare ] && fail "--dry-run made /srv/ffshare"
-[ "$(ls -la /etc/exports.d /etc/framefarm 2>&1 | cksum)" = "$before" ] ||
+[ "$(etc_state)" = "$before" ] ||
     fail "--dry-run changed /etc/exports.d or /etc/framefarm"
 sh "$S/server.sh" --dry-run --clients 10.0.0.0/24 --root-squash >"$T/rs.plan" 2>&1 ||
     fail "server.sh --root-squash: exit $?"
@@ -82,7 +83,7 @@ sh "$S/server.sh" --root "$R" --clients 10.0.0.0/24 >"$T/r1.out" 2>&1 ||
     { cat "$T/r1.out"; fail "server.sh --root: exit $?"; }
 grep -q '^/srv/framefarm 10.0.0.0/24(rw,sync,no_subtree_check,all_squash,anonuid=7700,anongid=7700,sec=sys)$' \
     "$R/etc/exports.d/framefarm.exports" || fail "exports: $(cat "$R/etc/exports.d/framefarm.exports")"
-[ -d "$R/srv/framefarm/in" ] && [ -d "$R/srv/framefarm/out" ] || fail "no share directories under --root"
+{ [ -d "$R/srv/framefarm/in" ] && [ -d "$R/srv/framefarm/out" ]; } || fail "no share directories under --root"
 [ "$(stat -c %a "$R/etc/framefarm/secret")" = 640 ] || fail "the secret's mode is $(stat -c %a "$R/etc/framefarm/secret")"
 [ "$(wc -c <"$R/etc/framefarm/secret")" -ge 16 ] || fail "the secret is too short for framefarm"
 grep -q 'include "/etc/framefarm/nftables.nft"' "$R/etc/nftables.conf" || fail "nftables.conf does not include ours"

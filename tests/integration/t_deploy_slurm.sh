@@ -21,13 +21,14 @@ done
 FF_SLURM_TEST=$T
 export FF_SLURM_TEST
 slurm_cleanup() {
-    [ -n "${SLURM_CONF:-}" ] && scancel --full "${ARRAY:-0}" >/dev/null 2>&1 || true
+    if [ -n "${ARRAY:-}" ]; then scancel --full "$ARRAY" >/dev/null 2>&1 || true; fi
     for f in "$T"/slurm/slurmd.pid "$T"/slurm/slurmctld.pid "$T"/munge/munged.pid; do
-        [ -s "$f" ] && kill "$(cat "$f")" 2>/dev/null || true
+        if [ -s "$f" ]; then kill "$(cat "$f")" 2>/dev/null || true; fi
     done
     for p in /proc/[0-9]*; do
-        { tr '\0' '\n' <"$p/environ"; } 2>/dev/null | grep -qx "FF_SLURM_TEST=$T" &&
+        if { tr '\0' '\n' <"$p/environ"; } 2>/dev/null | grep -qx "FF_SLURM_TEST=$T"; then
             kill -9 "${p#/proc/}" 2>/dev/null || true
+        fi
     done
     cleanup
 }
@@ -140,8 +141,9 @@ for i in 1 2; do
     cat "$T/slurm-task-$i.log"
     st=$(scontrol show job "${ARRAY}_$i" 2>/dev/null | sed -n 's/.*ExitCode=\([0-9:]*\).*/\1/p')
     state=$(scontrol show job "${ARRAY}_$i" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p')
-    [ "$state" = COMPLETED ] && [ "$st" = 0:0 ] ||
+    if [ "$state" != COMPLETED ] || [ "$st" != 0:0 ]; then
         fail "array task $i: $state, exit $st"
+    fi
     grep -q '^PASS identity' "$T/slurm-task-$i.log" || fail "task $i did not check the share first"
     n=$(grep -c "counted (node slurm-${ARRAY}-$i," "$T/coord.log" || true)
     [ "$n" -ge 1 ] || fail "array task $i (node slurm-${ARRAY}-$i) rendered no set"

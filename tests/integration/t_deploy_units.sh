@@ -36,6 +36,7 @@ done
 grep -q -- '--name %i' "$units/framefarm-node@.service" || fail "the node's name is not its instance"
 # Every ${VAR} and $VAR a unit uses is set by its example settings.
 check_vars() { # unit conf
+    # shellcheck disable=SC2016 # a pattern for a literal $
     for v in $(grep '^ExecStart=' "$units/$1" | grep -o '\$[{]\?FRAMEFARM_[A-Z_]*' | tr -d '${' | sort -u); do
         grep -q "^$v=" "$units/$2" || fail "$1 uses $v; $2 does not set it"
     done
