@@ -2,22 +2,39 @@
  * sim_core.c - a deterministic simulation of the ambassador that ships:
  * its pure core (coordinator/amb_core.c, with the set table, each node's
  * breaker in coordinator/nodewatch.c and the liveness rules), linked and
- * driven through its one entry point, amb_core_step, by a virtual clock,
- * virtual render nodes, a virtual network and a virtual share, with
- * faults chosen by a seed.
+ * driven through its entry points (amb_core_step, and amb_core_start_job,
+ * amb_core_cancel and amb_core_end_job as the service runs jobs) by a
+ * virtual clock, virtual render nodes, a virtual network and a virtual
+ * share, with faults chosen by a seed.
  *
- *   sim_core [--seeds N] [--seed S] [--sets N] [--nodes N] [--as-built]
- *            [--strict-timing] [-v]
+ *   sim_core [--seeds N] [--seed S] [--sets N] [--nodes N] [--jobs N]
+ *            [--as-built] [--strict-timing] [-v]
  *
  * Without --seed it first runs a few seeds twice and compares their trace
- * hashes, then runs seeds 1..N (job size and farm size from the seed) and
- * prints a summary. --seed S -v replays one seed with a trace of every
- * event. A failing seed is printed with the line that replays it.
+ * hashes, then runs seeds 1..N (jobs, their sizes and the farm's from the
+ * seed) and prints a summary. --seed S -v replays one seed with a trace of
+ * every event. A failing seed is printed with the line that replays it.
+ * --sets N fixes every job's size, --jobs N their number.
  *
  * Model. One event queue ordered by (virtual ms, sequence number); one
  * splitmix64 generator per seed is the only source of randomness (no
  * clock, no rand()). The actors:
- * - nodes (gpu-node/session.c): render sets in slots; renew a lease on the
+ * - the lab: a seed has 1 to SIM_MAX_JOBS jobs, each with its own size and
+ *   priority, submitted up front or later (its number, and so its epoch
+ *   base, given at submit); now and then a cancel (of the running job,
+ *   of a queued one, or as a job writes its video).
+ * - the service (coordinator/service.c): with the core idle, it picks the
+ *   job that was running when the ambassador died, else the first queued
+ *   one by jobq_before once a node is connected; prepares it (recovery:
+ *   its journal replayed, or its job record written) and hands it to the
+ *   loop, which starts it in the core; when it is over, amb_job_over's
+ *   steps: amb_core_end_job and its cancels carried out. A single job
+ *   runs half the time as a one-job ambassador (amb_core_new with it).
+ * - nodes (gpu-node/session.c): render sets in slots, each for the job its
+ *   manifest names, publishing into that job's tree, but keyed by set and
+ *   epoch as session.c keys them; stay connected from one job to the next,
+ *   so an assign of a job may come while they still hold or report work
+ *   of the last. They renew a lease on the
  *   share every LEASE_RENEW_MS, listing what they hold (never cancelled
  *   work), its counter starting from the wall clock at process start, so
  *   above anything an earlier process of the name wrote; fence themselves
@@ -34,38 +51,59 @@
  *   timeout; a crash sends a FIN, which the ambassador reads as death.
  *   Done/fail reports may be duplicated, overtaken (reordering seeds), or
  *   sent again by the node after a resume or a reconnect, for epochs long
- *   gone.
+ *   gone, of jobs long over.
  * - the ambassador's host: one nodeconn per session, as
  *   coordinator/nodeconn.c is written (a socket and heartbeat pump:
  *   heartbeats, suspect and dead timers, detach and death told apart);
  *   the loop, as coordinator/ambassador.c is written, hands every event
- *   and a tick to the core and carries out its actions (sends, checks,
- *   removals, the concat); the checker thread (validates a result file,
- *   removes stale ones); the share watcher (probe, lease reads). Thread
- *   hand-offs are FIFO queues with a small random delay. Every decision
- *   (dispatch, breakers, reattach, the orphan rules, stale and duplicate
- *   results, the stop rule) is the core's own code.
+ *   and a tick to the core and carries out its actions (sends, records,
+ *   checks, removals, the concat); the checker thread (validates a result
+ *   file in the tree its path names, removes stale ones, writes the
+ *   concat); the share watcher (probe, lease reads). Thread hand-offs are
+ *   FIFO queues with a small random delay. Every decision (dispatch,
+ *   breakers, reattach, the orphan rules, stale and duplicate results, the
+ *   stop rule, what a job's end cancels) is the core's own code.
+ * - the ambassador's process: on seeds with its crashes, every record the
+ *   core emits goes to its job's journal as jrec_encode writes it, and the
+ *   core's snapshot replaces it now and then (compaction). A crash loses
+ *   its threads, queues and sockets (nodes see a FIN or a refused
+ *   connect); the restart (a new generation) is an idle core, and the
+ *   service resumes the job that was running from its journal (decoded
+ *   and replayed by jrec_apply, the same epoch base), then the queue.
  * - the share: lease records, result files, hangs of the whole share or of
  *   one node's mount, stale and torn lease reads.
  *
  * --as-built is still accepted and changes nothing. Not modelled: the
- * journal (the loop holds each turn's messages until its records are
- * durable; here deferred actions run at once).
+ * journal's durability (the loop holds each turn's messages until its
+ * records are durable; here deferred actions run at once, and a record is
+ * in the journal as soon as it is emitted), a control client's session.
  *
- * Checked after every event: epochs never decrease; D is reached at most
- * once and never left; the core's own FF_ASSERTs. At each accept: the
- * set was being checked at that epoch, and the file checked was rendered
- * for exactly that assignment (truth kept outside the core). A check that
- * passed is counted. At the end: a finished job has every set D exactly
- * once with its file intact; a stopped job has a report naming a set that
- * met the stop rule; a job that is neither within the virtual-time budget
- * is "stuck". A seed with no faults must finish without a single
- * reclaim, failure or rejected result. A nodeconn that would wake with
- * nothing due (a busy wait) fails the seed. A reclaim while the holder
- * could still publish is counted, or fails the seed with --strict-timing:
- * safety rests on the epoch, not on that timing. (The set table's,
- * breaker's and liveness's contracts call by call are their unit tests':
- * test_sets, test_breaker, test_liveness.)
+ * Checked after every event: the running job's epochs stay in its range
+ * [epoch_base, epoch_base + 2^JOB_EPOCH_SHIFT) and never decrease, across
+ * a restart too; D is reached at most once and never left; the core's own
+ * FF_ASSERTs. At each accept: the set was being checked at that epoch,
+ * inside the job's range, and the file checked is in the running job's
+ * tree and was rendered for exactly that assignment of that job (truth
+ * kept outside the core, per job). A check that passed is counted. A job
+ * starts only when the one that was running before a restart has, and
+ * before it no queued job comes first by priority, then submission order
+ * (the rule written out, not jobq_before). amb_core_cancel says no exactly
+ * when the job stopped already or its concat began; a cancelled or failed
+ * job never begins its concat nor ends done. At a job's end:
+ * amb_core_end_job cancels exactly the sets in nodes' hands (in B, not
+ * being checked, on the session that holds them, every one whose session
+ * is open) and leaves the core idle; a done job has every set D exactly
+ * once with its file intact (the concat reads them all); a stopped job
+ * has "cancelled by request", or a report naming a set that met the stop
+ * rule. A journal must replay. A seed whose jobs are not all over within
+ * the virtual-time budget is "stuck". A seed with no faults must finish
+ * every job without a single failure, stale, duplicate, declined or
+ * rejected result. A nodeconn that would wake with nothing due (a busy
+ * wait) fails the seed. A reclaim while the holder could still publish is
+ * counted, or fails the seed with --strict-timing: safety rests on the
+ * epoch, not on that timing. (The set table's, breaker's and liveness's
+ * contracts call by call are their unit tests': test_sets, test_breaker,
+ * test_liveness, test_jobq.)
  *
  * Deterministic: the same seed gives the same trace, byte for byte.
  * Single-threaded.
@@ -86,6 +124,7 @@
 #include "coordinator/config.h"
 #include "coordinator/events.h"
 #include "coordinator/job.h"
+#include "coordinator/jobq.h"
 #include "coordinator/jrec.h"
 #include "coordinator/sets.h"
 
@@ -95,7 +134,15 @@
 #define SIM_TSAN_EXTRA_DIVISOR 5 /* and TSan fewer still */
 #define SIM_SELF_CHECK_SEEDS 4
 #define SIM_MAX_NODES 8
-#define SIM_MAX_SETS 200
+#define SIM_MAX_SETS 200 /* a seed's sets, all its jobs together */
+#define SIM_MAX_JOBS 4
+#define SIM_ONE_JOB_PPM 400000 /* seeds with a single job */
+#define SIM_ONESHOT_PPM 500000 /* ... run by a one-job ambassador */
+#define SIM_UPFRONT_PPM 600000 /* a job submitted before the farm starts */
+#define SIM_PRIORITIES 3       /* 0 .. 2 */
+#define SIM_JOB_EPOCHS ((uint64_t)1 << JOB_EPOCH_SHIFT) /* a job's range */
+#define SIM_FIRST_SEQ_MAX 2  /* the first job's number: 0 is epoch base 0 */
+#define SIM_RESUBMIT_MS 1000 /* a submit that found the ambassador down */
 #define SIM_MAX_SLOTS 6
 #define SIM_FEW_SLOTS 3 /* most nodes have at most this many */
 #define SIM_MANY_SLOTS_PPM 100000
@@ -131,6 +178,7 @@
 #define SIM_SHARE_SUSPECT_MS CONFIG_DEFAULT_SHARE_SUSPECT_MS
 #define SIM_MAX_NODES_PER_SET CONFIG_DEFAULT_MAX_NODES_PER_SET
 #define SIM_MAX_FAILURES_PER_SET CONFIG_DEFAULT_MAX_FAILURES_PER_SET
+#define SIM_MAX_RECLAIMS_PER_SET CONFIG_DEFAULT_MAX_RECLAIMS_PER_SET
 #define SIM_AMB_TICK_MS 100         /* ambassador.c AMB_TICK_MS */
 #define SIM_CONNECT_TIMEOUT_MS 3000 /* session.c */
 #define SIM_BACKOFF_BASE_MS 250     /* session.c */
@@ -150,6 +198,9 @@
 #define SIM_SHARE_MAX_MS 20
 #define SIM_CHECK_MIN_MS 5
 #define SIM_CHECK_MAX_MS 300
+#define SIM_CONCAT_MIN_MS 50
+#define SIM_CONCAT_MAX_MS 2000
+#define SIM_PREP_MAX_MS 500   /* the service prepares a job (recovery_open) */
 #define SIM_STALE_MAX_MS 3000 /* how old a stale lease read may be */
 #define SIM_WALL_EPOCH_MS 1700000000000ull /* CLOCK_REALTIME at virtual 0 */
 
@@ -185,6 +236,15 @@
 #define SIM_HANG_MIN_MS 1000
 #define SIM_HANG_MAX_MS 40000
 #define SIM_WINDOW_MIN_MS 10000
+#define SIM_CANCEL_PPM 250000 /* faulty seeds where jobs are cancelled */
+#define SIM_CANCEL_RUNNING_PPM 700000 /* a cancel names the running job */
+#define SIM_CANCELS_MAX 2
+#define SIM_CANCEL_AT_CONCAT_PPM 300000 /* and one comes as its concat runs */
+#define SIM_AMB_CRASH_PPM 200000 /* faulty seeds where the ambassador dies */
+#define SIM_AMB_CRASHES_MAX 2
+#define SIM_AMB_DOWN_MIN_MS 200
+#define SIM_AMB_DOWN_MAX_MS 30000
+#define SIM_COMPACT_PPM 2000 /* after a loop step: the journal compacts */
 #define SIM_LONGEST_FAULT_MS SIM_PART_MAX_MS
 #define SIM_SLACK_MS (20 * S_PER_MIN * MS_PER_S) /* liveness bound */
 #define SIM_EVENTS_MAX 50000000ull
@@ -217,6 +277,7 @@ enum sim_kind {
     SE_F_LINK_DOWN,
     SE_F_LINK_UP,
     SE_F_HANG,
+    SE_F_AMB_CRASH, /* the ambassador's process dies */
     /* a node's process */
     SE_N_START,
     SE_N_TICK,
@@ -234,6 +295,11 @@ enum sim_kind {
     SE_W_POLL,
     SE_W_DONE,
     SE_K_DONE,
+    SE_A_START,  /* the ambassador's process starts again */
+    SE_S_LAUNCH, /* the service hands the job it prepared to the loop */
+    /* the lab */
+    SE_U_SUBMIT, /* a job is submitted (framefarm submit) */
+    SE_U_CANCEL, /* framefarm cancel */
 };
 
 enum msg_kind {
@@ -268,9 +334,11 @@ enum loop_kind {
     LE_CHECKED,
     LE_SHARE,
     LE_LEASE,
+    LE_CONCATED,
+    LE_CANCEL, /* EV_CANCEL: the loop's own, never handed to the core */
 };
 
-enum task_kind { TASK_CHECK, TASK_REMOVE };
+enum task_kind { TASK_CHECK, TASK_REMOVE, TASK_CONCAT };
 
 enum gone_why { GONE_TIMEOUT, GONE_CLOSED, GONE_DETACHED, GONE_FINISHED };
 
@@ -285,6 +353,7 @@ struct sim_ev {
     int node; /* virtual node, -1 for none */
     int code; /* message, command, loop event or task kind */
     int ok;
+    int job; /* the job an assign, report, file or task is of; -1 none */
 };
 
 /* ---- the share ---- */
@@ -311,6 +380,7 @@ struct lease_rec {
 };
 
 struct result {
+    int job;
     uint32_t set;
     uint64_t epoch;
     int node;
@@ -319,23 +389,26 @@ struct result {
 };
 
 struct file {
+    int job;
     uint32_t set;
     uint64_t epoch;
     int node;
     uint64_t result;
     bool present;
-    uint64_t next; /* next file of the same set, or NONE */
+    uint64_t next; /* next file of the same job and set, or NONE */
 };
 
 /* ---- a node ---- */
 
 struct work {
     bool used, cancel;
+    int job; /* the manifest's: a node keys its work by set and epoch */
     uint32_t set;
     uint64_t epoch, serial, session;
 };
 
 struct done_work {
+    int job;
     uint32_t set;
     uint64_t epoch;
     bool ok;
@@ -408,7 +481,10 @@ struct faults {
 };
 
 struct stats {
-    uint64_t seeds, failed, completed, stopped, calm;
+    uint64_t seeds, failed, calm;
+    uint64_t jobs, completed, stopped, cancelled, queued_cancels;
+    uint64_t cancel_refused, cancel_lost, amb_crashes, resumed, replayed,
+        compactions, end_cancels, old_checks;
     uint64_t sets, counted, assigned, declined, reattached, cancels;
     uint64_t stale, duplicates, rejected, failures;
     uint64_t reclaim_died, reclaim_nosession, reclaim_back, reclaim_silent,
@@ -422,10 +498,44 @@ struct stats {
 
 /* What the command line fixes for every seed. */
 struct sim_opts {
-    uint32_t nsets; /* 0: from the seed */
+    uint32_t nsets; /* each job's; 0: from the seed */
     int nnodes;     /* 0: from the seed */
+    int njobs;      /* 0: from the seed */
     bool tracing, verbose;
     bool strict_timing; /* a reclaim before the holder fenced fails */
+};
+
+/* A job as the service (coordinator/service.c) sees it. */
+enum job_state {
+    JS_FUTURE,  /* not submitted yet */
+    JS_QUEUED,  /* submitted */
+    JS_RUNNING, /* picked: being prepared, or run by the core */
+    JS_DONE,
+    JS_STOPPED,   /* failed: the stop rule, or cancelled while running */
+    JS_CANCELLED, /* cancelled while queued */
+};
+
+struct sim_job {
+    struct job job; /* what the core reads; epoch_base from seq */
+    struct zipf_listing frames;
+    struct zipf_frame *frame;
+    uint32_t nsets;
+    int prio;
+    uint64_t seq; /* submission order, given at submit */
+    uint64_t arrive;
+    enum job_state state;
+    bool in_core;        /* the core runs it now */
+    bool concat_now;     /* this core began its concat */
+    bool concat_ever;    /* some core began its concat */
+    bool cancel_ok;      /* amb_core_cancel stopped it */
+    bool done;           /* ACT_DONE */
+    bool stopped;        /* amb_core_failed */
+    struct truth *tr;    /* per set */
+    uint64_t *file_head; /* per set: its files, newest first */
+    char **journal;      /* records as jrec_encode wrote them */
+    size_t njournal, capjournal;
+    char report[SIM_WHY_MAX];
+    uint32_t stop_set;
 };
 
 struct sim {
@@ -438,7 +548,7 @@ struct sim {
     bool failed;
     char why[SIM_WHY_MAX];
 
-    uint32_t nsets;
+    uint32_t nsets; /* all jobs together */
     int nnodes;
     struct faults f;
     uint64_t budget_ms;
@@ -460,20 +570,25 @@ struct sim {
     struct sess *sess;
     size_t nsess, capsess; /* sess[0] unused */
 
+    /* the jobs, and the service that runs them one after another */
+    struct sim_job jobs[SIM_MAX_JOBS];
+    int njobs;
+    int cur;         /* the job the service runs (JS_RUNNING), or -1 */
+    int resume;      /* the job to resume first after a restart, or -1 */
+    bool launching;  /* SE_S_LAUNCH pending for cur */
+    bool oneshot;    /* one job, no service: a one-job ambassador */
+    bool journaling; /* ambassador crashes: keep every job's journal */
+    bool cancels;    /* the lab cancels jobs now and then */
+    uint64_t next_seq;
+    bool all_over;
+
     /* the ambassador: its own core, and what it runs on */
     struct coord_config cfg;
-    struct job job;
-    struct zipf_listing frames;
-    struct zipf_frame *frame;
-    struct amb_core *core;
-    const struct set_table *sets; /* the core's */
+    struct amb_core *core;        /* NULL while its process is down */
+    const struct set_table *sets; /* the core's; NULL while idle */
     struct amb_event loop_ev;     /* the event being handed to it */
-    struct truth *tr;
     uint64_t loop_last, k_busy;
     bool w_busy;
-    int finished; /* 1 done, -1 stopped */
-    char report[SIM_WHY_MAX];
-    uint32_t stop_set;
     struct stats st;
 };
 
@@ -587,6 +702,31 @@ faulting(const struct sim *s)
     return !s->f.calm && s->now < s->f.until;
 }
 
+/* The job the core runs now, or NULL (idle, preparing one, or the
+ * ambassador's process is down). */
+static struct sim_job *
+core_job(struct sim *s)
+{
+    struct sim_job *j = s->cur >= 0 ? &s->jobs[s->cur] : NULL;
+    return j != NULL && j->in_core ? j : NULL;
+}
+
+/* The job a path on the share belongs to ("jobs/<id>/..."), or -1. */
+static int
+path_job(const struct sim *s, const char *path)
+{
+    static const char prefix[] = "jobs/";
+    size_t k = sizeof(prefix) - 1;
+    if (strncmp(path, prefix, k) != 0)
+        return -1;
+    for (int j = 0; j < s->njobs; j++) {
+        size_t n = strlen(s->jobs[j].job.id);
+        if (strncmp(path + k, s->jobs[j].job.id, n) == 0 && path[k + n] == '/')
+            return j;
+    }
+    return -1;
+}
+
 /* ---- the event queue: a binary heap on (at, seq) ---- */
 
 static bool
@@ -603,6 +743,7 @@ ev_make(int kind, uint64_t at, int node)
     e.kind = kind;
     e.at = at;
     e.node = node;
+    e.job = -1;
     return e;
 }
 
@@ -623,24 +764,31 @@ ev_push(struct sim *s, struct sim_ev e)
     s->heap[i] = e;
 }
 
-static struct sim_ev
-ev_pop(struct sim *s)
+static void
+ev_sift_down(struct sim *s, size_t i)
 {
-    struct sim_ev top = s->heap[0], last = s->heap[--s->nheap];
-    size_t i = 0;
+    struct sim_ev x = s->heap[i];
     for (;;) {
         size_t c = 2 * i + 1;
         if (c >= s->nheap)
             break;
         if (c + 1 < s->nheap && ev_before(&s->heap[c + 1], &s->heap[c]))
             c++;
-        if (!ev_before(&s->heap[c], &last))
+        if (!ev_before(&s->heap[c], &x))
             break;
         s->heap[i] = s->heap[c];
         i = c;
     }
+    s->heap[i] = x;
+}
+
+static struct sim_ev
+ev_pop(struct sim *s)
+{
+    struct sim_ev top = s->heap[0];
+    s->heap[0] = s->heap[--s->nheap];
     if (s->nheap > 0)
-        s->heap[i] = last;
+        ev_sift_down(s, 0);
     return top;
 }
 
@@ -671,9 +819,12 @@ share_done(struct sim *s, int node, uint64_t t)
 }
 
 static struct file *
-file_find(struct sim *s, uint32_t set, uint64_t epoch, int node)
+file_find(struct sim *s, int job, uint32_t set, uint64_t epoch, int node)
 {
-    for (uint64_t i = s->file_head[set]; i != NONE; i = s->files[i].next) {
+    if (job < 0 || job >= s->njobs || set >= s->jobs[job].nsets)
+        return NULL;
+    for (uint64_t i = s->jobs[job].file_head[set]; i != NONE;
+         i = s->files[i].next) {
         struct file *f = &s->files[i];
         if (f->epoch == epoch && f->node == node)
             return f;
@@ -681,26 +832,28 @@ file_find(struct sim *s, uint32_t set, uint64_t epoch, int node)
     return NULL;
 }
 
-/* A node renamed its finished attempt into place: <epoch>-<node>. */
+/* A node renamed its finished attempt into place in its job's tree:
+ * jobs/<job>/out/<set>/<epoch>-<node>. */
 static void
-file_publish(struct sim *s, uint32_t set, uint64_t epoch, int node,
+file_publish(struct sim *s, int job, uint32_t set, uint64_t epoch, int node,
              uint64_t result)
 {
-    struct file *f = file_find(s, set, epoch, node);
+    struct file *f = file_find(s, job, set, epoch, node);
     if (f != NULL) {
-        sim_fail(s, "set %u epoch %" PRIu64 ": node %s published twice", set,
-                 epoch, node_name(s, node));
+        sim_fail(s, "job %s set %u epoch %" PRIu64 ": node %s published twice",
+                 s->jobs[job].job.id, set, epoch, node_name(s, node));
         return;
     }
     s->files = xgrow(s->files, &s->capfiles, s->nfiles + 1, sizeof(*s->files));
     f = &s->files[s->nfiles];
+    f->job = job;
     f->set = set;
     f->epoch = epoch;
     f->node = node;
     f->result = result;
     f->present = true;
-    f->next = s->file_head[set];
-    s->file_head[set] = s->nfiles++;
+    f->next = s->jobs[job].file_head[set];
+    s->jobs[job].file_head[set] = s->nfiles++;
 }
 
 /* ---- the network ---- */
@@ -799,11 +952,12 @@ loop_push(struct sim *s, struct sim_ev e)
 
 static void
 cmd_push(struct sim *s, uint64_t sid, int kind, uint32_t set, uint64_t epoch,
-         int ok)
+         int ok, int job)
 {
     struct sess *x = &s->sess[sid];
     struct sim_ev e = ev_make(SE_C_CMD, 0, x->node);
     e.session = sid;
+    e.job = job;
     e.code = kind;
     e.set = set;
     e.epoch = epoch;
@@ -887,7 +1041,7 @@ node_drop_all(struct sim *s, int node, const char *why)
 static void node_disconnect(struct sim *s, int node, bool send_fin,
                             const char *why);
 static void node_send(struct sim *s, int node, int kind, uint32_t set,
-                      uint64_t epoch, uint64_t result);
+                      uint64_t epoch, uint64_t result, int job);
 
 /* session_check_fence: fence (drop everything) when the lease has not
  * been renewed for FENCE_MS, take work again once it has. */
@@ -921,19 +1075,31 @@ node_serve_fence(struct sim *s, int node)
     if (!n->fenced || n->st != NS_UP)
         return false;
     tracef(s, n->name, "detaching while fenced");
-    node_send(s, node, M_DETACH, 0, 0, 0);
+    node_send(s, node, M_DETACH, 0, 0, 0, -1);
     node_disconnect(s, node, true, "fenced");
     return true;
 }
 
 static void
 node_send(struct sim *s, int node, int kind, uint32_t set, uint64_t epoch,
-          uint64_t result)
+          uint64_t result, int job)
 {
     struct sim_ev m = msg_make(kind, set, epoch);
     if (s->nodes[node].conn == 0)
         return; /* no socket to write to */
     m.aux = result;
+    m.job = job;
+    net_send(s, s->nodes[node].conn, true, m);
+}
+
+static void
+node_send_decline(struct sim *s, int node, const struct sim_ev *assign)
+{
+    struct sim_ev m = msg_make(M_FAIL, assign->set, assign->epoch);
+    if (s->nodes[node].conn == 0)
+        return;
+    m.job = assign->job;
+    m.ok = 1; /* "decline": true */
     net_send(s, s->nodes[node].conn, true, m);
 }
 
@@ -943,7 +1109,8 @@ node_report(struct sim *s, int node, const struct done_work *w)
     struct vnode *n = &s->nodes[node];
     tracef(s, n->name, "report %s set %u epoch %" PRIu64,
            w->ok ? "done" : "fail", w->set, w->epoch);
-    node_send(s, node, w->ok ? M_DONE : M_FAIL, w->set, w->epoch, w->result);
+    node_send(s, node, w->ok ? M_DONE : M_FAIL, w->set, w->epoch, w->result,
+              w->job);
     n->sent[n->nsent++ % SIM_REPLAY_RING] = *w;
     if (w->ok && n->nawait < SIM_MAX_UNREPORTED)
         n->await[n->nawait++] = *w; /* kept until its result */
@@ -977,8 +1144,8 @@ node_replay(struct sim *s, int node, uint32_t ppm)
         s->st.replays++;
         tracef(s, n->name, "sends again: %s set %u epoch %" PRIu64,
                w->ok ? "done" : "fail", w->set, w->epoch);
-        node_send(s, node, w->ok ? M_DONE : M_FAIL, w->set, w->epoch,
-                  w->result);
+        node_send(s, node, w->ok ? M_DONE : M_FAIL, w->set, w->epoch, w->result,
+                  w->job);
     }
 }
 
@@ -999,7 +1166,7 @@ node_disconnect(struct sim *s, int node, bool send_fin, const char *why)
     struct vnode *n = &s->nodes[node];
     uint64_t started = n->conn_at;
     if (send_fin && n->conn != 0)
-        node_send(s, node, M_CLOSE, 0, 0, 0);
+        node_send(s, node, M_CLOSE, 0, 0, 0, -1);
     tracef(s, n->name, "session %" PRIu64 " ends: %s", n->conn, why);
     /* session_requeue: what got no result is sent again next time. */
     for (int i = 0; i < n->nawait; i++)
@@ -1086,6 +1253,16 @@ node_on_connect(struct sim *s, int node)
         node_connect_later(s, node, SIM_CONNECT_TIMEOUT_MS + sleep);
         return;
     }
+    if (s->core == NULL) {
+        /* The ambassador's process is down: refused at once. */
+        uint64_t sleep = rng_below(s, n->cbackoff + 1);
+        tracef(s, n->name, "cannot connect (refused); retrying");
+        if (n->cbackoff < SIM_BACKOFF_CAP_MS)
+            n->cbackoff *= 2;
+        n->retrying = true;
+        node_connect_later(s, node, sleep);
+        return;
+    }
     n->retrying = false;
     sid = sess_new(s, node);
     n->conn = sid;
@@ -1094,7 +1271,7 @@ node_on_connect(struct sim *s, int node)
     s->sess[sid].nhello = node_held(n, s->sess[sid].hello);
     tracef(s, n->name, "connects: session %" PRIu64 ", hello with %d set(s)",
            sid, s->sess[sid].nhello);
-    node_send(s, node, M_HELLO, 0, 0, 0);
+    node_send(s, node, M_HELLO, 0, 0, 0, -1);
 }
 
 static void
@@ -1110,10 +1287,10 @@ node_on_tick(struct sim *s, int node)
             tracef(s, n->name,
                    "ambassador silent for %" PRIu64 " ms; detaching",
                    s->now - n->last_rx);
-            node_send(s, node, M_DETACH, 0, 0, 0);
+            node_send(s, node, M_DETACH, 0, 0, 0, -1);
             node_disconnect(s, node, true, "ambassador silent");
         } else {
-            node_send(s, node, M_HB, 0, 0, 0);
+            node_send(s, node, M_HB, 0, 0, 0, -1);
             /* Now and then a late copy of an old report, same session. */
             node_replay(s, node, s->f.replay_ppm / SIM_REPLAY_TICK_DIVISOR);
         }
@@ -1123,7 +1300,7 @@ node_on_tick(struct sim *s, int node)
         /* session.c waits the silence limit, then detaches: a hello read
          * later must not pass for the node's death. */
         if (s->now - n->conn_at >= SIM_DEAD_MS) {
-            node_send(s, node, M_DETACH, 0, 0, 0);
+            node_send(s, node, M_DETACH, 0, 0, 0, -1);
             node_disconnect(s, node, true, "no welcome");
         }
         break;
@@ -1202,6 +1379,7 @@ node_on_render_done(struct sim *s, const struct sim_ev *e)
         w->used = false;
         return;
     }
+    d.job = w->job;
     d.set = w->set;
     d.epoch = w->epoch;
     d.ok = !(faulting(s) && rng_ppm(s, s->f.render_fail_ppm));
@@ -1211,6 +1389,7 @@ node_on_render_done(struct sim *s, const struct sim_ev *e)
         s->results = xgrow(s->results, &s->capresults, s->nresults + 1,
                            sizeof(*s->results));
         r = &s->results[s->nresults];
+        r->job = w->job;
         r->set = w->set;
         r->epoch = w->epoch;
         r->node = e->node;
@@ -1220,7 +1399,7 @@ node_on_render_done(struct sim *s, const struct sim_ev *e)
         s->st.corrupt_made += r->corrupt;
         d.result = s->nresults++;
         s->st.results++;
-        file_publish(s, w->set, w->epoch, e->node, d.result);
+        file_publish(s, w->job, w->set, w->epoch, e->node, d.result);
         tracef(s, n->name, "set %u epoch %" PRIu64 ": rendered%s", w->set,
                w->epoch, r->corrupt ? " (corrupt)" : "");
     } else {
@@ -1252,11 +1431,13 @@ node_on_assign(struct sim *s, int node, const struct sim_ev *m)
     if (n->fenced || slot < 0) {
         tracef(s, n->name, "set %u epoch %" PRIu64 ": refused (%s)", m->set,
                m->epoch, n->fenced ? "fenced" : "no free slot");
-        node_send(s, node, M_FAIL, m->set, m->epoch, 0);
+        /* session_decline_set: the node's state, not the set's fault. */
+        node_send_decline(s, node, m);
         return;
     }
     n->active[slot].used = true;
     n->active[slot].cancel = false;
+    n->active[slot].job = m->job;
     n->active[slot].set = m->set;
     n->active[slot].epoch = m->epoch;
     n->active[slot].serial = ++n->serial;
@@ -1291,6 +1472,11 @@ node_on_rx(struct sim *s, const struct sim_ev *m)
     struct vnode *n = &s->nodes[m->node];
     if (m->session != n->conn || n->st == NS_IDLE)
         return; /* an old connection's */
+    if (m->code == M_CLOSE && n->st == NS_HANDSHAKE) {
+        /* The ambassador died before its welcome: the hello's read fails. */
+        node_disconnect(s, m->node, false, "connection closed before welcome");
+        return;
+    }
     if (m->code == M_WELCOME) {
         if (n->st != NS_HANDSHAKE)
             return;
@@ -1347,7 +1533,7 @@ node_crash(struct sim *s, int node)
     s->st.crashes++;
     tracef(s, n->name, "CRASH (process killed)");
     if (n->conn != 0)
-        node_send(s, node, M_CLOSE, 0, 0, 0); /* the kernel's FIN */
+        node_send(s, node, M_CLOSE, 0, 0, 0, -1); /* the kernel's FIN */
     n->alive = false;
     n->stopped = false;
     n->conn = 0;
@@ -1525,6 +1711,7 @@ conn_on_rx(struct sim *s, const struct sim_ev *m)
     e.set = m->set;
     e.epoch = m->epoch;
     e.aux = m->aux;
+    e.job = m->job;
     switch (m->code) {
     case M_DETACH:
         x->detached = true;
@@ -1539,6 +1726,7 @@ conn_on_rx(struct sim *s, const struct sim_ev *m)
         break;
     case M_FAIL:
         e.code = LE_FAIL;
+        e.ok = m->ok; /* declined */
         loop_push(s, e);
         break;
     default:
@@ -1551,11 +1739,15 @@ static void
 conn_on_cmd(struct sim *s, const struct sim_ev *c)
 {
     struct sess *x = &s->sess[c->session];
+    struct sim_ev m;
     if (!x->c_open)
         return; /* the thread is gone; its outbox is never read */
     switch (c->code) {
     case NC_ASSIGN:
-        conn_to_node(s, c->session, M_ASSIGN, c->set, c->epoch, 0);
+        /* The manifest names the job. */
+        m = msg_make(M_ASSIGN, c->set, c->epoch);
+        m.job = c->job;
+        net_send(s, c->session, false, m);
         break;
     case NC_RESULT:
         conn_to_node(s, c->session, M_RESULT, c->set, c->epoch, c->ok);
@@ -1575,8 +1767,9 @@ conn_on_cmd(struct sim *s, const struct sim_ev *c)
 
 /* ---- the checker thread ---- */
 
+/* A task for the checker; job is the one its path is in. */
 static void
-checker_submit(struct sim *s, int task, uint64_t sid, uint32_t set,
+checker_submit(struct sim *s, int task, int job, uint64_t sid, uint32_t set,
                uint64_t epoch, int node)
 {
     uint64_t start = s->now > s->k_busy ? s->now : s->k_busy;
@@ -1584,33 +1777,65 @@ checker_submit(struct sim *s, int task, uint64_t sid, uint32_t set,
     uint64_t done = share_done(s, -1, start);
     if (task == TASK_CHECK)
         done += rng_range(s, SIM_CHECK_MIN_MS, SIM_CHECK_MAX_MS);
+    else if (task == TASK_CONCAT)
+        done += rng_range(s, SIM_CONCAT_MIN_MS, SIM_CONCAT_MAX_MS);
     s->k_busy = done;
     e = ev_make(SE_K_DONE, done, node);
     e.code = task;
+    e.job = job;
     e.session = sid;
     e.set = set;
     e.epoch = epoch;
     ev_push(s, e);
 }
 
+/* The concat reads every counted file of the job. */
+static void
+checker_concat_done(struct sim *s, const struct sim_ev *t)
+{
+    struct sim_job *j = &s->jobs[t->job];
+    struct sim_ev e = ev_make(SE_L_EVENT, 0, -1);
+    for (uint32_t i = 0; i < j->nsets; i++) {
+        const struct truth *tr = &j->tr[i];
+        const struct file *f =
+            tr->acc_valid ? file_find(s, t->job, i, tr->acc_epoch, tr->acc_node)
+                          : NULL;
+        if (f == NULL || !f->present) {
+            sim_fail(s, "job %s set %u is counted but its file is gone",
+                     j->job.id, i);
+            return;
+        }
+    }
+    tracef(s, "chk", "job %s: concat of %u sets written", j->job.id, j->nsets);
+    e.code = LE_CONCATED;
+    e.job = t->job;
+    e.ok = 1;
+    loop_push(s, e);
+}
+
 static void
 checker_on_done(struct sim *s, const struct sim_ev *t)
 {
-    struct file *f = file_find(s, t->set, t->epoch, t->node);
+    struct file *f = file_find(s, t->job, t->set, t->epoch, t->node);
+    if (t->code == TASK_CONCAT) {
+        checker_concat_done(s, t);
+        return;
+    }
     if (t->code == TASK_REMOVE) {
-        const struct truth *tr = &s->tr[t->set];
+        const struct truth *tr = f != NULL ? &s->jobs[t->job].tr[t->set] : NULL;
         if (f == NULL || !f->present)
             return;
         if (tr->acc_valid && tr->acc_epoch == t->epoch &&
             tr->acc_node == t->node)
             sim_fail(s,
-                     "set %u: the counted file (epoch %" PRIu64
+                     "job %s set %u: the counted file (epoch %" PRIu64
                      ", node %s) was removed as stale",
-                     t->set, t->epoch, node_name(s, t->node));
+                     s->jobs[t->job].job.id, t->set, t->epoch,
+                     node_name(s, t->node));
         f->present = false;
         s->st.files_removed++;
-        tracef(s, "chk", "removed set %u epoch %" PRIu64 " of %s", t->set,
-               t->epoch, node_name(s, t->node));
+        tracef(s, "chk", "removed job %s set %u epoch %" PRIu64 " of %s",
+               s->jobs[t->job].job.id, t->set, t->epoch, node_name(s, t->node));
         return;
     }
     {
@@ -1621,8 +1846,9 @@ checker_on_done(struct sim *s, const struct sim_ev *t)
         e.session = t->session;
         e.set = t->set;
         e.epoch = t->epoch;
-        e.ok = r != NULL && !r->corrupt && r->set == t->set &&
-               r->epoch == t->epoch;
+        e.job = t->job;
+        e.ok = r != NULL && !r->corrupt && r->job == t->job &&
+               r->set == t->set && r->epoch == t->epoch;
         e.aux = r != NULL ? f->result : NONE;
         if (r != NULL && r->corrupt)
             s->st.corrupt_caught++;
@@ -1661,7 +1887,7 @@ static void
 watch_on_poll(struct sim *s)
 {
     struct sim_ev e;
-    if (s->w_busy || s->finished != 0)
+    if (s->w_busy || s->all_over)
         return;
     s->w_busy = true;
     e = ev_make(SE_W_DONE, share_done(s, -1, s->now), -1);
@@ -1702,7 +1928,8 @@ loop_node_of(const struct sim *s, const char *name)
 /* Did the holder still have the work in hand (rendering or rendered,
  * unreported, not fenced)? Then this reclaim throws work away. */
 static bool
-reclaim_is_early(const struct sim *s, uint32_t set, uint64_t epoch, int node)
+reclaim_is_early(const struct sim *s, int job, uint32_t set, uint64_t epoch,
+                 int node)
 {
     const struct vnode *n;
     if (node < 0)
@@ -1714,13 +1941,16 @@ reclaim_is_early(const struct sim *s, uint32_t set, uint64_t epoch, int node)
         return false;
     for (int i = 0; i < n->slots; i++)
         if (n->active[i].used && !n->active[i].cancel &&
-            n->active[i].set == set && n->active[i].epoch == epoch)
+            n->active[i].job == job && n->active[i].set == set &&
+            n->active[i].epoch == epoch)
             return true;
     for (int i = 0; i < n->nunrep; i++)
-        if (n->unrep[i].set == set && n->unrep[i].epoch == epoch)
+        if (n->unrep[i].job == job && n->unrep[i].set == set &&
+            n->unrep[i].epoch == epoch)
             return true;
     for (int i = 0; i < n->nawait; i++)
-        if (n->await[i].set == set && n->await[i].epoch == epoch)
+        if (n->await[i].job == job && n->await[i].set == set &&
+            n->await[i].epoch == epoch)
             return true;
     return false;
 }
@@ -1730,7 +1960,7 @@ loop_on_reclaim(struct sim *s, const struct amb_act *a)
 {
     const struct jrec *r = &a->u.rec.r;
     int node = loop_node_of(s, r->node);
-    bool early = reclaim_is_early(s, r->set, r->epoch, node);
+    bool early = reclaim_is_early(s, s->cur, r->set, r->epoch, node);
     static const size_t counter[] = {
         [AMB_RECLAIM_DIED] = offsetof(struct stats, reclaim_died),
         [AMB_RECLAIM_NOSESSION] = offsetof(struct stats, reclaim_nosession),
@@ -1751,16 +1981,31 @@ loop_on_reclaim(struct sim *s, const struct amb_act *a)
                  s->nodes[node].last_ok + SIM_FENCE_MS - s->now);
 }
 
-/* The accept happened: was it for the set's current epoch, and for a
- * result rendered for exactly that assignment? */
+/* The accept happened: was it for the set's current epoch, inside the
+ * running job's epoch range, and for a result rendered for exactly that
+ * assignment of that job? */
 static void
 loop_check_accept(struct sim *s, const struct sim_ev *e,
-                  const struct set_info *before)
+                  const struct set_info *before, const struct jrec *rec)
 {
-    struct truth *tr = &s->tr[e->set];
-    const struct result *r = e->aux != NONE ? &s->results[e->aux] : NULL;
-    const struct file *f =
-        r != NULL ? file_find(s, e->set, e->epoch, r->node) : NULL;
+    struct sim_job *j = core_job(s);
+    struct truth *tr;
+    const struct result *r;
+    const struct file *f;
+    uint64_t base;
+
+    if (j == NULL || e == NULL || e->code != LE_CHECKED ||
+        rec->set >= j->nsets || rec->set != e->set || rec->epoch != e->epoch) {
+        sim_fail(s,
+                 "set %u epoch %" PRIu64 " counted with no check of it "
+                 "behind the accept",
+                 rec->set, rec->epoch);
+        return;
+    }
+    tr = &j->tr[e->set];
+    r = e->aux != NONE ? &s->results[e->aux] : NULL;
+    f = r != NULL ? file_find(s, e->job, e->set, e->epoch, r->node) : NULL;
+    base = j->job.epoch_base;
     if (before->status != SET_PROCESSING || !before->checking ||
         before->epoch != e->epoch)
         sim_fail(s,
@@ -1768,9 +2013,20 @@ loop_check_accept(struct sim *s, const struct sim_ev *e,
                  "%c at epoch %" PRIu64 " (checking %d)",
                  e->set, e->epoch, (char)before->status, before->epoch,
                  before->checking);
+    else if (e->epoch <= base || e->epoch - base >= SIM_JOB_EPOCHS)
+        sim_fail(s,
+                 "job %s set %u counted at epoch %" PRIu64 ", outside the "
+                 "job's epochs (%" PRIu64 ", %" PRIu64 ")",
+                 j->job.id, e->set, e->epoch, base, base + SIM_JOB_EPOCHS);
     else if (r == NULL || f == NULL || !f->present)
         sim_fail(s, "set %u epoch %" PRIu64 " accepted with no file", e->set,
                  e->epoch);
+    else if (e->job != s->cur || r->job != s->cur)
+        sim_fail(s,
+                 "job %s set %u epoch %" PRIu64 " counted from a result of "
+                 "job %s (%s)",
+                 j->job.id, e->set, e->epoch,
+                 r->job >= 0 ? s->jobs[r->job].job.id : "?", rec->path);
     else if (r->set != e->set || r->epoch != e->epoch || r->corrupt ||
              tr->assign_epoch != e->epoch || r->node != tr->assign_node ||
              r->session != tr->assign_session)
@@ -1787,22 +2043,44 @@ loop_check_accept(struct sim *s, const struct sim_ev *e,
     tr->acc_node = r != NULL ? r->node : -1;
 }
 
-/* Every set Counted and the concat asked for: it reads every accepted
- * file. */
+/* Every set Counted and the concat asked for: the checker reads every
+ * accepted file. Never for a job that was cancelled or failed. */
 static void
-loop_concat(struct sim *s)
+loop_concat(struct sim *s, struct sim_job *j)
 {
-    for (uint32_t i = 0; i < s->nsets; i++) {
-        const struct truth *tr = &s->tr[i];
-        const struct file *f =
-            tr->acc_valid ? file_find(s, i, tr->acc_epoch, tr->acc_node) : NULL;
-        if (f == NULL || !f->present) {
-            sim_fail(s, "set %u is counted but its file is gone", i);
-            return;
-        }
+    if (j->cancel_ok || j->stopped) {
+        sim_fail(s, "job %s begins its concat after it %s", j->job.id,
+                 j->cancel_ok ? "was cancelled" : "failed");
+        return;
     }
-    s->finished = 1;
-    tracef(s, "amb", "job done: all %u sets counted", s->nsets);
+    if (!set_table_done(s->sets)) {
+        sim_fail(s, "job %s begins its concat with %u of %u sets counted",
+                 j->job.id, set_table_count(s->sets, SET_COUNTED), j->nsets);
+        return;
+    }
+    j->concat_now = j->concat_ever = true;
+    tracef(s, "amb", "job %s: all %u sets counted; concat", j->job.id,
+           j->nsets);
+    checker_submit(s, TASK_CONCAT, s->cur, 0, 0, 0, -1);
+    if (s->cancels && rng_ppm(s, SIM_CANCEL_AT_CONCAT_PPM)) {
+        /* Too late: the job is writing its video. */
+        struct sim_ev c =
+            ev_make(SE_U_CANCEL, s->now + rng_below(s, SIM_CONCAT_MAX_MS), -1);
+        c.aux = (uint64_t)s->cur;
+        ev_push(s, c);
+    }
+}
+
+static void
+loop_done(struct sim *s, struct sim_job *j)
+{
+    if (!j->concat_now || j->cancel_ok || j->stopped)
+        sim_fail(s, "job %s is done %s", j->job.id,
+                 !j->concat_now ? "without a concat"
+                 : j->cancel_ok ? "after it was cancelled"
+                                : "after it failed");
+    j->done = true;
+    tracef(s, "amb", "job %s done", j->job.id);
 }
 
 static void
@@ -1815,51 +2093,153 @@ loop_send(struct sim *s, const struct amb_act *a)
         [AMB_MSG_REFUSE] = NC_FINISH,
     };
     if (a->u.send.msg == AMB_MSG_ASSIGN) {
-        struct truth *tr = &s->tr[a->u.send.set];
+        struct sim_job *j = core_job(s);
+        struct truth *tr;
+        if (j == NULL || a->u.send.set >= j->nsets) {
+            sim_fail(s, "assign of set %u with no job running that has it",
+                     a->u.send.set);
+            return;
+        }
+        tr = &j->tr[a->u.send.set];
         tr->assign_epoch = a->u.send.epoch;
         tr->assign_session = a->session;
         tr->assign_node = s->sess[a->session].node;
     }
     cmd_push(s, a->session, kinds[a->u.send.msg], a->u.send.set,
-             a->u.send.epoch, a->u.send.ok);
+             a->u.send.epoch, a->u.send.ok, s->cur);
+}
+
+/* ---- the journal: every record as jrec_encode writes it ---- */
+
+static void
+journal_add(struct sim *s, struct sim_job *j, const struct jrec *r)
+{
+    char *text;
+    if (!s->journaling)
+        return;
+    text = jrec_encode(r);
+    if (text == NULL) {
+        fprintf(stderr, "sim: out of memory\n");
+        exit(2);
+    }
+    j->journal =
+        xgrow(j->journal, &j->capjournal, j->njournal + 1, sizeof(*j->journal));
+    j->journal[j->njournal++] = text;
+}
+
+static void
+journal_clear(struct sim_job *j)
+{
+    for (size_t i = 0; i < j->njournal; i++)
+        free(j->journal[i]);
+    j->njournal = 0;
+}
+
+/* Compaction (amb_compact): the core's snapshot replaces the file. Only
+ * between loop steps, as after a durable batch. */
+static void
+journal_compact(struct sim *s, struct sim_job *j)
+{
+    size_t n;
+    const struct jrec *snap = amb_core_snapshot(s->core, &n);
+    if (snap == NULL)
+        return;
+    journal_clear(j);
+    for (size_t i = 0; i < n; i++)
+        journal_add(s, j, &snap[i]);
+    s->st.compactions++;
+    tracef(s, "amb", "job %s: journal compacted to %zu records", j->job.id, n);
+}
+
+/* recovery_open: decode and apply every record. 0, or -1 (the seed
+ * failed). */
+static int
+journal_replay(struct sim *s, struct sim_job *j, struct jrec_state *st)
+{
+    static struct jrec r; /* large; the simulation is single-threaded */
+    char err[ERR_MAX];
+    for (size_t i = 0; i < j->njournal; i++) {
+        if (jrec_decode((const uint8_t *)j->journal[i], strlen(j->journal[i]),
+                        &r, err, sizeof(err)) == -1 ||
+            jrec_apply(st, &r, err, sizeof(err)) == -1) {
+            sim_fail(s,
+                     "job %s: its journal does not replay at record %zu of "
+                     "%zu (%.200s): %s",
+                     j->job.id, i, j->njournal, j->journal[i], err);
+            return -1;
+        }
+    }
+    if (st->sets == NULL || st->nsets != j->nsets) {
+        sim_fail(s, "job %s: its journal replays to %u sets, not %u", j->job.id,
+                 st->nsets, j->nsets);
+        return -1;
+    }
+    s->st.replayed += j->njournal;
+    return 0;
 }
 
 /* Carry out what the core decided, as ambassador.c does (the journal is
- * not modelled: a deferred action runs at once). e is the loop event that
- * caused them (NULL for a tick); before, the set's entry before it. */
+ * kept as records; a deferred action runs at once). e is the loop event
+ * that caused them (NULL for a tick or the end of a job); before, the
+ * set's entry before it. */
 static void
 loop_acts(struct sim *s, const struct sim_ev *e, const struct set_info *before,
           const struct amb_act *acts, size_t n)
 {
     for (size_t i = 0; i < n && !s->failed; i++) {
         const struct amb_act *a = &acts[i];
+        struct sim_job *j = core_job(s);
+        int job;
         switch (a->type) {
         case ACT_SEND:
             loop_send(s, a);
             break;
         case ACT_RECORD:
+            if (j == NULL) {
+                sim_fail(s, "a record with no job running");
+                break;
+            }
+            journal_add(s, j, &a->u.rec.r);
             if (a->u.rec.r.type == JREC_RECLAIM)
                 loop_on_reclaim(s, a);
             else if (a->u.rec.r.type == JREC_ACCEPT)
-                loop_check_accept(s, e, before);
+                loop_check_accept(s, e, before, &a->u.rec.r);
             break;
         case ACT_CHECK:
-            checker_submit(s, TASK_CHECK, a->session, a->u.check.r.set,
-                           a->u.check.r.epoch, s->sess[a->session].node);
+            job = path_job(s, a->u.check.r.path);
+            if (job != s->cur || j == NULL)
+                sim_fail(s, "job %s checks a result outside its tree: %.200s",
+                         j != NULL ? j->job.id : "(none)", a->u.check.r.path);
+            else
+                checker_submit(s, TASK_CHECK, job, a->session, a->u.check.r.set,
+                               a->u.check.r.epoch, s->sess[a->session].node);
             break;
         case ACT_REMOVE:
-            checker_submit(s, TASK_REMOVE, a->session, e->set, e->epoch,
-                           s->sess[a->session].node);
+            job = path_job(s, a->u.path);
+            if (e == NULL || job < 0)
+                sim_fail(s, "removal of %.200s: no report or job behind it",
+                         a->u.path);
+            else
+                checker_submit(s, TASK_REMOVE, job, a->session, e->set,
+                               e->epoch, s->sess[a->session].node);
             break;
         case ACT_CONCAT:
-            loop_concat(s);
+            if (j == NULL)
+                sim_fail(s, "a concat with no job running");
+            else
+                loop_concat(s, j);
+            break;
+        case ACT_DONE:
+            if (j == NULL)
+                sim_fail(s, "a job's end with no job running");
+            else
+                loop_done(s, j);
             break;
         case ACT_LOG:
             if (strstr(a->u.log.text, ": breaker open: ") != NULL)
                 s->st.breaker_opens++;
             tracef(s, "amb", "%s", a->u.log.text);
             break;
-        case ACT_DONE:
         case ACT_FORGET:
             break;
         case ACT_EXIT_REPLACED:
@@ -1868,20 +2248,17 @@ loop_acts(struct sim *s, const struct sim_ev *e, const struct set_info *before,
             break;
         }
     }
-    if (!s->failed && s->finished == 0 && amb_core_failed(s->core)) {
-        s->finished = -1;
-        s->stop_set = amb_core_stop_set(s->core);
-        snprintf(s->report, sizeof(s->report), "%s", amb_core_report(s->core));
-    }
 }
 
-/* What the node reported, as nodeconn.c fills it from the done. */
+/* What the node reported, as nodeconn.c fills it from the done: the path
+ * in the tree of the job the node rendered it for. */
 static void
-loop_result(struct sim *s, struct ev_result *r, uint32_t set, uint64_t epoch,
-            int node)
+loop_result(struct sim *s, struct ev_result *r, int job, uint32_t set,
+            uint64_t epoch, int node)
 {
+    const struct sim_job *j = &s->jobs[job >= 0 ? job : 0];
     uint64_t first, count;
-    job_set_range(&s->job, set < s->nsets ? set : 0, &first, &count);
+    job_set_range(&j->job, set < j->nsets ? set : 0, &first, &count);
     r->set = set;
     r->epoch = epoch;
     r->frames = count;
@@ -1890,7 +2267,7 @@ loop_result(struct sim *s, struct ev_result *r, uint32_t set, uint64_t epoch,
     snprintf(r->encoder, sizeof(r->encoder), "%s", SIM_ENCODER);
     snprintf(r->preset, sizeof(r->preset), "%s", SIM_PRESET);
     r->fallback[0] = '\0';
-    if (job_result_rel(&s->job, set, epoch, node_name(s, node), r->path,
+    if (job_result_rel(&j->job, set, epoch, node_name(s, node), r->path,
                        sizeof(r->path)) == -1)
         r->path[0] = '\0';
 }
@@ -1938,14 +2315,16 @@ loop_event(struct sim *s, const struct sim_ev *e, struct amb_event *ev)
         break;
     case LE_DONE:
         ev->type = EV_DONE;
-        loop_result(s, &ev->u.result, e->set, e->epoch, x->node);
+        loop_result(s, &ev->u.result, e->job, e->set, e->epoch, x->node);
         break;
     case LE_FAIL:
         ev->type = EV_FAIL;
         ev->u.set.set = e->set;
         ev->u.set.epoch = e->epoch;
         ev->u.set.nospace = 0;
-        snprintf(ev->u.set.text, sizeof(ev->u.set.text), "node error");
+        ev->u.set.decline = e->ok;
+        snprintf(ev->u.set.text, sizeof(ev->u.set.text), "%s",
+                 e->ok ? "no free render slot" : "node error");
         break;
     case LE_GONE:
         ev->type = EV_GONE;
@@ -1955,7 +2334,7 @@ loop_event(struct sim *s, const struct sim_ev *e, struct amb_event *ev)
         break;
     case LE_CHECKED:
         ev->type = EV_CHECKED;
-        loop_result(s, &ev->u.checked.r, e->set, e->epoch, e->node);
+        loop_result(s, &ev->u.checked.r, e->job, e->set, e->epoch, e->node);
         ev->u.checked.ok = e->ok;
         memset(&ev->u.checked.info, 0, sizeof(ev->u.checked.info));
         snprintf(ev->u.checked.text, sizeof(ev->u.checked.text),
@@ -1983,6 +2362,12 @@ loop_event(struct sim *s, const struct sim_ev *e, struct amb_event *ev)
         }
         break;
     }
+    case LE_CONCATED:
+        ev->type = EV_CONCATED;
+        memset(&ev->u.concated, 0, sizeof(ev->u.concated));
+        ev->u.concated.ok = 1;
+        ev->u.concated.frames = s->jobs[e->job].frames.count;
+        break;
     default:
         break;
     }
@@ -1993,16 +2378,18 @@ loop_step(struct sim *s, const struct sim_ev *e, const struct amb_event *ev)
 {
     struct set_info before;
     const struct amb_act *acts;
+    const struct sim_job *j = core_job(s);
     size_t n;
-    if (e != NULL && e->set < s->nsets)
+    if (e != NULL && j != NULL && e->set < j->nsets)
         before = *set_table_get(s->sets, e->set);
     else
         memset(&before, 0, sizeof(before));
     acts = amb_core_step(s->core, ev, s->now, &n);
     loop_acts(s, e, &before, acts, n);
-    /* A check that passed must be counted: the set cannot move while its
-     * check runs. */
+    /* A check of the running job that passed must be counted: the set
+     * cannot move while its check runs. */
     if (e != NULL && e->code == LE_CHECKED && e->ok && !s->failed &&
+        j != NULL && e->job == s->cur &&
         set_table_get(s->sets, e->set)->status != SET_COUNTED)
         sim_fail(s,
                  "set %u epoch %" PRIu64 ": check passed but the set "
@@ -2019,9 +2406,49 @@ loop_tick(struct sim *s)
     loop_step(s, NULL, &s->loop_ev);
 }
 
+/* EV_CANCEL (amb_job_cancel): the loop asks the core to stop the job. */
+static void
+loop_cancel(struct sim *s, const struct sim_ev *e)
+{
+    struct sim_job *j = &s->jobs[e->job];
+    bool can;
+    int r;
+    if (e->job != s->cur || !j->in_core) {
+        s->st.cancel_lost++;
+        tracef(s, "amb", "cancel of job %s: it is not running", j->job.id);
+        return;
+    }
+    can = !j->stopped && !j->concat_now && !j->done;
+    r = amb_core_cancel(s->core, "by request");
+    if ((r == 0) != can) {
+        sim_fail(s, "job %s: amb_core_cancel returned %d with %s", j->job.id, r,
+                 j->concat_now ? "its concat begun"
+                 : j->stopped  ? "the job stopped already"
+                               : "the job running");
+        return;
+    }
+    if (r == 0)
+        j->cancel_ok = true;
+    else
+        s->st.cancel_refused++;
+    tracef(s, "amb", "job %s: cancel %s", j->job.id,
+           r == 0 ? "taken" : "refused (writing its video)");
+}
+
 static void
 loop_on_event(struct sim *s, const struct sim_ev *e)
 {
+    if (e->code == LE_CANCEL) {
+        loop_cancel(s, e);
+        return;
+    }
+    if (e->code == LE_CONCATED && (e->job != s->cur || core_job(s) == NULL)) {
+        sim_fail(s, "the concat of job %s ends while it is not running",
+                 s->jobs[e->job].job.id);
+        return;
+    }
+    if (e->code == LE_CHECKED && e->job != s->cur)
+        s->st.old_checks++;
     loop_event(s, e, &s->loop_ev);
     loop_step(s, e, &s->loop_ev);
 }
@@ -2031,10 +2458,20 @@ loop_on_event(struct sim *s, const struct sim_ev *e)
 static void
 inv_scan(struct sim *s)
 {
+    struct sim_job *j = core_job(s);
     uint32_t counted = 0;
-    for (uint32_t i = 0; i < s->nsets && !s->failed; i++) {
+    uint64_t base;
+    if (j == NULL)
+        return;
+    base = j->job.epoch_base;
+    for (uint32_t i = 0; i < j->nsets && !s->failed; i++) {
         const struct set_info *si = set_table_get(s->sets, i);
-        struct truth *tr = &s->tr[i];
+        struct truth *tr = &j->tr[i];
+        if (si->epoch < base || si->epoch - base >= SIM_JOB_EPOCHS)
+            sim_fail(s,
+                     "job %s set %u: epoch %" PRIu64 " outside the job's "
+                     "epochs [%" PRIu64 ", %" PRIu64 ")",
+                     j->job.id, i, si->epoch, base, base + SIM_JOB_EPOCHS);
         if (si->epoch < tr->last_epoch)
             sim_fail(s, "set %u: epoch went back from %" PRIu64 " to %" PRIu64,
                      i, tr->last_epoch, si->epoch);
@@ -2053,39 +2490,115 @@ inv_scan(struct sim *s)
                  set_table_count(s->sets, SET_COUNTED), counted);
 }
 
+/* The running job is over (done, stopped or cancelled): check it while
+ * the core still has its table. */
 static void
-inv_end(struct sim *s)
+inv_job_end(struct sim *s, struct sim_job *j)
 {
     if (s->failed)
         return;
-    if (s->finished == 1) {
-        for (uint32_t i = 0; i < s->nsets; i++)
-            if (s->tr[i].times_counted != 1)
-                sim_fail(s, "job done but set %u was counted %u times", i,
-                         s->tr[i].times_counted);
-        if (!s->failed && set_table_count(s->sets, SET_COUNTED) != s->nsets)
-            sim_fail(s, "job done with %u of %u sets counted",
-                     set_table_count(s->sets, SET_COUNTED), s->nsets);
+    if (j->done) {
+        for (uint32_t i = 0; i < j->nsets; i++)
+            if (j->tr[i].times_counted != 1)
+                sim_fail(s, "job %s done but set %u was counted %u times",
+                         j->job.id, i, j->tr[i].times_counted);
+        if (!s->failed && set_table_count(s->sets, SET_COUNTED) != j->nsets)
+            sim_fail(s, "job %s done with %u of %u sets counted", j->job.id,
+                     set_table_count(s->sets, SET_COUNTED), j->nsets);
         return;
     }
-    if (s->finished == -1) {
-        const struct set_info *i = set_table_get(s->sets, s->stop_set);
-        if (s->report[0] == '\0' || !(i->nfailed_on >= SIM_MAX_NODES_PER_SET ||
-                                      i->failures >= SIM_MAX_FAILURES_PER_SET ||
-                                      i->reclaims >= SIM_MAX_FAILURES_PER_SET))
-            sim_fail(s, "job stopped without a valid report (\"%s\")",
-                     s->report);
+    if (j->concat_now) {
+        sim_fail(s, "job %s stopped (\"%s\") during its concat", j->job.id,
+                 j->report);
         return;
+    }
+    if (j->cancel_ok) {
+        if (strcmp(j->report, "cancelled by request") != 0)
+            sim_fail(s, "job %s cancelled with report \"%s\"", j->job.id,
+                     j->report);
+        return;
+    }
+    {
+        const struct set_info *i = set_table_get(s->sets, j->stop_set);
+        if (j->report[0] == '\0' || i == NULL ||
+            !(i->nfailed_on >= SIM_MAX_NODES_PER_SET ||
+              i->failures >= SIM_MAX_FAILURES_PER_SET ||
+              i->reclaims >= SIM_MAX_RECLAIMS_PER_SET))
+            sim_fail(s, "job %s stopped without a valid report (\"%s\")",
+                     j->job.id, j->report);
     }
 }
 
-/* Not done by the budget: say what is left, and where. */
+/* A set's entry as amb_core_end_job found it. */
+struct end_set {
+    enum set_status status;
+    bool checking;
+    uint64_t epoch, holder;
+};
+
+/* amb_core_end_job cancels exactly what nodes still hold of the job: a
+ * set in B, not being checked, at its epoch, on the session that holds
+ * it; and every such set whose session is still open. */
+static void
+inv_end_cancels(struct sim *s, const struct sim_job *j,
+                const struct end_set *es, const struct amb_act *acts, size_t n)
+{
+    bool *sent = calloc(j->nsets, sizeof(*sent));
+    if (sent == NULL) {
+        fprintf(stderr, "sim: out of memory\n");
+        exit(2);
+    }
+    for (size_t i = 0; i < n && !s->failed; i++) {
+        const struct amb_act *a = &acts[i];
+        uint32_t set;
+        if (a->type != ACT_SEND || a->u.send.msg != AMB_MSG_CANCEL)
+            continue;
+        set = a->u.send.set;
+        s->st.end_cancels++;
+        if (set >= j->nsets || es[set].status != SET_PROCESSING ||
+            es[set].checking || es[set].epoch != a->u.send.epoch ||
+            es[set].holder != a->session)
+            sim_fail(s,
+                     "job %s ends: cancel of set %u epoch %" PRIu64
+                     " on session %" PRIu64 ", which does not hold it",
+                     j->job.id, set, a->u.send.epoch, a->session);
+        else
+            sent[set] = true;
+    }
+    for (uint32_t i = 0; i < j->nsets && !s->failed; i++) {
+        uint64_t h = es[i].holder;
+        if (es[i].status == SET_PROCESSING && !es[i].checking && h > 0 &&
+            h < s->nsess && s->sess[h].c_open && !sent[i])
+            sim_fail(s,
+                     "job %s ends but set %u epoch %" PRIu64 " is left "
+                     "with session %" PRIu64 " (%s), not cancelled",
+                     j->job.id, i, es[i].epoch, h,
+                     node_name(s, s->sess[h].node));
+    }
+    free(sent);
+}
+
+/* Not over by the budget: say what is left, and where. */
 static void
 inv_stuck(struct sim *s)
 {
     char what[SIM_WHY_MAX] = "";
     size_t n = 0;
-    for (uint32_t i = 0; i < s->nsets && n < sizeof(what) / 2; i++) {
+    struct sim_job *j = core_job(s);
+    for (int k = 0; k < s->njobs && n < sizeof(what) / 2; k++) {
+        static const char *const states[] = {
+            [JS_FUTURE] = "future",   [JS_QUEUED] = "queued",
+            [JS_RUNNING] = "running", [JS_DONE] = "done",
+            [JS_STOPPED] = "stopped", [JS_CANCELLED] = "cancelled",
+        };
+        int w = snprintf(what + n, sizeof(what) - n, " job %s %s;",
+                         s->jobs[k].job.id, states[s->jobs[k].state]);
+        if (w < 0)
+            break;
+        n += (size_t)w;
+    }
+    for (uint32_t i = 0; j != NULL && i < j->nsets && n < sizeof(what) / 2;
+         i++) {
         const struct set_info *si = set_table_get(s->sets, i);
         int w;
         if (si->status == SET_COUNTED)
@@ -2099,9 +2612,385 @@ inv_stuck(struct sim *s)
             break;
         n += (size_t)w;
     }
-    sim_fail(s, "stuck: %u of %u sets counted after %" PRIu64 " s virtual:%s",
-             set_table_count(s->sets, SET_COUNTED), s->nsets, s->now / MS_PER_S,
+    sim_fail(s, "stuck after %" PRIu64 " s virtual:%s", s->now / MS_PER_S,
              what);
+}
+
+/* ---- the service (coordinator/service.c) runs jobs one after another ---- */
+
+/* The core's counts since its last start_job (they restart there). */
+static void
+sim_core_stats(struct sim *s)
+{
+    const struct amb_stats *c;
+    if (s->core == NULL)
+        return;
+    c = amb_core_stats(s->core);
+    s->st.counted += c->counted;
+    s->st.assigned += c->assigned;
+    s->st.declined += c->declined;
+    s->st.reattached += c->reattached;
+    s->st.cancels += c->cancelled;
+    s->st.stale += c->stale_results;
+    s->st.duplicates += c->duplicates;
+    s->st.rejected += c->rejected_results;
+    s->st.failures += c->failures;
+    s->st.refused += c->refused;
+}
+
+static void
+sim_all_over(struct sim *s)
+{
+    s->all_over = true;
+    for (int k = 0; k < s->njobs; k++)
+        if (s->jobs[k].state < JS_DONE)
+            s->all_over = false;
+}
+
+/* amb_job_over: the job's journal is done with, end_job's actions (the
+ * cancels of what nodes still hold) are carried out, the core is idle. */
+static void
+sim_job_over(struct sim *s, struct sim_job *j)
+{
+    struct end_set *es = malloc(j->nsets * sizeof(*es));
+    const struct amb_act *acts;
+    size_t n;
+
+    if (es == NULL) {
+        fprintf(stderr, "sim: out of memory\n");
+        exit(2);
+    }
+    inv_job_end(s, j);
+    for (uint32_t i = 0; i < j->nsets; i++) {
+        const struct set_info *si = set_table_get(s->sets, i);
+        es[i].status = si->status;
+        es[i].checking = si->checking != 0;
+        es[i].epoch = si->epoch;
+        es[i].holder = si->holder;
+    }
+    tracef(s, "amb", "job %s over: %s", j->job.id,
+           j->done ? "done" : j->report);
+    acts = amb_core_end_job(s->core, s->now, &n);
+    inv_end_cancels(s, j, es, acts, n);
+    loop_acts(s, NULL, NULL, acts, n);
+    free(es);
+    if (amb_core_job(s->core) != NULL || amb_core_sets(s->core) != NULL)
+        sim_fail(s, "amb_core_end_job left the core with a job");
+    j->in_core = false;
+    j->concat_now = false;
+    j->state = j->done ? JS_DONE : JS_STOPPED;
+    s->cur = -1;
+    s->sets = NULL;
+    s->st.completed += j->done;
+    s->st.cancelled += !j->done && j->cancel_ok;
+    s->st.stopped += !j->done && !j->cancel_ok;
+    sim_all_over(s);
+}
+
+static void
+svc_count_node(const struct amb_node_view *v, void *arg)
+{
+    *(int *)arg += v->hello != 0;
+}
+
+/* The next job must be the one that was running when the ambassador
+ * died, else the first by priority, then submission order (the rule
+ * written out here, not jobq_before). */
+static void
+inv_order(struct sim *s, int pick)
+{
+    const struct sim_job *p = &s->jobs[pick];
+    if (s->resume >= 0 && pick != s->resume) {
+        sim_fail(s,
+                 "after the restart job %s starts before job %s, which was "
+                 "running",
+                 p->job.id, s->jobs[s->resume].job.id);
+        return;
+    }
+    if (p->state != JS_QUEUED)
+        return;
+    for (int k = 0; k < s->njobs; k++) {
+        const struct sim_job *q = &s->jobs[k];
+        if (k == pick || q->state != JS_QUEUED)
+            continue;
+        if (q->prio > p->prio || (q->prio == p->prio && q->seq < p->seq))
+            sim_fail(s,
+                     "job %s (priority %d, number %" PRIu64 ") starts before "
+                     "job %s (priority %d, number %" PRIu64 ")",
+                     p->job.id, p->prio, p->seq, q->job.id, q->prio, q->seq);
+    }
+}
+
+/* svc_runner and svc_pick: with the core idle, the job that was running
+ * when the last ambassador stopped, else the first queued one by
+ * jobq_before once a node is there; prepared, then handed to the loop. */
+static void
+svc_next(struct sim *s)
+{
+    int pick = -1;
+    struct sim_ev e;
+    if (s->core == NULL || s->cur >= 0 || s->failed)
+        return;
+    for (int k = 0; k < s->njobs; k++) {
+        const struct sim_job *j = &s->jobs[k];
+        if (j->state == JS_RUNNING) {
+            pick = k;
+            break;
+        }
+        if (j->state == JS_QUEUED &&
+            (pick < 0 || jobq_before(j->prio, j->seq, s->jobs[pick].prio,
+                                     s->jobs[pick].seq)))
+            pick = k;
+    }
+    if (pick < 0)
+        return;
+    if (s->jobs[pick].state == JS_QUEUED) {
+        int nodes = 0;
+        amb_core_nodes(s->core, svc_count_node, &nodes);
+        if (nodes == 0)
+            return;
+    }
+    inv_order(s, pick);
+    s->resume = -1;
+    s->cur = pick;
+    s->jobs[pick].state = JS_RUNNING;
+    s->launching = true;
+    tracef(s, "svc", "job %s: starting (number %" PRIu64 ", priority %d)",
+           s->jobs[pick].job.id, s->jobs[pick].seq, s->jobs[pick].prio);
+    e = ev_make(SE_S_LAUNCH, s->now + rng_below(s, SIM_PREP_MAX_MS + 1), -1);
+    e.job = pick;
+    ev_push(s, e);
+}
+
+/* recovery_open and recovery_begin: replay the job's journal when it has
+ * one, else journal the job record; then the generation. The state the
+ * core starts from. 0, or -1 (the seed failed). */
+static int
+svc_prepare(struct sim *s, struct sim_job *j, struct jrec_state *st)
+{
+    static struct jrec r; /* large; the simulation is single-threaded */
+    char err[ERR_MAX];
+    memset(st, 0, sizeof(*st));
+    if (j->njournal > 0) {
+        if (journal_replay(s, j, st) == -1)
+            return -1;
+        s->st.resumed++;
+        tracef(s, "svc", "job %s: resumed from %zu journal records", j->job.id,
+               j->njournal);
+    } else {
+        memset(&r, 0, sizeof(r));
+        r.type = JREC_JOB;
+        snprintf(r.job, sizeof(r.job), "%s", j->job.id);
+        r.sets = j->nsets;
+        r.frames = j->frames.count;
+        r.gen = s->cfg.gen;
+        r.epoch = j->job.epoch_base;
+        journal_add(s, j, &r);
+        if (jrec_apply(st, &r, err, sizeof(err)) == -1) {
+            sim_fail(s, "job %s: its job record does not apply: %s", j->job.id,
+                     err);
+            return -1;
+        }
+    }
+    memset(&r, 0, sizeof(r));
+    r.type = JREC_GEN;
+    r.gen = s->cfg.gen;
+    journal_add(s, j, &r);
+    return jrec_apply(st, &r, err, sizeof(err));
+}
+
+/* amb_job_begin: the core takes the job (one-shot: a new core with it, as
+ * a one-job ambassador starts). */
+static void
+svc_launch(struct sim *s, int job, bool oneshot)
+{
+    struct sim_job *j = &s->jobs[job];
+    struct jrec_state st;
+    s->launching = false;
+    s->resume = -1;
+    if (svc_prepare(s, j, &st) == -1) {
+        jrec_state_fini(&st);
+        return;
+    }
+    sim_core_stats(s); /* start_job restarts the core's counts */
+    if (oneshot) {
+        amb_core_free(s->core);
+        s->core = amb_core_new(&s->cfg, &j->job, &st, s->now);
+    }
+    if (s->core == NULL ||
+        (!oneshot && amb_core_start_job(s->core, &j->job, &st, s->now) == -1)) {
+        fprintf(stderr, "sim: out of memory\n");
+        exit(2);
+    }
+    jrec_state_fini(&st);
+    j->in_core = true;
+    j->concat_now = false;
+    s->cur = job;
+    s->sets = amb_core_sets(s->core);
+    if (amb_core_job(s->core) != &j->job || s->sets == NULL ||
+        set_table_size(s->sets) != j->nsets)
+        sim_fail(s, "job %s handed to the core, which runs %s", j->job.id,
+                 amb_core_job(s->core) != NULL ? amb_core_job(s->core)->id
+                                               : "nothing");
+    tracef(s, "amb", "job %s: %u sets, epochs from %" PRIu64, j->job.id,
+           j->nsets, j->job.epoch_base);
+}
+
+/* The loop's turn is over (ambassador_serve): a job that is over ends;
+ * the service goes on to the next. */
+static void
+loop_after(struct sim *s)
+{
+    struct sim_job *j = core_job(s);
+    if (s->failed)
+        return;
+    if (j != NULL && !j->stopped && amb_core_failed(s->core)) {
+        j->stopped = true;
+        j->stop_set = amb_core_stop_set(s->core);
+        snprintf(j->report, sizeof(j->report), "%s", amb_core_report(s->core));
+    }
+    if (j != NULL && (j->done || j->stopped))
+        sim_job_over(s, j);
+    else if (j != NULL && s->journaling && rng_ppm(s, SIM_COMPACT_PPM))
+        journal_compact(s, j);
+    if (!s->oneshot)
+        svc_next(s);
+}
+
+static void
+svc_on_submit(struct sim *s, const struct sim_ev *e)
+{
+    struct sim_job *j = &s->jobs[e->job];
+    if (s->core == NULL) {
+        /* framefarm submit finds no ambassador: the lab tries again. */
+        struct sim_ev again = *e;
+        again.at = s->now + SIM_RESUBMIT_MS;
+        ev_push(s, again);
+        return;
+    }
+    j->seq = s->next_seq++;
+    j->job.epoch_base = j->seq << JOB_EPOCH_SHIFT;
+    j->arrive = s->now;
+    j->state = JS_QUEUED;
+    tracef(s, "svc", "job %s submitted: %u sets, priority %d, number %" PRIu64,
+           j->job.id, j->nsets, j->prio, j->seq);
+    svc_next(s);
+}
+
+/* framefarm cancel: a queued job is dropped by the service, a running
+ * one is stopped by the loop (EV_CANCEL). */
+static void
+svc_on_cancel(struct sim *s, const struct sim_ev *e)
+{
+    int k = e->aux == NONE ? s->cur : (int)e->aux;
+    struct sim_job *j;
+    struct sim_ev c;
+    if (s->core == NULL || k < 0)
+        return;
+    j = &s->jobs[k];
+    if (j->state == JS_QUEUED) {
+        j->state = JS_CANCELLED;
+        s->st.queued_cancels++;
+        tracef(s, "svc", "job %s: cancelled while queued", j->job.id);
+        sim_all_over(s);
+        return;
+    }
+    if (j->state != JS_RUNNING)
+        return;
+    c = ev_make(SE_L_EVENT, 0, -1);
+    c.code = LE_CANCEL;
+    c.job = k;
+    loop_push(s, c);
+}
+
+/* ---- the ambassador's process dies, and starts again ---- */
+
+static bool
+host_event(int kind)
+{
+    switch (kind) {
+    case SE_C_TICK:
+    case SE_C_CMD:
+    case SE_L_EVENT:
+    case SE_L_TICK:
+    case SE_W_POLL:
+    case SE_W_DONE:
+    case SE_K_DONE:
+    case SE_S_LAUNCH:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static void
+amb_crash(struct sim *s, uint64_t down)
+{
+    size_t k = 0;
+    struct sim_ev e;
+    if (s->core == NULL)
+        return;
+    s->st.amb_crashes++;
+    tracef(s, "amb",
+           "CRASH (the ambassador's process is killed; back in "
+           "%" PRIu64 " ms)",
+           down);
+    sim_core_stats(s);
+    amb_core_free(s->core);
+    s->core = NULL;
+    s->sets = NULL;
+    if (s->cur >= 0) {
+        /* The queue's record says running: it resumes first. */
+        s->jobs[s->cur].in_core = false;
+        s->jobs[s->cur].concat_now = false;
+        s->resume = s->cur;
+    }
+    s->cur = -1;
+    s->launching = false;
+    /* The kernel closes its sockets. */
+    for (uint64_t sid = 1; sid < s->nsess; sid++) {
+        struct sess *x = &s->sess[sid];
+        if (!x->c_open && x->c_started)
+            continue;
+        if (s->nodes[x->node].conn == sid)
+            conn_to_node(s, sid, M_CLOSE, 0, 0, 0);
+        x->c_open = false;
+        x->c_started = true;
+        x->tick_gen++;
+    }
+    /* Its threads and queues go with it. */
+    for (size_t i = 0; i < s->nheap; i++)
+        if (!host_event(s->heap[i].kind))
+            s->heap[k++] = s->heap[i];
+    s->nheap = k;
+    for (size_t i = k / 2; i-- > 0;)
+        ev_sift_down(s, i);
+    s->w_busy = false;
+    s->k_busy = s->now;
+    s->loop_last = s->now;
+    e = ev_make(SE_A_START, s->now + down, -1);
+    ev_push(s, e);
+}
+
+static void
+amb_start(struct sim *s)
+{
+    s->cfg.gen++;
+    tracef(s, "amb", "the ambassador starts again (generation %" PRIu64 ")",
+           s->cfg.gen);
+    ev_push(s, ev_make(SE_W_POLL, s->now, -1));
+    ev_push(s, ev_make(SE_L_TICK, s->now + SIM_AMB_TICK_MS, -1));
+    if (s->oneshot) {
+        /* main: recovery first, then the loop with the job. */
+        svc_launch(s, 0, true);
+        return;
+    }
+    s->core = amb_core_new(&s->cfg, NULL, NULL, s->now);
+    if (s->core == NULL) {
+        fprintf(stderr, "sim: out of memory\n");
+        exit(2);
+    }
+    svc_next(s);
 }
 
 /* ---- one seed ---- */
@@ -2150,10 +3039,90 @@ sim_faults(struct sim *s, int kind, uint64_t lo, uint64_t hi)
     }
 }
 
+/* Job k of nsets sets of SIM_SET_FRAMES frames; its number, and so its
+ * epoch base, comes at submit. */
+static void
+sim_job_setup(struct sim *s, int k, uint32_t nsets)
+{
+    struct sim_job *j = &s->jobs[k];
+    snprintf(j->job.id, sizeof(j->job.id), "j%d", k);
+    snprintf(j->job.share, sizeof(j->job.share), "/share");
+    snprintf(j->job.output, sizeof(j->job.output), "/share/out-%d.mp4", k);
+    j->job.set_size = SIM_SET_FRAMES;
+    j->job.nsets = j->nsets = nsets;
+    j->frames.count = (size_t)nsets * SIM_SET_FRAMES;
+    j->frame = calloc(j->frames.count, sizeof(*j->frame));
+    j->frames.frames = j->frame;
+    j->job.frames = &j->frames;
+    j->tr = calloc(nsets, sizeof(*j->tr));
+    j->file_head = malloc(nsets * sizeof(*j->file_head));
+    if (j->frame == NULL || j->tr == NULL || j->file_head == NULL) {
+        fprintf(stderr, "sim: out of memory\n");
+        exit(2);
+    }
+    for (size_t i = 0; i < j->frames.count; i++)
+        j->frame[i].name = sim_frame_name;
+    for (uint32_t i = 0; i < nsets; i++)
+        j->file_head[i] = NONE;
+    j->prio = (int)rng_below(s, SIM_PRIORITIES);
+    j->state = JS_FUTURE;
+}
+
+/* Jobs submitted up front or later, cancels, ambassador crashes. */
+static void
+sim_schedule_jobs(struct sim *s)
+{
+    uint64_t k;
+    s->next_seq = rng_below(s, SIM_FIRST_SEQ_MAX + 1);
+    if (s->oneshot) {
+        /* A one-job ambassador: its job is there from the start. */
+        s->jobs[0].seq = 0;
+        s->jobs[0].state = JS_RUNNING;
+        return;
+    }
+    for (int i = 0; i < s->njobs; i++) {
+        struct sim_ev e = ev_make(
+            SE_U_SUBMIT,
+            rng_ppm(s, SIM_UPFRONT_PPM) ? 0 : rng_below(s, s->f.until), -1);
+        e.job = i;
+        ev_push(s, e);
+    }
+    if (s->f.calm)
+        return;
+    if (rng_ppm(s, SIM_CANCEL_PPM)) {
+        s->cancels = true;
+        k = rng_range(s, 1, SIM_CANCELS_MAX);
+        for (uint64_t i = 0; i < k; i++) {
+            struct sim_ev e =
+                ev_make(SE_U_CANCEL, rng_below(s, s->f.until), -1);
+            e.aux = rng_ppm(s, SIM_CANCEL_RUNNING_PPM)
+                        ? NONE
+                        : rng_below(s, (uint64_t)s->njobs);
+            ev_push(s, e);
+        }
+    }
+}
+
+static void
+sim_schedule_amb_crashes(struct sim *s)
+{
+    uint64_t k;
+    if (s->f.calm || !rng_ppm(s, SIM_AMB_CRASH_PPM))
+        return;
+    s->journaling = true;
+    k = rng_range(s, 1, SIM_AMB_CRASHES_MAX);
+    for (uint64_t i = 0; i < k; i++) {
+        struct sim_ev e = ev_make(SE_F_AMB_CRASH, rng_below(s, s->f.until), -1);
+        e.aux = rng_range(s, SIM_AMB_DOWN_MIN_MS, SIM_AMB_DOWN_MAX_MS);
+        ev_push(s, e);
+        s->budget_ms += SIM_AMB_DOWN_MAX_MS + SIM_GRACE_MS;
+    }
+}
+
 static void
 sim_setup(struct sim *s, uint64_t seed, const struct sim_opts *o)
 {
-    uint32_t slots = 0, nsets = o->nsets;
+    uint32_t slots = 0;
     int nnodes = o->nnodes;
     memset(s, 0, sizeof(*s));
     s->tracing = o->tracing || o->verbose;
@@ -2162,10 +3131,14 @@ sim_setup(struct sim *s, uint64_t seed, const struct sim_opts *o)
     s->seed = seed;
     s->rng = seed;
     s->trace_hash = FNV_OFFSET;
-    s->nsets = nsets != 0 ? nsets
-               : rng_ppm(s, SIM_SMALL_JOB_PPM)
-                   ? (uint32_t)rng_range(s, 1, SIM_SMALL_SETS)
-                   : (uint32_t)rng_range(s, 1, SIM_MAX_SETS);
+    s->cur = -1;
+    s->resume = -1;
+    s->njobs = o->njobs != 0 ? o->njobs
+               : rng_ppm(s, SIM_ONE_JOB_PPM)
+                   ? 1
+                   : (int)rng_range(s, 2, SIM_MAX_JOBS);
+    /* A single job runs as a one-job ambassador half the time. */
+    s->oneshot = s->njobs == 1 && rng_ppm(s, SIM_ONESHOT_PPM);
     s->nnodes = nnodes != 0 ? nnodes : (int)rng_range(s, 1, SIM_MAX_NODES);
     for (int i = 0; i < s->nnodes; i++) {
         struct vnode *n = &s->nodes[i];
@@ -2177,34 +3150,20 @@ sim_setup(struct sim *s, uint64_t seed, const struct sim_opts *o)
         slots += (uint32_t)n->slots;
     }
     /* The ambassador's core, configured as DESIGN.md §5 at full scale,
-     * on a job of SIM_SET_FRAMES frames a set. */
+     * on jobs of SIM_SET_FRAMES frames a set; the seed's sets shared out
+     * among its jobs. */
     config_defaults(&s->cfg);
     s->cfg.gen = 1;
     snprintf(s->cfg.output, sizeof(s->cfg.output), "/share/out.mp4");
-    snprintf(s->job.id, sizeof(s->job.id), "sim");
-    snprintf(s->job.share, sizeof(s->job.share), "/share");
-    s->job.set_size = SIM_SET_FRAMES;
-    s->job.nsets = s->nsets;
-    s->frames.count = (size_t)s->nsets * SIM_SET_FRAMES;
-    s->frame = calloc(s->frames.count, sizeof(*s->frame));
-    s->frames.frames = s->frame;
-    s->job.frames = &s->frames;
-    s->tr = calloc(s->nsets, sizeof(*s->tr));
-    s->file_head = malloc(s->nsets * sizeof(*s->file_head));
-    if (s->frame == NULL || s->tr == NULL || s->file_head == NULL) {
-        fprintf(stderr, "sim: out of memory\n");
-        exit(2);
+    for (int k = 0; k < s->njobs; k++) {
+        uint32_t nsets =
+            o->nsets != 0 ? o->nsets
+            : rng_ppm(s, SIM_SMALL_JOB_PPM)
+                ? (uint32_t)rng_range(s, 1, SIM_SMALL_SETS)
+                : (uint32_t)rng_range(s, 1, SIM_MAX_SETS / (uint32_t)s->njobs);
+        sim_job_setup(s, k, nsets);
+        s->nsets += nsets;
     }
-    for (size_t i = 0; i < s->frames.count; i++)
-        s->frame[i].name = sim_frame_name;
-    s->core = amb_core_new(&s->cfg, &s->job, NULL, 0);
-    if (s->core == NULL) {
-        fprintf(stderr, "sim: out of memory\n");
-        exit(2);
-    }
-    s->sets = amb_core_sets(s->core);
-    for (uint32_t i = 0; i < s->nsets; i++)
-        s->file_head[i] = NONE;
 
     s->f.calm = rng_ppm(s, SIM_CALM_PPM);
     s->f.until = (uint64_t)s->nsets * (SIM_RENDER_MIN_MS + SIM_RENDER_MAX_MS) /
@@ -2228,11 +3187,15 @@ sim_setup(struct sim *s, uint64_t seed, const struct sim_opts *o)
         sim_faults(s, SE_F_LINK_DOWN, SIM_PART_MIN_MS, SIM_PART_MAX_MS);
         sim_faults(s, SE_F_HANG, SIM_HANG_MIN_MS, SIM_HANG_MAX_MS);
     }
-    /* The last fault ends by until + the longest one; then the job must
-     * finish within twice its serial time plus a generous slack. */
+    /* The last fault ends by until + the longest one, the last job is
+     * submitted by until; then the jobs must finish within twice their
+     * serial time plus a generous slack (and each ambassador crash's
+     * time down and its nodes' grace). */
     s->budget_ms = s->f.until + SIM_LONGEST_FAULT_MS +
                    2 * (uint64_t)s->nsets * SIM_RENDER_MAX_MS / slots +
-                   SIM_SLACK_MS;
+                   (uint64_t)s->njobs * SIM_PREP_MAX_MS + SIM_SLACK_MS;
+    sim_schedule_jobs(s);
+    sim_schedule_amb_crashes(s);
     for (int i = 0; i < s->nnodes; i++) {
         struct sim_ev e =
             ev_make(SE_N_START, rng_below(s, SIM_NODE_START_SPREAD_MS), i);
@@ -2241,13 +3204,27 @@ sim_setup(struct sim *s, uint64_t seed, const struct sim_opts *o)
     ev_push(s, ev_make(SE_W_POLL, 0, -1));
     ev_push(s, ev_make(SE_L_TICK, SIM_AMB_TICK_MS, -1));
     tracef(s, "SIM",
-           "seed %" PRIu64 ": %u sets, %d nodes (%u slots)%s; faults until "
-           "%" PRIu64 " s: drop %u late %u dup %u corrupt %u fail %u stale "
-           "%u torn %u replay %u ppm%s",
-           seed, s->nsets, s->nnodes, slots, s->f.calm ? ", calm" : "",
-           s->f.until / MS_PER_S, s->f.drop_ppm, s->f.late_ppm, s->f.dup_ppm,
-           s->f.corrupt_ppm, s->f.render_fail_ppm, s->f.stale_ppm,
-           s->f.torn_ppm, s->f.replay_ppm, s->f.reorder ? ", reordering" : "");
+           "seed %" PRIu64 ": %d job(s)%s, %u sets, %d nodes (%u slots)%s; "
+           "faults until %" PRIu64 " s: drop %u late %u dup %u corrupt %u "
+           "fail %u stale %u torn %u replay %u ppm%s%s",
+           seed, s->njobs, s->oneshot ? " (one-job ambassador)" : "", s->nsets,
+           s->nnodes, slots, s->f.calm ? ", calm" : "", s->f.until / MS_PER_S,
+           s->f.drop_ppm, s->f.late_ppm, s->f.dup_ppm, s->f.corrupt_ppm,
+           s->f.render_fail_ppm, s->f.stale_ppm, s->f.torn_ppm, s->f.replay_ppm,
+           s->f.reorder ? ", reordering" : "",
+           s->journaling ? ", ambassador crashes" : "");
+    for (int k = 0; k < s->njobs; k++)
+        tracef(s, "SIM", "job %s: %u sets, priority %d", s->jobs[k].job.id,
+               s->jobs[k].nsets, s->jobs[k].prio);
+    if (s->oneshot) {
+        svc_launch(s, 0, true);
+    } else {
+        s->core = amb_core_new(&s->cfg, NULL, NULL, 0);
+        if (s->core == NULL) {
+            fprintf(stderr, "sim: out of memory\n");
+            exit(2);
+        }
+    }
 }
 
 static void
@@ -2256,9 +3233,14 @@ sim_teardown(struct sim *s)
     for (int i = 0; i < SIM_MAX_NODES; i++)
         free(s->nodes[i].deferred);
     amb_core_free(s->core);
-    free(s->frame);
-    free(s->tr);
-    free(s->file_head);
+    for (int k = 0; k < s->njobs; k++) {
+        struct sim_job *j = &s->jobs[k];
+        free(j->frame);
+        free(j->tr);
+        free(j->file_head);
+        journal_clear(j);
+        free(j->journal);
+    }
     free(s->heap);
     free(s->results);
     free(s->files);
@@ -2315,6 +3297,9 @@ sim_fault_event(struct sim *s, const struct sim_ev *e)
     case SE_F_HANG:
         tracef(s, e->node < 0 ? "shr" : n->name, "%s hangs for %" PRIu64 " ms",
                e->node < 0 ? "the share" : "the node's mount", e->aux);
+        break;
+    case SE_F_AMB_CRASH:
+        amb_crash(s, e->aux);
         break;
     default:
         break;
@@ -2390,17 +3375,15 @@ sim_event(struct sim *s, const struct sim_ev *e)
         conn_on_cmd(s, e);
         break;
     case SE_L_EVENT:
-        if (s->finished == 0) {
-            loop_on_event(s, e);
-            if (s->finished == 0 && !s->failed)
-                loop_tick(s);
-        }
+        loop_on_event(s, e);
+        if (!s->failed)
+            loop_tick(s);
+        loop_after(s);
         break;
     case SE_L_TICK:
-        if (s->finished == 0) {
-            loop_tick(s);
-            ev_push(s, ev_make(SE_L_TICK, s->now + SIM_AMB_TICK_MS, -1));
-        }
+        loop_tick(s);
+        loop_after(s);
+        ev_push(s, ev_make(SE_L_TICK, s->now + SIM_AMB_TICK_MS, -1));
         break;
     case SE_W_POLL:
         watch_on_poll(s);
@@ -2410,6 +3393,18 @@ sim_event(struct sim *s, const struct sim_ev *e)
         break;
     case SE_K_DONE:
         checker_on_done(s, e);
+        break;
+    case SE_A_START:
+        amb_start(s);
+        break;
+    case SE_S_LAUNCH:
+        svc_launch(s, e->job, false);
+        break;
+    case SE_U_SUBMIT:
+        svc_on_submit(s, e);
+        break;
+    case SE_U_CANCEL:
+        svc_on_cancel(s, e);
         break;
     default:
         sim_fault_event(s, e);
@@ -2432,7 +3427,9 @@ ev_trace(struct sim *s, const struct sim_ev *e)
         [SE_C_TICK] = "conn-tick",     [SE_C_CMD] = "conn-cmd",
         [SE_L_EVENT] = "loop-ev",      [SE_L_TICK] = "loop-tick",
         [SE_W_POLL] = "watch",         [SE_W_DONE] = "watched",
-        [SE_K_DONE] = "checker",
+        [SE_K_DONE] = "checker",       [SE_F_AMB_CRASH] = "amb-crash",
+        [SE_A_START] = "amb-start",    [SE_S_LAUNCH] = "launch",
+        [SE_U_SUBMIT] = "submit",      [SE_U_CANCEL] = "cancel",
     };
     static const char *const msgs[] = {
         [M_HELLO] = "hello",   [M_WELCOME] = "welcome", [M_HB] = "heartbeat",
@@ -2451,7 +3448,8 @@ ev_trace(struct sim *s, const struct sim_ev *e)
         [LE_SUSPECT] = "suspect",   [LE_DONE] = "done",
         [LE_FAIL] = "fail",         [LE_GONE] = "gone",
         [LE_CHECKED] = "checked",   [LE_SHARE] = "share",
-        [LE_LEASE] = "lease",
+        [LE_LEASE] = "lease",       [LE_CONCATED] = "concated",
+        [LE_CANCEL] = "cancel",
     };
     const char *what = "";
     if (!s->tracing)
@@ -2462,33 +3460,18 @@ ev_trace(struct sim *s, const struct sim_ev *e)
         what = cmds[e->code];
     else if (e->kind == SE_L_EVENT)
         what = loops[e->code];
-    tracef(s, "ev", "%s%s%s node %s session %" PRIu64 " set %u epoch %" PRIu64,
+    tracef(s, "ev",
+           "%s%s%s node %s session %" PRIu64 " set %u epoch %" PRIu64 "%s%s",
            kinds[e->kind], what[0] != '\0' ? " " : "", what,
            e->node >= 0 ? node_name(s, e->node) : "-", e->session, e->set,
-           e->epoch);
-}
-
-/* The core's own counts, for the summary and the calm-seed check. */
-static void
-sim_core_stats(struct sim *s)
-{
-    const struct amb_stats *c = amb_core_stats(s->core);
-    s->st.counted = c->counted;
-    s->st.assigned = c->assigned;
-    s->st.declined = c->declined;
-    s->st.reattached = c->reattached;
-    s->st.cancels = c->cancelled;
-    s->st.stale = c->stale_results;
-    s->st.duplicates = c->duplicates;
-    s->st.rejected = c->rejected_results;
-    s->st.failures = c->failures;
-    s->st.refused = c->refused;
+           e->epoch, e->job >= 0 ? " job " : "",
+           e->job >= 0 ? s->jobs[e->job].job.id : "");
 }
 
 static void
 sim_run(struct sim *s)
 {
-    while (s->nheap > 0 && !s->failed && s->finished == 0) {
+    while (s->nheap > 0 && !s->failed && !s->all_over) {
         struct sim_ev e = ev_pop(s);
         if (e.at > s->budget_ms) {
             s->now = s->budget_ms;
@@ -2504,24 +3487,27 @@ sim_run(struct sim *s)
         sim_event(s, &e);
         inv_scan(s);
     }
-    if (!s->failed && s->finished == 0)
+    if (!s->failed && !s->all_over)
         inv_stuck(s);
-    inv_end(s);
     sim_core_stats(s);
+    s->st.jobs += (uint64_t)s->njobs;
     if (!s->failed && s->f.calm &&
-        (s->finished != 1 || s->st.failures > 0 || s->st.stale > 0 ||
-         s->st.duplicates > 0 || s->st.declined > 0 || s->st.rejected > 0))
+        (s->st.completed != (uint64_t)s->njobs || s->st.failures > 0 ||
+         s->st.stale > 0 || s->st.duplicates > 0 || s->st.declined > 0 ||
+         s->st.rejected > 0))
         sim_fail(s,
-                 "a seed without faults did not run clean: finished %d, "
-                 "failures %" PRIu64 ", stale %" PRIu64 ", duplicates "
-                 "%" PRIu64 ", declined %" PRIu64 ", rejected %" PRIu64,
-                 s->finished, s->st.failures, s->st.stale, s->st.duplicates,
-                 s->st.declined, s->st.rejected);
-    tracef(s, "SIM", "end: %s after %" PRIu64 " events, %" PRIu64 " s virtual",
-           s->failed          ? "FAILED"
-           : s->finished == 1 ? "job done"
-                              : "job stopped",
-           s->events, s->now / MS_PER_S);
+                 "a seed without faults did not run clean: %" PRIu64
+                 " of %d jobs done, failures %" PRIu64 ", stale %" PRIu64
+                 ", duplicates %" PRIu64 ", declined %" PRIu64
+                 ", rejected %" PRIu64,
+                 s->st.completed, s->njobs, s->st.failures, s->st.stale,
+                 s->st.duplicates, s->st.declined, s->st.rejected);
+    tracef(s, "SIM",
+           "end: %s after %" PRIu64 " events, %" PRIu64 " s virtual: %" PRIu64
+           " job(s) done, %" PRIu64 " stopped, %" PRIu64 " cancelled",
+           s->failed ? "FAILED" : "all jobs over", s->events, s->now / MS_PER_S,
+           s->st.completed, s->st.stopped,
+           s->st.cancelled + s->st.queued_cancels);
 }
 
 static void
@@ -2530,13 +3516,24 @@ stats_add(struct stats *a, const struct sim *s)
     const struct stats *b = &s->st;
     a->seeds++;
     a->failed += s->failed;
-    a->completed += !s->failed && s->finished == 1;
-    a->stopped += !s->failed && s->finished == -1;
     a->calm += s->f.calm;
     a->sets += s->nsets;
     a->events += s->events;
     a->virtual_ms += s->now;
 #define ADD(f) a->f += b->f
+    ADD(jobs);
+    ADD(completed);
+    ADD(stopped);
+    ADD(cancelled);
+    ADD(queued_cancels);
+    ADD(cancel_refused);
+    ADD(cancel_lost);
+    ADD(amb_crashes);
+    ADD(resumed);
+    ADD(replayed);
+    ADD(compactions);
+    ADD(end_cancels);
+    ADD(old_checks);
     ADD(counted);
     ADD(assigned);
     ADD(declined);
@@ -2609,11 +3606,22 @@ stats_print(const struct stats *t, double wall_s)
            ", counted 0); %.1f s wall\n",
            t->seeds, t->failed, t->counted, t->stale, reclaims,
            t->corrupt_caught, t->corrupt_made, wall_s);
-    printf("sim:   jobs: %" PRIu64 " done, %" PRIu64 " stopped with a report, "
-           "%" PRIu64 " without faults; %" PRIu64 " sets, %.1f h virtual, "
-           "%" PRIu64 " events\n",
-           t->completed, t->stopped, t->calm, t->sets,
+    printf("sim:   jobs: %" PRIu64 ": %" PRIu64 " done, %" PRIu64
+           " stopped with a report, %" PRIu64 " cancelled running (%" PRIu64
+           " cancels refused during the concat, %" PRIu64
+           " came before the job reached the loop), %" PRIu64
+           " cancelled queued; %" PRIu64 " seeds without faults; %" PRIu64
+           " sets, %.1f h virtual, %" PRIu64 " events\n",
+           t->jobs, t->completed, t->stopped, t->cancelled, t->cancel_refused,
+           t->cancel_lost, t->queued_cancels, t->calm, t->sets,
            (double)t->virtual_ms / MS_PER_S / S_PER_H, t->events);
+    printf("sim:   service: ambassador crashes %" PRIu64
+           ", jobs resumed %" PRIu64 " (%" PRIu64
+           " journal records replayed, %" PRIu64
+           " compactions), sets cancelled at a job's end %" PRIu64
+           ", checks of a job that was over %" PRIu64 "\n",
+           t->amb_crashes, t->resumed, t->replayed, t->compactions,
+           t->end_cancels, t->old_checks);
     printf("sim:   sets: assigned %" PRIu64 ", declined %" PRIu64
            ", reattached %" PRIu64 ", cancelled %" PRIu64 ", failures %" PRIu64
            " (reclaims included), results rejected %" PRIu64 "\n",
@@ -2646,7 +3654,8 @@ static void
 usage(void)
 {
     fprintf(stderr, "usage: sim_core [--seeds N] [--seed S] [--sets N] "
-                    "[--nodes N] [--as-built] [--strict-timing] [-v]\n");
+                    "[--nodes N] [--jobs N] [--as-built] [--strict-timing] "
+                    "[-v]\n");
     exit(2);
 }
 
@@ -2696,6 +3705,8 @@ main(int argc, char **argv)
             o.nsets = (uint32_t)arg_u64(argv[++i], SIM_MAX_SETS);
         else if (strcmp(argv[i], "--nodes") == 0)
             o.nnodes = (int)arg_u64(argv[++i], SIM_MAX_NODES);
+        else if (strcmp(argv[i], "--jobs") == 0)
+            o.njobs = (int)arg_u64(argv[++i], SIM_MAX_JOBS);
         else if (strcmp(argv[i], "--as-built") == 0)
             continue; /* the model is the code as built */
         else if (strcmp(argv[i], "--strict-timing") == 0)
@@ -2711,6 +3722,9 @@ main(int argc, char **argv)
     if (o.nnodes != 0)
         snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra),
                  " --nodes %d", o.nnodes);
+    if (o.njobs != 0)
+        snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra),
+                 " --jobs %d", o.njobs);
     if (o.strict_timing)
         snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra),
                  " --strict-timing");
@@ -2724,8 +3738,9 @@ main(int argc, char **argv)
             printf("0 passed, 1 failed\n");
             return 1;
         }
-        printf("sim: seed %" PRIu64 " passed: %s\n", one,
-               t.completed ? "job done" : "job stopped with a report");
+        printf("sim: seed %" PRIu64 " passed: %" PRIu64 " job(s) done, "
+               "%" PRIu64 " stopped with a report, %" PRIu64 " cancelled\n",
+               one, t.completed, t.stopped, t.cancelled + t.queued_cancels);
         printf("1 passed, 0 failed\n");
         return 0;
     }

@@ -11,8 +11,14 @@
  * them; a still lease keeps work from a connected node; a newer
  * generation ends this one; all sets counted start the concat; and the
  * snapshot and the journal records both replay to the table they
- * describe. Every step also checks the ordering contract: records are
- * never deferred; messages to nodes, the concat and the end always are.
+ * describe. Jobs one after another (a service): an idle core serves
+ * nodes and gives nothing (held sets cancelled, reports stale); a job
+ * started on it dispatches from its epoch base; the end of a failed or
+ * cancelled job cancels what nodes hold, frees their slots and a
+ * half-open breaker's probe for the next job; an old job's done or check
+ * is stale in the next; a cancel stops a job until its concat begins.
+ * Every step also checks the ordering contract: records are never
+ * deferred; messages to nodes, the concat and the end always are.
  */
 #include "tests/unit/unit.h"
 
@@ -20,6 +26,9 @@
 #include "coordinator/jrec.h"
 
 #define JOB_ID "job1"
+#define NEXT_ID "job2"
+#define JOB_SEQ 1 /* a service's job numbers: epoch bases */
+#define NEXT_SEQ 2
 #define SET_FRAMES 2
 #define NSETS_MAX 6
 #define FRAMES_MAX (NSETS_MAX * SET_FRAMES)
@@ -47,6 +56,10 @@ struct fix {
     struct zipf_listing listing;
     struct zipf_frame frame[FRAMES_MAX];
     char frame_name[FRAMES_MAX][FRAME_NAME_MAX];
+    struct job next; /* a service's next job */
+    struct zipf_listing next_listing;
+    struct zipf_frame next_frame[FRAMES_MAX];
+    const struct job *cur; /* the job results are reported for */
     struct amb_core *core;
     uint64_t now, last_share;
     const struct amb_act *a; /* the last step's actions */
@@ -77,24 +90,37 @@ fix_teardown(void **state)
     return 0;
 }
 
-/* The job: nsets sets of SET_FRAMES frames named frame-NNNN.jpg. */
+/* A job: nsets sets of SET_FRAMES frames named frame-NNNN.jpg, its
+ * epochs from seq << JOB_EPOCH_SHIFT. */
+static void
+job_fill(struct fix *f, struct job *j, struct zipf_listing *listing,
+         struct zipf_frame *frame, const char *id, uint32_t nsets, uint64_t seq)
+{
+    assert_true(nsets <= NSETS_MAX);
+    memset(j, 0, sizeof(*j));
+    snprintf(j->id, sizeof(j->id), "%s", id);
+    snprintf(j->share, sizeof(j->share), "/share");
+    snprintf(j->output, sizeof(j->output), "/share/%s.mp4", id);
+    j->epoch_base = seq << JOB_EPOCH_SHIFT;
+    j->set_size = SET_FRAMES;
+    j->nsets = nsets;
+    listing->count = (size_t)nsets * SET_FRAMES;
+    listing->frames = frame;
+    for (size_t i = 0; i < listing->count; i++) {
+        snprintf(f->frame_name[i], FRAME_NAME_MAX, "frame-%04zu.jpg", i);
+        frame[i].name = f->frame_name[i];
+    }
+    j->frames = listing;
+}
+
+/* The job of a one-job ambassador: nsets sets, epochs from 0. */
 static void
 fix_start(struct fix *f, uint32_t nsets)
 {
-    assert_true(nsets <= NSETS_MAX);
-    snprintf(f->job.id, sizeof(f->job.id), JOB_ID);
-    snprintf(f->job.share, sizeof(f->job.share), "/share");
-    f->job.set_size = SET_FRAMES;
-    f->job.nsets = nsets;
-    f->listing.count = (size_t)nsets * SET_FRAMES;
-    f->listing.frames = f->frame;
-    for (size_t i = 0; i < f->listing.count; i++) {
-        snprintf(f->frame_name[i], FRAME_NAME_MAX, "frame-%04zu.jpg", i);
-        f->frame[i].name = f->frame_name[i];
-    }
-    f->job.frames = &f->listing;
+    job_fill(f, &f->job, &f->listing, f->frame, JOB_ID, nsets, 0);
     f->core = amb_core_new(&f->cfg, &f->job, NULL, T0);
     assert_non_null(f->core);
+    f->cur = &f->job;
     f->now = T0;
 }
 
@@ -407,15 +433,12 @@ ev_init(struct amb_event *ev, enum amb_event_type type, uint64_t session,
         snprintf(ev->name, sizeof(ev->name), "%s", name);
 }
 
-/* One step. The ordering contract holds for every step: a journal record
- * is appended at once, a message to a node waits for the records before
+/* The ordering contract holds for every step: a journal record is
+ * appended at once, a message to a node waits for the records before
  * it. */
 static void
-step(struct fix *f, const struct amb_event *ev, uint64_t now)
+check_contract(struct fix *f)
 {
-    assert_true(now >= f->now);
-    f->now = now;
-    f->a = amb_core_step(f->core, ev, now, &f->n);
     for (size_t i = 0; i < f->n; i++) {
         const struct amb_act *a = &f->a[i];
         if (a->type == ACT_RECORD) {
@@ -432,6 +455,16 @@ step(struct fix *f, const struct amb_event *ev, uint64_t now)
             fail_msg("[%zu] %s is not deferred:%s", i, act_name(a->type),
                      describe(f));
     }
+}
+
+/* One step. */
+static void
+step(struct fix *f, const struct amb_event *ev, uint64_t now)
+{
+    assert_true(now >= f->now);
+    f->now = now;
+    f->a = amb_core_step(f->core, ev, now, &f->n);
+    check_contract(f);
 }
 
 static void
@@ -503,11 +536,18 @@ connect_node(struct fix *f, uint64_t session, const char *name, int slots,
 }
 
 static void
+result_path_in(const struct job *j, uint32_t set, uint64_t epoch,
+               const char *node, char *out)
+{
+    assert_int_equal(job_result_rel(j, set, epoch, node, out, FS_PATH_MAX), 0);
+}
+
+/* In the tree of the job the core runs. */
+static void
 result_path(const struct fix *f, uint32_t set, uint64_t epoch, const char *node,
             char *out)
 {
-    assert_int_equal(
-        job_result_rel(&f->job, set, epoch, node, out, FS_PATH_MAX), 0);
+    result_path_in(f->cur, set, epoch, node, out);
 }
 
 static void
@@ -545,13 +585,14 @@ done(struct fix *f, uint64_t session, const char *node, uint32_t set,
     done_at(f, session, set, epoch, SET_FRAMES, path, now);
 }
 
+/* The checker's answer on the result of set in job j's tree. */
 static void
-checked(struct fix *f, uint64_t session, const char *node, uint32_t set,
-        uint64_t epoch, int ok, uint64_t now)
+checked_in(struct fix *f, const struct job *j, uint64_t session,
+           const char *node, uint32_t set, uint64_t epoch, int ok, uint64_t now)
 {
     struct amb_event ev;
     char path[FS_PATH_MAX];
-    result_path(f, set, epoch, node, path);
+    result_path_in(j, set, epoch, node, path);
     ev_init(&ev, EV_CHECKED, session, NULL);
     result_fill(&ev.u.checked.r, set, epoch, SET_FRAMES, path);
     ev.u.checked.ok = ok;
@@ -563,6 +604,13 @@ checked(struct fix *f, uint64_t session, const char *node, uint32_t set,
              "yuv420p");
     ev.u.checked.info.frames = SET_FRAMES;
     step(f, &ev, now);
+}
+
+static void
+checked(struct fix *f, uint64_t session, const char *node, uint32_t set,
+        uint64_t epoch, int ok, uint64_t now)
+{
+    checked_in(f, f->cur, session, node, set, epoch, ok, now);
 }
 
 /* done, then its check passes. */
@@ -1862,6 +1910,364 @@ test_resume_from_snapshot_reattaches(void **state)
     expect_act(f, ACT_CHECK, ANY, 0, S2, "reattached after resume");
 }
 
+/* ---- jobs one after another (a service) ---- */
+
+/* A service's core before its first job: job (number JOB_SEQ) and next
+ * (NEXT_SEQ) are ready to be started. */
+static void
+fix_idle(struct fix *f, uint32_t nsets, uint32_t next_nsets)
+{
+    job_fill(f, &f->job, &f->listing, f->frame, JOB_ID, nsets, JOB_SEQ);
+    job_fill(f, &f->next, &f->next_listing, f->next_frame, NEXT_ID, next_nsets,
+             NEXT_SEQ);
+    f->core = amb_core_new(&f->cfg, NULL, NULL, T0);
+    assert_non_null(f->core);
+    f->cur = NULL;
+    f->now = T0;
+}
+
+static void
+start_job(struct fix *f, const struct job *j, uint64_t now)
+{
+    assert_null(amb_core_job(f->core));
+    assert_int_equal(amb_core_start_job(f->core, j, NULL, now), 0);
+    assert_ptr_equal(amb_core_job(f->core), j);
+    assert_int_equal(amb_core_failed(f->core), 0);
+    f->now = now;
+    f->cur = j;
+}
+
+/* amb_job_over: the core cancels what nodes hold of the job, and idles. */
+static void
+end_job(struct fix *f, uint64_t now)
+{
+    assert_true(now >= f->now);
+    f->now = now;
+    f->a = amb_core_end_job(f->core, now, &f->n);
+    check_contract(f);
+    assert_null(amb_core_job(f->core));
+    assert_null(amb_core_sets(f->core));
+}
+
+/* A service's core with n1 (slots) connected, the first job started and
+ * dispatched. Returns the time. */
+static uint64_t
+job_running(struct fix *f, uint32_t nsets, uint32_t next_nsets, int slots)
+{
+    uint64_t t = T0;
+    fix_idle(f, nsets, next_nsets);
+    share(f, t, 1, GEN);
+    connect_node(f, S1, "n1", slots, t += TICK_MS);
+    start_job(f, &f->job, t += TICK_MS);
+    tick(f, t += TICK_MS);
+    return t;
+}
+
+/* The epoch of a job's first attempt at any set. */
+static uint64_t
+first_epoch(uint64_t seq)
+{
+    return (seq << JOB_EPOCH_SHIFT) + 1;
+}
+
+static void
+test_idle_core_gives_nothing(void **state)
+{
+    struct fix *f = *state;
+    const struct lease_held held[2] = {{.set = 3, .epoch = 7},
+                                       {.set = 0, .epoch = 9}};
+    const struct amb_act *a;
+    size_t n;
+    uint64_t t = T0;
+
+    fix_idle(f, 2, 1);
+    assert_null(amb_core_job(f->core));
+    assert_null(amb_core_sets(f->core));
+    assert_null(amb_core_snapshot(f->core, &n));
+    assert_int_equal(n, 0);
+    assert_int_equal(amb_core_cancel(f->core, "by request"), -1);
+    share(f, t, 1, GEN);
+
+    /* A node back with sets of a job that is over drops them. */
+    accepted(f, S1, t += TICK_MS);
+    hello(f, S1, "n1", 2, held, 2, t);
+    for (uint32_t i = 0; i < 2; i++) {
+        a = expect_send(f, S1, AMB_MSG_CANCEL, held[i].set, "idle hello");
+        assert_int_equal(a->u.send.epoch, held[i].epoch);
+    }
+    expect_no_act(f, ACT_RECORD, ANY, NO_SET, 0, "idle hello");
+    expect_breaker(f, S1, "closed", "idle hello");
+
+    /* Its report of one is stale; nothing is checked or recorded. */
+    done_at(f, S1, 3, 7, SET_FRAMES, "jobs/old/out/3/7-n1.mp4", t += TICK_MS);
+    a = expect_send(f, S1, AMB_MSG_RESULT, 3, "idle done");
+    assert_int_equal(a->u.send.epoch, 7);
+    assert_false(a->u.send.ok);
+    assert_contains(a->u.send.text, "stale");
+    expect_no_act(f, ACT_CHECK, ANY, NO_SET, 0, "idle done");
+    expect_no_act(f, ACT_RECORD, ANY, NO_SET, 0, "idle done");
+    expect_stat(amb_core_stats(f->core)->stale_results, 1, "stale_results");
+    fail_set(f, S1, 0, 9, "out of memory", t += TICK_MS);
+    expect_no_act(f, ACT_SEND, ANY, NO_SET, 0, "idle fail");
+    expect_no_act(f, ACT_RECORD, ANY, NO_SET, 0, "idle fail");
+
+    for (int i = 0; i < 5; i++) {
+        pulse(f, t += TICK_MS);
+        expect_no_act(f, ACT_SEND, ANY, NO_SET, 0, "idle tick");
+        expect_no_act(f, ACT_CONCAT, ANY, NO_SET, 0, "idle tick");
+    }
+    /* The end of no job is nothing. */
+    end_job(f, t += TICK_MS);
+    assert_int_equal(f->n, 0);
+}
+
+static void
+test_start_job_on_idle_core_dispatches(void **state)
+{
+    struct fix *f = *state;
+    const struct amb_act *rec, *send;
+    uint64_t t = T0;
+
+    fix_idle(f, 3, 1);
+    share(f, t, 1, GEN);
+    connect_node(f, S1, "n1", 2, t += TICK_MS);
+    tick(f, t += TICK_MS);
+    expect_no_act(f, ACT_SEND, ANY, NO_SET, 0, "no job yet");
+
+    start_job(f, &f->job, t += TICK_MS);
+    for (uint32_t set = 0; set < 3; set++)
+        expect_set(f, set, SET_AVAILABLE, JOB_SEQ << JOB_EPOCH_SHIFT, 0);
+    tick(f, t += TICK_MS);
+    for (uint32_t set = 0; set < 2; set++) {
+        rec = expect_act(f, ACT_RECORD, JREC_ASSIGN, set, 0, "started");
+        send = expect_send(f, S1, AMB_MSG_ASSIGN, set, "started");
+        expect_before(f, rec, send, "assign: record, then message");
+        assert_int_equal(rec->u.rec.r.epoch, first_epoch(JOB_SEQ));
+        assert_int_equal(send->u.send.epoch, first_epoch(JOB_SEQ));
+        expect_set(f, set, SET_PROCESSING, first_epoch(JOB_SEQ), S1);
+    }
+    expect_no_act(f, ACT_SEND, AMB_MSG_ASSIGN, 2, 0, "two slots");
+    count_set(f, S1, "n1", 0, first_epoch(JOB_SEQ), t += TICK_MS);
+    expect_send(f, S1, AMB_MSG_RESULT, 0, "counted");
+}
+
+/* n1 (two slots) holds sets 0 and 1 of the job; set 0's result is under
+ * check. */
+static uint64_t
+job_with_two_sets_out(struct fix *f)
+{
+    uint64_t t = job_running(f, 3, 2, 2);
+    expect_send(f, S1, AMB_MSG_ASSIGN, 0, "job out");
+    expect_send(f, S1, AMB_MSG_ASSIGN, 1, "job out");
+    done(f, S1, "n1", 0, first_epoch(JOB_SEQ), t += TICK_MS);
+    expect_act(f, ACT_CHECK, ANY, 0, S1, "set 0 under check");
+    return t;
+}
+
+static void
+test_end_of_cancelled_job_cancels_held_sets(void **state)
+{
+    struct fix *f = *state;
+    const struct amb_act *a;
+    uint64_t t = job_with_two_sets_out(f);
+
+    assert_int_equal(amb_core_cancel(f->core, "by request"), 0);
+    assert_int_equal(amb_core_failed(f->core), -1);
+    assert_string_equal(amb_core_report(f->core), "cancelled by request");
+    assert_int_equal(amb_core_cancel(f->core, "again"), -1);
+    tick(f, t += TICK_MS);
+    expect_no_act(f, ACT_SEND, AMB_MSG_ASSIGN, NO_SET, 0, "cancelled");
+    expect_no_act(f, ACT_CONCAT, ANY, NO_SET, 0, "cancelled");
+
+    /* Set 1 is in n1's hands: cancelled. Set 0's result is being
+     * checked: no longer in its hands. */
+    end_job(f, t += TICK_MS);
+    a = expect_send(f, S1, AMB_MSG_CANCEL, 1, "end of a cancelled job");
+    assert_int_equal(a->u.send.epoch, first_epoch(JOB_SEQ));
+    expect_no_act(f, ACT_SEND, AMB_MSG_CANCEL, 0, 0, "set 0 under check");
+    assert_int_equal(act_count(f, ACT_SEND, ANY, 0), 1);
+    expect_no_act(f, ACT_RECORD, ANY, NO_SET, 0, "end of a job");
+
+    /* The next job's sets go to the same node, both slots free again. */
+    start_job(f, &f->next, t += TICK_MS);
+    tick(f, t += TICK_MS);
+    for (uint32_t set = 0; set < 2; set++) {
+        a = expect_send(f, S1, AMB_MSG_ASSIGN, set, "the next job");
+        assert_int_equal(a->u.send.epoch, first_epoch(NEXT_SEQ));
+        expect_set(f, set, SET_PROCESSING, first_epoch(NEXT_SEQ), S1);
+    }
+    expect_stat(amb_core_stats(f->core)->assigned, 2, "the next job's");
+}
+
+/* A service's job of one set, counted: its concat begins. */
+static uint64_t
+one_set_job_at_concat(struct fix *f)
+{
+    uint64_t t = job_running(f, 1, 1, 2);
+    count_set(f, S1, "n1", 0, first_epoch(JOB_SEQ), t += TICK_MS);
+    tick(f, t += TICK_MS);
+    expect_act(f, ACT_CONCAT, ANY, NO_SET, 0, "all counted");
+    return t;
+}
+
+/* The checker wrote the video: the job is done. */
+static void
+concat_written(struct fix *f, uint64_t frames, uint64_t now)
+{
+    struct amb_event ev;
+    ev_init(&ev, EV_CONCATED, 0, NULL);
+    ev.u.concated.ok = 1;
+    ev.u.concated.frames = frames;
+    step(f, &ev, now);
+    expect_act(f, ACT_DONE, ANY, NO_SET, 0, "the video is written");
+    assert_int_equal(amb_core_failed(f->core), 0);
+}
+
+/* A done job leaves nothing in nodes' hands: its end cancels nothing. */
+static void
+test_end_of_done_job_cancels_nothing(void **state)
+{
+    struct fix *f = *state;
+    uint64_t t = one_set_job_at_concat(f);
+
+    concat_written(f, SET_FRAMES, t += TICK_MS);
+    end_job(f, t += TICK_MS);
+    assert_int_equal(f->n, 0);
+}
+
+/* The probe of a half-open breaker was a set of the job that ended: the
+ * node probes afresh in the next job instead of waiting forever. */
+static void
+test_end_of_job_frees_half_open_probe(void **state)
+{
+    struct fix *f = *state;
+    uint32_t probe;
+    uint64_t epoch, t, counter = LONG_COOLDOWN_MS;
+    long i = -1;
+
+    t = back_with_open_breaker(f, &probe, &epoch);
+    job_fill(f, &f->next, &f->next_listing, f->next_frame, NEXT_ID, 2,
+             NEXT_SEQ);
+    assert_int_equal(amb_core_cancel(f->core, "by request"), 0);
+    end_job(f, t += TICK_MS);
+    expect_send(f, S2, AMB_MSG_CANCEL, probe, "the probe's job ends");
+    start_job(f, &f->next, t += TICK_MS);
+    for (int k = 0; k < 2 * SHARE_EVERY_MS / TICK_MS && i < 0; k++) {
+        t += TICK_MS;
+        if (t % SHARE_EVERY_MS == 0)
+            lease(f, "n1", ++counter, NULL, 0, t);
+        pulse(f, t);
+        i = act_find(f, 0, ACT_SEND, AMB_MSG_ASSIGN, NO_SET, S2);
+    }
+    if (i < 0)
+        fail_msg("a half-open node got no probe of the next job in %d ms "
+                 "(breaker %s)",
+                 2 * SHARE_EVERY_MS, breaker_of(f, S2));
+    assert_int_equal(f->a[i].u.send.epoch, first_epoch(NEXT_SEQ));
+    if (act_count(f, ACT_SEND, AMB_MSG_ASSIGN, S2) != 1)
+        fail_msg("half-open: want one probe, got:%s", describe(f));
+}
+
+/* A late done of the last job's set, at its epoch, is stale in the next
+ * job, though that set is in the same node's hands again: not checked,
+ * not counted, the set stays as it is. */
+static void
+test_old_job_done_is_stale_in_next_job(void **state)
+{
+    struct fix *f = *state;
+    char path[FS_PATH_MAX];
+    const struct amb_act *a;
+    uint64_t t = job_with_two_sets_out(f);
+
+    assert_int_equal(amb_core_cancel(f->core, "by request"), 0);
+    end_job(f, t += TICK_MS);
+    start_job(f, &f->next, t += TICK_MS);
+    tick(f, t += TICK_MS);
+    expect_send(f, S1, AMB_MSG_ASSIGN, 1, "the next job");
+
+    result_path_in(&f->job, 1, first_epoch(JOB_SEQ), "n1", path);
+    done_at(f, S1, 1, first_epoch(JOB_SEQ), SET_FRAMES, path, t += TICK_MS);
+    a = expect_send(f, S1, AMB_MSG_RESULT, 1, "old job's done");
+    assert_false(a->u.send.ok);
+    assert_int_equal(a->u.send.epoch, first_epoch(JOB_SEQ));
+    assert_contains(a->u.send.text, "stale");
+    expect_no_act(f, ACT_CHECK, ANY, NO_SET, 0, "old job's done");
+    expect_no_act(f, ACT_RECORD, ANY, NO_SET, 0, "old job's done");
+    expect_set(f, 1, SET_PROCESSING, first_epoch(NEXT_SEQ), S1);
+    expect_stat(amb_core_stats(f->core)->stale_results, 1, "stale_results");
+    expect_stat(amb_core_stats(f->core)->counted, 0, "counted");
+
+    /* Its own done, at the next job's epoch, counts. */
+    count_set(f, S1, "n1", 1, first_epoch(NEXT_SEQ), t += TICK_MS);
+    expect_set(f, 1, SET_COUNTED, first_epoch(NEXT_SEQ), 0);
+}
+
+/* The check of the last job's set comes back during the next job (it was
+ * running when the job was cancelled): never counted, for a set the next
+ * job has or for one it does not have. */
+static void
+test_old_job_check_is_stale_in_next_job(void **state)
+{
+    struct fix *f = *state;
+    const struct amb_act *a;
+    uint64_t t = job_running(f, 3, 1, 3);
+
+    for (uint32_t set = 0; set < 3; set += 2) {
+        done(f, S1, "n1", set, first_epoch(JOB_SEQ), t += TICK_MS);
+        expect_act(f, ACT_CHECK, ANY, set, S1, "under check");
+    }
+    assert_int_equal(amb_core_cancel(f->core, "by request"), 0);
+    end_job(f, t += TICK_MS);
+    start_job(f, &f->next, t += TICK_MS);
+    tick(f, t += TICK_MS);
+    expect_send(f, S1, AMB_MSG_ASSIGN, 0, "the next job");
+
+    /* Set 2: the next job has one set only. */
+    checked_in(f, &f->job, S1, "n1", 2, first_epoch(JOB_SEQ), 1, t += TICK_MS);
+    a = expect_send(f, S1, AMB_MSG_RESULT, 2, "check of a set beyond");
+    assert_false(a->u.send.ok);
+    expect_no_act(f, ACT_RECORD, ANY, NO_SET, 0, "check of a set beyond");
+    /* Set 0: the next job's set 0 is in n1's hands at its own epoch. */
+    checked_in(f, &f->job, S1, "n1", 0, first_epoch(JOB_SEQ), 1, t += TICK_MS);
+    expect_no_act(f, ACT_RECORD, JREC_ACCEPT, NO_SET, 0, "old check");
+    expect_no_act(f, ACT_SEND, AMB_MSG_RESULT, 0, 0, "old check passed");
+    expect_set(f, 0, SET_PROCESSING, first_epoch(NEXT_SEQ), S1);
+    expect_stat(amb_core_stats(f->core)->counted, 0, "counted");
+}
+
+static void
+test_cancel_stops_job_before_concat(void **state)
+{
+    struct fix *f = *state;
+    uint64_t t = job_running(f, 2, 1, 1);
+
+    count_set(f, S1, "n1", 0, first_epoch(JOB_SEQ), t += TICK_MS);
+    tick(f, t += TICK_MS);
+    expect_send(f, S1, AMB_MSG_ASSIGN, 1, "set 1");
+    assert_int_equal(amb_core_concat_started(f->core), 0);
+    assert_int_equal(amb_core_cancel(f->core, "by request"), 0);
+    assert_int_equal(amb_core_failed(f->core), -1);
+    assert_string_equal(amb_core_report(f->core), "cancelled by request");
+    /* Its last set counted after all: still no concat. */
+    count_set(f, S1, "n1", 1, first_epoch(JOB_SEQ), t += TICK_MS);
+    tick(f, t += TICK_MS);
+    expect_no_act(f, ACT_CONCAT, ANY, NO_SET, 0, "cancelled job");
+    expect_no_act(f, ACT_RECORD, JREC_CONCAT, NO_SET, 0, "cancelled job");
+}
+
+static void
+test_cancel_refused_once_concat_began(void **state)
+{
+    struct fix *f = *state;
+    uint64_t t = one_set_job_at_concat(f);
+
+    assert_int_equal(amb_core_concat_started(f->core), 1);
+    assert_int_equal(amb_core_cancel(f->core, "by request"), -1);
+    assert_int_equal(amb_core_failed(f->core), 0);
+    assert_string_equal(amb_core_report(f->core), "");
+    concat_written(f, SET_FRAMES, t += TICK_MS);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, fix_setup, fix_teardown)
 
 int
@@ -1901,6 +2307,15 @@ main(void)
         T(test_snapshot_replays_to_same_table),
         T(test_records_replay_to_same_table),
         T(test_resume_from_snapshot_reattaches),
+        T(test_idle_core_gives_nothing),
+        T(test_start_job_on_idle_core_dispatches),
+        T(test_end_of_cancelled_job_cancels_held_sets),
+        T(test_end_of_done_job_cancels_nothing),
+        T(test_end_of_job_frees_half_open_probe),
+        T(test_old_job_done_is_stale_in_next_job),
+        T(test_old_job_check_is_stale_in_next_job),
+        T(test_cancel_stops_job_before_concat),
+        T(test_cancel_refused_once_concat_began),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 /*
  * test_sets.c - the set table (coordinator/sets.h): the A/B/C/D state
  * machine, its epochs that only grow, stale and duplicate results that
- * change nothing, and which set a node gets next. The last test drives the
+ * change nothing, which set a node gets next, and the floor a service's
+ * job raises its epochs to. The last test drives the
  * table with a seeded random sequence against a small model of the
  * contract.
  */
@@ -602,6 +603,48 @@ random_op(struct set_table *t, struct model *m, uint64_t *rng, long step)
                  (unsigned long long)cur, node_name(node), rc, want);
 }
 
+/* A service's job takes epochs from its base: the floor raises every
+ * epoch below it and leaves the ones above alone; the next assignment of
+ * a set at the floor is floor + 1; an old epoch is stale. */
+static void
+test_epoch_floor_and_max(void **state)
+{
+    struct set_table *t = table_new(3);
+    const uint64_t floor = (uint64_t)5 << 24;
+    uint64_t e;
+    (void)state;
+
+    assert_int_equal(set_table_max_epoch(t), 0);
+    e = assign_ok(t, 2, SESSION_A, "n1");
+    assert_int_equal(e, 1);
+    assert_int_equal(set_table_max_epoch(t), 1);
+
+    set_table_epoch_floor(t, floor);
+    for (uint32_t set = 0; set < 3; set++)
+        assert_int_equal(set_table_get(t, set)->epoch, floor);
+    assert_int_equal(set_table_max_epoch(t), floor);
+    /* Still held, at the floor now: the attempt at epoch 1 is stale. */
+    expect_status(t, 2, SET_PROCESSING);
+    assert_int_equal(set_table_begin_check(t, 2, 1), -1);
+    assert_int_equal(set_table_fail(t, 2, 1, "old", NULL), -1);
+
+    e = assign_ok(t, 0, SESSION_B, "n2");
+    assert_int_equal(e, floor + 1);
+    assert_int_equal(set_table_max_epoch(t), floor + 1);
+    /* A lower floor changes nothing: epochs only grow. */
+    set_table_epoch_floor(t, 7);
+    assert_int_equal(set_table_get(t, 0)->epoch, floor + 1);
+    assert_int_equal(set_table_get(t, 1)->epoch, floor);
+    assert_int_equal(set_table_max_epoch(t), floor + 1);
+    /* A floor between them raises only the lower ones. */
+    set_table_epoch_floor(t, floor + 1);
+    assert_int_equal(set_table_get(t, 1)->epoch, floor + 1);
+    assert_int_equal(set_table_get(t, 0)->epoch, floor + 1);
+    expect_status(t, 0, SET_PROCESSING);
+    assert_int_equal(set_table_begin_check(t, 0, floor + 1), 0);
+    set_table_free(t);
+}
+
 static void
 test_random_walk_matches_contract(void **state)
 {
@@ -647,6 +690,7 @@ main(void)
         cmocka_unit_test(test_held_lists_unchecked_sets_of_session),
         cmocka_unit_test(test_counted_never_picked_or_assigned),
         cmocka_unit_test(test_assign_rejects_bad_arguments),
+        cmocka_unit_test(test_epoch_floor_and_max),
         cmocka_unit_test(test_random_walk_matches_contract),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
