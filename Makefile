@@ -25,7 +25,7 @@ $(error SANITIZER must be empty, asan or tsan)
 endif
 
 PKGS := libavformat libavcodec libavutil libswscale libavfilter libzip \
-	libcjson libcrypto libturbojpeg zlib
+	libcjson libcrypto libturbojpeg zlib libmicrohttpd
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -107,6 +107,17 @@ $(FAULT_TEST_OBJ): common/fault.c
 $(LIBCOMMON): $(call obj,$(COMMON_SRC))
 $(LIBMEDIA): $(call obj,$(MEDIA_SRC))
 $(LIBCOORD): $(call obj,$(filter-out coordinator/main.c,$(COORD_SRC)))
+# The dashboard page (web/dashboard.html) as a C array (coordinator/web.h).
+WEB_GEN := $(BUILD)/gen/web_dashboard.c
+WEB_OBJ := $(BUILD)/obj/gen/web_dashboard.o
+$(WEB_GEN): web/dashboard.html scripts/embed.sh
+	@mkdir -p $(dir $@)
+	sh scripts/embed.sh web_dashboard web/dashboard.html coordinator/web.h \
+		>$@.tmp && mv $@.tmp $@
+$(WEB_OBJ): $(WEB_GEN)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+$(LIBCOORD): $(WEB_OBJ)
 $(LIBNODE): $(call obj,$(filter-out gpu-node/main.c,$(NODE_SRC)))
 $(BUILD)/lib/%.a:
 	@mkdir -p $(dir $@)

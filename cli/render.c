@@ -569,6 +569,9 @@ cli_render(int argc, char **argv)
     cargv[n++] = "--listen";
     cargv[n++] = "127.0.0.1:0";
     cargv[n++] = "--progress";
+    /* One job on this machine: no dashboard (a lab's service has one). */
+    cargv[n++] = "--http";
+    cargv[n++] = "off";
     for (int i = 0; i < o.npass; i++)
         cargv[n++] = o.pass[i];
     cargv[n] = NULL;

@@ -46,6 +46,8 @@ struct core_node {
     int control;        /* a control client (submit, status...): not a node */
     struct nodewatch w; /* its circuit breaker (valid after hello) */
     uint64_t counted;
+    struct core_peer *known; /* its name's entry (after hello) */
+    int drained;             /* no new work (its name's, by request) */
     struct core_node *next;
 };
 
@@ -60,6 +62,7 @@ struct core_peer {
     uint32_t advances_since_lost;
     struct breaker br;
     int have_br;
+    int drained; /* no new work for this name, by request (EV_DRAIN) */
     struct core_peer *next;
 };
 
@@ -416,6 +419,8 @@ core_on_hello(struct amb_core *c, struct core_node *node,
              node->name, node->peer, node->encoders, h->decoder, h->slots,
              h->nheld);
     peer = core_peer_get(c, node->name);
+    node->known = peer;
+    node->drained = peer->drained;
     liveness_connected(&peer->lv, c->now);
     nodewatch_init(&node->w, &c->cfg->breaker, node->session * CORE_SEED_MUL,
                    h->slots);
@@ -1017,8 +1022,8 @@ core_someone_else_can(const struct amb_core *c, uint32_t set,
                       const struct core_node *self)
 {
     for (const struct core_node *n = c->nodes; n != NULL; n = n->next)
-        if (n != self && n->hello && nodewatch_usable(&n->w, c->now) &&
-            !core_failed_on(c, set, n->name))
+        if (n != self && n->hello && !n->drained &&
+            nodewatch_usable(&n->w, c->now) && !core_failed_on(c, set, n->name))
             return 1;
     return 0;
 }
@@ -1053,7 +1058,7 @@ core_dispatch(struct amb_core *c)
         progress = 0;
         for (struct core_node *n = c->nodes; n != NULL; n = n->next) {
             int64_t set;
-            if (!n->hello || !nodewatch_can_take(&n->w, c->now))
+            if (!n->hello || n->drained || !nodewatch_can_take(&n->w, c->now))
                 continue;
             set = set_table_pick(c->sets, n->name);
             if (set < 0)
@@ -1097,6 +1102,77 @@ core_on_tick(struct amb_core *c)
     core_check_leases(c);
     core_dispatch(c);
     core_start_concat(c);
+}
+
+/* ---- requests (the HTTP actions) ---- */
+
+/* A node name gets no new work (on), or again (off); what it holds it
+ * finishes. Kept with the name, so a reconnect stays drained. */
+static void
+core_on_drain(struct amb_core *c, const struct amb_event *ev)
+{
+    struct core_peer *p = core_peer_get(c, ev->name);
+    p->drained = ev->u.drain.on != 0;
+    for (struct core_node *n = c->nodes; n != NULL; n = n->next)
+        if (n->hello && n->known == p)
+            n->drained = p->drained;
+    core_log(c, AMB_LOG_INFO, 0, "node %s: %s by request", ev->name,
+             p->drained ? "drained (no new work)" : "given work again");
+}
+
+/* A set goes back to the queue now: one in B is taken from its node (a
+ * stall; journaled as a reclaim, the node told to drop it); one in C has
+ * its failures forgiven (journaled as the set's new state), so the stop
+ * rule starts afresh and any node may take it. Other states: refused. */
+static void
+core_on_requeue(struct amb_core *c, const struct amb_event *ev)
+{
+    uint32_t set = ev->u.set.set;
+    const struct set_info *s;
+    struct set_info fresh;
+    struct jrec *r;
+
+    if (c->job == NULL || strcmp(c->job->id, ev->name) != 0 || c->failed ||
+        c->concat_started || set >= c->job->nsets) {
+        core_log(c, AMB_LOG_INFO, 0,
+                 "requeue of job %s set %u refused: not a set of a running "
+                 "job",
+                 ev->name, set);
+        return;
+    }
+    s = set_table_get(c->sets, set);
+    if (s->status == SET_PROCESSING && !s->checking) {
+        uint64_t epoch = s->epoch;
+        uint64_t holder = s->holder;
+        struct core_node *n = core_node_find(c, holder);
+        char name[IDENT_MAX + 1];
+        snprintf(name, sizeof(name), "%s", s->holder_name);
+        core_reclaim(c, set, name, AMB_RECLAIM_REQUEST, "requeued by request");
+        if (n != NULL && n->hello) {
+            nodewatch_release(&n->w, set, epoch);
+            core_send(c, holder, AMB_MSG_CANCEL, set, epoch, 0, NULL);
+        }
+        return;
+    }
+    if (s->status != SET_FAILED) {
+        core_log(c, AMB_LOG_INFO, 0, "job %s set %u: requeue refused: it is %c",
+                 c->job->id, set, s->status);
+        return;
+    }
+    fresh = *s;
+    fresh.status = SET_AVAILABLE;
+    fresh.failures = fresh.reclaims = fresh.nfailed_on = 0;
+    memset(fresh.failed_on, 0, sizeof(fresh.failed_on));
+    if (set_table_restore(c->sets, set, &fresh, 0) == -1)
+        return;
+    r = core_record(c, JREC_SET);
+    r->set = set;
+    r->info = fresh;
+    c->progress[set] = 0;
+    core_log(c, AMB_LOG_INFO, 0,
+             "job %s set %u epoch %llu: requeued by request (its failures "
+             "forgiven); Available again",
+             c->job->id, set, (unsigned long long)fresh.epoch);
 }
 
 /* ---- the entry point ---- */
@@ -1204,6 +1280,12 @@ amb_core_step(struct amb_core *c, const struct amb_event *ev, uint64_t now_ms,
         break;
     case EV_JOURNALED:
         break; /* the loop's own */
+    case EV_DRAIN:
+        core_on_drain(c, ev);
+        break;
+    case EV_REQUEUE:
+        core_on_requeue(c, ev);
+        break;
     default:
         node = core_node_find(c, ev->session);
         if (node != NULL)
@@ -1522,6 +1604,7 @@ amb_core_nodes(const struct amb_core *c,
                void (*f)(const struct amb_node_view *v, void *arg), void *arg)
 {
     for (const struct core_node *n = c->nodes; n != NULL; n = n->next) {
+        const struct liveness *lv = n->known != NULL ? &n->known->lv : NULL;
         struct amb_node_view v = {
             .session = n->session,
             .name = n->name,
@@ -1530,7 +1613,37 @@ amb_core_nodes(const struct amb_core *c,
             .breaker = n->breaker,
             .hello = n->hello,
             .counted = n->counted,
+            .breaker_why = n->hello ? n->w.br.reason : "",
+            .lease_age_ms =
+                lv != NULL && lv->have_lease && c->now >= lv->lease_seen_ms
+                    ? c->now - lv->lease_seen_ms
+                    : AMB_AGE_UNKNOWN,
+            .held = n->hello ? n->w.nheld : 0,
+            .slots = n->hello ? n->w.slots : 0,
+            .drained = n->drained,
         };
         f(&v, arg);
+    }
+}
+
+void
+amb_core_peers(const struct amb_core *c,
+               void (*f)(const struct amb_peer_view *v, void *arg), void *arg)
+{
+    for (const struct core_peer *p = c->peers; p != NULL; p = p->next) {
+        struct amb_peer_view v = {
+            .name = p->name,
+            .breaker =
+                breaker_state_name(p->have_br ? p->br.state : BREAKER_CLOSED),
+            .breaker_why = p->have_br ? p->br.reason : "",
+            .died = p->lv.died,
+            .lease_age_ms = p->lv.have_lease && c->now >= p->lv.lease_seen_ms
+                                ? c->now - p->lv.lease_seen_ms
+                                : AMB_AGE_UNKNOWN,
+            .gone_ms = c->now >= p->lv.lost_ms ? c->now - p->lv.lost_ms : 0,
+            .drained = p->drained,
+        };
+        if (!p->lv.connected)
+            f(&v, arg);
     }
 }

@@ -61,6 +61,7 @@ enum amb_reclaim_why {
     AMB_RECLAIM_BACK,      /* the node came back without it */
     AMB_RECLAIM_SILENT,    /* its lease stopped advancing */
     AMB_RECLAIM_LEASE,     /* its lease no longer lists it */
+    AMB_RECLAIM_REQUEST,   /* requeued by request (EV_REQUEUE) */
 };
 
 /* What the loop tells a node (it builds the message). */
@@ -115,12 +116,30 @@ struct amb_act {
     } u;
 };
 
-/* What a node entry shows (status, the final log). */
+/* What a node entry shows (status, the dashboard, the final log). */
 struct amb_node_view {
     uint64_t session;
     const char *name, *peer, *encoders, *breaker;
     int hello;
     uint64_t counted;
+    const char *breaker_why; /* why it last opened ("" if never) */
+    uint64_t lease_age_ms;   /* since its lease last advanced;
+                                AMB_AGE_UNKNOWN before the first read */
+    int held, slots;         /* sets in its hands, and its slots */
+    int drained;             /* no new work by request (EV_DRAIN) */
+};
+
+#define AMB_AGE_UNKNOWN UINT64_MAX
+
+/* What is known of a node name with no session now (the dashboard). */
+struct amb_peer_view {
+    const char *name;
+    const char *breaker, *breaker_why; /* as its last session ended */
+    int died;                          /* that session ended with its
+                                          process */
+    uint64_t lease_age_ms;             /* or AMB_AGE_UNKNOWN */
+    uint64_t gone_ms;                  /* since it was last heard */
+    int drained;
 };
 
 struct amb_core;
@@ -184,6 +203,10 @@ const struct jrec *amb_core_snapshot(struct amb_core *c, size_t *n);
 /* The node table, for status: calls f for each entry. */
 void amb_core_nodes(const struct amb_core *c,
                     void (*f)(const struct amb_node_view *v, void *arg),
+                    void *arg);
+/* The node names known from earlier sessions and not connected now. */
+void amb_core_peers(const struct amb_core *c,
+                    void (*f)(const struct amb_peer_view *v, void *arg),
                     void *arg);
 
 #endif

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/clock.h"
@@ -30,9 +31,11 @@
 #include "common/proto.h"
 #include "common/sharepath.h"
 #include "coordinator/amb_core.h"
+#include "coordinator/board.h"
 #include "coordinator/checker.h"
 #include "coordinator/events.h"
 #include "coordinator/journaler.h"
+#include "coordinator/live.h"
 #include "coordinator/nodeconn.h"
 #include "coordinator/service.h"
 #include "coordinator/sets.h"
@@ -107,6 +110,9 @@ struct ambassador {
     int done; /* ACT_DONE ran: the final video is written and journaled */
     uint64_t last_progress_ms;
     char last_progress[AMB_PROGRESS_LINE_MAX];
+    struct live *live;    /* what the HTTP API shows (live.h) */
+    struct board *board;  /* where it is published; NULL: no HTTP */
+    uint64_t last_board_ms;
 };
 
 static void amb_step(struct ambassador *a, const struct amb_event *ev);
@@ -155,7 +161,8 @@ ambassador_new(const struct coord_config *cfg, const struct job *job, int lfd,
     a->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     a->events = evq_new();
     a->core = amb_core_new(cfg, job, restored, clock_now_ms());
-    if (a->events == NULL || a->core == NULL) {
+    a->live = live_new();
+    if (a->events == NULL || a->core == NULL || a->live == NULL) {
         journal_close(jr);
         ambassador_free(a);
         return NULL;
@@ -190,6 +197,12 @@ const struct amb_stats *
 ambassador_stats(const struct ambassador *a)
 {
     return amb_core_stats(a->core);
+}
+
+void
+ambassador_set_board(struct ambassador *a, struct board *board)
+{
+    a->board = board;
 }
 
 static struct amb_conn *
@@ -509,6 +522,8 @@ amb_act(struct ambassador *a, const struct amb_act *act)
     char abs[FS_PATH_MAX];
     struct amb_deferred *d;
 
+    if (a->board != NULL)
+        live_act(a->live, a->core, act, clock_now_ms());
     switch (act->type) {
     case ACT_SEND:
         amb_act_send(a, act);
@@ -991,6 +1006,38 @@ amb_publish(struct ambassador *a, uint64_t now, int force)
     service_publish(a->svc, live);
 }
 
+/* What the HTTP API shows, at most every AMB_PROGRESS_MS: rendered here
+ * (live.h), read by the HTTP threads (board.h). */
+static void
+amb_board(struct ambassador *a, uint64_t now, int force)
+{
+    struct live_ctx x;
+    struct board_snap *snap;
+    cJSON *status = NULL;
+    struct timespec wall;
+
+    if (a->board == NULL ||
+        (!force && now - a->last_board_ms < AMB_PROGRESS_MS))
+        return;
+    a->last_board_ms = now;
+    clock_gettime(CLOCK_REALTIME, &wall); /* display only */
+    memset(&x, 0, sizeof(x));
+    x.mode = a->svc != NULL ? "service" : "job";
+    x.actions = a->cfg->keyed ? "secret" : "loopback";
+    x.generation = a->gen;
+    x.job_state = a->done        ? "done"
+                  : a->cancelled ? "cancelled"
+                  : amb_core_failed(a->core) != 0 ? "failed"
+                                                  : "running";
+    x.wall_ms = (uint64_t)wall.tv_sec * 1000 + (uint64_t)wall.tv_nsec / 1000000;
+    if (a->svc != NULL && (status = service_status(a->svc, NULL)) != NULL)
+        x.queue = cJSON_GetObjectItemCaseSensitive(status, "jobs");
+    snap = live_snapshot(a->live, a->core, &x, now);
+    cJSON_Delete(status);
+    if (snap != NULL)
+        board_publish(a->board, snap);
+}
+
 /* Tell the nodes that said hello that a job is over (a node started with
  * --once leaves then; the others wait for the next job). */
 static void
@@ -1055,6 +1102,23 @@ amb_job_over(struct ambassador *a)
     a->done = a->cancelled = 0;
     amb_jobend_nodes(a, id, st == SVC_DONE);
     amb_publish(a, clock_now_ms(), 1);
+    live_note(a->live, clock_now_ms(), "job", "job %s: %s", id,
+              service_state_name(st));
+    amb_board(a, clock_now_ms(), 1);
+}
+
+/* An action asked for over HTTP: noted, then decided by the core. */
+static void
+amb_request(struct ambassador *a, const struct amb_event *ev)
+{
+    if (ev->type == EV_DRAIN)
+        live_note(a->live, clock_now_ms(), "request", "node %s: %s by request",
+                  ev->name, ev->u.drain.on ? "drain" : "undrain");
+    else
+        live_note(a->live, clock_now_ms(), "request",
+                  "job %s set %u: requeue by request", ev->name,
+                  ev->u.set.set);
+    amb_step(a, ev);
 }
 
 static void
@@ -1067,6 +1131,10 @@ amb_handle(struct ambassador *a, struct amb_event *ev)
         return;
     case EV_CANCEL:
         amb_job_cancel(a, ev->name);
+        return;
+    case EV_DRAIN:
+    case EV_REQUEUE:
+        amb_request(a, ev);
         return;
     case EV_JOURNALED:
         break;
@@ -1125,9 +1193,11 @@ ambassador_run(struct ambassador *a)
             return -1;
         amb_progress(a, clock_now_ms(), a->done);
         amb_flush(a);
+        amb_board(a, clock_now_ms(), 0);
     }
     amb_drain_journal(a);
     amb_progress(a, clock_now_ms(), 1);
+    amb_board(a, clock_now_ms(), 1);
     amb_finish_nodes(a);
     amb_job_summary(a);
     amb_sweep_job(a);
@@ -1149,6 +1219,7 @@ ambassador_serve(struct ambassador *a)
         if (a->job != NULL && (a->done || amb_core_failed(a->core) != 0))
             amb_job_over(a);
         amb_publish(a, clock_now_ms(), 0);
+        amb_board(a, clock_now_ms(), 0);
     }
 }
 
@@ -1174,6 +1245,7 @@ ambassador_free(struct ambassador *a)
         free(a->batch[i]);
     free(a->batch);
     amb_core_free(a->core);
+    live_free(a->live);
     if (a->spare_fd != -1)
         close(a->spare_fd);
     free(a);

@@ -19,6 +19,7 @@
 #include "coordinator/jrec.h"
 
 struct ambassador;
+struct board;
 struct service;
 
 /* cfg, job and lfd must outlive it. It takes the journal jr (opened and
@@ -41,6 +42,10 @@ void ambassador_serve(struct ambassador *a);
 /* The loop's inbox, for the service's runner. */
 struct evq *ambassador_events(struct ambassador *a);
 const struct amb_stats *ambassador_stats(const struct ambassador *a);
+/* Publish what the HTTP API shows on board (board.h), four times a
+ * second and at the end of each job. Call before running; board must
+ * outlive the ambassador's loop. */
+void ambassador_set_board(struct ambassador *a, struct board *board);
 void ambassador_free(struct ambassador *a);
 
 #endif

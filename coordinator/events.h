@@ -54,6 +54,11 @@ enum amb_event_type {
                        loop's own */
     EV_CONTROL,     /* node thread: the connection is a control client,
                        authenticated; the loop's own */
+    EV_DRAIN,       /* HTTP: give the node named in name no new work
+                       (u.drain.on), or again (off) */
+    EV_REQUEUE,     /* HTTP: set u.set.set of the job named in name goes
+                       back to the queue now (taken from its node, or its
+                       failures forgiven) */
 };
 
 struct ev_accepted {
@@ -146,6 +151,10 @@ struct ev_job {
     void *start; /* struct svc_start (service.h), owned */
 };
 
+struct ev_drain {
+    int on;
+};
+
 struct amb_event {
     enum amb_event_type type;
     uint64_t session; /* node session (node-thread and loop events) */
@@ -163,6 +172,7 @@ struct amb_event {
         struct lease lease;
         struct ev_journaled journaled;
         struct ev_job job;
+        struct ev_drain drain;
     } u;
 };
 

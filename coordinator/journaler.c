@@ -11,11 +11,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/fsutil.h"
 #include "common/log.h"
 #include "coordinator/events.h"
 #include "coordinator/generation.h"
+#include "coordinator/metrics.h"
 
 #define JOURNALER_SPACE_WAIT_MS 250      /* first wait for space */
 #define JOURNALER_SPACE_WAIT_MAX_MS 5000 /* the longest */
@@ -148,6 +150,7 @@ journaler_run(struct journaler *w, struct journaler_batch *b)
             lens[i] = strlen(b->recs[done + i]);
         }
         uint64_t before = journal_size(w->j);
+        uint64_t t0 = clock_now_us();
         if (journal_append_many(w->j, recs, lens, k) == -1) {
             if (journaler_wait_space(w))
                 continue; /* the same records again */
@@ -158,6 +161,7 @@ journaler_run(struct journaler *w, struct journaler_batch *b)
             done += journaler_reopen(w, before, lens, k);
             continue;
         }
+        metrics_observe_us(METRICS_JOURNAL_FSYNC, clock_now_us() - t0);
         if (w->space_wait_ms != 0)
             log_info("journal: written again; the share has space");
         w->space_wait_ms = 0;

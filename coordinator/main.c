@@ -20,8 +20,10 @@
 #include "common/frameorder.h"
 #include "common/log.h"
 #include "coordinator/ambassador.h"
+#include "coordinator/board.h"
 #include "coordinator/config.h"
 #include "coordinator/generation.h"
+#include "coordinator/httpd.h"
 #include "coordinator/recovery.h"
 #include "coordinator/service.h"
 #include "media/avlog.h"
@@ -58,6 +60,10 @@ static const char usage_text[] =
     "  --advertise HOST[:PORT] the address written on the share for nodes\n"
     "                         (default: the listening one)\n"
     "  --secret FILE          nodes and clients must prove they have it\n"
+    "  --http HOST:PORT|off   the dashboard, JSON API and /metrics (default\n"
+    "                         $FRAMEFARM_HTTP, else 0.0.0.0:7780; port 0\n"
+    "                         picks one and prints it; actions need\n"
+    "                         --secret, or a client on this machine)\n"
     "  --standby              wait while another ambassador lives on the\n"
     "                         share, then take over (else: refused, exit 2)\n"
     "  --progress             progress lines on stdout (framefarm render)\n"
@@ -124,6 +130,7 @@ enum {
     OPT_CAMERA,
     OPT_TIMING,
     OPT_VERSION,
+    OPT_HTTP,
 };
 
 static const struct option long_opts[] = {
@@ -141,6 +148,7 @@ static const struct option long_opts[] = {
     {"crf", required_argument, NULL, OPT_CRF},
     {"gop", required_argument, NULL, OPT_GOP},
     {"secret", required_argument, NULL, OPT_SECRET},
+    {"http", required_argument, NULL, OPT_HTTP},
     {"heartbeat-ms", required_argument, NULL, OPT_KEY},
     {"suspect-ms", required_argument, NULL, OPT_KEY},
     {"dead-ms", required_argument, NULL, OPT_KEY},
@@ -172,6 +180,10 @@ static const struct option long_opts[] = {
 
 static char advertise[NET_HOST_MAX + 8];
 static int standby;
+/* --http: where the dashboard listens; off, or not asked for (the default
+ * address, where a port in use is said and passed over). */
+static char http_host[NET_HOST_MAX] = "0.0.0.0";
+static int http_port = HTTPD_DEFAULT_PORT, http_off, http_asked;
 
 /* A usage error: the message, the synopsis (the text up to its first
  * blank line) and where the rest is. */
@@ -234,6 +246,65 @@ check_hosts(const struct coord_config *c)
                   advertise, err);
 }
 
+/* --http's value (or $FRAMEFARM_HTTP's): "off" or HOST:PORT. */
+static void
+parse_http(const char *v, const char *what)
+{
+    char msg[96];
+    http_off = strcmp(v, "off") == 0;
+    if (http_off)
+        return;
+    if (net_parse_hostport(v, http_host, sizeof(http_host), &http_port,
+                           HTTPD_DEFAULT_PORT) == -1) {
+        snprintf(msg, sizeof(msg), "%s: expected HOST:PORT or off", what);
+        usage(msg);
+    }
+    http_asked = 1;
+}
+
+/* Bind the HTTP port before anything else is done, so a port that is
+ * taken is said at once. -1: no HTTP (off, or the default address in
+ * use: said, not fatal, so two ambassadors can share a machine). */
+static int
+http_listen(void)
+{
+    char err[ERR_MAX];
+    int port = 0, fd;
+    if (http_off)
+        return -1;
+    fd = net_listen(http_host, http_port, &port, err, sizeof(err));
+    if (fd == -1 && http_asked)
+        fatalx("--http %s:%d: %s", http_host, http_port, err);
+    if (fd == -1) {
+        log_warnx("http: %s:%d: %s; no dashboard (say where with --http "
+                  "HOST:PORT, or --http off)",
+                  http_host, http_port, err);
+        return -1;
+    }
+    printf("http on %s:%d\n", http_host, port);
+    fflush(stdout);
+    return fd;
+}
+
+/* Serve HTTP on hfd for amb (nothing when hfd is -1). */
+static struct httpd *
+http_start(int hfd, const struct coord_config *cfg, struct ambassador *amb,
+           struct service *svc, struct board **board)
+{
+    char err[ERR_MAX];
+    struct httpd *h;
+    if (hfd == -1)
+        return NULL;
+    if ((*board = board_new()) == NULL)
+        fatalx("http: out of memory");
+    ambassador_set_board(amb, *board);
+    h = httpd_start(hfd, cfg, *board, ambassador_events(amb), svc, err,
+                    sizeof(err));
+    if (h == NULL)
+        fatalx("http: %s", err);
+    return h;
+}
+
 static void
 parse_args(int argc, char **argv, struct coord_config *c)
 {
@@ -245,7 +316,10 @@ parse_args(int argc, char **argv, struct coord_config *c)
     } keys[MAIN_MAX_KEY_FLAGS];
     char err[ERR_MAX];
     const char *secret = NULL;
+    const char *http_env = getenv("FRAMEFARM_HTTP");
 
+    if (http_env != NULL && http_env[0] != '\0')
+        parse_http(http_env, "FRAMEFARM_HTTP");
     while ((opt = getopt_long(argc, argv, "vh", long_opts, &idx)) != -1) {
         switch (opt) {
         case OPT_SHARE:
@@ -304,6 +378,9 @@ parse_args(int argc, char **argv, struct coord_config *c)
             break;
         case OPT_SECRET:
             secret = optarg;
+            break;
+        case OPT_HTTP:
+            parse_http(optarg, "--http");
             break;
         case OPT_KEY:
             /* Applied after --config, whatever the order on the line. */
@@ -454,10 +531,11 @@ report_fallbacks(const struct amb_stats *st, uint32_t nsets)
 /* The service: jobs come from framefarm submit, one after another, on
  * nodes that stay. Runs until killed; a restart resumes the queue. */
 static int
-serve(struct coord_config *cfg, int lfd, int port)
+serve(struct coord_config *cfg, int lfd, int port, int hfd)
 {
     struct service *svc;
     struct ambassador *amb;
+    struct board *board = NULL;
     char err[ERR_MAX];
 
     if (shareid_ensure(cfg->share, cfg->share_id, err, sizeof(err)) == -1)
@@ -475,6 +553,7 @@ serve(struct coord_config *cfg, int lfd, int port)
     amb = ambassador_new(cfg, NULL, lfd, NULL, NULL, cfg->gen, svc);
     if (amb == NULL)
         fatal("starting the ambassador");
+    http_start(hfd, cfg, amb, svc, &board);
     if (service_start(svc, ambassador_events(amb)) == -1)
         fatal("starting the job runner");
     ambassador_serve(amb);
@@ -489,7 +568,9 @@ main(int argc, char **argv)
     struct recovery rec;
     char err[ERR_MAX];
     struct vidinfo vi;
-    int lfd, port = 0, rc = EXIT_JOB_FAILED;
+    struct board *board = NULL;
+    struct httpd *http = NULL;
+    int lfd, hfd, port = 0, rc = EXIT_JOB_FAILED;
 
     signal(SIGPIPE, SIG_IGN);
     tzset(); /* before threads: libzip and the logs read the time zone */
@@ -515,8 +596,9 @@ main(int argc, char **argv)
         fatalx("listen on %s:%d: %s", cfg.listen_host, cfg.listen_port, err);
     printf("listening on %s:%d\n", cfg.listen_host, port);
     fflush(stdout);
+    hfd = http_listen();
     if (cfg.input[0] == '\0')
-        return serve(&cfg, lfd, port);
+        return serve(&cfg, lfd, port, hfd);
 
     /* Prepare the job, or resume it from its journal. */
     switch (recovery_open(&rec, &cfg, err, sizeof(err))) {
@@ -557,6 +639,8 @@ main(int argc, char **argv)
     rec.jr = NULL; /* the ambassador's, even when it failed to start */
     if (amb == NULL)
         fatal("starting the ambassador");
+    http = http_start(hfd, &cfg, amb, NULL, &board);
+    hfd = -1; /* the server's */
     rc = ambassador_run(amb) == 0 ? 0 : EXIT_JOB_FAILED;
     report_fallbacks(ambassador_stats(amb), rec.job->nsets);
     if (rc == 0) {
@@ -566,7 +650,11 @@ main(int argc, char **argv)
             printf("%s: written\n", cfg.output);
     }
 out:
+    httpd_stop(http);
+    if (hfd != -1)
+        close(hfd);
     ambassador_free(amb);
+    board_free(board);
     recovery_close(&rec);
     close(lfd);
     return rc;

@@ -23,6 +23,7 @@
 #include "common/sharepath.h"
 #include "coordinator/events.h"
 #include "coordinator/generation.h"
+#include "coordinator/metrics.h"
 
 #define SHAREWATCH_DIR_MODE 0755
 #define SHAREWATCH_FILE_MODE 0644
@@ -202,9 +203,12 @@ sharewatch_main(void *arg)
         pthread_mutex_unlock(&w->mu);
 
         if (ev != NULL) {
+            uint64_t t0 = clock_now_us();
             ev->type = EV_SHARE;
             ev->u.share.ok = sharewatch_probe(w, ev->u.share.text,
                                               sizeof(ev->u.share.text)) == 0;
+            if (ev->u.share.ok)
+                metrics_observe_us(METRICS_SHARE_PROBE, clock_now_us() - t0);
             /* The leases of this pass go before the probe's answer: the
              * loop learns the share is healthy again only once it has
              * read every lease after the outage, so no lease is judged

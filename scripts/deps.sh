@@ -3,7 +3,9 @@
 # Called by every Makefile target that builds; a no-op (a few pkg-config
 # calls) when everything is present. `deps.sh fuzz`, called only by
 # `make fuzz`, does the same for clang and its libFuzzer runtime instead,
-# so that building and testing never need clang. `deps.sh lab`, called by
+# so that building and testing never need clang. `deps.sh browser`, called
+# by .ci/run, brings chromium and promtool for the dashboard and /metrics
+# tests (they skip without them). `deps.sh lab`, called by
 # `make lab` (tests/lab/), does it for the lab in a box: sshd and sshfs for
 # the share over the network, nftables for cut paths and loss, iproute2
 # for namespaces and cables, faketime for a node's stepped clock.
@@ -11,13 +13,18 @@ set -eu
 
 PKGS="pkg-config libavcodec-dev libavformat-dev libavutil-dev libswscale-dev \
 libavfilter-dev libzip-dev libcjson-dev libcmocka-dev libssl-dev \
-libturbojpeg0-dev zlib1g-dev ffmpeg mesa-vulkan-drivers"
+libturbojpeg0-dev zlib1g-dev libmicrohttpd-dev ffmpeg mesa-vulkan-drivers"
 MODS="libavcodec libavformat libavutil libswscale libavfilter libzip libcjson \
-cmocka libcrypto libturbojpeg zlib"
+cmocka libcrypto libturbojpeg zlib libmicrohttpd"
 # Debian 12: clang 14; libclang_rt.fuzzer comes in libclang-rt-14-dev,
 # which clang does not pull in without recommends.
 FUZZ_PKGS="clang libclang-rt-14-dev"
 FUZZ_CC=${FUZZ_CC:-clang}
+# What the HTTP tests check the ambassador with: a real browser (Debian's
+# chromium, headless) on the dashboard, and promtool (in Debian's
+# prometheus) on /metrics. Without them those tests skip.
+BROWSER_PKGS="chromium prometheus"
+BROWSER_CMDS="chromium promtool"
 LAB_PKGS="openssh-server openssh-client sshfs fuse3 nftables iproute2 \
 faketime procps psmisc"
 LAB_CMDS="/usr/sbin/sshd ssh ssh-keygen sshfs fusermount3 nft ip unshare \
@@ -68,6 +75,11 @@ missing=""
 if [ "$mode" = fuzz ]; then
     PKGS=$FUZZ_PKGS
     fuzz_links || missing=" $FUZZ_CC with libFuzzer"
+elif [ "$mode" = browser ]; then
+    PKGS=$BROWSER_PKGS
+    for c in $BROWSER_CMDS; do
+        command -v "$c" >/dev/null 2>&1 || missing="$missing $c"
+    done
 elif [ "$mode" = deploy ]; then
     PKGS=$DEPLOY_PKGS
     for c in $DEPLOY_CMDS; do

@@ -9,6 +9,10 @@ BIN=$top/${BUILD:-build}/test-bin
 RELEASE_BIN=$top/${BUILD:-build}/bin
 TOOLS=$top/${BUILD:-build}/tests
 T=$(mktemp -d "${TMPDIR:-/tmp}/ff-it-XXXXXX")
+# No ambassador a test starts serves HTTP (its default, 0.0.0.0:7780, is
+# one port for every test and every person on the machine) unless the
+# test says --http, which wins over this.
+export FRAMEFARM_HTTP=off
 SHARE=$T/share
 mkdir -p "$SHARE"
 PIDS=""
@@ -53,6 +57,14 @@ start_coord() { # args...
     wait_for "$T/coord.out" '^listening on ' 30
     PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$T/coord.out" | head -n1)
     [ -n "$PORT" ] || fail "no port in $(cat "$T/coord.out")"
+}
+
+# The HTTP port an ambassador started with --http HOST:0 printed; sets
+# HTTP_PORT.
+http_port() { # out-file
+    wait_for "$1" '^http on ' 30
+    HTTP_PORT=$(sed -n 's/^http on .*:\([0-9]*\)$/\1/p' "$1" | head -n1)
+    [ -n "$HTTP_PORT" ] || fail "no http port in $(cat "$1")"
 }
 
 start_node() { # name extra-args...
