@@ -32,7 +32,7 @@
 #define CONFIG_MAX_SLOTS 16
 #define CONFIG_DEFAULT_LEASE_RENEW_MS 2000
 /* Derived from NFS's own timeouts (docs/operations.md, "Timings"): with
- * the mount options framefarm asks for (hard,timeo=100,retrans=3) one
+ * the mount options framefarm asks for (hard,timeo=100,retrans=2) one
  * lost RPC stalls a lease write for timeo, 10 s, and a second one 20 s;
  * a node fences only after two of them plus a renewal period, so a share
  * hiccup does not throw away every render in flight. reclaim_ms adds the

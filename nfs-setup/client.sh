@@ -14,7 +14,7 @@ usage() {
     cat <<EOF
 usage: nfs-setup/client.sh --server HOST [--export /srv/framefarm]
            [--mount-point /mnt/framefarm] [--fstab] [--coordinator HOST:PORT]
-           [--timeo 600]
+           [--timeo 100]
            [--uid 7700] [--gid 7700] [--dry-run] [--root DIR]
   --server       the share's server (nfs-setup/server.sh ran there)
   --export       the directory it exports (server.sh --dir)
@@ -22,7 +22,7 @@ usage: nfs-setup/client.sh --server HOST [--export /srv/framefarm]
   --fstab        an /etc/fstab line instead of a systemd mount unit
   --coordinator  the ambassador, written into /etc/framefarm/node.conf the
                  first time (default: HOST:7700)
-  --timeo        tenths of a second before a request is sent again (600;
+  --timeo        tenths of a second before a request is sent again (100;
                  see the options below and docs/operations.md)
   --uid, --gid   the framefarm user's ids: the same as on the server
   --dry-run      print every change, make none
@@ -36,7 +36,7 @@ EXPORT=/srv/framefarm
 MNT=/mnt/framefarm
 FSTAB=0
 COORD=""
-TIMEO=600
+TIMEO=100
 while [ $# -gt 0 ]; do
     common_flag "$@"
     if [ "$SHIFT" -gt 0 ]; then shift "$SHIFT"; continue; fi
@@ -68,14 +68,16 @@ check_root
 #                returns EIO and a lease, a result or a journal record is
 #                lost. A node stuck on a hung share is framefarm's job: its
 #                lease stops advancing, the ambassador reclaims its sets
-#                after reclaim_ms (15 s), and the node fences itself after
-#                fence_ms (10 s) from a thread that never touches the share
-#   timeo=600    60 s before a request is sent again (nfs(5)'s default for
-#                TCP, which retransmits by itself, and the client resends
-#                at once on a new connection: timeo only bounds a request
-#                the server dropped silently). --timeo shorter bounds how
-#                long such a request stalls a lease renewal (a node fences
-#                itself after fence_ms, 10 s); see docs/operations.md
+#                after reclaim_ms (30 s), and the node fences itself after
+#                fence_ms (25 s) from a thread that never touches the share
+#   timeo=100    10 s before a request is sent again (nfs(5)'s default for
+#                TCP is 600: 60 s; TCP retransmits by itself and the client
+#                resends at once on a new connection, so timeo bounds a
+#                request the server dropped silently). One such request
+#                stalls a lease renewal for timeo: at 600 it would outlast
+#                fence_ms (25 s) and every share hiccup would fence the
+#                node; at 100 a node rides out two. See docs/operations.md,
+#                "Timings"
 #   retrans=2    after 2 retries the kernel logs "server ... not
 #                responding" (and "OK" when it answers): the line to look
 #                for when a cable is pulled

@@ -47,7 +47,7 @@ sh "$S/client.sh" --dry-run --server share.lab --mount-point /mnt/ff-lab \
 cat "$T/cli.plan"
 for want in 'would write /etc/systemd/system/mnt-ff\x2dlab.mount' \
     'What=share.lab:/srv/framefarm' 'Where=/mnt/ff-lab' 'Type=nfs4' \
-    'Options=vers=4.2,proto=tcp,hard,timeo=600,retrans=2,lookupcache=positive,_netdev' \
+    'Options=vers=4.2,proto=tcp,hard,timeo=100,retrans=2,lookupcache=positive,_netdev' \
     'would write /etc/systemd/system/framefarm-node@.service' \
     'RequiresMountsFor=/mnt/ff-lab' 'FRAMEFARM_COORDINATOR=share.lab:7700' \
     'would run: systemctl enable --now mnt-ff\x2dlab.mount' 'framefarm check-share /mnt/ff-lab'; do
@@ -59,7 +59,7 @@ fi
 [ -d /mnt/ff-lab ] && fail "--dry-run made /mnt/ff-lab"
 sh "$S/client.sh" --dry-run --server share.lab --fstab >"$T/fstab.plan" 2>&1 ||
     fail "client.sh --fstab: exit $?"
-grep -qF '  | share.lab:/srv/framefarm /mnt/framefarm nfs4 vers=4.2,proto=tcp,hard,timeo=600,retrans=2,lookupcache=positive,_netdev 0 0' \
+grep -qF '  | share.lab:/srv/framefarm /mnt/framefarm nfs4 vers=4.2,proto=tcp,hard,timeo=100,retrans=2,lookupcache=positive,_netdev 0 0' \
     "$T/fstab.plan" || fail "--fstab: $(grep 'framefarm nfs4' "$T/fstab.plan")"
 
 # --- refusals
