@@ -9,8 +9,8 @@
 # verifies. A service without --secret takes actions only from this
 # machine with a loopback Host: a queued job is cancelled over HTTP.
 . "$(dirname "$0")/lib.sh"
-zip=$(sample s96 96 320x180)
-zip2=$(sample s48b 48 320x180)
+zip=$(sample s96h 96 320x180)
+zip2=$(sample s48h 48 320x180)
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$T/secret"
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$T/wrong"
 chmod 600 "$T/secret" "$T/wrong"

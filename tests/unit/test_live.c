@@ -100,7 +100,8 @@ step(struct fix *f, struct amb_event *ev)
     size_t n;
     const struct amb_act *a = amb_core_step(f->core, ev, f->now, &n);
     assert_true(n <= sizeof(f->acts) / sizeof(f->acts[0]));
-    memcpy(f->acts, a, n * sizeof(*a));
+    if (n > 0)
+        memcpy(f->acts, a, n * sizeof(*a));
     f->n = n;
     for (size_t i = 0; i < n; i++)
         live_act(f->live, f->core, &f->acts[i], f->now);
@@ -305,7 +306,7 @@ test_gone_open(void **state)
     struct board_snap *s;
     cJSON *st;
     run_some(f);
-    (void)snapshot(f, NULL, NULL);
+    cJSON_Delete(snapshot(f, NULL, NULL));
     memset(&ev, 0, sizeof(ev));
     ev.type = EV_GONE;
     ev.session = S1;
