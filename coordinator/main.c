@@ -556,6 +556,7 @@ serve(struct coord_config *cfg, int lfd, int port, int hfd)
     http_start(hfd, cfg, amb, svc, &board);
     if (service_start(svc, ambassador_events(amb)) == -1)
         fatal("starting the job runner");
+    service_await_resume(svc);
     ambassador_serve(amb);
     return 0;
 }

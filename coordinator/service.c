@@ -67,6 +67,7 @@ struct service {
     int started, stop;
     cJSON *live;
     int nodes;             /* nodes connected, as the loop last said */
+    int resume_pending;    /* a job that was running awaits its hand-over */
     char dir[FS_PATH_MAX]; /* <share>/queue */
 };
 
@@ -325,6 +326,7 @@ service_new(const struct coord_config *base, char *err, size_t errlen)
         nq += j->state == SVC_QUEUED;
         nrun += j->state == SVC_RUNNING;
     }
+    s->resume_pending = nrun > 0;
     log_info("service: %zu job(s) queued, %zu to resume", nq, nrun);
     return s;
 }
@@ -977,6 +979,8 @@ svc_runner(void *arg)
         pthread_mutex_unlock(&s->mu);
         if (svc_launch(s, j, &st, report, sizeof(report), &frames) == -1) {
             pthread_mutex_lock(&s->mu);
+            s->resume_pending = 0;
+            pthread_cond_broadcast(&s->cv);
             j->state = st;
             j->frames = frames;
             snprintf(j->report, sizeof(j->report), "%s", report);
@@ -985,6 +989,8 @@ svc_runner(void *arg)
                 log_warnx("job %s: failed before it ran: %s", j->id, report);
         } else {
             pthread_mutex_lock(&s->mu);
+            s->resume_pending = 0; /* handed to the loop */
+            pthread_cond_broadcast(&s->cv);
             while (!s->ended && !s->stop)
                 pthread_cond_wait(&s->cv, &s->mu);
             if (!s->ended)
@@ -1022,6 +1028,15 @@ service_start(struct service *s, struct evq *events)
     }
     s->started = 1;
     return 0;
+}
+
+void
+service_await_resume(struct service *s)
+{
+    pthread_mutex_lock(&s->mu);
+    while (s->resume_pending && !s->stop)
+        pthread_cond_wait(&s->cv, &s->mu);
+    pthread_mutex_unlock(&s->mu);
 }
 
 void

@@ -58,6 +58,12 @@ struct service *service_new(const struct coord_config *base, char *err,
 /* Start the runner: jobs go to the loop through events. 0, or -1. */
 int service_start(struct service *s, struct evq *events);
 void service_free(struct service *s);
+/* After service_start: return once a job that was running when the last
+ * ambassador stopped has been handed to the loop (EV_JOB queued), or
+ * failed to resume; at once when there is none. The loop starts serving
+ * only then, so a node coming back with its sets finds the job in the
+ * core, not an idle core that cancels them. */
+void service_await_resume(struct service *s);
 
 /* The control operations. Each returns the reply object (type "reply",
  * ok, error, exit and the operation's fields); NULL only when out of

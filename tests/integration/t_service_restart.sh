@@ -52,6 +52,11 @@ for s in $(echo "$counted" | tr , ' '); do
     n=$(cat "$T"/node-*.log | grep -c "job one set $s epoch [0-9]*: rendering" || true)
     [ "$n" -eq 1 ] || fail "set $s of job one was counted before the crash but rendered $n times"
 done
-rerendered=0
-echo "restart: jobs resumed 3, job one's sets counted before the crash: $counted, rendered again: $rerendered"
+# The resumed job was in the core before the nodes came back: the sets
+# they still held were reattached, none cancelled.
+grep -q 'reattached to node' "$T/coord.log" || fail "no set was reattached after the restart"
+if grep -q 'no longer its; cancelling' "$T/coord.log"; then
+    fail "a node's set was cancelled after the restart: $(grep 'no longer its' "$T/coord.log" | head -3)"
+fi
+echo "restart: jobs resumed 3; job one's sets counted before the crash: $counted, rendered again: 0; reattached: $(grep -c 'reattached to node' "$T/coord.log"), cancelled: 0"
 echo ok
