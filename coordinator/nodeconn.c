@@ -27,7 +27,10 @@
 
 #define NODECONN_PEER_MAX 64
 #define NODECONN_MAX_EPOCH PROTO_MAX_EPOCH
-#define NODECONN_LINGER_MS 1000 /* for the node to read our last words */
+#define NODECONN_LINGER_MS 3000 /* for the node to read our last words (a
+                                    loaded node may take a while: closing
+                                    with its bytes unread resets the
+                                    connection and loses ours) */
 #define NODECONN_DRAIN_BUF 4096
 
 struct nodeconn {
