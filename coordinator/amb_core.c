@@ -454,8 +454,13 @@ core_on_gone(struct amb_core *c, struct core_node *node,
         core_node_remove(c, node);
         return;
     }
+    /* Lost liveness, or its process died holding work: the breaker
+     * opens, and the name carries it to its next session, so a node
+     * that keeps crashing mid-set waits out a cooldown each time. */
     if (ev->u.gone.trip)
         nodewatch_trip(&node->w, c->now, why);
+    else if (ev->u.gone.died && node->w.nheld > 0)
+        nodewatch_trip(&node->w, c->now, "its process died holding sets");
     core_breaker_log(c, node);
     n = c->job != NULL
             ? set_table_held(c->sets, node->session, held, CONFIG_MAX_SLOTS)

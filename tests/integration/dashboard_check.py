@@ -1,8 +1,8 @@
 """The dashboard in a real browser during a real job (t_dashboard.sh):
 headless Chromium opens the page; from its DOM this checks that the set
 grid changes colour as sets are counted (a cell seen in another colour
-turns the counted colour, as computed by the browser), then stops a node
-(SIGSTOP: a hung machine) and checks that the page shows its breaker
+turns the counted colour, as computed by the browser), then kills a node
+(SIGKILL, holding a set) and checks that the page shows its breaker
 open. A screenshot is taken at the end.
 
 usage: dashboard_check.py URL NODE-NAME NODE-PID SCREENSHOT"""
@@ -64,7 +64,7 @@ def main():
         print(f"set {turned[0]}: {turned[1][0]} {turned[1][1]} -> D {turned[2]}"
               f" (of {len(last['cells'])} sets)")
         print(f"node {node}: breaker {last['nodes'].get(node)} before the stop")
-        os.kill(pid, signal.SIGSTOP)
+        os.kill(pid, signal.SIGKILL)
         while time.time() < deadline:
             last = json.loads(b.eval(PROBE)) or last
             if last["nodes"].get(node) == "open":
@@ -73,7 +73,7 @@ def main():
         else:
             print(f"FAIL: node {node} never showed breaker open; last DOM: {last}")
             return 1
-        print(f"node {node}: breaker open on the page after SIGSTOP; "
+        print(f"node {node}: breaker open on the page after SIGKILL; "
               f"{last['events']} events, {last['timeline']} attempts drawn")
         time.sleep(1)  # one more update in the picture
         b.screenshot(shot)

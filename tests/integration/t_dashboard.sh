@@ -1,9 +1,8 @@
 # The dashboard in a real browser during a real job (issue 12): a service
 # with HTTP on, a job of 12 sets and two nodes slowed to about a second a
 # set. Headless Chromium (Debian's chromium) opens the page; from its DOM
-# the set grid changes colour as sets are counted, and node b, stopped
-# with SIGSTOP (a hung machine: only missing heartbeats tell), shows its
-# breaker open. The job still verifies (node a renders the rest). The
+# the set grid changes colour as sets are counted, and node b, killed
+# (SIGKILL) while it holds a set, shows its breaker open. The job still verifies (node a renders the rest). The
 # screenshot is kept in $FF_ARTIFACTS (default $BUILD/artifacts).
 . "$(dirname "$0")/lib.sh"
 command -v chromium >/dev/null 2>&1 ||
@@ -24,8 +23,8 @@ python3 "$top/tests/integration/dashboard_check.py" \
 cat "$T/check.out"
 cp "$T/dashboard.png" "$art/dashboard.png"
 echo "screenshot kept: $art/dashboard.png"
-grep -q 'node b: session ended: heartbeat timeout' "$T/coord.log" ||
-    fail "the ambassador did not see node b go silent"
+grep -q 'node b: session ended: .*(process gone)' "$T/coord.log" ||
+    fail "the ambassador did not see node b die"
 "$BIN/framefarm" wait dash --coordinator "127.0.0.1:$PORT" >"$T/wait.out" 2>&1 ||
     { cat "$T/wait.out"; fail "the job did not finish"; }
 verify "$T/out.mp4" "$zip"
