@@ -408,7 +408,7 @@ render_follow(struct render_run *r, const struct render_opts *o, int fd,
               const char *bindir)
 {
     char buf[RENDER_LINE_MAX * 4], summary[RENDER_LINE_MAX] = "";
-    char note[RENDER_LINE_MAX] = "";
+    char note[2 * RENDER_LINE_MAX] = ""; /* notes, one a line */
     size_t len = 0;
     int tty = isatty(STDERR_FILENO), started = 0, status = 0, bar = 0;
     unsigned counted = 0, sets = 0;
@@ -493,7 +493,9 @@ render_follow(struct render_run *r, const struct render_opts *o, int fd,
                 fflush(stdout);
             } else if (strncmp(buf, RENDER_NOTE_PREFIX,
                                sizeof(RENDER_NOTE_PREFIX) - 1) == 0) {
-                snprintf(note, sizeof(note), "%.1000s", buf);
+                size_t used = strlen(note);
+                snprintf(note + used, sizeof(note) - used, "%s%.1000s",
+                         used > 0 ? "\n" : "", buf);
             } else if (buf[0] != '\0') {
                 snprintf(summary, sizeof(summary), "%.1000s", buf);
             }

@@ -789,6 +789,12 @@ core_count(struct amb_core *c, const struct ev_checked *k, const char *name)
     }
     c->st.counted++;
     FF_ASSERT(c->st.counted - c->st.lost <= c->job->nsets);
+    c->st.damaged += res->damaged;
+    if (res->damaged > 0)
+        core_log(c, AMB_LOG_WARN, 0,
+                 "job %s set %u: %llu frame(s) decoded with corruption "
+                 "warnings (libjpeg-turbo kept what it could)",
+                 c->job->id, res->set, (unsigned long long)res->damaged);
     if (res->fallback[0] != '\0' && c->st.fallbacks++ == 0) {
         snprintf(c->st.fallback_encoder, sizeof(c->st.fallback_encoder), "%s",
                  res->encoder);

@@ -50,6 +50,8 @@ struct amb_stats {
      * asked for (its CPU fallback), and the first of them: a user must
      * learn that a "GPU" job ran on CPUs. */
     uint64_t fallbacks;
+    uint64_t damaged; /* frames of counted sets decoded with a corruption
+                         warning */
     char fallback_encoder[EV_ENCODER_MAX];
     char fallback_why[ERR_MAX];
 };

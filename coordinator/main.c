@@ -514,6 +514,11 @@ report_output(const char *path, const struct vidinfo *vi, const char *note)
 static void
 report_fallbacks(const struct amb_stats *st, uint32_t nsets)
 {
+    if (st->damaged > 0)
+        printf("note: %llu frame(s) were decoded with corruption warnings "
+               "(damaged JPEGs: libjpeg-turbo kept what it could; the log "
+               "names their sets)\n",
+               (unsigned long long)st->damaged);
     if (st->fallbacks == 0)
         return;
     if (st->counted == nsets)

@@ -456,6 +456,8 @@ nodeconn_handle(struct nodeconn *c, const cJSON *msg, char *why, size_t whylen)
     json_strcpy(msg, "encoder", r->encoder, sizeof(r->encoder));
     json_strcpy(msg, "preset", r->preset, sizeof(r->preset));
     json_strcpy(msg, "fallback", r->fallback, sizeof(r->fallback));
+    if (json_u64(msg, "damaged", r->frames, &r->damaged) == -1)
+        r->damaged = 0; /* absent (older nodes), or more than its frames */
     nodeconn_emit(c, ev);
     return 0;
 }

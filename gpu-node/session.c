@@ -439,6 +439,8 @@ session_send_report(struct session *s, const struct work *w)
         cJSON_AddStringToObject(m, "preset", w->m->enc.preset);
         if (w->fallback[0] != '\0')
             cJSON_AddStringToObject(m, "fallback", w->fallback);
+        if (w->res.damaged > 0)
+            json_add_u64(m, "damaged", w->res.damaged);
     }
     return session_send(s, m);
 }

@@ -53,6 +53,7 @@
 
 struct jpegdec {
     tjhandle tj;
+    uint64_t warnings; /* pictures decoded with a corruption warning */
     struct SwsContext *sws;
     uint8_t *scratch; /* av_malloc'd, JPEGDEC_ALIGN-aligned */
     size_t scratch_len;
@@ -151,7 +152,18 @@ jpegdec_tj_error(struct jpegdec *d, const char *what, char *err, size_t errlen)
 static int
 jpegdec_tj_failed(struct jpegdec *d, int rc)
 {
-    return rc != 0 && tjGetErrorCode(d->tj) != TJERR_WARNING;
+    if (rc == 0)
+        return 0;
+    if (tjGetErrorCode(d->tj) != TJERR_WARNING)
+        return 1;
+    d->warnings++;
+    return 0;
+}
+
+uint64_t
+jpegdec_warnings(const struct jpegdec *d)
+{
+    return d->warnings;
 }
 
 /* 4:2:0 JPEG at the output size, into yuv420p or nv12. */

@@ -34,4 +34,8 @@ int jpegdec_convert(struct SwsContext **sws, const uint8_t *const src[],
                     const int srcstride[], int w, int h, enum AVPixelFormat fmt,
                     AVFrame *out, char *err, size_t errlen);
 
+/* Pictures decoded so far that libjpeg-turbo warned about (recoverable
+ * damage, e.g. a truncated scan: the picture is what it could decode). */
+uint64_t jpegdec_warnings(const struct jpegdec *d);
+
 #endif

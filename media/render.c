@@ -102,6 +102,7 @@ struct render_pipe {
     atomic_uint decoders_started;       /* hands out GPU streams */
     /* Under mu. */
     uint64_t hw_decoded;  /* pictures the GPU decoded */
+    atomic_uint_fast64_t damaged; /* decoded with a corruption warning */
     char hw_err[ERR_MAX]; /* the first GPU decode failure */
     size_t next_decode;   /* the next frame a decoder claims */
     int stop;             /* set on the first failure or cancel */
@@ -312,6 +313,7 @@ render_decoder(void *arg)
         }
         render_pipe_set_state(p, s, RENDER_SLOT_READY, &p->ready);
     }
+    atomic_fetch_add(&p->damaged, jpegdec_warnings(d));
     hwjpeg_free(hd);
     jpegdec_free(d);
     return NULL;
@@ -829,6 +831,7 @@ render_run_teardown(struct render_run *r)
         unlink(r->part);
     if (r->pipe_made) {
         r->res->hw_decoded = r->pipe.hw_decoded; /* every thread is joined */
+        r->res->damaged = atomic_load(&r->pipe.damaged);
         snprintf(r->res->hw_error, sizeof(r->res->hw_error), "%s",
                  r->pipe.hw_err);
         render_pipe_fini(&r->pipe);
@@ -853,6 +856,7 @@ render_set(const struct render_request *rq, atomic_uint_fast64_t *progress,
     avlog_capture_begin(&run.cap);
     res->encoder_failed = 0;
     res->hw_decoded = 0;
+    res->damaged = 0;
     res->hw_error[0] = '\0';
     if (progress != NULL)
         atomic_store(progress, 0);

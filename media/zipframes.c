@@ -233,8 +233,11 @@ zipf_sort(struct zipf_listing *l, const char *path, char *err, size_t errlen)
         errf(err, errlen, "out of memory");
         goto out;
     }
-    for (size_t i = 0; i < l->count; i++)
+    for (size_t i = 0; i < l->count; i++) {
+        uint64_t ts;
         names[i] = l->frames[i].name;
+        l->timestamped += frameorder_timestamp(names[i], &ts) ? 1 : 0;
+    }
     by_ts = frameorder_sort(names, l->count, order);
     if (by_ts == -1) {
         errf(err, errlen, "sorting frames: %s", strerror(errno));
@@ -373,8 +376,15 @@ zipf_describe(const struct zipf_listing *l, char *buf, size_t len)
                       "; skipped %zu JPEGs that name no camera",
                       l->skipped_unnamed);
     if (n >= 0 && (size_t)n < len && l->skipped > 0)
+        n += snprintf(buf + n, len - (size_t)n,
+                      "; skipped %zu entries that are not JPEGs (%zu of "
+                      "them empty)",
+                      l->skipped, l->skipped_empty);
+    if (n >= 0 && (size_t)n < len && !l->by_timestamp && l->timestamped > 0)
         snprintf(buf + n, len - (size_t)n,
-                 "; skipped %zu entries that are not JPEGs", l->skipped);
+                 "; only %zu of the %zu names carry a capture time, so all "
+                 "are in name order",
+                 l->timestamped, l->count);
 }
 
 int
@@ -435,8 +445,10 @@ zipf_list(const char *path, const struct zipf_limits *lim,
             goto out;
         if (r == 0) {
             if (l->skipped < ZIPF_SKIP_LOG_MAX)
-                log_warnx("%s: skipping \"%s\": not a JPEG", path, st.name);
+                log_warnx("%s: skipping \"%s\": %s", path, st.name,
+                          st.size == 0 ? "empty" : "not a JPEG");
             l->skipped++;
+            l->skipped_empty += st.size == 0;
             continue;
         }
         if (zipf_check_frame(st.name, &h, path, err, errlen) == -1)
