@@ -37,6 +37,7 @@
 #include "coordinator/journaler.h"
 #include "coordinator/live.h"
 #include "coordinator/nodeconn.h"
+#include "coordinator/nodenames.h"
 #include "coordinator/service.h"
 #include "coordinator/sets.h"
 #include "coordinator/sharewatch.h"
@@ -88,6 +89,7 @@ struct ambassador {
     const struct job *job; /* the running job, or NULL (a service, idle) */
     uint64_t gen;
     struct service *svc;   /* the job queue; NULL: one job, then exit */
+    struct nodenames *names; /* the names live node sessions hold */
     struct svc_start *cur; /* a service's running job (owned) */
     int cancelled;         /* it was cancelled */
     uint64_t last_publish_ms;
@@ -162,7 +164,9 @@ ambassador_new(const struct coord_config *cfg, const struct job *job, int lfd,
     a->events = evq_new();
     a->core = amb_core_new(cfg, job, restored, clock_now_ms());
     a->live = live_new();
-    if (a->events == NULL || a->core == NULL || a->live == NULL) {
+    a->names = nodenames_new();
+    if (a->events == NULL || a->core == NULL || a->live == NULL ||
+        a->names == NULL) {
         journal_close(jr);
         ambassador_free(a);
         return NULL;
@@ -779,7 +783,8 @@ amb_accept(struct ambassador *a)
     }
     snprintf(c->host, sizeof(c->host), "%s", host);
     c->session = a->next_session++;
-    c->conn = nodeconn_start(fd, peer, c->session, a->cfg, a->events, a->svc);
+    c->conn = nodeconn_start(fd, peer, c->session, a->cfg, a->events, a->svc,
+                             a->names);
     if (c->conn == NULL) {
         log_warn("connection from %s: cannot start its thread", peer);
         free(c);
@@ -1241,6 +1246,7 @@ ambassador_free(struct ambassador *a)
     evq_free(a->events, amb_event_free);
     amb_deferred_free(a->after);
     svc_start_free(a->cur);
+    nodenames_free(a->names);
     for (size_t i = 0; i < a->nbatch; i++)
         free(a->batch[i]);
     free(a->batch);

@@ -23,6 +23,7 @@
 #include "common/log.h"
 #include "common/manifest.h"
 #include "common/proto.h"
+#include "coordinator/nodenames.h"
 #include "coordinator/service.h"
 
 #define NODECONN_PEER_MAX 64
@@ -40,6 +41,8 @@ struct nodeconn {
     const struct coord_config *cfg; /* borrowed, read-only */
     struct evq *events;             /* borrowed: the loop's inbox */
     struct service *svc;            /* borrowed: the job queue, or NULL */
+    struct nodenames *names;        /* borrowed: names live sessions hold */
+    int named;                      /* this session holds c->name there */
     struct evq *outbox;             /* owned: loop -> this thread */
     pthread_t thread;
     int started;
@@ -99,16 +102,25 @@ nodeconn_send_msg(struct nodeconn *c, const cJSON *msg)
     return 0;
 }
 
+/* An error frame; retry: the refusal may not last (a name whose old
+ * session has not ended yet), so the node should try again later. */
 static int
-nodeconn_send_error(struct nodeconn *c, const char *text)
+nodeconn_send_error_retry(struct nodeconn *c, const char *text, int retry)
 {
     cJSON *m = cJSON_CreateObject();
     int rc = -1;
     if (m != NULL && cJSON_AddStringToObject(m, "type", MSG_ERROR) != NULL &&
-        cJSON_AddStringToObject(m, "msg", text) != NULL)
+        cJSON_AddStringToObject(m, "msg", text) != NULL &&
+        (!retry || cJSON_AddBoolToObject(m, "retry", 1) != NULL))
         rc = nodeconn_send_msg(c, m);
     cJSON_Delete(m);
     return rc;
+}
+
+static int
+nodeconn_send_error(struct nodeconn *c, const char *text)
+{
+    return nodeconn_send_error_retry(c, text, 0);
 }
 
 /* Wait for one message until deadline. 1 = *msg, 0 = timeout or closed,
@@ -350,6 +362,23 @@ nodeconn_handshake(struct nodeconn *c, char *why, size_t whylen)
         /* From the welcome on, every frame both ways is signed. */
         auth_session_key(&c->cfg->secret, nonce, name, key);
         proto_key_start(&c->key, key, 1);
+    }
+    /* A name a live session holds is refused here, before any welcome:
+     * an impostor learns nothing, and a node whose old session has not
+     * ended yet backs off and tries again. */
+    {
+        char holder[NODECONN_PEER_MAX];
+        if (nodenames_claim(c->names, name, c->session, c->peer, holder,
+                            sizeof(holder)) == -1) {
+            errf(why, whylen, "node name \"%s\" is in use by the session "
+                              "from %s",
+                 name, holder[0] != '\0' ? holder : "(out of memory)");
+            log_warnx("node %s: refused: %s", name, why);
+            nodeconn_send_error_retry(c, why, 1);
+            c->finished = 1;
+            goto out;
+        }
+        c->named = 1;
     }
     snprintf(c->name, sizeof(c->name), "%s", name);
     reply = cJSON_CreateObject();
@@ -661,13 +690,17 @@ nodeconn_main(void *arg)
         ev->u.gone.trip = c->trip;
     }
     nodeconn_emit(c, ev);
+    /* After the loop has the session's end in its queue: a new session
+     * of this name then reaches the core after it. */
+    if (c->named)
+        nodenames_release(c->names, c->name, c->session);
     return NULL;
 }
 
 struct nodeconn *
 nodeconn_start(int fd, const char *peer, uint64_t session,
                const struct coord_config *cfg, struct evq *events,
-               struct service *svc)
+               struct service *svc, struct nodenames *names)
 {
     struct nodeconn *c = calloc(1, sizeof(*c));
     int r;
@@ -681,6 +714,7 @@ nodeconn_start(int fd, const char *peer, uint64_t session,
     c->cfg = cfg;
     c->events = events;
     c->svc = svc;
+    c->names = names;
     snprintf(c->peer, sizeof(c->peer), "%s", peer);
     proto_reader_init(&c->rd);
     net_tune(fd, &cfg->tcp);

@@ -20,15 +20,18 @@
 #include "coordinator/events.h"
 
 struct nodeconn;
+struct nodenames;
 struct service;
 
 /* Start the thread for an accepted socket (the conn takes fd). events is
  * the loop's inbound queue; svc the service's job queue (NULL for a
- * one-job ambassador), for control clients. NULL + errno on failure (fd
+ * one-job ambassador), for control clients; names the node names live
+ * sessions hold (nodenames.h). NULL + errno on failure (fd
  * closed). */
 struct nodeconn *nodeconn_start(int fd, const char *peer, uint64_t session,
                                const struct coord_config *cfg,
-                               struct evq *events, struct service *svc);
+                               struct evq *events, struct service *svc,
+                               struct nodenames *names);
 /* Loop thread: hand a command to the node thread (it takes cmd). */
 void nodeconn_send(struct nodeconn *c, struct node_cmd *cmd);
 /* Loop thread: make the thread exit soon (it will still send EV_GONE). */

@@ -206,8 +206,11 @@ session_handshake(struct session *s)
     }
     if (strcmp(proto_type(msg), MSG_ERROR) == 0) {
         const char *e = json_str(msg, "msg");
-        log_warnx("ambassador refused us: %s", e != NULL ? e : "?");
-        rc = -2;
+        int retry = 0;
+        json_bool(msg, "retry", &retry);
+        log_warnx("ambassador refused us: %s%s", e != NULL ? e : "?",
+                  retry ? "; trying again later" : "");
+        rc = retry ? -1 : -2; /* a name still held: back off and retry */
         goto out;
     }
     if (strcmp(proto_type(msg), MSG_CHALLENGE) == 0) {

@@ -1,4 +1,5 @@
-# Two nodes with the same name: the second is refused with a clear error,
+# Two nodes with the same name: the second is refused with a clear error
+# before any welcome,
 # backs off instead of hammering the ambassador, and gives up after its
 # --retry-for; the first renders the job.
 . "$(dirname "$0")/lib.sh"
@@ -13,6 +14,10 @@ PIDS="$PIDS $twin2"
 wait_exit "$twin2" 30
 [ "$STATUS" -ne 0 ] || fail "the second twin exited 0"
 grep -q 'is in use' "$T/node-twin2.log" || fail "refusal not explained to the node: $(cat "$T/node-twin2.log")"
+# Refused before any welcome: the impostor never had a session.
+if grep -q 'connected to the ambassador' "$T/node-twin2.log"; then
+    fail "the second twin was welcomed before it was refused"
+fi
 refusals=$(grep -c 'refused: node name' "$T/coord.log" || true)
 [ "$refusals" -ge 1 ] && [ "$refusals" -le 8 ] || fail "$refusals refusals in 3 s: no backoff"
 wait_exit "$COORD_PID" 240
