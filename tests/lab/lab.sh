@@ -156,7 +156,7 @@ run_notes() {
         i=$((i + 1))
     done
     fails=$(amb_logs | sed -n 's/.*: failed on node \([^:]*\): \(.*\); Available again.*/\1: \2/p' |
-        cut -c1-60 | sort | uniq -c | sort -rn | head -n 2 |
+        sed "s|$MNT|<share>|g" | cut -c1-80 | sort | uniq -c | sort -rn | head -n 2 |
         awk '{ c = $1; $1 = ""; printf "%s%dx%s", (NR > 1 ? ", " : ""), c, $0 }')
     [ -z "$fails" ] || notes="$notes; failures: $fails"
     recl=$(amb_logs | sed -n 's/.*: reclaimed from node \([^ ]*\) (\(.*\)); Available again.*/\1: \2/p' |
@@ -169,8 +169,8 @@ run_notes() {
     [ "${fenced:-0}" = 0 ] || notes="$notes; $LAB_VICTIM fence lines: $fenced"
     orphans=$(find "$LABDIR/share/jobs/lab/out" -type f 2>/dev/null | wc -l)
     [ "$orphans" -le "$SETS" ] || notes="$notes; files left in out/: $orphans for $SETS sets"
-    # A '|' would split the markdown cell.
-    echo "${notes#; }" | tr '|\t' '/ '
+    # The lab's paths say nothing; a '|' would split the markdown cell.
+    echo "${notes#; }" | sed "s|$MNT|<share>|g; s|$LABDIR|<lab>|g" | tr '|\t' '/ '
 }
 
 # One run of FAULT on a MOUNT kind: build the lab, run the job, inject,
