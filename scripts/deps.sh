@@ -26,9 +26,9 @@ FUZZ_CC=${FUZZ_CC:-clang}
 BROWSER_PKGS="chromium prometheus"
 BROWSER_CMDS="chromium promtool"
 LAB_PKGS="openssh-server openssh-client sshfs fuse3 nftables iproute2 \
-faketime procps psmisc"
+faketime util-linux"
 LAB_CMDS="/usr/sbin/sshd ssh ssh-keygen sshfs fusermount3 nft ip unshare \
-nsenter faketime pgrep fuser"
+nsenter flock faketime"
 # `deps.sh deploy`, called by .ci/run: what the deployment kit's tests
 # (nfs-setup/, tests/integration/t_deploy_*.sh) run: shellcheck on the
 # scripts, systemd-analyze verify on the units, nft -c on the firewall
