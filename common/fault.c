@@ -22,6 +22,7 @@ static const char *const fault_env_names[] = {
     [FAULT_HOOK_STALL_SET] = "FRAMEFARM_FAULT_STALL_SET",
     [FAULT_HOOK_SLOW_MS] = "FRAMEFARM_FAULT_SLOW_MS",
     [FAULT_HOOK_JOURNAL_EIO] = "FRAMEFARM_FAULT_JOURNAL_EIO",
+    [FAULT_HOOK_ZIP_EIO] = "FRAMEFARM_FAULT_ZIP_EIO",
 };
 
 /* The hook's value; NULL when unset or empty. */
@@ -115,6 +116,12 @@ fault_journal_eio(void)
     return fault_set(FAULT_HOOK_JOURNAL_EIO);
 }
 
+int
+fault_zip_eio(void)
+{
+    return fault_get(FAULT_HOOK_ZIP_EIO) != NULL;
+}
+
 #else /* release: no hook exists */
 
 int
@@ -177,6 +184,12 @@ long
 fault_journal_eio(void)
 {
     return -1;
+}
+
+int
+fault_zip_eio(void)
+{
+    return 0;
 }
 
 #endif

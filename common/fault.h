@@ -23,6 +23,8 @@
  *                                  reports nothing until cancelled)
  *   FRAMEFARM_FAULT_SLOW_MS=N      fault_slow_ms (the node waits N ms
  *                                  before each set: a slow machine)
+ *   FRAMEFARM_FAULT_ZIP_EIO=1      fault_zip_eio (listing a zip fails with
+ *                                  EIO, as a share that went away)
  *   FRAMEFARM_FAULT_JOURNAL_EIO=N  fault_journal_eio (the ambassador's
  *                                  N-th journal append writes half its
  *                                  bytes and fails with EIO, as a share
@@ -57,6 +59,7 @@ enum fault_hook {
     FAULT_HOOK_STALL_SET,
     FAULT_HOOK_SLOW_MS,
     FAULT_HOOK_JOURNAL_EIO,
+    FAULT_HOOK_ZIP_EIO,
 };
 
 /* 1 in a test build (FF_TEST_HOOKS), 0 in a release build. */
@@ -81,5 +84,7 @@ long fault_stall_set(void);
 long fault_slow_ms(void);
 /* FRAMEFARM_FAULT_JOURNAL_EIO, read the same way (-1 when unset). */
 long fault_journal_eio(void);
+/* 1 when FRAMEFARM_FAULT_ZIP_EIO is set (0 in release). */
+int fault_zip_eio(void);
 
 #endif

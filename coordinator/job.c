@@ -241,8 +241,16 @@ job_prepare(const struct coord_config *cfg, struct job **out, char *err,
         goto out;
     }
     /* Validate the input completely before writing anything. */
-    if (zipf_list(cfg->input, &cfg->limits, &j->frames, err, errlen) == -1)
+    if (zipf_list(cfg->input, &cfg->limits, &j->frames, err, errlen) == -1) {
+        if (zipf_io_error() != 0) {
+            size_t n = strlen(err);
+            snprintf(err + n, errlen > n ? errlen - n : 0,
+                     " (reading it failed, not its content: the share? "
+                     "try again)");
+            rc = -2;
+        }
         goto out;
+    }
     /* What was taken and skipped: for the log, and on stdout for whoever
      * runs the job (framefarm render shows it). */
     zipf_describe(j->frames, what, sizeof(what));

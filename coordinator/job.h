@@ -35,7 +35,8 @@ struct job {
 };
 
 /* List the zip, then create the job's tree and manifests. Nothing is
- * written when the zip is rejected. When the job's tree already holds a
+ * written when the zip is rejected (-1), or could not be read (-2: an
+ * I/O error, the share's and not the input's; try again). When the job's tree already holds a
  * journal, the job is resumed instead: the zip placed on the share the
  * first time is listed again and nothing is rewritten. 0, or -1 with
  * err. */

@@ -179,8 +179,14 @@ recovery_open(struct recovery *r, const struct coord_config *cfg, char *err,
     struct job *job;
 
     memset(r, 0, sizeof(*r));
-    if (job_prepare(cfg, &r->job, err, errlen) == -1)
+    switch (job_prepare(cfg, &r->job, err, errlen)) {
+    case -1:
         return RECOVERY_BAD_INPUT;
+    case -2:
+        return RECOVERY_FAILED; /* the share, not the input: exit 1 */
+    default:
+        break;
+    }
     job = r->job;
     if (job_journal_path(job, jpath, sizeof(jpath)) == -1)
         fatalx("job path too long");

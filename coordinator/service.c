@@ -436,8 +436,9 @@ svc_job_config(const struct service *s, const struct svc_job *j,
         if (svc_flag_str(f, "camera", camera, sizeof(camera), err, errlen) ==
                 -1 ||
             (camera[0] != '\0' && !frameorder_camera_valid(camera))) {
-            errf(err, errlen, "--camera: expected a camera such as CAM_FRONT, "
-                              "CAM_BACK_LEFT");
+            errf(err, errlen,
+                 "--camera: expected a camera such as CAM_FRONT, "
+                 "CAM_BACK_LEFT");
             return -1;
         }
         if (camera[0] != '\0')
@@ -505,8 +506,9 @@ svc_check_output(const struct coord_config *c, int force, char *err,
 
 /* List the zip, place it on the share, prepare (or find) the job's tree:
  * the whole of the job's checks, before it is queued. 1 when the job is
- * already done (*frames: its video's), 0 when ready, -1 with err. The job
- * then runs from the zip on the share (*input). */
+ * already done (*frames: its video's), 0 when ready, -1 with err (bad input),
+ * -2 with err (the share or the journal failed: try again). The job then runs
+ * from the zip on the share (*input). */
 static int
 svc_prepare(const struct coord_config *c, char *input, size_t inlen,
             uint32_t *nsets, uint64_t *nframes, uint64_t *frames, char *err,
@@ -523,7 +525,9 @@ svc_prepare(const struct coord_config *c, char *input, size_t inlen,
         rc = 1;
         break;
     case RECOVERY_BAD_INPUT:
+        break;
     case RECOVERY_FAILED:
+        rc = -2; /* the share or the journal, not the input: exit 1 */
         break;
     }
     if (rec.job != NULL) {
@@ -546,7 +550,7 @@ service_submit(struct service *s, const cJSON *req)
     struct svc_job *j = calloc(1, sizeof(*j)), *old;
     cJSON *reply = NULL;
     uint64_t frames = 0;
-    int force = 0, r;
+    int force = 0, r, code = 2;
 
     if (c == NULL || j == NULL) {
         free(c);
@@ -622,9 +626,11 @@ service_submit(struct service *s, const cJSON *req)
         r = svc_prepare(c, input, sizeof(input), &j->nsets, &j->nframes,
                         &frames, err, sizeof(err));
     pthread_mutex_lock(&s->mu);
-    if (r == -1) {
+    if (r < 0) {
         svc_unlink(s, j);
         pthread_mutex_unlock(&s->mu);
+        if (r == -2)
+            code = 1; /* try again: not the input's fault */
         goto refuse;
     }
     snprintf(j->input, sizeof(j->input), "%s", input);
@@ -662,7 +668,7 @@ refuse:
     log_warnx("submit refused: %s", err);
     svc_job_free(j); /* never listed, or unlinked above */
     free(c);
-    return svc_reply(0, 2, err);
+    return svc_reply(0, code, err);
 }
 
 /* ---- cancel, status, wait ---- */

@@ -15,6 +15,7 @@
 #include "common/encparams.h"
 #include "common/manifest.h"
 #include "common/err.h"
+#include "common/fault.h"
 #include "common/frameorder.h"
 #include "common/fsutil.h"
 #include "common/hash.h"
@@ -43,16 +44,43 @@ zipf_limits_init(struct zipf_limits *l)
     snprintf(l->camera, sizeof(l->camera), "%s", ZIPF_DEFAULT_CAMERA);
 }
 
+/* The errno of the last failed read of a zip on this thread, or 0 (the
+ * failure was the zip's content). */
+static _Thread_local int zipf_last_io;
+
+int
+zipf_io_error(void)
+{
+    return zipf_last_io;
+}
+
+/* Note a libzip failure that was the system's (EIO, ESTALE, ...: the
+ * share, not the zip). */
+static void
+zipf_note_io(const zip_error_t *ze)
+{
+    if (ze != NULL && zip_error_system_type(ze) == ZIP_ET_SYS &&
+        zip_error_code_system(ze) != 0 &&
+        zip_error_code_zip(ze) != ZIP_ER_NOENT)
+        zipf_last_io = zip_error_code_system(ze);
+}
+
 static zip_t *
 zipf_open(const char *path, char *err, size_t errlen)
 {
-    int zerr = 0;
+    int zerr = 0, saved;
     zip_t *za = zip_open(path, ZIP_RDONLY, &zerr);
+    saved = errno;
     if (za == NULL) {
         zip_error_t ze;
         zip_error_init_with_code(&ze, zerr);
         errf(err, errlen, "%s: cannot open zip: %s", path,
              zip_error_strerror(&ze));
+        /* zip_open's int code loses the system error: errno holds it. */
+        if ((zerr == ZIP_ER_READ || zerr == ZIP_ER_SEEK ||
+             zerr == ZIP_ER_TELL || zerr == ZIP_ER_OPEN) &&
+            saved != ENOENT && saved != EACCES && saved != EISDIR)
+            zipf_last_io = saved != 0 ? saved : EIO;
         zip_error_fini(&ze);
     }
     return za;
@@ -129,6 +157,7 @@ zipf_sniff(zip_t *za, zip_uint64_t idx, const char *name, uint64_t size,
         zip_int64_t n = zip_fread(zf, buf + len, want);
         if (n < 0) {
             errf(err, errlen, "entry %s: %s", name, zip_file_strerror(zf));
+            zipf_note_io(zip_file_get_error(zf));
             goto out;
         }
         if (n == 0)
@@ -398,6 +427,14 @@ zipf_list(const char *path, const struct zipf_limits *lim,
     char cam[FRAMEORDER_CAMERA_MAX];
     int rc = -1;
 
+    zipf_last_io = 0;
+    if (fault_zip_eio()) {
+        /* Test hook: the share fails under the listing. */
+        errf(err, errlen, "%s: cannot open zip: %s (injected)", path,
+             strerror(EIO));
+        zipf_last_io = EIO;
+        goto out;
+    }
     za = zipf_open(path, err, errlen);
     if (za == NULL)
         goto out;
