@@ -12,11 +12,13 @@
 # for a fault where a reclaim is expected (fault_spec).
 #
 # Durations follow the ambassador's default timings (RECLAIM_S, FENCE_S:
-# lab.sh reads them from its --help; 15 s and 10 s today): a short pull
-# stays under the fence time (nothing need be lost), a long one and the
-# cuts go 10 s past the reclaim time.
+# lab.sh reads them from its --help): a short pull lasts half the fence
+# time, so nothing need be lost (at fence_ms - 2 s a node fenced: its last
+# renewal came up to lease_renew_ms before the pull, and its mount takes
+# a few seconds to come back), a long one and the cuts go 10 s past the
+# reclaim time.
 
-LAB_PULL_SHORT=${LAB_PULL_SHORT:-$((FENCE_S > 4 ? FENCE_S - 2 : 2))}
+LAB_PULL_SHORT=${LAB_PULL_SHORT:-$((FENCE_S > 4 ? FENCE_S / 2 : 2))}
 LAB_PULL_LONG=${LAB_PULL_LONG:-$((RECLAIM_S + 10))}
 LAB_AMB_PULL=${LAB_AMB_PULL:-10}
 LAB_CUT=${LAB_CUT:-$((RECLAIM_S + 10))}

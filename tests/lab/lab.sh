@@ -318,11 +318,11 @@ main() {
     *) die "unknown profile '$PROFILE' (short, medium or full)" ;;
     esac
     for f in $faults; do fault_spec "$f" >/dev/null || die "unknown fault '$f'"; done
+    why=$(lab_cannot)
+    [ -z "$why" ] || skip "$why"
     for b in framefarm framefarm-coordinator framefarm-node; do
         [ -x "$BIN/$b" ] || die "no $BIN/$b: build first (make BUILD=${BUILD#"$top"/} binaries)"
     done
-    why=$(lab_cannot)
-    [ -z "$why" ] || skip "$why"
     lab_lock || skip "another lab holds $LAB_LOCK"
     why=$(lab_cannot_ns)
     [ -z "$why" ] || skip "$why"
