@@ -6,9 +6,11 @@
 #include "media/zipframes.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <zip.h>
 
@@ -32,7 +34,24 @@
 struct zipf_reader {
     zip_t *za;
     char path[FS_PATH_MAX];
+    struct stat st; /* the file as opened: a changed file is opened anew */
 };
+
+/* One idle reader kept open between sets: a node renders many sets of one
+ * zip, and opening it parses its whole central directory (50,000 entries:
+ * tens of ms a set). Taken by one render at a time (a zip_t is not for
+ * two threads); a render that finds it busy opens its own. */
+static pthread_mutex_t zipf_cache_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct zipf_reader *zipf_cache;
+
+static int
+zipf_same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+           a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+           a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
 
 void
 zipf_limits_init(struct zipf_limits *l)
@@ -534,12 +553,28 @@ out:
 struct zipf_reader *
 zipf_reader_open(const char *path, char *err, size_t errlen)
 {
-    struct zipf_reader *r = calloc(1, sizeof(*r));
+    struct zipf_reader *r;
+    struct stat st;
+
+    if (stat(path, &st) == 0) {
+        pthread_mutex_lock(&zipf_cache_mu);
+        r = zipf_cache;
+        if (r != NULL && strcmp(r->path, path) == 0 &&
+            zipf_same_file(&r->st, &st)) {
+            zipf_cache = NULL;
+            pthread_mutex_unlock(&zipf_cache_mu);
+            return r;
+        }
+        pthread_mutex_unlock(&zipf_cache_mu);
+    }
+    r = calloc(1, sizeof(*r));
     if (r == NULL) {
         errf(err, errlen, "out of memory");
         return NULL;
     }
     snprintf(r->path, sizeof(r->path), "%s", path);
+    if (stat(path, &r->st) == -1)
+        memset(&r->st, 0, sizeof(r->st)); /* never matches: not cached */
     r->za = zipf_open(path, err, errlen);
     if (r->za == NULL) {
         free(r);
@@ -610,8 +645,19 @@ out:
 void
 zipf_reader_close(struct zipf_reader *r)
 {
+    struct zipf_reader *old;
     if (r == NULL)
         return;
+    /* Kept for the next set (the newest one in, the one before closed). */
+    if (r->za != NULL && r->st.st_ino != 0) {
+        pthread_mutex_lock(&zipf_cache_mu);
+        old = zipf_cache;
+        zipf_cache = r;
+        pthread_mutex_unlock(&zipf_cache_mu);
+        r = old;
+        if (r == NULL)
+            return;
+    }
     if (r->za != NULL)
         zip_discard(r->za);
     free(r);
