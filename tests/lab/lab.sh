@@ -10,6 +10,7 @@
 # node restarted with its clock stepped. One table sums it up.
 #
 #   tests/lab/lab.sh [short|medium|full]      (make lab; make test: short)
+#   tests/lab/lab.sh retally DIR               (a campaign's table again)
 #
 # Profiles: short (make test, ~2 min: baseline, a long cable pull, a
 # silent unmount), medium (every fault once, soft mounts: CI), full (every
@@ -141,6 +142,30 @@ holds() { # node
         END { for (s in h) if (h[s] == n) { print "yes"; exit } }' | grep -q yes
 }
 
+# The run's figures from its logs in $RD (tally.awk): "assigned counted
+# reclaimed rejected failed twice latency_ms false". A reclaim the tally
+# calls false is not, when the node never started that set: the assign
+# never reached it (the ambassador killed just after sending it), so no
+# work was thrown away; those are counted in $RD/undelivered.
+run_tally() { # hit expect
+    # Stamps: the fault's start (or the ambassador's for a run without one).
+    t0=$(awk '$2 == "start" { print $1; exit }' "$RD/fault.log" 2>/dev/null)
+    t1=$(awk '$2 == "end" { print $1; exit }' "$RD/fault.log" 2>/dev/null)
+    [ -n "$t0" ] || t0=$(cat "$RD/t_amb" 2>/dev/null)
+    [ -n "$t0" ] || t0=$(amb_logs | awk '{ print $1; exit }')
+    : >"$RD/false.list"
+    read -r a c r j f w l x <<<"$(amb_logs | awk -v t0="$t0" -v t1="$t1" -v hit="$1" \
+        -v expect="$2" -v falses="$RD/false.list" -f "$here/tally.awk")"
+    u=0
+    while read -r node set epoch; do
+        grep -q "job [^ ]* set $set epoch $epoch: rendering" "$RD/node-$node.log" 2>/dev/null ||
+            u=$((u + 1))
+    done <"$RD/false.list"
+    echo "$u" >"$RD/undelivered"
+    [ "$x" = n/a ] || x=$((x - u))
+    echo "$a $c $r $j $f $w $l $x"
+}
+
 # What went wrong, in a few words, for the table's notes.
 run_notes() {
     notes=""
@@ -167,6 +192,8 @@ run_notes() {
     [ "$lost" = 0 ] || notes="$notes; job stopped: $(amb_logs | sed -n 's/.*stopping: //p' | head -n 1 | cut -c1-80)"
     fenced=$(grep -ci 'fenc' "$RD/node-$LAB_VICTIM.log" 2>/dev/null || true)
     [ "${fenced:-0}" = 0 ] || notes="$notes; $LAB_VICTIM fence lines: $fenced"
+    u=$(cat "$RD/undelivered" 2>/dev/null || echo 0)
+    [ "$u" = 0 ] || notes="$notes; $u reclaim(s) of an assign that never reached its node (not false)"
     orphans=$(find "$LABDIR/share/jobs/lab/out" -type f 2>/dev/null | wc -l)
     [ "$orphans" -le "$SETS" ] || notes="$notes; files left in out/: $orphans for $SETS sets"
     # The lab's paths say nothing; a '|' would split the markdown cell.
@@ -244,12 +271,8 @@ run_one() { # fault mount index
     exits=$(for i in $(seq 1 "$n"); do cut -d' ' -f1 "$RD/amb-$i.rc"; done | paste -sd/)
     [ "$verdict" = timeout ] && exits="$exits(timeout)"
 
-    # Stamps: the fault's start (or the ambassador's for a run without one).
-    t0=$(awk '$2 == "start" { print $1; exit }' "$RD/fault.log" 2>/dev/null)
-    t1=$(awk '$2 == "end" { print $1; exit }' "$RD/fault.log" 2>/dev/null)
-    [ -n "$t0" ] || t0=$t_amb
-    read -r assigned cnt reclaimed rejected failed twice lat false <<<"$(amb_logs |
-        awk -v t0="$t0" -v t1="$t1" -v hit="$hit" -v expect="$expect" -f "$here/tally.awk")"
+    echo "$t_amb" >"$RD/t_amb"
+    read -r assigned cnt reclaimed rejected failed twice lat false <<<"$(run_tally "$hit" "$expect")"
     if [ -s "$RD/out.mp4" ]; then
         if "$BIN/framefarm" verify "$RD/out.mp4" --input "$ZIP" >"$RD/verify.out" 2>&1; then
             verified=yes
@@ -304,7 +327,42 @@ table_write() {
 # The whole run in one function: bash reads a script as it runs it, and
 # a function is read whole first, so editing this file during a campaign
 # cannot derail it.
+# `lab.sh retally DIR`: the figures of a finished campaign read again from
+# its logs (DIR/runs/*) by today's tally, e.g. after a change of what counts
+# as a false reclaim; job time, exits and verification are kept from
+# DIR/runs.tsv, and the table's header and legend from DIR/table.md.
+retally() { # dir
+    d=$1
+    [ -s "$d/runs.tsv" ] && [ -s "$d/table.md" ] || die "no campaign in $d"
+    : >"$d/runs.tsv.new"
+    while IFS=$'\t' read -r f m i _ _ _ _ _ _ _ _ jt ex ver notes; do
+        RD=$d/runs/$f-$m-$i
+        read -r hit expect _ <<<"$(fault_spec "$f")"
+        read -r a c r j fl w l x <<<"$(run_tally "$hit" "$expect")"
+        u=$(cat "$RD/undelivered")
+        if [ "$u" != 0 ] && [ "${notes#*never reached}" = "$notes" ]; then
+            notes="${notes:+$notes; }$u reclaim(s) of an assign that never reached its node (not false)"
+        fi
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+            "$f" "$m" "$i" "$a" "$c" "$r" "$j" "$fl" "$w" "$l" "$x" "$jt" "$ex" "$ver" \
+            "$notes" >>"$d/runs.tsv.new"
+    done <"$d/runs.tsv"
+    mv "$d/runs.tsv.new" "$d/runs.tsv"
+    {
+        sed '/^| fault |/,$d' "$d/table.md"
+        sed -n '/^| fault |/{p;n;p;q}' "$d/table.md"
+        awk -F'\t' -f "$here/table.awk" "$d/runs.tsv"
+        echo
+        sed -n '/^Faults:/,$p' "$d/table.md"
+        echo
+        echo "Figures re-read from the logs on $(date -u '+%Y-%m-%d %H:%M UTC') (lab.sh retally)."
+    } >"$d/table.md.new"
+    mv "$d/table.md.new" "$d/table.md"
+    cat "$d/table.md"
+}
+
 main() {
+    [ "$PROFILE" != retally ] || { retally "${2:?usage: lab.sh retally DIR}"; exit 0; }
     case $PROFILE in
     short)
         faults=${LAB_FAULTS:-baseline node-cable-long node-unmount}

@@ -4,6 +4,7 @@
 # (the fault's end, or empty: to the end), hit (the nodes the fault hit,
 # space-separated; "all"; or "-"), expect (yes|no|n/a: a reclaim from a
 # node it hit is legitimate).
+# falses: a file that gets "node set epoch" for each false reclaim.
 # Prints: assigned counted reclaimed rejected failed twice latency_ms false
 # (latency -1: no legitimate reclaim; false "n/a" when every node was hit).
 
@@ -46,13 +47,16 @@ $1 !~ /^[0-9][0-9]:[0-9][0-9]:[0-9][0-9]\.[0-9]+$/ { next }
 /: reclaimed from node / {
     reclaimed++
     set = word_after($0, "set"); node = word_after($0, "node")
+    epoch = word_after($0, "epoch"); sub(/:$/, "", epoch)
     t = rel($1)
     legit = (expect == "yes" || expect == "n/a") && (("all" in victim) || (node in victim)) && \
         t >= 0 && (set in when) && when[set] <= end_rel
     if (legit) {
         if (lat < 0) lat = t
-    } else
+    } else {
         false_n++
+        if (falses != "") print node, set, epoch > falses
+    }
 }
 /rejected/ && !/: done; assigned / { rejected++ }
 /: failed on node / { failed++ }
