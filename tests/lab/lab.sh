@@ -49,7 +49,8 @@ ALL_FAULTS="baseline node-cable-short node-cable-long amb-cable node-share-cut
 node-amb-cut loss share-down node-unmount amb-kill node-clock-step"
 # On a hard mount only these differ from the soft one: what an outage does
 # to operations in flight.
-HARD_FAULTS="baseline node-cable-long amb-cable node-share-cut share-down"
+HARD_FAULTS="baseline node-cable-short node-cable-long amb-cable node-share-cut
+share-down"
 
 # The ambassador's default timings (its --help says them): the faults'
 # durations are set against them (faults.sh), so a change of the defaults
@@ -340,6 +341,7 @@ retally() { # dir
         read -r hit expect _ <<<"$(fault_spec "$f")"
         read -r a c r j fl w l x <<<"$(run_tally "$hit" "$expect")"
         u=$(cat "$RD/undelivered")
+        notes=$(echo "$notes" | sed -E 's|/[^ ]*/fflab\.[A-Za-z0-9]+/mnt|<share>|g')
         if [ "$u" != 0 ] && [ "${notes#*never reached}" = "$notes" ]; then
             notes="${notes:+$notes; }$u reclaim(s) of an assign that never reached its node (not false)"
         fi
@@ -353,7 +355,7 @@ retally() { # dir
         sed -n '/^| fault |/{p;n;p;q}' "$d/table.md"
         awk -F'\t' -f "$here/table.awk" "$d/runs.tsv"
         echo
-        sed -n '/^Faults:/,$p' "$d/table.md"
+        sed -n '/^Faults:/,$p' "$d/table.md" | sed '/^Figures re-read/,$d'
         echo
         echo "Figures re-read from the logs on $(date -u '+%Y-%m-%d %H:%M UTC') (lab.sh retally)."
     } >"$d/table.md.new"
