@@ -37,6 +37,13 @@ err_is_nospace(const char *text)
 }
 
 int
+err_is_share_io(int e)
+{
+    return e == EIO || e == ESTALE || e == ENOTCONN || e == ETIMEDOUT ||
+           e == EHOSTDOWN || e == ECONNABORTED;
+}
+
+int
 err_is_resource(const char *text)
 {
     static const int errs[] = {ENOSPC, EDQUOT, EMFILE, ENFILE, ENOMEM};

@@ -19,5 +19,9 @@ int err_is_nospace(const char *text);
 /* ... or out of any resource that may come back (space, descriptors,
  * memory)? Then the same work may succeed later. */
 int err_is_resource(const char *text);
+/* Is errno a shared filesystem's transient trouble (EIO, ESTALE, ENOTCONN,
+ * ETIMEDOUT, EHOSTDOWN, ECONNABORTED: a mount reconnecting, a server
+ * away), not the file's content? */
+int err_is_share_io(int e);
 
 #endif

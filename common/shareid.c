@@ -56,10 +56,16 @@ shareid_read(const char *share, char *id, char *err, size_t errlen)
         return -1;
     }
     if (fs_read_max(path, SHAREID_HEX + 1, &text, &len) == -1) {
-        errf(err, errlen,
-             "%s is not a framefarm share (%s: %s): is the share mounted, "
-             "and has an ambassador run on it?",
-             share, path, strerror(errno));
+        int e = errno;
+        if (err_is_share_io(e))
+            errf(err, errlen, "%s does not answer (%s: %s)", share, path,
+                 strerror(e));
+        else
+            errf(err, errlen,
+                 "%s is not a framefarm share (%s: %s): is the share "
+                 "mounted, and has an ambassador run on it?",
+                 share, path, strerror(e));
+        errno = e;
         return -1;
     }
     while (len > 0 && text[len - 1] == '\n')
@@ -67,6 +73,7 @@ shareid_read(const char *share, char *id, char *err, size_t errlen)
     if (!shareid_valid(text)) {
         errf(err, errlen, "%s does not hold a share id", path);
         free(text);
+        errno = EINVAL;
         return -1;
     }
     memcpy(id, text, SHAREID_HEX + 1);

@@ -22,8 +22,10 @@ int shareid_ensure(const char *share, char *id, char *err, size_t errlen);
 /* shareid_ensure with the fstab and mounts tables named (tests). */
 int shareid_ensure_in(const char *share, const char *fstab, const char *mounts,
                       char *id, char *err, size_t errlen);
-/* A node: read the id. 0 with id, or -1 with err (missing: "is the share
- * mounted?"). Writes nothing. */
+/* A node: read the id. 0 with id, or -1 with err and errno: ENOENT (no
+ * share here: "is the share mounted?"), EINVAL (not an id), or the
+ * share's transient trouble (err_is_share_io: it does not answer now).
+ * Writes nothing. */
 int shareid_read(const char *share, char *id, char *err, size_t errlen);
 /* 1 when s is an id as written (SHAREID_HEX lower-case hex digits). */
 int shareid_valid(const char *s);

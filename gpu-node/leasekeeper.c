@@ -129,8 +129,12 @@ leasekeeper_share_gone(struct leasekeeper *k)
     int gone;
     if (k->share_id[0] == '\0')
         return 0;
-    gone = shareid_read(k->share, id, err, sizeof(err)) == -1 ||
-           strcmp(id, k->share_id) != 0;
+    if (shareid_read(k->share, id, err, sizeof(err)) == -1)
+        /* A share that does not answer now (a soft mount reconnecting)
+         * is sick, not gone: the renewal fails and fence_ms decides. */
+        gone = !err_is_share_io(errno);
+    else
+        gone = strcmp(id, k->share_id) != 0;
     if (gone && !atomic_load(&k->share_lost))
         log_warnx("the share is gone from %s (%s): fencing now, writing "
                   "nothing there",

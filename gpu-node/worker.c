@@ -71,7 +71,8 @@ worker_may_publish(void *arg, char *why, size_t whylen)
     if (w->share == NULL || w->share_id == NULL)
         return 0;
     if (shareid_read(w->share, id, err, sizeof(err)) == -1) {
-        snprintf(why, whylen, "the share is gone: %s", err);
+        snprintf(why, whylen, "%s%s",
+                 err_is_share_io(errno) ? "" : "the share is gone: ", err);
         w->decline = 1;
         return -1;
     }

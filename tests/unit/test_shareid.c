@@ -7,6 +7,7 @@
  */
 #include "tests/unit/unit.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -34,6 +35,12 @@ test_once_and_the_same(void **state)
     assert_int_equal(fs_mkdir_p(share, 0755), 0);
     assert_int_equal(shareid_read(share, a, err, sizeof(err)), -1);
     assert_contains(err, "is the share mounted");
+    /* Missing is "gone" (a node fences at once); an I/O error is "sick"
+     * (a soft mount reconnecting: the lease timings decide). */
+    assert_int_equal(errno, ENOENT);
+    assert_false(err_is_share_io(ENOENT));
+    assert_true(err_is_share_io(EIO));
+    assert_true(err_is_share_io(ENOTCONN));
     assert_int_equal(shareid_ensure(share, a, err, sizeof(err)), 0);
     assert_true(shareid_valid(a));
     assert_int_equal(shareid_ensure(share, b, err, sizeof(err)), 0);
@@ -56,6 +63,7 @@ test_damaged_refused(void **state)
     write_text(path, "not-an-id\n");
     assert_int_equal(shareid_read(share, id, err, sizeof(err)), -1);
     assert_contains(err, "does not hold a share id");
+    assert_int_equal(errno, EINVAL);
     assert_false(shareid_valid("0123456789ABCDEF0123456789abcdef"));
     assert_false(shareid_valid("0123456789abcdef"));
 }
