@@ -35,9 +35,10 @@
 #define MSG_CANCEL "cancel"       /* amb -> node: drop a set */
 #define MSG_FINISH "finish"       /* amb -> node: job over, exit */
 #define MSG_ERROR "error"         /* either: fatal protocol error, then close */
-#define MSG_CONTROL "control" /* client -> amb: a request (submit, status,
-                                 cancel, wait, ping) instead of a hello */
-#define MSG_JOBEND "jobend"   /* amb -> node: a job is over (service) */
+/* client -> amb: a request (submit, status, cancel, wait, ping) instead of
+ * a hello */
+#define MSG_CONTROL "control"
+#define MSG_JOBEND "jobend" /* amb -> node: a job is over (service) */
 #define MSG_DETACH "detach" /* node -> amb: closing on purpose, still alive */
 
 /* Encode msg as one frame into a malloc'd buffer. 0, or -1 + errno

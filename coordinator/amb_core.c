@@ -523,8 +523,7 @@ core_check_orphans(struct amb_core *c)
             continue;
         }
         if (liveness_judge(&p->lv, c->cfg->reclaim_ms, share_ok,
-                           c->share_healthy_ms, c->now) ==
-            LIVENESS_RECLAIM) {
+                           c->share_healthy_ms, c->now) == LIVENESS_RECLAIM) {
             snprintf(why, sizeof(why),
                      "silent; lease last advanced %llu ms ago",
                      (unsigned long long)(c->now - (p->lv.have_lease

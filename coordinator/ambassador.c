@@ -88,10 +88,10 @@ struct ambassador {
     const struct coord_config *cfg;
     const struct job *job; /* the running job, or NULL (a service, idle) */
     uint64_t gen;
-    struct service *svc;   /* the job queue; NULL: one job, then exit */
+    struct service *svc;     /* the job queue; NULL: one job, then exit */
     struct nodenames *names; /* the names live node sessions hold */
-    struct svc_start *cur; /* a service's running job (owned) */
-    int cancelled;         /* it was cancelled */
+    struct svc_start *cur;   /* a service's running job (owned) */
+    int cancelled;           /* it was cancelled */
     uint64_t last_publish_ms;
     int lfd;
     struct evq *events;
@@ -112,8 +112,8 @@ struct ambassador {
     int done; /* ACT_DONE ran: the final video is written and journaled */
     uint64_t last_progress_ms;
     char last_progress[AMB_PROGRESS_LINE_MAX];
-    struct live *live;    /* what the HTTP API shows (live.h) */
-    struct board *board;  /* where it is published; NULL: no HTTP */
+    struct live *live;   /* what the HTTP API shows (live.h) */
+    struct board *board; /* where it is published; NULL: no HTTP */
     uint64_t last_board_ms;
 };
 
@@ -653,8 +653,8 @@ amb_sweep_job(struct ambassador *a)
         char dir[FS_PATH_MAX];
         const char *rel = amb_core_accepted(a->core, i);
         const char *keep = rel != NULL ? strrchr(rel, '/') : NULL;
-        if (sharepath_out_dir(a->cfg->share, a->job->id, i, dir,
-                              sizeof(dir)) == 0)
+        if (sharepath_out_dir(a->cfg->share, a->job->id, i, dir, sizeof(dir)) ==
+            0)
             checker_sweep(a->checker, dir, keep != NULL ? keep + 1 : "");
     }
 }
@@ -1030,8 +1030,8 @@ amb_board(struct ambassador *a, uint64_t now, int force)
     x.mode = a->svc != NULL ? "service" : "job";
     x.actions = a->cfg->keyed ? "secret" : "loopback";
     x.generation = a->gen;
-    x.job_state = a->done        ? "done"
-                  : a->cancelled ? "cancelled"
+    x.job_state = a->done                         ? "done"
+                  : a->cancelled                  ? "cancelled"
                   : amb_core_failed(a->core) != 0 ? "failed"
                                                   : "running";
     x.wall_ms = (uint64_t)wall.tv_sec * 1000 + (uint64_t)wall.tv_nsec / 1000000;
@@ -1121,8 +1121,7 @@ amb_request(struct ambassador *a, const struct amb_event *ev)
                   ev->name, ev->u.drain.on ? "drain" : "undrain");
     else
         live_note(a->live, clock_now_ms(), "request",
-                  "job %s set %u: requeue by request", ev->name,
-                  ev->u.set.set);
+                  "job %s set %u: requeue by request", ev->name, ev->u.set.set);
     amb_step(a, ev);
 }
 

@@ -103,7 +103,7 @@ struct ev_result {
     char preset[ENC_NAME_MAX];
     char fallback[ERR_MAX]; /* why not the encoder asked for ("" when it
                                was) */
-    uint64_t damaged; /* frames decoded with a corruption warning */
+    uint64_t damaged;       /* frames decoded with a corruption warning */
     char path[FS_PATH_MAX]; /* relative to the share */
 };
 

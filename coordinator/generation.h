@@ -17,9 +17,10 @@
  *   successor's decisions.
  * - An ambassador started while another is live on the share refuses to
  *   start (generation_live). With --standby it waits instead, then takes
- *   over (its new generation fences the other): it watches the active one's share probe counter (coord/probe)
- *   and takes over only when the counter has not moved for reclaim_ms on
- *   its own monotonic clock and the job has a journal to resume from.
+ *   over (its new generation fences the other): it watches the active one's
+ * share probe counter (coord/probe) and takes over only when the counter has
+ * not moved for reclaim_ms on its own monotonic clock and the job has a journal
+ * to resume from.
  *
  * generation_replaced is pure. The others touch the share: the claim,
  * publication and standby wait run on the main thread at start-up;

@@ -36,9 +36,9 @@ struct job {
 
 /* List the zip, then create the job's tree and manifests. Nothing is
  * written when the zip is rejected (-1), or could not be read (-2: an
- * I/O error, the share's and not the input's; try again). When the job's tree already holds a
- * journal, the job is resumed instead: the zip placed on the share the
- * first time is listed again and nothing is rewritten. 0, or -1 with
+ * I/O error, the share's and not the input's; try again). When the job's tree
+ * already holds a journal, the job is resumed instead: the zip placed on the
+ * share the first time is listed again and nothing is rewritten. 0, or -1 with
  * err. */
 int job_prepare(const struct coord_config *cfg, struct job **out, char *err,
                 size_t errlen);

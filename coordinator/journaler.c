@@ -105,8 +105,7 @@ journaler_reopen(struct journaler *w, uint64_t before, const size_t *lens,
     if (after < before) {
         log_warnx("journal %s: %llu bytes after reopening, %llu were "
                   "durable: the share lost records; the ambassador stops",
-                  path, (unsigned long long)after,
-                  (unsigned long long)before);
+                  path, (unsigned long long)after, (unsigned long long)before);
         _exit(1);
     }
     while (m < k && sum + journal_record_bytes(lens[m]) <= after - before)

@@ -28,10 +28,9 @@
 
 #define NODECONN_PEER_MAX 64
 #define NODECONN_MAX_EPOCH PROTO_MAX_EPOCH
-#define NODECONN_LINGER_MS 3000 /* for the node to read our last words (a
-                                    loaded node may take a while: closing
-                                    with its bytes unread resets the
-                                    connection and loses ours) */
+/* For the node to read our last words (a loaded node may take a while:
+ * closing with its bytes unread resets the connection and loses ours). */
+#define NODECONN_LINGER_MS 3000
 #define NODECONN_DRAIN_BUF 4096
 
 struct nodeconn {
@@ -370,8 +369,9 @@ nodeconn_handshake(struct nodeconn *c, char *why, size_t whylen)
         char holder[NODECONN_PEER_MAX];
         if (nodenames_claim(c->names, name, c->session, c->peer, holder,
                             sizeof(holder)) == -1) {
-            errf(why, whylen, "node name \"%s\" is in use by the session "
-                              "from %s",
+            errf(why, whylen,
+                 "node name \"%s\" is in use by the session "
+                 "from %s",
                  name, holder[0] != '\0' ? holder : "(out of memory)");
             log_warnx("node %s: refused: %s", name, why);
             nodeconn_send_error_retry(c, why, 1);

@@ -29,9 +29,9 @@ struct service;
  * sessions hold (nodenames.h). NULL + errno on failure (fd
  * closed). */
 struct nodeconn *nodeconn_start(int fd, const char *peer, uint64_t session,
-                               const struct coord_config *cfg,
-                               struct evq *events, struct service *svc,
-                               struct nodenames *names);
+                                const struct coord_config *cfg,
+                                struct evq *events, struct service *svc,
+                                struct nodenames *names);
 /* Loop thread: hand a command to the node thread (it takes cmd). */
 void nodeconn_send(struct nodeconn *c, struct node_cmd *cmd);
 /* Loop thread: make the thread exit soon (it will still send EV_GONE). */

@@ -37,7 +37,7 @@ struct sharewatch {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int stop; /* guarded by mu */
+    int stop;                     /* guarded by mu */
     char (*names)[IDENT_MAX + 1]; /* whose leases to read; guarded by mu */
     size_t nnames, capnames;
     uint64_t probe_counter;

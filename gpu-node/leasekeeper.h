@@ -16,8 +16,7 @@
 struct leasekeeper;
 
 struct leasekeeper *leasekeeper_start(const char *share, const char *share_id,
-                                      const char *node,
-                                      uint64_t renew_ms);
+                                      const char *node, uint64_t renew_ms);
 /* Any thread: what the next renewal writes. */
 void leasekeeper_set(struct leasekeeper *k, const struct lease_held *held,
                      uint32_t n, enum lease_state state);

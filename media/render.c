@@ -101,12 +101,12 @@ struct render_pipe {
     const struct hwjpeg_backend *hwdec; /* NULL: CPU decoding only */
     atomic_uint decoders_started;       /* hands out GPU streams */
     /* Under mu. */
-    uint64_t hw_decoded;  /* pictures the GPU decoded */
+    uint64_t hw_decoded;          /* pictures the GPU decoded */
     atomic_uint_fast64_t damaged; /* decoded with a corruption warning */
-    char hw_err[ERR_MAX]; /* the first GPU decode failure */
-    size_t next_decode;   /* the next frame a decoder claims */
-    int stop;             /* set on the first failure or cancel */
-    int errnum;           /* first failure: errno and message */
+    char hw_err[ERR_MAX];         /* the first GPU decode failure */
+    size_t next_decode;           /* the next frame a decoder claims */
+    int stop;                     /* set on the first failure or cancel */
+    int errnum;                   /* first failure: errno and message */
     char err[ERR_MAX];
 };
 

@@ -17,9 +17,9 @@
 #include "common/hash.h"
 #include "common/manifest.h"
 
-#define RENDER_HW_STREAMS                                                      \
-    4 /* GPU decoders per set: enough to keep an                               \
-         engine busy while pictures copy back */
+/* GPU decoders per set: enough to keep an engine busy while pictures copy
+ * back. */
+#define RENDER_HW_STREAMS 4
 
 struct render_request {
     const struct manifest *m; /* frames and encode parameters */
@@ -51,9 +51,9 @@ struct render_result {
     char sha256[HASH_HEX_LEN + 1]; /* of the file */
     char encoder[ENC_NAME_MAX];    /* encoder that produced it */
     uint64_t hw_decoded;           /* pictures the GPU decoded */
-    uint64_t damaged; /* frames libjpeg-turbo decoded with a corruption
-                         warning (what it could of a damaged JPEG) */
-    char hw_error[ERR_MAX];        /* the first GPU decode failure, or "" */
+    uint64_t damaged;       /* frames libjpeg-turbo decoded with a corruption
+                               warning (what it could of a damaged JPEG) */
+    char hw_error[ERR_MAX]; /* the first GPU decode failure, or "" */
     /* Set on every return: 1 when the render failed because the encoder
      * itself failed (open, encode or flush), not the zip, a JPEG, the
      * output file or a cancel; another encoder may then succeed. */

@@ -49,12 +49,12 @@ struct zipf_camera {
 struct zipf_listing {
     struct zipf_frame *frames; /* in video order */
     size_t count;
-    size_t skipped;   /* entries that are not JPEGs (logged by name) */
+    size_t skipped;       /* entries that are not JPEGs (logged by name) */
     size_t skipped_empty; /* of those, 0-byte entries */
-    int by_timestamp; /* 1: ordered by nuScenes timestamps; 0: natural */
-    size_t timestamped; /* frames whose names carry a capture time (all of
-                           them when by_timestamp; fewer: a mixed zip,
-                           taken in natural order, and said so) */
+    int by_timestamp;     /* 1: ordered by nuScenes timestamps; 0: natural */
+    size_t timestamped;   /* frames whose names carry a capture time (all of
+                             them when by_timestamp; fewer: a mixed zip,
+                             taken in natural order, and said so) */
     /* The camera the frames are from; "" when the names name none (the
      * zip is taken whole). */
     char camera[FRAMEORDER_CAMERA_MAX];

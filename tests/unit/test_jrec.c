@@ -22,7 +22,7 @@
 #define SETS 4
 #define FRAMES 100
 #define EPOCH_MAX PROTO_MAX_EPOCH /* the largest epoch a record holds */
-#define EPOCH_BASE (7ULL << 24)     /* a service's job 7 */
+#define EPOCH_BASE (7ULL << 24)   /* a service's job 7 */
 /* The largest size with 15 digits: cJSON 1.7 prints a number with 15
  * significant digits whenever they compare equal within DBL_EPSILON, so
  * sizes between about 4.5e15 and 2^53 (which the decoder accepts) come

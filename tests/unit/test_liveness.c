@@ -63,11 +63,13 @@ test_judge_not_before_share_healthy(void **state)
     liveness_lost(&l, false, T0 + 1000);
     assert_int_equal(liveness_judge(&l, reclaim, true, 0, T0 + 500 + reclaim),
                      LIVENESS_RECLAIM);
-    assert_int_equal(liveness_judge(&l, reclaim, false, 0, back), LIVENESS_KEEP);
+    assert_int_equal(liveness_judge(&l, reclaim, false, 0, back),
+                     LIVENESS_KEEP);
     assert_int_equal(liveness_judge(&l, reclaim, true, back, back + 100),
                      LIVENESS_KEEP);
-    assert_int_equal(liveness_judge(&l, reclaim, true, back, back + reclaim - 1),
-                     LIVENESS_KEEP);
+    assert_int_equal(
+        liveness_judge(&l, reclaim, true, back, back + reclaim - 1),
+        LIVENESS_KEEP);
     assert_int_equal(liveness_judge(&l, reclaim, true, back, back + reclaim),
                      LIVENESS_RECLAIM);
     liveness_lost(&l, true, back);
