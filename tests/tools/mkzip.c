@@ -46,7 +46,12 @@ main(int argc, char **argv)
             perror(eq + 1);
             return 1;
         }
-        src = zip_source_buffer(za, data, len, 1);
+        if (len == 0) {
+            /* libzip does not take (nor free) an empty buffer. */
+            free(data);
+            data = NULL;
+        }
+        src = zip_source_buffer(za, data, len, data != NULL);
         if (src == NULL ||
             zip_file_add(za, argv[i], src, ZIP_FL_ENC_UTF_8) < 0) {
             fprintf(stderr, "mkzip: add %s: %s\n", argv[i], zip_strerror(za));
