@@ -906,6 +906,20 @@ core_on_fail(struct amb_core *c, struct core_node *node,
         }
         return;
     }
+    if (f->share_io) {
+        /* The share failed under the render (a soft mount reconnecting,
+         * a server away): a loss like a cable's, counted against
+         * max_reclaims_per_set, not the set's render failures nor the
+         * node's breaker. */
+        const struct set_info *si = set_table_get(c->sets, f->set);
+        /* Offered nothing while the share may still be failing it. */
+        nodewatch_decline(&node->w, c->now + c->cfg->share_suspect_ms);
+        if (si != NULL && si->status == SET_PROCESSING &&
+            si->epoch == f->epoch && si->holder == node->session &&
+            !si->checking)
+            core_reclaim(c, f->set, node->name, AMB_RECLAIM_SHARE, f->text);
+        return;
+    }
     nodewatch_outcome(&node->w, false, c->now, "the node failed a set");
     if (set_table_fail(c->sets, f->set, f->epoch, f->text, NULL) == -1) {
         core_log(c, AMB_LOG_DEBUG, 0,

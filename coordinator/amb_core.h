@@ -64,6 +64,7 @@ enum amb_reclaim_why {
     AMB_RECLAIM_SILENT,    /* its lease stopped advancing */
     AMB_RECLAIM_LEASE,     /* its lease no longer lists it */
     AMB_RECLAIM_REQUEST,   /* requeued by request (EV_REQUEUE) */
+    AMB_RECLAIM_SHARE,     /* the share failed under its render */
 };
 
 /* What the loop tells a node (it builds the message). */

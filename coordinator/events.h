@@ -89,6 +89,9 @@ struct ev_set {
     int decline;        /* EV_FAIL: the node declined it for its own
                            environment (no free slot, fenced, its share
                            gone): not the set's fault, nor its render's */
+    int share_io;       /* EV_FAIL: the share failed under the render
+                           (EIO, ESTALE...): counted as a loss with a node,
+                           not a failure of the set */
     char text[ERR_MAX]; /* EV_FAIL: the node's error */
 };
 

@@ -427,6 +427,9 @@ session_send_report(struct session *s, const struct work *w)
             /* Its share was gone: this node's trouble, not the set's. */
             if (w->decline)
                 cJSON_AddBoolToObject(m, "decline", 1);
+            /* The share failed under the render: a loss, not a failure. */
+            else if (w->share_io)
+                cJSON_AddBoolToObject(m, "share_io", 1);
         }
         return session_send(s, m);
     }

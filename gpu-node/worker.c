@@ -90,6 +90,7 @@ worker_may_publish(void *arg, char *why, size_t whylen)
 static void
 worker_render(struct work *w)
 {
+    int e;
     char dir[FS_PATH_MAX];
     struct stat st;
     snprintf(dir, sizeof(dir), "%s", w->out);
@@ -125,11 +126,17 @@ worker_render(struct work *w)
     };
     w->ok = render_set(&rq, &w->progress, &w->cancel, &w->res, w->err,
                        sizeof(w->err)) == 0;
+    e = w->ok ? 0 : errno;
     /* A hardware encoder that broke: once more on the CPU, when allowed. */
     if (!w->ok && w->sel != NULL &&
-        (rq.encoder = encsel_retry(w->sel, w, clock_now_ms())) != NULL)
+        (rq.encoder = encsel_retry(w->sel, w, clock_now_ms())) != NULL) {
         w->ok = render_set(&rq, &w->progress, &w->cancel, &w->res, w->err,
                            sizeof(w->err)) == 0;
+        e = w->ok ? 0 : errno;
+    }
+    /* The share failed under the render (reading the zip, writing or
+     * syncing the result): the set is not at fault. */
+    w->share_io = !w->ok && err_is_share_io(e);
     if (w->sel != NULL)
         encsel_finish(w->sel, w, clock_now_ms());
 }

@@ -173,7 +173,8 @@ render_reader(void *arg)
 
     zr = zipf_reader_open(p->rq->zip_path, err, sizeof(err));
     if (zr == NULL) {
-        render_pipe_fail(p, EIO, "%s", err);
+        render_pipe_fail(p, zipf_io_error() ? zipf_io_error() : EBADMSG, "%s",
+                         err);
         return NULL;
     }
     for (size_t i = 0; i < p->m->count; i++) {
@@ -192,7 +193,8 @@ render_reader(void *arg)
             break;
         if (zipf_reader_read(zr, f->name, f->size, f->crc, &buf, &len, err,
                              sizeof(err)) == -1) {
-            render_pipe_fail(p, EIO, "%s", err);
+            render_pipe_fail(p, zipf_io_error() ? zipf_io_error() : EBADMSG,
+                             "%s", err);
             break;
         }
         s->jpeg = buf;

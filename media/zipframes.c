@@ -35,6 +35,7 @@ struct zipf_reader {
     zip_t *za;
     char path[FS_PATH_MAX];
     struct stat st; /* the file as opened: a changed file is opened anew */
+    int io_failed;  /* a read failed for the system: never kept open */
 };
 
 /* One idle reader kept open between sets: a node renders many sets of one
@@ -77,10 +78,17 @@ zipf_io_error(void)
 static void
 zipf_note_io(const zip_error_t *ze)
 {
-    if (ze != NULL && zip_error_system_type(ze) == ZIP_ET_SYS &&
-        zip_error_code_system(ze) != 0 &&
-        zip_error_code_zip(ze) != ZIP_ER_NOENT)
+    int zc;
+    if (ze == NULL)
+        return;
+    zc = zip_error_code_zip(ze);
+    if (zip_error_system_type(ze) == ZIP_ET_SYS &&
+        zip_error_code_system(ze) != 0 && zc != ZIP_ER_NOENT)
         zipf_last_io = zip_error_code_system(ze);
+    else if (zc == ZIP_ER_READ || zc == ZIP_ER_SEEK || zc == ZIP_ER_EOF)
+        /* A read cut short of an entry the listing saw whole: the file
+         * as the share shows it now, not the zip's content. */
+        zipf_last_io = EIO;
 }
 
 static zip_t *
@@ -555,6 +563,7 @@ zipf_reader_open(const char *path, char *err, size_t errlen)
     struct zipf_reader *r;
     struct stat st;
 
+    zipf_last_io = 0;
     if (stat(path, &st) == 0) {
         pthread_mutex_lock(&zipf_cache_mu);
         r = zipf_cache;
@@ -594,6 +603,7 @@ zipf_reader_read(struct zipf_reader *r, const char *name, uint64_t expect_size,
     size_t len = 0;
     int rc = -1;
 
+    zipf_last_io = 0;
     idx = zip_name_locate(r->za, name, 0);
     if (idx < 0) {
         errf(err, errlen, "%s: no entry \"%s\"", r->path, name);
@@ -614,6 +624,9 @@ zipf_reader_read(struct zipf_reader *r, const char *name, uint64_t expect_size,
     if (buf == NULL || zf == NULL) {
         errf(err, errlen, "%s: %s: %s", r->path, name,
              buf == NULL ? "out of memory" : zip_strerror(r->za));
+        if (zf == NULL)
+            zipf_note_io(zip_get_error(r->za));
+        r->io_failed = zipf_last_io != 0;
         goto out;
     }
     while (len < st.size) {
@@ -621,6 +634,9 @@ zipf_reader_read(struct zipf_reader *r, const char *name, uint64_t expect_size,
         if (n <= 0) {
             errf(err, errlen, "%s: %s: %s", r->path, name,
                  n < 0 ? zip_file_strerror(zf) : "entry shorter than stated");
+            if (n < 0)
+                zipf_note_io(zip_file_get_error(zf));
+            r->io_failed = zipf_last_io != 0;
             goto out;
         }
         len += (size_t)n;
@@ -647,8 +663,10 @@ zipf_reader_close(struct zipf_reader *r)
     struct zipf_reader *old;
     if (r == NULL)
         return;
-    /* Kept for the next set (the newest one in, the one before closed). */
-    if (r->za != NULL && r->st.st_ino != 0) {
+    /* Kept for the next set (the newest one in, the one before closed);
+     * not one whose reads failed (its descriptor may be dead for good: a
+     * mount that reconnected). */
+    if (r->za != NULL && r->st.st_ino != 0 && !r->io_failed) {
         pthread_mutex_lock(&zipf_cache_mu);
         old = zipf_cache;
         zipf_cache = r;

@@ -98,9 +98,10 @@ int zipf_reader_read(struct zipf_reader *r, const char *name,
                      size_t *len, char *err, size_t errlen);
 void zipf_reader_close(struct zipf_reader *r);
 
-/* After zipf_list failed on this thread: the system's errno when the
- * failure was reading the zip (EIO, ESTALE, ENOTCONN...: the share, try
- * again), 0 when it was the zip's content (bad input). */
+/* After zipf_list, zipf_reader_open or zipf_reader_read failed on this
+ * thread: the system's errno when the failure was reading the zip (EIO,
+ * ESTALE, ENOTCONN...: the share, try again), 0 when it was the zip's
+ * content (bad input). */
 int zipf_io_error(void);
 
 #endif

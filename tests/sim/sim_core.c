@@ -1968,6 +1968,12 @@ loop_on_reclaim(struct sim *s, const struct amb_act *a)
         [AMB_RECLAIM_SILENT] = offsetof(struct stats, reclaim_silent),
         [AMB_RECLAIM_LEASE] = offsetof(struct stats, reclaim_lease),
     };
+    /* The sim never requeues by request nor fails a render for the
+     * share's I/O error: those would be a bug here. */
+    if ((size_t)a->u.rec.why >= sizeof(counter) / sizeof(counter[0])) {
+        sim_fail(s, "a reclaim of an unexpected kind %d", (int)a->u.rec.why);
+        return;
+    }
     (*(uint64_t *)((char *)&s->st + counter[a->u.rec.why]))++;
     s->st.reclaim_live += early;
     /* liveness.h: the node has fenced itself before we reclaim. Safety
@@ -2323,6 +2329,7 @@ loop_event(struct sim *s, const struct sim_ev *e, struct amb_event *ev)
         ev->u.set.epoch = e->epoch;
         ev->u.set.nospace = 0;
         ev->u.set.decline = e->ok;
+        ev->u.set.share_io = 0; /* the sim's share fails renders by hanging */
         snprintf(ev->u.set.text, sizeof(ev->u.set.text), "%s",
                  e->ok ? "no free render slot" : "node error");
         break;

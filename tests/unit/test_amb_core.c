@@ -1016,6 +1016,52 @@ test_fail_makes_set_assignable_at_new_epoch(void **state)
     expect_set(f, 0, SET_PROCESSING, 3, S2);
 }
 
+/* A node's own trouble costs a set nothing: a decline (no free slot,
+ * fenced, its share gone) sends the set back with no failure counted and
+ * keeps the node from work for a lease period; a share that failed under
+ * the render (share_io) is a loss, counted in reclaims (their own, larger
+ * cap), not the set's failures, and keeps the node from work while the
+ * share may still be failing it. */
+static void
+test_decline_and_share_io_cost_no_failure(void **state)
+{
+    struct fix *f = *state;
+    struct amb_event ev;
+    uint64_t t = T0 + TICK_MS;
+
+    start_with_node(f, 2, 1);
+    ev_init(&ev, EV_FAIL, S1, NULL);
+    ev.u.set.set = 0;
+    ev.u.set.epoch = 1;
+    ev.u.set.decline = 1;
+    snprintf(ev.u.set.text, sizeof(ev.u.set.text), "no free render slot");
+    step(f, &ev, t += TICK_MS);
+    expect_rec(f, JREC_UNASSIGN, 0, "decline");
+    assert_int_equal(set_of(f, 0)->failures, 0);
+    assert_int_equal(set_of(f, 0)->reclaims, 0);
+    expect_stat(amb_core_stats(f->core)->failures, 0, "failures");
+    tick(f, t += TICK_MS);
+    expect_no_act(f, ACT_SEND, S1, NO_SET, 0, "declined: no work for now");
+    pulse(f, t += f->cfg.lease_renew_ms);
+    expect_send(f, S1, AMB_MSG_ASSIGN, NO_SET, "after a lease period");
+
+    ev_init(&ev, EV_FAIL, S1, NULL);
+    ev.u.set.set = 0;
+    ev.u.set.epoch = set_of(f, 0)->epoch;
+    ev.u.set.share_io = 1;
+    snprintf(ev.u.set.text, sizeof(ev.u.set.text), "Read error: EIO");
+    step(f, &ev, t += TICK_MS);
+    expect_rec(f, JREC_RECLAIM, 0, "share_io");
+    assert_int_equal(set_of(f, 0)->failures, 0);
+    assert_int_equal(set_of(f, 0)->reclaims, 1);
+    assert_int_equal(set_of(f, 0)->nfailed_on, 0);
+    expect_stat(amb_core_stats(f->core)->failures, 1, "losses count");
+    tick(f, t += TICK_MS);
+    expect_no_act(f, ACT_SEND, S1, NO_SET, 0, "share failing: no work");
+    pulse(f, t += f->cfg.share_suspect_ms);
+    expect_send(f, S1, AMB_MSG_ASSIGN, NO_SET, "after share_suspect_ms");
+}
+
 /*
  * A set that failed on n1 is kept from n1 only while another node that has
  * not failed it can work. n2 here stays connected with a lease we never
@@ -2284,6 +2330,7 @@ main(void)
         T(test_done_from_other_session_or_stale_epoch_refused),
         T(test_duplicate_done_keeps_the_file),
         T(test_fail_makes_set_assignable_at_new_epoch),
+        T(test_decline_and_share_io_cost_no_failure),
         T(test_failed_set_not_stranded_by_node_that_cannot_work),
         T(test_job_stops_after_max_failures),
         T(test_job_stops_after_max_nodes),
