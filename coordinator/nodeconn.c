@@ -462,8 +462,8 @@ nodeconn_handle(struct nodeconn *c, const cJSON *msg, char *why, size_t whylen)
                 cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "nospace"));
             ev->u.set.decline =
                 cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "decline"));
-            ev->u.set.share_io = cJSON_IsTrue(
-                cJSON_GetObjectItemCaseSensitive(msg, "share_io"));
+            ev->u.set.share_io =
+                cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "share_io"));
         }
         nodeconn_emit(c, ev);
         return 0;

@@ -40,7 +40,7 @@ struct work {
     const char *share_id; /* the result is published (NULL: not) */
     /* Filled by the worker: */
     int ok;
-    int decline; /* failed for the node's environment (its share gone) */
+    int decline;  /* failed for the node's environment (its share gone) */
     int share_io; /* failed for the share's I/O error (EIO, ESTALE...) */
     struct render_result res;
     char err[ERR_MAX];
