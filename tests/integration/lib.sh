@@ -46,6 +46,23 @@ sample() { # name frames size -> path
     echo "$z"
 }
 
+# A copy of a zip whose 20th frame (by name) no node can decode: a JPEG
+# that lists and looks valid but uses a coding process libjpeg-turbo
+# refuses (its SOF0 marker turned into SOF3). Unpacked under dir.
+poison_zip() { # src-zip dir out-zip
+    unzip -q "$1" -d "$2"
+    args=""
+    for f in $(cd "$2" && find samples -name '*.jpg' | sort); do
+        args="$args $f=$2/$f"
+    done
+    bad=$(cd "$2" && find samples -name '*.jpg' | sort | sed -n 20p)
+    off=$(LC_ALL=C grep -obUaP '\xff\xc0' "$2/$bad" | head -n1 | cut -d: -f1)
+    [ -n "$off" ] || fail "no SOF0 marker in $bad"
+    printf '\303' | dd of="$2/$bad" bs=1 seek=$((off + 1)) conv=notrunc 2>/dev/null
+    # shellcheck disable=SC2086
+    "$TOOLS/mkzip" "$3" $args
+}
+
 # Start the coordinator in the background on port 0; sets COORD_PID and PORT.
 # Its stdout goes to $T/coord.out, stderr to $T/coord.log.
 start_coord() { # args...

@@ -5,17 +5,7 @@
 # video, and no endless retry loop.
 . "$(dirname "$0")/lib.sh"
 src=$(sample s48 48 320x180)
-unzip -q "$src" -d "$T/x"
-args=""
-for f in $(cd "$T/x" && find samples -name '*.jpg' | sort); do
-    args="$args $f=$T/x/$f"
-done
-bad=$(cd "$T/x" && find samples -name '*.jpg' | sort | sed -n 20p)
-off=$(LC_ALL=C grep -obUaP '\xff\xc0' "$T/x/$bad" | head -n1 | cut -d: -f1)
-[ -n "$off" ] || fail "no SOF0 marker in $bad"
-printf '\303' | dd of="$T/x/$bad" bs=1 seek=$((off + 1)) conv=notrunc 2>/dev/null
-# shellcheck disable=SC2086
-"$TOOLS/mkzip" "$T/poison.zip" $args
+poison_zip "$src" "$T/x" "$T/poison.zip"
 start_coord --input "$T/poison.zip" --output "$T/out.mp4" --set-size 12 \
     --time-scale 20
 start_node a

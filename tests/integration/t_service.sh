@@ -86,17 +86,7 @@ while [ -e "$SHARE/jobs/cancel" ] && [ "$(date +%s)" -lt "$end" ]; do sleep 0.1;
 [ ! -e "$SHARE/jobs/cancel" ] || fail "the cancelled job's tree is still on the share"
 # A job that fails at run time (a frame no node can decode: its failure
 # cap) ends alone with its report; the job queued behind it verifies.
-unzip -q "$z3" -d "$T/x"
-args=""
-for f in $(cd "$T/x" && find samples -name '*.jpg' | sort); do
-    args="$args $f=$T/x/$f"
-done
-bad=$(cd "$T/x" && find samples -name '*.jpg' | sort | sed -n 20p)
-off=$(LC_ALL=C grep -obUaP '\xff\xc0' "$T/x/$bad" | head -n1 | cut -d: -f1)
-[ -n "$off" ] || fail "no SOF0 marker in $bad"
-printf '\303' | dd of="$T/x/$bad" bs=1 seek=$((off + 1)) conv=notrunc 2>/dev/null
-# shellcheck disable=SC2086
-"$TOOLS/mkzip" "$T/poison.zip" $args
+poison_zip "$z3" "$T/x" "$T/poison.zip"
 ff submit "$T/poison.zip" -o "$T/poison.mp4" --priority 20 >/dev/null || fail "submit poison"
 ff submit "$z3" -o "$T/after.mp4" >/dev/null || fail "submit after"
 set +e; ff wait poison >"$T/wait-poison.out" 2>&1; st=$?; set -e

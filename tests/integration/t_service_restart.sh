@@ -53,10 +53,15 @@ for s in $(echo "$counted" | tr , ' '); do
     [ "$n" -eq 1 ] || fail "set $s of job one was counted before the crash but rendered $n times"
 done
 # The resumed job was in the core before the nodes came back: the sets
-# they still held were reattached, none cancelled.
+# they still held were reattached; the only ones cancelled are results
+# counted before the crash whose answer the node never got (it lists them
+# until then: protocol.md, "result").
 grep -q 'reattached to node' "$T/coord.log" || fail "no set was reattached after the restart"
-if grep -q 'no longer its; cancelling' "$T/coord.log"; then
-    fail "a node's set was cancelled after the restart: $(grep 'no longer its' "$T/coord.log" | head -3)"
-fi
-echo "restart: jobs resumed 3; job one's sets counted before the crash: $counted, rendered again: 0; reattached: $(grep -c 'reattached to node' "$T/coord.log"), cancelled: 0"
+for s in $(sed -n 's/.*job one set \([0-9]*\) epoch [0-9]*: node .* no longer its; cancelling.*/\1/p' "$T/coord.log"); do
+    case ",$counted," in
+    *",$s,"*) ;;
+    *) fail "set $s of job one, not counted before the crash, was cancelled after the restart" ;;
+    esac
+done
+echo "restart: jobs resumed 3; job one's sets counted before the crash: $counted, rendered again: 0; reattached: $(grep -c 'reattached to node' "$T/coord.log"), cancelled: $(grep -c 'no longer its; cancelling' "$T/coord.log" || true)"
 echo ok
