@@ -1022,20 +1022,29 @@ test_fail_makes_set_assignable_at_new_epoch(void **state)
  * the render (share_io) is a loss, counted in reclaims (their own, larger
  * cap), not the set's failures, and keeps the node from work while the
  * share may still be failing it. */
+/* n1 (S1) reports set 0 at epoch failed for its environment. */
+static void
+fail_flagged(struct fix *f, uint64_t epoch, int decline, int share_io,
+             const char *why, uint64_t now)
+{
+    struct amb_event ev;
+    ev_init(&ev, EV_FAIL, S1, NULL);
+    ev.u.set.set = 0;
+    ev.u.set.epoch = epoch;
+    ev.u.set.decline = decline;
+    ev.u.set.share_io = share_io;
+    snprintf(ev.u.set.text, sizeof(ev.u.set.text), "%s", why);
+    step(f, &ev, now);
+}
+
 static void
 test_decline_and_share_io_cost_no_failure(void **state)
 {
     struct fix *f = *state;
-    struct amb_event ev;
     uint64_t t = T0 + TICK_MS;
 
     start_with_node(f, 2, 1);
-    ev_init(&ev, EV_FAIL, S1, NULL);
-    ev.u.set.set = 0;
-    ev.u.set.epoch = 1;
-    ev.u.set.decline = 1;
-    snprintf(ev.u.set.text, sizeof(ev.u.set.text), "no free render slot");
-    step(f, &ev, t += TICK_MS);
+    fail_flagged(f, 1, 1, 0, "no free render slot", t += TICK_MS);
     expect_rec(f, JREC_UNASSIGN, 0, "decline");
     assert_int_equal(set_of(f, 0)->failures, 0);
     assert_int_equal(set_of(f, 0)->reclaims, 0);
@@ -1045,12 +1054,7 @@ test_decline_and_share_io_cost_no_failure(void **state)
     pulse(f, t += f->cfg.lease_renew_ms);
     expect_send(f, S1, AMB_MSG_ASSIGN, NO_SET, "after a lease period");
 
-    ev_init(&ev, EV_FAIL, S1, NULL);
-    ev.u.set.set = 0;
-    ev.u.set.epoch = set_of(f, 0)->epoch;
-    ev.u.set.share_io = 1;
-    snprintf(ev.u.set.text, sizeof(ev.u.set.text), "Read error: EIO");
-    step(f, &ev, t += TICK_MS);
+    fail_flagged(f, set_of(f, 0)->epoch, 0, 1, "Read error: EIO", t += TICK_MS);
     expect_rec(f, JREC_RECLAIM, 0, "share_io");
     assert_int_equal(set_of(f, 0)->failures, 0);
     assert_int_equal(set_of(f, 0)->reclaims, 1);
