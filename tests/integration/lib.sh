@@ -37,12 +37,17 @@ fail() {
 }
 skip() { echo "SKIP: $*"; exit 77; }
 
-# Sample zips are cached per build so each test does not regenerate them.
+# Sample zips are cached per build so each test does not regenerate them,
+# keyed by name, frame count and size (two tests may ask for one name at
+# two sizes), and made under a temporary name so none is seen half written.
 sample() { # name frames size -> path
     cache=$top/${BUILD:-build}/samples
     mkdir -p "$cache"
-    z=$cache/$1.zip
-    [ -f "$z" ] || "$BIN/framefarm" sample -o "$z" --frames "$2" --size "$3" >/dev/null
+    z=$cache/$1-$2-$3.zip
+    if [ ! -f "$z" ]; then
+        "$BIN/framefarm" sample -o "$z.tmp$$.zip" --frames "$2" --size "$3" >/dev/null &&
+            mv -f "$z.tmp$$.zip" "$z"
+    fi
     echo "$z"
 }
 
