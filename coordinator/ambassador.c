@@ -876,13 +876,14 @@ amb_job_summary(const struct ambassador *a)
     log_info(
         "job %s: %s; assigned %llu, counted %llu, failures %llu "
         "(reclaimed %llu), results rejected %llu, stale %llu, "
-        "duplicates %llu",
+        "duplicates %llu, backups %llu (won %llu)",
         a->job->id, a->done ? "done" : (a->cancelled ? "CANCELLED" : "FAILED"),
         (unsigned long long)st->assigned, (unsigned long long)st->counted,
         (unsigned long long)st->failures, (unsigned long long)st->reclaimed,
         (unsigned long long)st->rejected_results,
         (unsigned long long)st->stale_results,
-        (unsigned long long)st->duplicates);
+        (unsigned long long)st->duplicates, (unsigned long long)st->backups,
+        (unsigned long long)st->backups_won);
 }
 
 /* The holders of a replayed job's sets: their leases say whether they

@@ -29,6 +29,7 @@
 /* A set lost with its node (a cable, a crash) says little about the set:
  * it may be lost three times as often as a render may fail. */
 #define CONFIG_DEFAULT_MAX_RECLAIMS_PER_SET 18
+#define CONFIG_DEFAULT_BACKUPS 1
 #define CONFIG_MAX_SLOTS 16
 #define CONFIG_DEFAULT_LEASE_RENEW_MS 2000
 /* Derived from NFS's own timeouts (docs/operations.md, "Timings"): with
@@ -76,6 +77,8 @@ struct coord_config {
                                       (fewer nodes than max_nodes_per_set) */
     uint32_t max_reclaims_per_set; /* losses with a node (network, crash)
                                       before the job stops */
+    uint32_t backups; /* speculative backups a set may get at the end of a
+                         job (amb_core.h); 0: none */
     int progress;                  /* print progress lines on stdout */
     int keyed;                     /* nodes must authenticate */
     int force; /* a job of this name made from another input is removed and
