@@ -28,15 +28,15 @@
 #include "coordinator/amb_core.h"
 
 #define MK_MAX_NODES 64
-#define MK_SET_FRAMES 24          /* frames per set (the default set size) */
-#define MK_LEASE_MS 2000          /* nodes renew their lease this often */
-#define MK_HB_MS 1000             /* and report progress this often */
-#define MK_SHARE_MS 1000          /* the share probe answers this often */
-#define MK_CHECK_MS 20            /* a result's check */
-#define MK_SLOW 4                 /* the slow node's factor */
-#define MK_SETS_PER_NODE 16       /* default job size, per node */
-#define MK_CONCAT_MS 500          /* default concat time */
-#define MK_LIMIT_FACTOR 20        /* give up past this many ideals */
+#define MK_SET_FRAMES 24    /* frames per set (the default set size) */
+#define MK_LEASE_MS 2000    /* nodes renew their lease this often */
+#define MK_HB_MS 1000       /* and report progress this often */
+#define MK_SHARE_MS 1000    /* the share probe answers this often */
+#define MK_CHECK_MS 20      /* a result's check */
+#define MK_SLOW 4           /* the slow node's factor */
+#define MK_SETS_PER_NODE 16 /* default job size, per node */
+#define MK_CONCAT_MS 500    /* default concat time */
+#define MK_LIMIT_FACTOR 20  /* give up past this many ideals */
 #define MK_NAME_MAX 24
 #define MK_FRAME_NAME_MAX 24
 #define MK_NEVER UINT64_MAX
@@ -303,8 +303,7 @@ struct mk_run {
 /* One job on k nodes; 0, or -1 when it did not end by limit_ms. */
 static int
 mk_run(struct mk *m, int k, enum mk_scenario sc, uint64_t set_ms,
-       uint32_t backups, uint64_t die_ms, uint64_t limit_ms,
-       struct mk_run *out)
+       uint32_t backups, uint64_t die_ms, uint64_t limit_ms, struct mk_run *out)
 {
     struct amb_event ev;
     const struct amb_stats *st;
@@ -324,8 +323,8 @@ mk_run(struct mk *m, int k, enum mk_scenario sc, uint64_t set_ms,
         memset(nd, 0, sizeof(*nd));
         nd->session = (uint64_t)i + 1;
         snprintf(nd->name, sizeof(nd->name), "n%d", i);
-        nd->set_ms = sc == MK_ONE_SLOW && i == k - 1 ? MK_SLOW * set_ms
-                                                     : set_ms;
+        nd->set_ms =
+            sc == MK_ONE_SLOW && i == k - 1 ? MK_SLOW * set_ms : set_ms;
         nd->die_at = sc == MK_ONE_DIES && i == k - 1 ? die_ms : MK_NEVER;
         nd->done_at = MK_NEVER;
         mk_ev(&ev, EV_ACCEPTED, nd->session);
@@ -446,12 +445,11 @@ main(int argc, char **argv)
     config_defaults(&m->cfg);
     m->cfg.gen = 1;
     m->concat_ms = concat_ms;
-    printf("set: %" PRIu64 " ms on one node, concat %" PRIu64
-           " ms, %" PRIu64 " sets per node, one slot per node\n",
+    printf("set: %" PRIu64 " ms on one node, concat %" PRIu64 " ms, %" PRIu64
+           " sets per node, one slot per node\n",
            set_ms, concat_ms, per_node);
     printf("%3s  %-17s %9s  %10s %6s %9s  %10s %6s %9s\n", "K", "speeds",
-           "ideal s", "no backup", "ratio", "", "backups", "ratio",
-           "ran/won");
+           "ideal s", "no backup", "ratio", "", "backups", "ratio", "ran/won");
     for (size_t ki = 0; ki < sizeof(ks) / sizeof(ks[0]); ki++) {
         int k = ks[ki];
         uint32_t nsets = (uint32_t)(per_node * (uint64_t)k);

@@ -2,7 +2,7 @@
 # Many machines: makespan against the ideal, with and without speculative
 # backups.  bench/makespan.sh [BUILD]
 #   env: RUNS=2 (alternating runs per mode of the real part)
-#        FRAMES=288 SIZE=1280x720 SET=24 (the real job and its set size)
+#        FRAMES=288 SIZE=1600x900 SET=24 (the real job and its set size)
 #        FAST=50000 SLOW=12500 (cgroup CPU quotas, us per 100 ms period)
 # 1. One set of SET real frames rendered by the node pipeline
 #    (render_bench): its wall time is the per-set time of the simulation.
@@ -21,7 +21,7 @@ set -u
 BUILD=${1:-build}
 RUNS=${RUNS:-2}
 FRAMES=${FRAMES:-288}
-SIZE=${SIZE:-1280x720}
+SIZE=${SIZE:-1600x900}
 SET=${SET:-24}
 FAST=${FAST:-50000}
 SLOW=${SLOW:-12500}

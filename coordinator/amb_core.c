@@ -347,8 +347,7 @@ core_after_failure(struct amb_core *c, uint32_t set)
  * other attempt keeps the set). */
 static void
 core_reclaim_epoch(struct amb_core *c, uint32_t set, uint64_t epoch,
-                   const char *node, enum amb_reclaim_why kind,
-                   const char *why)
+                   const char *node, enum amb_reclaim_why kind, const char *why)
 {
     char reason[ERR_MAX];
     snprintf(reason, sizeof(reason), "node %s: %s", node, why);

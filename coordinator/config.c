@@ -123,8 +123,7 @@ static const struct config_key {
     {"max_reclaims_per_set",
      offsetof(struct coord_config, max_reclaims_per_set), 1, 1,
      CONFIG_MAX_COUNT},
-    {"backups", offsetof(struct coord_config, backups), 1, 0,
-     CONFIG_MAX_COUNT},
+    {"backups", offsetof(struct coord_config, backups), 1, 0, CONFIG_MAX_COUNT},
 };
 
 static const struct config_key *

@@ -77,8 +77,6 @@ struct coord_config {
                                       (fewer nodes than max_nodes_per_set) */
     uint32_t max_reclaims_per_set; /* losses with a node (network, crash)
                                       before the job stops */
-    uint32_t backups; /* speculative backups a set may get at the end of a
-                         job (amb_core.h); 0: none */
     int progress;                  /* print progress lines on stdout */
     int keyed;                     /* nodes must authenticate */
     int force; /* a job of this name made from another input is removed and
@@ -92,6 +90,9 @@ struct coord_config {
                          one-shot job); its epochs start at job_seq <<
                          JOB_EPOCH_SHIFT */
     struct auth_secret secret;
+    /* Speculative backups a set may get at the end of a job (amb_core.h);
+     * 0: none. */
+    uint32_t backups;
 };
 
 void config_defaults(struct coord_config *c);

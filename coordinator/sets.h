@@ -76,8 +76,9 @@ int set_table_assign(struct set_table *t, uint32_t set, uint64_t session,
                      const char *name, uint64_t *epoch);
 /* B (current epoch, not checking) -> C, epoch bumped: the attempt failed
  * on its node (with a backup running, the other attempt keeps the set in
- * B: the same for reclaim, unassign and reject). *nodes_failed gets the number of distinct nodes this set has
- * failed on. 0, or -1 when stale (epoch not current or not in B). */
+ * B: the same for reclaim, unassign and reject). *nodes_failed gets the number
+ * of distinct nodes this set has failed on. 0, or -1 when stale (epoch not
+ * current or not in B). */
 int set_table_fail(struct set_table *t, uint32_t set, uint64_t epoch,
                    const char *reason, uint32_t *nodes_failed);
 /* B (current epoch, not checking) -> C, epoch bumped: the holder's session

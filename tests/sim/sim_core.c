@@ -2576,8 +2576,8 @@ struct end_set {
  * set in B, not being checked, at its epoch, on the session that holds
  * it; and every such set whose session is still open. */
 static void
-inv_end_cancels(struct sim *s, const struct sim_job *j,
-                struct end_set *es, const struct amb_act *acts, size_t n)
+inv_end_cancels(struct sim *s, const struct sim_job *j, struct end_set *es,
+                const struct amb_act *acts, size_t n)
 {
     bool *sent = calloc(j->nsets, sizeof(*sent));
     if (sent == NULL) {

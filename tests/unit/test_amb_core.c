@@ -1874,6 +1874,28 @@ busy_run(struct fix *f)
     return t;
 }
 
+/* The job record the loop writes at start, then every record the core
+ * emitted, replay to the core's table. */
+static void
+expect_records_replay(struct fix *f, const char *what)
+{
+    struct jrec_state st;
+    struct jrec job;
+
+    memset(&job, 0, sizeof(job));
+    job.type = JREC_JOB;
+    snprintf(job.job, sizeof(job.job), JOB_ID);
+    job.sets = f->job.nsets;
+    job.frames = f->listing.count;
+    job.gen = GEN;
+    memset(&st, 0, sizeof(st));
+    replay_one(&st, &job);
+    for (size_t i = 0; i < f->nrec; i++)
+        replay_one(&st, &f->rec[i]);
+    expect_same_table(f, &st, what);
+    jrec_state_fini(&st);
+}
+
 static void
 test_snapshot_replays_to_same_table(void **state)
 {
@@ -1905,22 +1927,8 @@ static void
 test_records_replay_to_same_table(void **state)
 {
     struct fix *f = *state;
-    struct jrec_state st;
-    struct jrec job;
-
     busy_run(f);
-    memset(&job, 0, sizeof(job));
-    job.type = JREC_JOB;
-    snprintf(job.job, sizeof(job.job), JOB_ID);
-    job.sets = f->job.nsets;
-    job.frames = f->listing.count;
-    job.gen = GEN;
-    memset(&st, 0, sizeof(st));
-    replay_one(&st, &job);
-    for (size_t i = 0; i < f->nrec; i++)
-        replay_one(&st, &f->rec[i]);
-    expect_same_table(f, &st, "records");
-    jrec_state_fini(&st);
+    expect_records_replay(f, "records");
 }
 
 /* A new ambassador on the replayed snapshot: the set that was Processing
@@ -2461,7 +2469,7 @@ test_backup_done_while_other_checked(void **state)
     expect_rec(f, JREC_UNASSIGN, 0, "the backup ends");
     expect_act(f, ACT_REMOVE, ANY, NO_SET, S2, "its file removed");
     checked(f, S1, "n1", 0, 1, 0, t += TICK_MS); /* rejected */
-    expect_set(f, 0, SET_FAILED, 3, 0); /* above the backup's epoch */
+    expect_set(f, 0, SET_FAILED, 3, 0);          /* above the backup's epoch */
 }
 
 /* The first attempt fails, or its node dies: the backup holds the set,
@@ -2533,23 +2541,11 @@ test_backup_replays(void **state)
 {
     struct fix *f = *state;
     struct jrec_state st;
-    struct jrec job;
     const struct jrec *snap;
     size_t n;
 
     backup_made(f);
-    memset(&job, 0, sizeof(job));
-    job.type = JREC_JOB;
-    snprintf(job.job, sizeof(job.job), JOB_ID);
-    job.sets = f->job.nsets;
-    job.frames = f->listing.count;
-    job.gen = GEN;
-    memset(&st, 0, sizeof(st));
-    replay_one(&st, &job);
-    for (size_t i = 0; i < f->nrec; i++)
-        replay_one(&st, &f->rec[i]);
-    expect_same_table(f, &st, "records with a backup");
-    jrec_state_fini(&st);
+    expect_records_replay(f, "records with a backup");
 
     snap = amb_core_snapshot(f->core, &n);
     assert_non_null(snap);
