@@ -65,6 +65,12 @@ struct core_spec {
     int loser;
 };
 
+/* A set that may get a backup, and when its attempt is expected to end. */
+struct core_cand {
+    uint32_t set;
+    uint64_t end;
+};
+
 /* What the core knows of a node name across its sessions: its lease,
  * whether it can still be heard (liveness.h decides from that), and the
  * breaker its last session ended with. */
@@ -91,6 +97,8 @@ struct amb_core {
     uint32_t *nbackups;  /* backups each set was given */
     struct core_spec *spec;
     size_t nspec, capspec;
+    struct core_cand *cand; /* core_dispatch_backups' scratch */
+    size_t capcand;
     uint64_t set_ms_sum, set_ms_n; /* counted sets' times, all nodes */
     struct vidinfo first_info;
     int have_first_info;
@@ -1336,35 +1344,66 @@ core_expected_end(const struct amb_core *c, uint32_t set,
 /* Nothing is left to hand out: an idle node takes a backup of the set in
  * B expected to finish last (core_expected_end), when it is expected to
  * finish it sooner. Needs a set timed first. */
+static int
+core_idle(const struct amb_core *c, const struct core_node *n)
+{
+    return n->hello && !n->drained && n->w.nheld == 0 &&
+           nodewatch_can_take(&n->w, c->now);
+}
+
+static int
+core_cand_later(const void *a, const void *b)
+{
+    const struct core_cand *x = a, *y = b;
+    return x->end < y->end ? 1 : x->end > y->end ? -1 : 0;
+}
+
 static void
 core_dispatch_backups(struct amb_core *c)
 {
+    const struct core_node *idle = NULL;
+    size_t k = 0;
+
     if (c->cfg->backups == 0 || c->set_ms_n == 0)
         return;
-    for (struct core_node *n = c->nodes; n != NULL; n = n->next) {
-        int64_t best = -1;
-        uint64_t best_end = 0;
-        if (!n->hello || n->drained || n->w.nheld > 0 ||
-            !nodewatch_can_take(&n->w, c->now))
+    for (idle = c->nodes; idle != NULL && !core_idle(c, idle);)
+        idle = idle->next;
+    if (idle == NULL)
+        return; /* nobody to take one: no scan */
+    /* The sets that may get a backup, latest expected end first (one
+     * pass over the table; at most the farm's slots of them). */
+    for (uint32_t i = 0; i < c->job->nsets; i++) {
+        const struct set_info *s = set_table_get(c->sets, i);
+        if (s->status != SET_PROCESSING || s->checking ||
+            s->alt_name[0] != '\0' || c->nbackups[i] >= c->cfg->backups)
             continue;
-        for (uint32_t i = 0; i < c->job->nsets; i++) {
-            const struct set_info *s = set_table_get(c->sets, i);
-            uint64_t end;
-            if (s->status != SET_PROCESSING || s->checking ||
-                s->alt_name[0] != '\0' || c->nbackups[i] >= c->cfg->backups ||
-                strcmp(s->holder_name, n->name) == 0 ||
-                core_failed_on(c, i, n->name))
-                continue;
-            end = core_expected_end(c, i, s);
-            if (best < 0 || end > best_end) {
-                best = i;
-                best_end = end;
-            }
+        if (k == c->capcand) {
+            size_t cap = c->capcand ? 2 * c->capcand : CORE_ACTS_MIN;
+            struct core_cand *nc = realloc(c->cand, cap * sizeof(*nc));
+            FF_ASSERT(nc != NULL); /* out of memory: nothing safe to do */
+            c->cand = nc;
+            c->capcand = cap;
         }
-        if (best < 0 || c->now + core_set_ms(c, n) >= best_end ||
-            !nodewatch_take(&n->w, c->now))
+        c->cand[k].set = i;
+        c->cand[k++].end = core_expected_end(c, i, s);
+    }
+    qsort(c->cand, k, sizeof(c->cand[0]), core_cand_later);
+    for (struct core_node *n = c->nodes; n != NULL && k > 0; n = n->next) {
+        uint64_t mine = c->now + core_set_ms(c, n);
+        size_t j;
+        if (!core_idle(c, n))
             continue;
-        core_backup(c, n, (uint32_t)best);
+        for (j = 0; j < k && c->cand[j].end > mine; j++) {
+            const struct set_info *s = set_table_get(c->sets, c->cand[j].set);
+            if (strcmp(s->holder_name, n->name) != 0 &&
+                !core_failed_on(c, c->cand[j].set, n->name))
+                break;
+        }
+        if (j == k || c->cand[j].end <= mine || !nodewatch_take(&n->w, c->now))
+            continue;
+        core_backup(c, n, c->cand[j].set);
+        memmove(&c->cand[j], &c->cand[j + 1], (k - j - 1) * sizeof(c->cand[0]));
+        k--;
     }
 }
 
@@ -1848,6 +1887,7 @@ amb_core_free(struct amb_core *c)
     free(c->acts);
     free(c->snap);
     free(c->spec);
+    free(c->cand);
     free(c);
 }
 
