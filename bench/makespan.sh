@@ -1,9 +1,10 @@
 #!/bin/bash
 # Many machines: makespan against the ideal, with and without speculative
 # backups.  bench/makespan.sh [BUILD]
-#   env: RUNS=2 (alternating runs per mode of the real part)
+#   env: RUNS=3 (alternating runs per mode of the real part)
 #        FRAMES=288 SIZE=1600x900 SET=24 (the real job and its set size)
 #        FAST=50000 SLOW=12500 (cgroup CPU quotas, us per 100 ms period)
+#        KEEP=1 keeps the runs' logs (the directory is printed)
 # 1. One set of SET real frames rendered by the node pipeline
 #    (render_bench): its wall time is the per-set time of the simulation.
 # 2. bench/makespan drives the real ambassador core with K = 2..64 virtual
@@ -19,7 +20,7 @@
 #    processes are removed on every exit path.
 set -u
 BUILD=${1:-build}
-RUNS=${RUNS:-2}
+RUNS=${RUNS:-3}
 FRAMES=${FRAMES:-288}
 SIZE=${SIZE:-1600x900}
 SET=${SET:-24}
@@ -36,7 +37,7 @@ cleanup() {
     for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
     # Deepest first: the job cgroups, then their parent.
     for ((i = ${#cgs[@]} - 1; i >= 0; i--)); do rmdir "${cgs[$i]}" 2>/dev/null; done
-    rm -rf "$tmp"
+    if [ -n "${KEEP:-}" ]; then echo "logs kept in $tmp"; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -184,4 +185,11 @@ for run in "${runs[@]}"; do
     printf '%-8s %8s %8.2fs %8.2fs %7.3f  %s\n' "$run" "${run##*-b}" \
         "$(calc "$span / 1000")" "$(calc "$ideal / 1000")" \
         "$(calc "$span / $ideal")" "$bk"
+    echo "${run##*-b} $(calc "$span / $ideal")" >>"$tmp/ratios"
+done
+for mode in 1 0; do
+    printf 'backups %s: median ratio %s over %s runs\n' "$mode" \
+        "$(awk -v m="$mode" '$1 == m {print $2}' "$tmp/ratios" 2>/dev/null |
+            sort -n | awk '{a[NR]=$1} END {print NR ? a[int((NR+1)/2)] : "-"}')" \
+        "$(awk -v m="$mode" '$1 == m' "$tmp/ratios" 2>/dev/null | wc -l)"
 done

@@ -1323,17 +1323,23 @@ core_backup(struct amb_core *c, struct core_node *n, uint32_t set)
     core_send(c, n->session, AMB_MSG_ASSIGN, set, epoch, 0, NULL);
 }
 
-/* When the attempt at set is expected to end: at its own pace when its
- * node reported progress, else after its holder's mean set time; one
- * already past that is assumed halfway (its node is slower than known). */
+/* When the attempt at set is expected to end: after its holder's own
+ * mean set time when it has one and is within it; else at its pace as far
+ * as its node reported progress (an encoder's lookahead makes early
+ * progress optimistic, so the node's own mean comes first); else after the
+ * farm's mean; one already past that is assumed halfway (its node is
+ * slower than known). */
 static uint64_t
 core_expected_end(const struct amb_core *c, uint32_t set,
                   const struct set_info *s)
 {
+    const struct core_node *h = core_node_find(c, s->holder);
     uint64_t start = c->started[set], p = c->progress[set], first, count;
     uint64_t elapsed = c->now > start ? c->now - start : 0;
-    uint64_t mean = core_set_ms(c, core_node_find(c, s->holder));
+    uint64_t mean = core_set_ms(c, h);
     job_set_range(c->job, set, &first, &count);
+    if (h != NULL && h->timed > 0 && elapsed < mean)
+        return start + mean;
     if (p > 0 && p < count)
         return start + elapsed * count / p;
     if (elapsed < mean)
