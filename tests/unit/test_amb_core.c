@@ -2394,6 +2394,31 @@ test_backup_only_for_idle_node_with_nothing_available(void **state)
     expect_stat(amb_core_stats(f->core)->backups, 1, "backups");
 }
 
+/* Nodes of one speed: the last set, just started on n1, gets no backup
+ * from idle n2 (it would not finish sooner); once it is well past n1's
+ * own mean set time, it does. */
+static void
+test_backup_only_when_sooner(void **state)
+{
+    struct fix *f = *state;
+    uint64_t t = T0 + TICK_MS, start;
+
+    start_with_node(f, 3, 1); /* n1: set 0 */
+    connect_node(f, S2, "n2", 1, t += TICK_MS);
+    pulse(f, t += TICK_MS); /* n2: set 1 */
+    count_set(f, S1, "n1", 0, 1, t += SET_MS);
+    pulse(f, start = t += TICK_MS); /* n1: set 2 */
+    expect_send(f, S1, AMB_MSG_ASSIGN, 2, "n1 takes the last set");
+    count_set(f, S2, "n2", 1, 1, t += TICK_MS);
+    pulse(f, t += TICK_MS);
+    expect_no_act(f, ACT_SEND, AMB_MSG_ASSIGN, NO_SET, 0,
+                  "n1 ends set 2 before n2 could");
+    pulse(f, t = start + SET_MS / 2);
+    expect_no_act(f, ACT_SEND, AMB_MSG_ASSIGN, NO_SET, 0, "halfway");
+    pulse(f, t = start + 3 * SET_MS);
+    expect_send(f, S2, AMB_MSG_ASSIGN, 2, "overdue on n1");
+}
+
 static void
 test_no_backup_with_backups_zero(void **state)
 {
@@ -2611,6 +2636,7 @@ main(void)
         T(test_cancel_stops_job_before_concat),
         T(test_cancel_refused_once_concat_began),
         T(test_backup_only_for_idle_node_with_nothing_available),
+        T(test_backup_only_when_sooner),
         T(test_no_backup_with_backups_zero),
         T(test_backup_original_wins),
         T(test_backup_wins),
