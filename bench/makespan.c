@@ -11,7 +11,8 @@
  * render (bench/makespan.sh times render_bench on a set of real frames);
  * CONCAT_MS the final concat's. Each node has one slot (a machine renders
  * one set at a time on all its cores), renews its lease, reports progress
- * every heartbeat, and renders a set in SET_MS / its speed. Scenarios:
+ * every heartbeat, and renders a set in SET_MS / its speed; the loop
+ * ticks after every turn, as ambassador.c's does. Scenarios:
  * all nodes equal; one node 4x slower; one node that dies halfway through
  * the ideal makespan, mid-set. For K = 2..64 and a job of SETS_PER_NODE x
  * K sets it prints the ideal (the work over the farm's capacity: K - 0.75
@@ -260,11 +261,11 @@ mk_periodic(struct mk *m)
         }
         m->next_hb += MK_HB_MS;
     }
-    if (m->now >= m->next_tick) {
-        mk_ev(&ev, EV_TICK, 0);
-        mk_step(m, &ev);
-        m->next_tick += AMB_CORE_TICK_MS;
-    }
+    /* As the loop turns (ambassador.c, amb_turn): the events that came,
+     * then a tick; a turn waits a tick at most for an event. */
+    mk_ev(&ev, EV_TICK, 0);
+    mk_step(m, &ev);
+    m->next_tick = m->now + AMB_CORE_TICK_MS;
 }
 
 static uint64_t
