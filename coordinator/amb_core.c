@@ -351,6 +351,16 @@ core_after_failure(struct amb_core *c, uint32_t set)
         core_fail_job(c, set);
 }
 
+/* What became of a set whose attempt ended, for the log: a backup's
+ * other attempt may still hold it. */
+static const char *
+core_left_to(const struct amb_core *c, uint32_t set)
+{
+    return set_table_get(c->sets, set)->status == SET_PROCESSING
+               ? "its other attempt carries on"
+               : "Available again";
+}
+
 /* Take the attempt at epoch back from node (with a backup running, the
  * other attempt keeps the set). */
 static void
@@ -367,9 +377,7 @@ core_reclaim_epoch(struct amb_core *c, uint32_t set, uint64_t epoch,
     core_log(c, AMB_LOG_INFO, 0,
              "job %s set %u epoch %llu: reclaimed from node %s (%s); %s",
              c->job->id, set, (unsigned long long)epoch, node, why,
-             set_table_get(c->sets, set)->status == SET_PROCESSING
-                 ? "its other attempt carries on"
-                 : "Available again");
+             core_left_to(c, set));
     core_after_failure(c, set);
 }
 
@@ -1057,9 +1065,9 @@ core_on_checked(struct amb_core *c, const struct amb_event *ev)
             c->st.rejected_results++;
             core_log(c, AMB_LOG_WARN, 0,
                      "job %s set %u epoch %llu: result from node %s "
-                     "rejected: %s; Available again",
+                     "rejected: %s; %s",
                      c->job->id, k->r.set, (unsigned long long)k->r.epoch, name,
-                     k->text);
+                     k->text, core_left_to(c, k->r.set));
             core_after_failure(c, k->r.set);
         }
         core_send_result(c, ev->session, k->r.set, k->r.epoch, 0, k->text);
@@ -1159,10 +1167,9 @@ core_on_fail(struct amb_core *c, struct core_node *node,
     }
     core_record_set(c, JREC_FAIL, f->set, f->epoch, node->name, f->text);
     core_log(c, AMB_LOG_WARN, 0,
-             "job %s set %u epoch %llu: failed on node %s: %s; Available "
-             "again",
-             c->job->id, f->set, (unsigned long long)f->epoch, node->name,
-             f->text);
+             "job %s set %u epoch %llu: failed on node %s: %s; %s", c->job->id,
+             f->set, (unsigned long long)f->epoch, node->name, f->text,
+             core_left_to(c, f->set));
     core_after_failure(c, f->set);
 }
 
