@@ -81,7 +81,10 @@
  * Checked after every event: the running job's epochs stay in its range
  * [epoch_base, epoch_base + 2^JOB_EPOCH_SHIFT) and never decrease, across
  * a restart too; D is reached at most once and never left; the core's own
- * FF_ASSERTs. At each accept: the set was being checked at that epoch,
+ * FF_ASSERTs. Speculative backups (amb_core.h) run as the core decides:
+ * an assignment of a set already in B is its backup, and either attempt
+ * may be the one counted. At each accept: the set was being checked at
+ * that epoch (its first attempt's or its backup's),
  * inside the job's range, and the file checked is in the running job's
  * tree and was rendered for exactly that assignment of that job (truth
  * kept outside the core, per job). A check that passed is counted. A job
