@@ -2433,50 +2433,45 @@ test_no_backup_with_backups_zero(void **state)
     expect_stat(amb_core_stats(f->core)->backups, 0, "backups");
 }
 
-/* The first attempt counted: the backup is cancelled, its late done is
- * stale (file removed, nothing counted twice). */
+/* One attempt is counted (win: session, node, epoch), the other is
+ * cancelled; the loser's late done is stale (no check, its file removed,
+ * answered), and the set is counted once at the winner's epoch. */
 static void
-test_backup_original_wins(void **state)
+backup_race(struct fix *f, uint64_t t, uint64_t win, const char *win_name,
+            uint64_t win_epoch, uint64_t lose, const char *lose_name,
+            uint64_t lose_epoch, uint64_t won)
 {
-    struct fix *f = *state;
-    uint64_t t = backup_made(f);
     const struct amb_act *a;
 
-    count_set(f, S1, "n1", 0, 1, t += TICK_MS);
-    a = expect_send(f, S2, AMB_MSG_CANCEL, 0, "the backup lost");
-    assert_int_equal(a->u.send.epoch, 2);
-    expect_set(f, 0, SET_COUNTED, 1, 0);
-    done(f, S2, "n2", 0, 2, t += TICK_MS);
+    count_set(f, win, win_name, 0, win_epoch, t += TICK_MS);
+    a = expect_send(f, lose, AMB_MSG_CANCEL, 0, "the loser cancelled");
+    assert_int_equal(a->u.send.epoch, lose_epoch);
+    expect_set(f, 0, SET_COUNTED, win_epoch, 0);
+    expect_stat(amb_core_stats(f->core)->backups_won, won, "backups won");
+    done(f, lose, lose_name, 0, lose_epoch, t += TICK_MS);
     expect_no_act(f, ACT_CHECK, ANY, NO_SET, 0, "the loser's late done");
-    expect_act(f, ACT_REMOVE, ANY, NO_SET, S2, "its file removed");
-    a = expect_send(f, S2, AMB_MSG_RESULT, 0, "answered");
+    expect_no_act(f, ACT_RECORD, JREC_ACCEPT, NO_SET, 0, "counted once");
+    expect_act(f, ACT_REMOVE, ANY, NO_SET, lose, "its file removed");
+    a = expect_send(f, lose, AMB_MSG_RESULT, 0, "answered");
     assert_int_equal(a->u.send.ok, 0);
-    expect_set(f, 0, SET_COUNTED, 1, 0);
+    expect_set(f, 0, SET_COUNTED, win_epoch, 0);
     expect_stat(amb_core_stats(f->core)->counted, 3, "counted");
-    expect_stat(amb_core_stats(f->core)->backups_won, 0, "backups won");
     pulse(f, t += TICK_MS);
     expect_act(f, ACT_CONCAT, ANY, NO_SET, 0, "all counted once");
 }
 
-/* The backup counted: n1 is cancelled; its late done is stale. */
+static void
+test_backup_original_wins(void **state)
+{
+    struct fix *f = *state;
+    backup_race(f, backup_made(f), S1, "n1", 1, S2, "n2", 2, 0);
+}
+
 static void
 test_backup_wins(void **state)
 {
     struct fix *f = *state;
-    uint64_t t = backup_made(f);
-    const struct amb_act *a;
-
-    count_set(f, S2, "n2", 0, 2, t += TICK_MS);
-    a = expect_send(f, S1, AMB_MSG_CANCEL, 0, "the first attempt lost");
-    assert_int_equal(a->u.send.epoch, 1);
-    expect_set(f, 0, SET_COUNTED, 2, 0);
-    expect_stat(amb_core_stats(f->core)->backups_won, 1, "backups won");
-    done(f, S1, "n1", 0, 1, t += TICK_MS);
-    expect_no_act(f, ACT_CHECK, ANY, NO_SET, 0, "the loser's late done");
-    expect_no_act(f, ACT_RECORD, JREC_ACCEPT, NO_SET, 0, "counted once");
-    expect_act(f, ACT_REMOVE, ANY, NO_SET, S1, "its file removed");
-    expect_set(f, 0, SET_COUNTED, 2, 0);
-    expect_stat(amb_core_stats(f->core)->counted, 3, "counted");
+    backup_race(f, backup_made(f), S2, "n2", 2, S1, "n1", 1, 1);
 }
 
 /* A done of one attempt while the other's is being checked: that one
