@@ -33,14 +33,25 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/framefarm-makespan-XXXXXX")
 pids=()
 cgs=()
 cleanup() {
+    trap - EXIT INT TERM
     for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
     for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-    # Deepest first: the job cgroups, then their parent.
-    for ((i = ${#cgs[@]} - 1; i >= 0; i--)); do rmdir "${cgs[$i]}" 2>/dev/null; done
+    # Deepest first: the job cgroups, then their parent. What is still in
+    # one was started by this script (each process joined its cgroup
+    # itself): it is ended by its id before the cgroup goes.
+    for ((i = ${#cgs[@]} - 1; i >= 0; i--)); do
+        for _ in 1 2 3 4 5 6 7 8 9 10; do
+            left=$(cat "${cgs[$i]}/cgroup.procs" 2>/dev/null)
+            [ -z "$left" ] && break
+            for p in $left; do kill -9 "$p" 2>/dev/null; done
+            sleep 0.1
+        done
+        rmdir "${cgs[$i]}" 2>/dev/null || echo "makespan.sh: could not remove ${cgs[$i]}" >&2
+    done
     if [ -n "${KEEP:-}" ]; then echo "logs kept in $tmp"; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'cleanup; exit 130' INT TERM
 . "$top/bench/lib.sh"
 calc() { awk "BEGIN {printf \"%.3f\", $1}"; }
 
@@ -99,11 +110,9 @@ cg_new() {
 }
 cg_new amb max && cg_new n0 "$FAST" && cg_new n1 "$FAST" && cg_new n2 "$SLOW" ||
     { echo "skipped: cannot write the CPU quotas"; exit 0; }
-# cg_exec NAME CMD...: CMD runs in the cgroup from its first instruction.
-cg_exec() {
-    local cg=$parent/$1; shift
-    sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$cg" "$@"
-}
+# A command run as  sh -c "$CG_EXEC" CGROUP CMD...  joins CGROUP, then
+# becomes CMD (same pid): in the cgroup from its first instruction.
+CG_EXEC='echo $$ >"$0/cgroup.procs" && exec "$@"'
 
 "$BIN/framefarm" sample -o "$tmp/job.zip" --frames "$FRAMES" --size "$SIZE" >/dev/null
 nsets=$(( (FRAMES + SET - 1) / SET ))
@@ -112,7 +121,7 @@ nsets=$(( (FRAMES + SET - 1) / SET ))
 run_one() {
     local d=$tmp/$2 port coord
     mkdir -p "$d/share"
-    cg_exec amb "$BIN/framefarm-coordinator" --share "$d/share" \
+    sh -c "$CG_EXEC" "$parent/amb" "$BIN/framefarm-coordinator" --share "$d/share" \
         --input "$tmp/job.zip" --output "$d/out.mp4" --listen 127.0.0.1:0 \
         --http off --set-size "$SET" --backups "$1" >"$d/out" 2>"$d/log" &
     coord=$!
@@ -120,7 +129,7 @@ run_one() {
     waitfor "$d/out" '^listening'
     port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$d/out")
     for n in n0 n1 n2; do
-        cg_exec "$n" "$BIN/framefarm-node" --coordinator "127.0.0.1:$port" \
+        sh -c "$CG_EXEC" "$parent/$n" "$BIN/framefarm-node" --coordinator "127.0.0.1:$port" \
             --share "$d/share" --name "$n" 2>"$d/$n.log" &
         pids+=("$!")
     done
