@@ -2581,6 +2581,43 @@ test_backup_replays(void **state)
     jrec_state_fini(&st);
 }
 
+/* A new ambassador on a snapshot with a backup running: the backup is
+ * dropped at its first tick (journaled, replayable), the first attempt
+ * waits for its node, which reattaches it; its result counts once. */
+static void
+test_backup_after_restart(void **state)
+{
+    struct fix *f = *state;
+    uint64_t t = backup_made(f);
+    const struct lease_held held = {.set = 0, .epoch = 1};
+    const struct jrec *snap, *rec;
+    struct jrec_state st;
+    struct amb_core *next;
+    size_t n;
+
+    snap = amb_core_snapshot(f->core, &n);
+    memset(&st, 0, sizeof(st));
+    for (size_t i = 0; i < n; i++)
+        replay_one(&st, &snap[i]);
+    next = amb_core_new(&f->cfg, &f->job, &st, t += TICK_MS);
+    assert_non_null(next);
+    jrec_state_fini(&st);
+    amb_core_free(f->core);
+    f->core = next;
+    share(f, t += TICK_MS, 1, GEN);
+    tick(f, t += TICK_MS);
+    rec = expect_rec(f, JREC_RECLAIM, 0, "the backup dropped");
+    assert_int_equal(rec->epoch, 2);
+    assert_string_equal(rec->node, "n2");
+    expect_set(f, 0, SET_PROCESSING, 1, JREC_SESSION);
+    assert_string_equal(set_of(f, 0)->alt_name, "");
+    accepted(f, S1 + 10, t += TICK_MS);
+    hello(f, S1 + 10, "n1", 1, &held, 1, t);
+    expect_set(f, 0, SET_PROCESSING, 1, S1 + 10);
+    count_set(f, S1 + 10, "n1", 0, 1, t += TICK_MS);
+    expect_set(f, 0, SET_COUNTED, 1, 0);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, fix_setup, fix_teardown)
 
 int
@@ -2641,6 +2678,7 @@ main(void)
         T(test_backup_failing_leaves_original),
         T(test_backup_dropped_when_its_session_ends),
         T(test_backup_replays),
+        T(test_backup_after_restart),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
