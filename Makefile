@@ -152,7 +152,8 @@ $(SIM_BINS): $(BUILD)/tests/%: $(BUILD)/obj/tests/sim/%.o $(LIBCOORD) \
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_ALL)
 
-$(BENCH_BINS): $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBMEDIA) $(LIBCOMMON)
+$(BENCH_BINS): $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBCOORD) $(LIBMEDIA) \
+		$(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_ALL)
 

@@ -35,6 +35,8 @@
 #define CORE_NOSPACE_POLLS 30
 #define CORE_NOSPACE_MARGIN (1ull << 20)
 #define CORE_NOSPACE_RESULTS 2
+/* A node's mean set time weighs its last this many counted sets most. */
+#define CORE_SPEED_WINDOW 8
 
 struct core_node {
     uint64_t session;
@@ -48,7 +50,25 @@ struct core_node {
     uint64_t counted;
     struct core_peer *known; /* its name's entry (after hello) */
     int drained;             /* no new work (its name's, by request) */
+    uint64_t set_ms;         /* its mean set time (counted sets) */
+    uint32_t timed;          /* sets in that mean, up to CORE_SPEED_WINDOW */
     struct core_node *next;
+};
+
+/* A speculative backup running (set, epoch, session), or the attempt that
+ * lost the race and was cancelled (loser): its late done is stale, but no
+ * fault of its node's. */
+struct core_spec {
+    uint32_t set;
+    uint64_t epoch, session;
+    uint64_t started;
+    int loser;
+};
+
+/* A set that may get a backup, and when its attempt is expected to end. */
+struct core_cand {
+    uint32_t set;
+    uint64_t end;
 };
 
 /* What the core knows of a node name across its sessions: its lease,
@@ -73,6 +93,13 @@ struct amb_core {
     uint64_t *progress;  /* frames done per set, current attempt */
     char **accepted;     /* rel path of the counted result per set */
     char **accepted_sha; /* its sha256 (hex), or NULL when not recorded */
+    uint64_t *started;   /* when each set's current attempt began */
+    uint32_t *nbackups;  /* backups each set was given */
+    struct core_spec *spec;
+    size_t nspec, capspec;
+    struct core_cand *cand; /* core_dispatch_backups' scratch */
+    size_t capcand;
+    uint64_t set_ms_sum, set_ms_n; /* counted sets' times, all nodes */
     struct vidinfo first_info;
     int have_first_info;
     struct core_node *nodes;
@@ -324,11 +351,22 @@ core_after_failure(struct amb_core *c, uint32_t set)
         core_fail_job(c, set);
 }
 
-static void
-core_reclaim(struct amb_core *c, uint32_t set, const char *node,
-             enum amb_reclaim_why kind, const char *why)
+/* What became of a set whose attempt ended, for the log: a backup's
+ * other attempt may still hold it. */
+static const char *
+core_left_to(const struct amb_core *c, uint32_t set)
 {
-    uint64_t epoch = set_table_get(c->sets, set)->epoch;
+    return set_table_get(c->sets, set)->status == SET_PROCESSING
+               ? "its other attempt carries on"
+               : "Available again";
+}
+
+/* Take the attempt at epoch back from node (with a backup running, the
+ * other attempt keeps the set). */
+static void
+core_reclaim_epoch(struct amb_core *c, uint32_t set, uint64_t epoch,
+                   const char *node, enum amb_reclaim_why kind, const char *why)
+{
     char reason[ERR_MAX];
     snprintf(reason, sizeof(reason), "node %s: %s", node, why);
     if (set_table_reclaim(c->sets, set, epoch, reason) == -1)
@@ -337,10 +375,18 @@ core_reclaim(struct amb_core *c, uint32_t set, const char *node,
     c->acts[c->nacts - 1].u.rec.why = kind;
     c->st.reclaimed++;
     core_log(c, AMB_LOG_INFO, 0,
-             "job %s set %u epoch %llu: reclaimed from node %s (%s); "
-             "Available again",
-             c->job->id, set, (unsigned long long)epoch, node, why);
+             "job %s set %u epoch %llu: reclaimed from node %s (%s); %s",
+             c->job->id, set, (unsigned long long)epoch, node, why,
+             core_left_to(c, set));
     core_after_failure(c, set);
+}
+
+static void
+core_reclaim(struct amb_core *c, uint32_t set, const char *node,
+             enum amb_reclaim_why kind, const char *why)
+{
+    core_reclaim_epoch(c, set, set_table_get(c->sets, set)->epoch, node, kind,
+                       why);
 }
 
 /* ---- node sessions ---- */
@@ -674,6 +720,190 @@ core_check_leases(struct amb_core *c)
     }
 }
 
+/* ---- speculative backups: the table of them ---- */
+
+static struct core_spec *
+core_spec_add(struct amb_core *c, uint32_t set, uint64_t epoch,
+              uint64_t session, int loser)
+{
+    struct core_spec *e;
+    if (c->nspec == c->capspec) {
+        size_t cap = c->capspec ? 2 * c->capspec : CORE_ACTS_MIN;
+        struct core_spec *ns = realloc(c->spec, cap * sizeof(*ns));
+        FF_ASSERT(ns != NULL); /* out of memory: nothing safe to do */
+        c->spec = ns;
+        c->capspec = cap;
+    }
+    e = &c->spec[c->nspec++];
+    e->set = set;
+    e->epoch = epoch;
+    e->session = session;
+    e->started = c->now;
+    e->loser = loser;
+    return e;
+}
+
+/* The entry for (set, epoch), or NULL. */
+static struct core_spec *
+core_spec_find(struct amb_core *c, uint32_t set, uint64_t epoch, int loser)
+{
+    for (size_t i = 0; i < c->nspec; i++)
+        if (c->spec[i].set == set && c->spec[i].epoch == epoch &&
+            c->spec[i].loser == loser)
+            return &c->spec[i];
+    return NULL;
+}
+
+static void
+core_spec_del(struct amb_core *c, struct core_spec *e)
+{
+    *e = c->spec[--c->nspec];
+}
+
+/* The node that runs the attempt of set at epoch (a backup's included). */
+static const char *
+core_attempt_name(const struct set_info *s, uint64_t epoch)
+{
+    if (s->alt_name[0] != '\0' && s->alt_epoch == epoch)
+        return s->alt_name;
+    return s->holder_name;
+}
+
+/* n's mean set time, else the farm's; 0 when no set was timed yet. */
+static uint64_t
+core_set_ms(const struct amb_core *c, const struct core_node *n)
+{
+    if (n != NULL && n->timed > 0)
+        return n->set_ms;
+    return c->set_ms_n > 0 ? c->set_ms_sum / c->set_ms_n : 0;
+}
+
+static void
+core_time_set(struct amb_core *c, struct core_node *n, uint64_t ms)
+{
+    c->set_ms_sum += ms;
+    c->set_ms_n++;
+    if (n == NULL)
+        return;
+    if (n->timed < CORE_SPEED_WINDOW)
+        n->timed++;
+    n->set_ms = (n->set_ms * (n->timed - 1) + ms) / n->timed;
+}
+
+/* A set was counted at epoch: time it, and cancel the attempt that lost
+ * the race, if a backup ran. s as it was before the accept. */
+static void
+core_count_race(struct amb_core *c, const struct set_info *s, uint32_t set,
+                uint64_t epoch, struct core_node *winner)
+{
+    struct core_spec *e = core_spec_find(c, set, epoch, 0);
+    uint64_t started = e != NULL ? e->started : c->started[set];
+    int alt = s->alt_name[0] != '\0', won = alt && s->alt_epoch == epoch;
+    uint64_t lsession = won ? s->holder : s->alt_holder;
+    uint64_t lepoch = won ? s->epoch : s->alt_epoch;
+    struct core_node *loser;
+
+    core_time_set(c, winner, c->now >= started ? c->now - started : 0);
+    if (e != NULL)
+        core_spec_del(c, e);
+    if (!alt)
+        return;
+    if ((e = core_spec_find(c, set, s->alt_epoch, 0)) != NULL)
+        core_spec_del(c, e);
+    if (won)
+        c->st.backups_won++;
+    core_log(c, AMB_LOG_INFO, 0,
+             "job %s set %u: the %s on node %s was counted first; cancelling "
+             "epoch %llu on node %s",
+             c->job->id, set, won ? "backup" : "first attempt",
+             won ? s->alt_name : s->holder_name, (unsigned long long)lepoch,
+             won ? s->holder_name : s->alt_name);
+    core_spec_add(c, set, lepoch, lsession, 1);
+    loser = core_node_find(c, lsession);
+    if (loser != NULL && loser->hello) {
+        nodewatch_release(&loser->w, set, lepoch);
+        /* Its worker stops the render at its next frame: nothing new for
+         * a heartbeat's time, or the assign would find no free slot. */
+        nodewatch_decline(&loser->w, c->now + c->cfg->hb_ms);
+        core_send(c, lsession, AMB_MSG_CANCEL, set, lepoch, 0, NULL);
+    }
+}
+
+/* A done from the attempt that lost the race (cancelled, but it had
+ * finished first) or that lost it while the other was being checked:
+ * stale, its file removed, no fault of its node's. 1 when it was one. */
+static int
+core_race_lost(struct amb_core *c, struct core_node *node,
+               const struct ev_result *res, const char *rel)
+{
+    const struct set_info *s = set_table_get(c->sets, res->set);
+    struct core_spec *e = core_spec_find(c, res->set, res->epoch, 1);
+    struct amb_act *a;
+
+    if (e != NULL) {
+        core_spec_del(c, e);
+    } else if (s->status == SET_PROCESSING &&
+               set_table_holds(c->sets, res->set, node->session, res->epoch) &&
+               !(res->epoch == s->epoch ? s->checking : s->alt_checking)) {
+        /* The other attempt's result is being checked: this one ends. */
+        if (set_table_unassign(c->sets, res->set, res->epoch) == -1)
+            return 0;
+        core_record_set(c, JREC_UNASSIGN, res->set, res->epoch, node->name,
+                        NULL);
+    } else {
+        return 0;
+    }
+    core_log(c, AMB_LOG_INFO, 0,
+             "job %s set %u epoch %llu: node %s lost the race to the other "
+             "attempt; its result removed",
+             c->job->id, res->set, (unsigned long long)res->epoch, node->name);
+    a = core_act(c, ACT_REMOVE, node->session, 0);
+    snprintf(a->u.path, sizeof(a->u.path), "%s", rel);
+    core_send(c, node->session, AMB_MSG_RESULT, res->set, res->epoch, 0,
+              "stale epoch (another attempt was counted first)");
+    return 1;
+}
+
+/* Backups whose node's session ended are dropped (the first attempt still
+ * holds the set), and a first attempt whose session ended leaves the set
+ * to its backup; a backup left alone becomes the set's attempt. */
+static void
+core_check_backups(struct amb_core *c)
+{
+    for (size_t i = 0; c->job != NULL && i < c->nspec;) {
+        struct core_spec *e = &c->spec[i];
+        const struct set_info *s = set_table_get(c->sets, e->set);
+        uint32_t set = e->set;
+        char name[IDENT_MAX + 1];
+        if (e->loser) {
+            i++;
+            continue;
+        }
+        if (!set_table_holds(c->sets, set, e->session, e->epoch)) {
+            core_spec_del(c, e);
+            continue;
+        }
+        if (s->alt_name[0] == '\0' || s->alt_epoch != e->epoch) {
+            c->started[set] = e->started; /* the set's attempt now */
+            core_spec_del(c, e);
+            continue;
+        }
+        if (core_node_find(c, e->session) == NULL && !s->alt_checking) {
+            snprintf(name, sizeof(name), "%s", s->alt_name);
+            core_spec_del(c, e);
+            core_reclaim_epoch(c, set, s->alt_epoch, name, AMB_RECLAIM_DIED,
+                               "its backup's session ended");
+            continue;
+        }
+        if (core_node_find(c, s->holder) == NULL && !s->checking) {
+            snprintf(name, sizeof(name), "%s", s->holder_name);
+            core_reclaim_epoch(c, set, s->epoch, name, AMB_RECLAIM_DIED,
+                               "its session ended");
+        }
+        i++;
+    }
+}
+
 /* ---- results ---- */
 
 static void
@@ -706,15 +936,20 @@ core_on_done(struct amb_core *c, struct core_node *node,
                          "bad result");
         return;
     }
-    /* Only the session that holds the set at this epoch may report it, and
-     * only once. */
-    if (s->holder != node->session ||
+    /* Only the session that holds the set at this epoch (its first
+     * attempt or its backup) may report it, and only once. */
+    if (!set_table_holds(c->sets, res->set, node->session, res->epoch) ||
         set_table_begin_check(c->sets, res->set, res->epoch) == -1) {
         /* A second report of a result already counted or under check must
          * not remove the file being counted. */
-        int dup = (c->accepted[res->set] != NULL &&
-                   strcmp(c->accepted[res->set], rel) == 0) ||
-                  (s->status == SET_PROCESSING && s->epoch == res->epoch);
+        int dup;
+        if (core_race_lost(c, node, res, rel))
+            return;
+        dup = (c->accepted[res->set] != NULL &&
+               strcmp(c->accepted[res->set], rel) == 0) ||
+              (s->status == SET_PROCESSING &&
+               (s->epoch == res->epoch ||
+                (s->alt_name[0] != '\0' && s->alt_epoch == res->epoch)));
         if (dup) {
             c->st.duplicates++;
             core_log(c, AMB_LOG_WARN, 0,
@@ -811,6 +1046,7 @@ core_on_checked(struct amb_core *c, const struct amb_event *ev)
     const struct set_info *s = set_table_get(c->sets, k->r.set);
     struct core_node *node = core_node_find(c, ev->session);
     char name[IDENT_MAX + 1];
+    struct set_info before;
 
     if (s == NULL) {
         /* A check begun for a job that is over (cancelled or failed while
@@ -820,7 +1056,7 @@ core_on_checked(struct amb_core *c, const struct amb_event *ev)
                          "stale epoch (its job is over)");
         return;
     }
-    snprintf(name, sizeof(name), "%s", s->holder_name);
+    snprintf(name, sizeof(name), "%s", core_attempt_name(s, k->r.epoch));
     if (!k->ok) {
         if (set_table_reject(c->sets, k->r.set, k->r.epoch, k->text, NULL) ==
             0) {
@@ -829,14 +1065,15 @@ core_on_checked(struct amb_core *c, const struct amb_event *ev)
             c->st.rejected_results++;
             core_log(c, AMB_LOG_WARN, 0,
                      "job %s set %u epoch %llu: result from node %s "
-                     "rejected: %s; Available again",
+                     "rejected: %s; %s",
                      c->job->id, k->r.set, (unsigned long long)k->r.epoch, name,
-                     k->text);
+                     k->text, core_left_to(c, k->r.set));
             core_after_failure(c, k->r.set);
         }
         core_send_result(c, ev->session, k->r.set, k->r.epoch, 0, k->text);
         return;
     }
+    before = *s;
     if (set_table_accept(c->sets, k->r.set, k->r.epoch) == -1) {
         core_log(c, AMB_LOG_WARN, 0,
                  "job %s set %u epoch %llu: check passed but the set moved "
@@ -848,6 +1085,7 @@ core_on_checked(struct amb_core *c, const struct amb_event *ev)
     core_count(c, k, name);
     if (node != NULL)
         node->counted++;
+    core_count_race(c, &before, k->r.set, k->r.epoch, node);
     /* Say "counted" once the accept is durable, like every other act that
      * others can see: an ambassador stopped before its journal caught up
      * must not have claimed a set its successor will count. */
@@ -914,10 +1152,10 @@ core_on_fail(struct amb_core *c, struct core_node *node,
         const struct set_info *si = set_table_get(c->sets, f->set);
         /* Offered nothing while the share may still be failing it. */
         nodewatch_decline(&node->w, c->now + c->cfg->share_suspect_ms);
-        if (si != NULL && si->status == SET_PROCESSING &&
-            si->epoch == f->epoch && si->holder == node->session &&
-            !si->checking)
-            core_reclaim(c, f->set, node->name, AMB_RECLAIM_SHARE, f->text);
+        if (si != NULL &&
+            set_table_holds(c->sets, f->set, node->session, f->epoch))
+            core_reclaim_epoch(c, f->set, f->epoch, node->name,
+                               AMB_RECLAIM_SHARE, f->text);
         return;
     }
     nodewatch_outcome(&node->w, false, c->now, "the node failed a set");
@@ -929,10 +1167,9 @@ core_on_fail(struct amb_core *c, struct core_node *node,
     }
     core_record_set(c, JREC_FAIL, f->set, f->epoch, node->name, f->text);
     core_log(c, AMB_LOG_WARN, 0,
-             "job %s set %u epoch %llu: failed on node %s: %s; Available "
-             "again",
-             c->job->id, f->set, (unsigned long long)f->epoch, node->name,
-             f->text);
+             "job %s set %u epoch %llu: failed on node %s: %s; %s", c->job->id,
+             f->set, (unsigned long long)f->epoch, node->name, f->text,
+             core_left_to(c, f->set));
     core_after_failure(c, f->set);
 }
 
@@ -1062,11 +1299,125 @@ core_assign(struct amb_core *c, struct core_node *n, uint32_t set)
     r = nodewatch_hold(&n->w, set, epoch);
     FF_ASSERT(r == 0); /* nodewatch_can_take saw a free slot */
     c->progress[set] = 0;
+    c->started[set] = c->now;
     c->st.assigned++;
     core_log(c, AMB_LOG_INFO, 0,
              "job %s set %u epoch %llu: assigned to node %s", c->job->id, set,
              (unsigned long long)epoch, n->name);
     core_send(c, n->session, AMB_MSG_ASSIGN, set, epoch, 0, NULL);
+}
+
+/* Assign set, in B, to n as well: a speculative backup. */
+static void
+core_backup(struct amb_core *c, struct core_node *n, uint32_t set)
+{
+    const struct set_info *s = set_table_get(c->sets, set);
+    uint64_t epoch, age = c->now - c->started[set];
+    int r = set_table_backup(c->sets, set, n->session, n->name, &epoch);
+    FF_ASSERT(r == 0); /* core_dispatch_backups chose it */
+    core_record_set(c, JREC_ASSIGN, set, epoch, n->name, NULL);
+    r = nodewatch_hold(&n->w, set, epoch);
+    FF_ASSERT(r == 0); /* nodewatch_can_take saw a free slot */
+    core_spec_add(c, set, epoch, n->session, 0);
+    c->nbackups[set]++;
+    c->st.backups++;
+    core_log(c, AMB_LOG_INFO, 0,
+             "job %s set %u epoch %llu: backup assigned to node %s (node %s "
+             "has had it for %llu ms, its sets take %llu ms)",
+             c->job->id, set, (unsigned long long)epoch, n->name,
+             s->holder_name, (unsigned long long)age,
+             (unsigned long long)core_set_ms(c, core_node_find(c, s->holder)));
+    core_send(c, n->session, AMB_MSG_ASSIGN, set, epoch, 0, NULL);
+}
+
+/* When the attempt at set is expected to end: after its holder's own
+ * mean set time when it has one and is within it; else at its pace as far
+ * as its node reported progress (an encoder's lookahead makes early
+ * progress optimistic, so the node's own mean comes first); else after the
+ * farm's mean; one already past that is assumed halfway (its node is
+ * slower than known). */
+static uint64_t
+core_expected_end(const struct amb_core *c, uint32_t set,
+                  const struct set_info *s)
+{
+    const struct core_node *h = core_node_find(c, s->holder);
+    uint64_t start = c->started[set], p = c->progress[set], first, count;
+    uint64_t elapsed = c->now > start ? c->now - start : 0;
+    uint64_t mean = core_set_ms(c, h);
+    job_set_range(c->job, set, &first, &count);
+    if (h != NULL && h->timed > 0 && elapsed < mean)
+        return start + mean;
+    if (p > 0 && p < count)
+        return start + elapsed * count / p;
+    if (elapsed < mean)
+        return start + mean;
+    return start + 2 * elapsed;
+}
+
+/* Nothing is left to hand out: an idle node takes a backup of the set in
+ * B expected to finish last (core_expected_end), when it is expected to
+ * finish it sooner. Needs a set timed first. */
+static int
+core_idle(const struct amb_core *c, const struct core_node *n)
+{
+    return n->hello && !n->drained && n->w.nheld == 0 &&
+           nodewatch_can_take(&n->w, c->now);
+}
+
+static int
+core_cand_later(const void *a, const void *b)
+{
+    const struct core_cand *x = a, *y = b;
+    return x->end < y->end ? 1 : x->end > y->end ? -1 : 0;
+}
+
+static void
+core_dispatch_backups(struct amb_core *c)
+{
+    const struct core_node *idle = NULL;
+    size_t k = 0;
+
+    if (c->cfg->backups == 0 || c->set_ms_n == 0)
+        return;
+    for (idle = c->nodes; idle != NULL && !core_idle(c, idle);)
+        idle = idle->next;
+    if (idle == NULL)
+        return; /* nobody to take one: no scan */
+    /* The sets that may get a backup, latest expected end first (one
+     * pass over the table; at most the farm's slots of them). */
+    for (uint32_t i = 0; i < c->job->nsets; i++) {
+        const struct set_info *s = set_table_get(c->sets, i);
+        if (s->status != SET_PROCESSING || s->checking ||
+            s->alt_name[0] != '\0' || c->nbackups[i] >= c->cfg->backups)
+            continue;
+        if (k == c->capcand) {
+            size_t cap = c->capcand ? 2 * c->capcand : CORE_ACTS_MIN;
+            struct core_cand *nc = realloc(c->cand, cap * sizeof(*nc));
+            FF_ASSERT(nc != NULL); /* out of memory: nothing safe to do */
+            c->cand = nc;
+            c->capcand = cap;
+        }
+        c->cand[k].set = i;
+        c->cand[k++].end = core_expected_end(c, i, s);
+    }
+    qsort(c->cand, k, sizeof(c->cand[0]), core_cand_later);
+    for (struct core_node *n = c->nodes; n != NULL && k > 0; n = n->next) {
+        uint64_t mine = c->now + core_set_ms(c, n);
+        size_t j;
+        if (!core_idle(c, n))
+            continue;
+        for (j = 0; j < k && c->cand[j].end > mine; j++) {
+            const struct set_info *s = set_table_get(c->sets, c->cand[j].set);
+            if (strcmp(s->holder_name, n->name) != 0 &&
+                !core_failed_on(c, c->cand[j].set, n->name))
+                break;
+        }
+        if (j == k || c->cand[j].end <= mine || !nodewatch_take(&n->w, c->now))
+            continue;
+        core_backup(c, n, c->cand[j].set);
+        memmove(&c->cand[j], &c->cand[j + 1], (k - j - 1) * sizeof(c->cand[0]));
+        k--;
+    }
 }
 
 /* Give free sets to the nodes whose breakers allow, one a round, round
@@ -1085,8 +1436,10 @@ core_dispatch(struct amb_core *c)
             if (!n->hello || n->drained || !nodewatch_can_take(&n->w, c->now))
                 continue;
             set = set_table_pick(c->sets, n->name);
-            if (set < 0)
+            if (set < 0) {
+                core_dispatch_backups(c);
                 return;
+            }
             /* A set that failed on this node goes to another node when one
              * that has not failed it is connected and able to work; back
              * to this one when every such node has failed it (the failure
@@ -1122,6 +1475,7 @@ static void
 core_on_tick(struct amb_core *c)
 {
     core_check_share(c);
+    core_check_backups(c);
     core_check_orphans(c);
     core_check_leases(c);
     core_dispatch(c);
@@ -1332,7 +1686,8 @@ core_job_install(struct amb_core *c, const struct job *job,
 {
     struct set_table *sets;
     char **accepted, **accepted_sha;
-    uint64_t *progress;
+    uint64_t *progress, *started;
+    uint32_t *nbackups;
 
     FF_ASSERT(c->job == NULL);
     if (restored != NULL && restored->sets != NULL) {
@@ -1349,8 +1704,10 @@ core_job_install(struct amb_core *c, const struct job *job,
         accepted_sha = calloc(job->nsets, sizeof(*accepted_sha));
     }
     progress = calloc(job->nsets, sizeof(*progress));
+    started = calloc(job->nsets, sizeof(*started));
+    nbackups = calloc(job->nsets, sizeof(*nbackups));
     if (sets == NULL || progress == NULL || accepted == NULL ||
-        accepted_sha == NULL) {
+        accepted_sha == NULL || started == NULL || nbackups == NULL) {
         for (uint32_t i = 0; i < job->nsets; i++) {
             if (accepted != NULL)
                 free(accepted[i]);
@@ -1360,6 +1717,8 @@ core_job_install(struct amb_core *c, const struct job *job,
         free(accepted);
         free(accepted_sha);
         free(progress);
+        free(started);
+        free(nbackups);
         set_table_free(sets);
         return -1;
     }
@@ -1369,6 +1728,10 @@ core_job_install(struct amb_core *c, const struct job *job,
     c->accepted = accepted;
     c->accepted_sha = accepted_sha;
     c->progress = progress;
+    c->started = started;
+    c->nbackups = nbackups;
+    c->nspec = 0;
+    c->set_ms_sum = c->set_ms_n = 0;
     c->have_first_info = 0;
     c->max_result = 0;
     c->concat_started = 0;
@@ -1386,6 +1749,13 @@ core_job_install(struct amb_core *c, const struct job *job,
         struct core_peer *p;
         if (si->status != SET_PROCESSING)
             continue;
+        c->started[i] = c->now;
+        if (si->alt_name[0] != '\0') {
+            /* Its backup: dropped at the first tick unless its node is
+             * back by then (core_check_backups). */
+            core_spec_add(c, i, si->alt_epoch, si->alt_holder, 0);
+            c->nbackups[i]++;
+        }
         p = core_peer_get(c, si->holder_name);
         if (!p->lv.connected)
             liveness_lost(&p->lv, false, c->now);
@@ -1405,9 +1775,13 @@ core_job_drop(struct amb_core *c)
     free(c->accepted);
     free(c->accepted_sha);
     free(c->progress);
+    free(c->started);
+    free(c->nbackups);
     set_table_free(c->sets);
     c->accepted = c->accepted_sha = NULL;
-    c->progress = NULL;
+    c->progress = c->started = NULL;
+    c->nbackups = NULL;
+    c->nspec = 0;
     c->sets = NULL;
     c->job = NULL;
 }
@@ -1437,6 +1811,23 @@ amb_core_start_job(struct amb_core *c, const struct job *job,
     return core_job_install(c, job, restored);
 }
 
+/* The job ends: its backups still running are dropped by their nodes. */
+static void
+core_cancel_backups(struct amb_core *c)
+{
+    for (size_t i = 0; i < c->nspec; i++) {
+        const struct core_spec *e = &c->spec[i];
+        const struct set_info *s = set_table_get(c->sets, e->set);
+        struct core_node *n = core_node_find(c, e->session);
+        if (e->loser || n == NULL || !n->hello ||
+            !set_table_holds(c->sets, e->set, e->session, e->epoch) ||
+            s->alt_epoch != e->epoch || s->alt_checking)
+            continue; /* not its backup any more, or under check */
+        nodewatch_release(&n->w, e->set, e->epoch);
+        core_send(c, e->session, AMB_MSG_CANCEL, e->set, e->epoch, 0, NULL);
+    }
+}
+
 const struct amb_act *
 amb_core_end_job(struct amb_core *c, uint64_t now_ms, size_t *n)
 {
@@ -1461,6 +1852,7 @@ amb_core_end_job(struct amb_core *c, uint64_t now_ms, size_t *n)
              * (else it never gets work again). */
             breaker_release_probe(&node->w.br);
         }
+        core_cancel_backups(c);
         core_job_drop(c);
     }
     *n = c->nacts;
@@ -1507,6 +1899,8 @@ amb_core_free(struct amb_core *c)
     core_job_drop(c);
     free(c->acts);
     free(c->snap);
+    free(c->spec);
+    free(c->cand);
     free(c);
 }
 

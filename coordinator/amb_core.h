@@ -9,6 +9,15 @@
  * reclaimed set is Available again, when the job stops and when the
  * final concat starts.
  *
+ * Speculative backups (cfg->backups per set; 0: none): when no set is
+ * Available and a node is idle, the set in B expected to finish last (its
+ * start plus its holder's mean set time, measured from its counted sets)
+ * is assigned to that node too, at a new epoch, when the idle node is
+ * expected to finish it sooner. Both attempts are valid (sets.h); the
+ * first result counted wins and the other attempt is cancelled; a late
+ * done of it is stale. A backup whose session ends is dropped (reclaimed)
+ * at the next tick: the first attempt still holds the set.
+ *
  * One entry point: amb_core_step takes an event (events.h) and now_ms and
  * returns actions for the loop to carry out: messages to node threads,
  * journal records, checks and removals for the checker, the concat, log
@@ -52,6 +61,10 @@ struct amb_stats {
     uint64_t fallbacks;
     uint64_t damaged; /* frames of counted sets decoded with a corruption
                          warning */
+    /* Speculative backups: a second attempt at a set in B on an idle node
+     * once nothing is left to hand out; won: counted before the first
+     * attempt (which was then cancelled). */
+    uint64_t backups, backups_won;
     char fallback_encoder[EV_ENCODER_MAX];
     char fallback_why[ERR_MAX];
 };

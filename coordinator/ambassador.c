@@ -876,13 +876,14 @@ amb_job_summary(const struct ambassador *a)
     log_info(
         "job %s: %s; assigned %llu, counted %llu, failures %llu "
         "(reclaimed %llu), results rejected %llu, stale %llu, "
-        "duplicates %llu",
+        "duplicates %llu, backups %llu (won %llu)",
         a->job->id, a->done ? "done" : (a->cancelled ? "CANCELLED" : "FAILED"),
         (unsigned long long)st->assigned, (unsigned long long)st->counted,
         (unsigned long long)st->failures, (unsigned long long)st->reclaimed,
         (unsigned long long)st->rejected_results,
         (unsigned long long)st->stale_results,
-        (unsigned long long)st->duplicates);
+        (unsigned long long)st->duplicates, (unsigned long long)st->backups,
+        (unsigned long long)st->backups_won);
 }
 
 /* The holders of a replayed job's sets: their leases say whether they
@@ -969,7 +970,7 @@ amb_live_node(const struct amb_node_view *v, void *arg)
 static void
 amb_publish(struct ambassador *a, uint64_t now, int force)
 {
-    cJSON *live, *sets, *frames;
+    cJSON *live, *sets, *frames, *backups;
     struct amb_live_nodes ln;
     uint64_t done = 0;
 
@@ -1004,6 +1005,12 @@ amb_publish(struct ambassador *a, uint64_t now, int force)
         if (frames != NULL) {
             json_add_u64(frames, "done", done);
             json_add_u64(frames, "total", a->job->frames->count);
+        }
+        /* Speculative backups so far: ran, and counted first. */
+        backups = cJSON_AddObjectToObject(live, "backups");
+        if (backups != NULL) {
+            json_add_u64(backups, "ran", amb_core_stats(a->core)->backups);
+            json_add_u64(backups, "won", amb_core_stats(a->core)->backups_won);
         }
         if (amb_core_paused(a->core) != NULL)
             cJSON_AddStringToObject(live, "paused", amb_core_paused(a->core));

@@ -38,6 +38,7 @@ config_defaults(struct coord_config *c)
     c->share_min_free_bytes = CONFIG_DEFAULT_SHARE_MIN_FREE_BYTES;
     c->max_failures_per_set = CONFIG_DEFAULT_MAX_FAILURES_PER_SET;
     c->max_reclaims_per_set = CONFIG_DEFAULT_MAX_RECLAIMS_PER_SET;
+    c->backups = CONFIG_DEFAULT_BACKUPS;
 }
 
 static uint64_t
@@ -122,6 +123,7 @@ static const struct config_key {
     {"max_reclaims_per_set",
      offsetof(struct coord_config, max_reclaims_per_set), 1, 1,
      CONFIG_MAX_COUNT},
+    {"backups", offsetof(struct coord_config, backups), 1, 0, CONFIG_MAX_COUNT},
 };
 
 static const struct config_key *

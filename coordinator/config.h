@@ -29,6 +29,7 @@
 /* A set lost with its node (a cable, a crash) says little about the set:
  * it may be lost three times as often as a render may fail. */
 #define CONFIG_DEFAULT_MAX_RECLAIMS_PER_SET 18
+#define CONFIG_DEFAULT_BACKUPS 1
 #define CONFIG_MAX_SLOTS 16
 #define CONFIG_DEFAULT_LEASE_RENEW_MS 2000
 /* Derived from NFS's own timeouts (docs/operations.md, "Timings"): with
@@ -89,6 +90,9 @@ struct coord_config {
                          one-shot job); its epochs start at job_seq <<
                          JOB_EPOCH_SHIFT */
     struct auth_secret secret;
+    /* Speculative backups a set may get at the end of a job (amb_core.h);
+     * 0: none. */
+    uint32_t backups;
 };
 
 void config_defaults(struct coord_config *c);

@@ -65,6 +65,11 @@ jrec_encode(const struct jrec *r)
         json_add_u64(o, "reclaims", r->info.reclaims);
         if (r->info.losses > 0)
             json_add_u64(o, "losses", r->info.losses);
+        /* A backup running, or the highest epoch one was given. */
+        if (r->info.alt_epoch > 0)
+            json_add_u64(o, "alt_epoch", r->info.alt_epoch);
+        if (r->info.alt_name[0] != '\0')
+            cJSON_AddStringToObject(o, "alt_node", r->info.alt_name);
         cJSON_AddStringToObject(o, "why", r->info.last_error);
         fo = cJSON_AddArrayToObject(o, "failed_on");
         for (uint32_t i = 0; fo != NULL && i < r->info.nfailed_on; i++)
@@ -140,6 +145,17 @@ jrec_decode_set(const cJSON *o, struct jrec *r)
             return -1;
         r->info.losses = (uint32_t)v;
     }
+    /* Optional: a speculative backup (sets.h). */
+    if (cJSON_GetObjectItemCaseSensitive(o, "alt_epoch") != NULL &&
+        (json_u64(o, "alt_epoch", JREC_MAX_EPOCH, &r->info.alt_epoch) == -1 ||
+         r->info.alt_epoch <= r->info.epoch))
+        return -1;
+    if (cJSON_GetObjectItemCaseSensitive(o, "alt_node") != NULL &&
+        (r->info.status != SET_PROCESSING || r->info.alt_epoch == 0 ||
+         json_strcpy(o, "alt_node", r->info.alt_name,
+                     sizeof(r->info.alt_name)) == -1 ||
+         r->info.alt_name[0] == '\0'))
+        return -1;
     json_strcpy(o, "why", r->info.last_error, sizeof(r->info.last_error));
     if (!cJSON_IsArray(fo))
         return -1;
@@ -321,8 +337,12 @@ jrec_apply(struct jrec_state *st, const struct jrec *r, char *err,
         return jrec_fail(err, errlen, r, "names no set of this job");
     switch (r->type) {
     case JREC_ASSIGN:
-        if (set_table_assign(st->sets, r->set, JREC_SESSION, r->node, &epoch) ==
-                -1 ||
+        /* An assign of a set in B is its speculative backup. */
+        if ((set_table_get(st->sets, r->set)->status == SET_PROCESSING
+                 ? set_table_backup(st->sets, r->set, JREC_SESSION, r->node,
+                                    &epoch)
+                 : set_table_assign(st->sets, r->set, JREC_SESSION, r->node,
+                                    &epoch)) == -1 ||
             epoch != r->epoch)
             return jrec_fail(err, errlen, r, "does not follow");
         return 0;

@@ -107,6 +107,13 @@ static const struct live_counter {
     {"framefarm_sets_lost_total",
      "Counted results later found missing or changed.",
      offsetof(struct amb_stats, lost)},
+    {"framefarm_backups_total",
+     "Speculative backups: sets assigned a second time to an idle node at "
+     "the end of a job.",
+     offsetof(struct amb_stats, backups)},
+    {"framefarm_backups_won_total",
+     "Backups counted before the first attempt (which was cancelled).",
+     offsetof(struct amb_stats, backups_won)},
     {"framefarm_fallbacks_total",
      "Counted sets encoded on the CPU because the encoder asked for was "
      "unavailable on their node.",

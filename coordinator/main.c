@@ -101,6 +101,8 @@ static const char usage_text[] =
     "  --share-suspect-ms N (5000)  --share-min-free-bytes N (256 MiB)\n"
     "  --max-failures-per-set N (6) --max-reclaims-per-set N (18)\n"
     "  --journal-compact-bytes N (1 MiB)\n"
+    "  --backups N (1)        speculative backups a set may get when nodes\n"
+    "                         go idle at the end of a job (0: none)\n"
     "  --time-scale X         divide every timing by X (tests; 1..1000)\n";
 
 enum {
@@ -161,6 +163,7 @@ static const struct option long_opts[] = {
     {"share-min-free-bytes", required_argument, NULL, OPT_KEY},
     {"max-failures-per-set", required_argument, NULL, OPT_KEY},
     {"max-reclaims-per-set", required_argument, NULL, OPT_KEY},
+    {"backups", required_argument, NULL, OPT_KEY},
     {"journal-compact-bytes", required_argument, NULL, OPT_KEY},
     {"config", required_argument, NULL, OPT_CONFIG},
     {"advertise", required_argument, NULL, OPT_ADVERTISE},

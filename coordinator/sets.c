@@ -96,6 +96,68 @@ set_table_pick(const struct set_table *t, const char *node_name)
     return fallback;
 }
 
+/* The next epoch: above any handed out, the backup's included. */
+static void
+set_bump(struct set_info *s)
+{
+    if (s->alt_epoch > s->epoch)
+        s->epoch = s->alt_epoch;
+    s->epoch++;
+    s->alt_epoch = 0;
+}
+
+static int
+set_has_backup(const struct set_info *s)
+{
+    return s->alt_name[0] != '\0';
+}
+
+/* The set in B with an attempt at epoch, either one; *alt says which. */
+static struct set_info *
+set_table_attempt(struct set_table *t, uint32_t set, uint64_t epoch, int *alt)
+{
+    struct set_info *s;
+    if (set >= t->n)
+        return NULL;
+    s = &t->sets[set];
+    if (s->status != SET_PROCESSING)
+        return NULL;
+    *alt = set_has_backup(s) && s->alt_epoch == epoch;
+    if (!*alt && s->epoch != epoch)
+        return NULL;
+    return s;
+}
+
+/* One of two attempts ended: the other one keeps the set in B. The backup
+ * left alone becomes the attempt, at its (newer) epoch. */
+static void
+set_end_attempt(struct set_info *s, int alt)
+{
+    if (!alt) {
+        s->epoch = s->alt_epoch;
+        s->holder = s->alt_holder;
+        snprintf(s->holder_name, sizeof(s->holder_name), "%s", s->alt_name);
+        s->checking = s->alt_checking;
+        s->alt_epoch = 0;
+    }
+    s->alt_holder = 0;
+    s->alt_name[0] = '\0';
+    s->alt_checking = 0;
+}
+
+static void
+set_note_failure(struct set_info *s, const char *name, const char *reason,
+                 uint32_t *nodes_failed)
+{
+    if (!set_failed_on(s, name) && s->nfailed_on < SETS_MAX_FAILED_NODES)
+        snprintf(s->failed_on[s->nfailed_on++], sizeof(s->failed_on[0]), "%s",
+                 name);
+    s->failures++;
+    snprintf(s->last_error, sizeof(s->last_error), "%s", reason);
+    if (nodes_failed != NULL)
+        *nodes_failed = s->nfailed_on;
+}
+
 static void
 set_table_lower_hint(struct set_table *t, uint32_t set)
 {
@@ -122,7 +184,7 @@ set_table_assign(struct set_table *t, uint32_t set, uint64_t session,
     if (s->status != SET_AVAILABLE && s->status != SET_FAILED)
         return -1;
     s->status = SET_PROCESSING;
-    s->epoch++;
+    set_bump(s);
     s->holder = session;
     snprintf(s->holder_name, sizeof(s->holder_name), "%s", name);
     s->checking = 0;
@@ -154,7 +216,7 @@ set_table_to_failed(struct set_table *t, uint32_t set, struct set_info *s,
         snprintf(s->failed_on[s->nfailed_on++], sizeof(s->failed_on[0]), "%s",
                  s->holder_name);
     s->status = SET_FAILED;
-    s->epoch++;
+    set_bump(s);
     s->holder = 0;
     s->checking = 0;
     s->failures++;
@@ -168,9 +230,16 @@ int
 set_table_fail(struct set_table *t, uint32_t set, uint64_t epoch,
                const char *reason, uint32_t *nodes_failed)
 {
-    struct set_info *s = set_table_current(t, set, epoch);
-    if (s == NULL || s->checking)
+    int alt;
+    struct set_info *s = set_table_attempt(t, set, epoch, &alt);
+    if (s == NULL || (alt ? s->alt_checking : s->checking))
         return -1;
+    if (set_has_backup(s)) {
+        set_note_failure(s, alt ? s->alt_name : s->holder_name, reason,
+                         nodes_failed);
+        set_end_attempt(s, alt);
+        return 0;
+    }
     set_table_to_failed(t, set, s, reason, nodes_failed);
     return 0;
 }
@@ -179,11 +248,18 @@ int
 set_table_reclaim(struct set_table *t, uint32_t set, uint64_t epoch,
                   const char *reason)
 {
-    struct set_info *s = set_table_current(t, set, epoch);
-    if (s == NULL || s->checking)
+    int alt;
+    struct set_info *s = set_table_attempt(t, set, epoch, &alt);
+    if (s == NULL || (alt ? s->alt_checking : s->checking))
         return -1;
+    if (set_has_backup(s)) {
+        s->reclaims++;
+        snprintf(s->last_error, sizeof(s->last_error), "%s", reason);
+        set_end_attempt(s, alt);
+        return 0;
+    }
     s->status = SET_FAILED;
-    s->epoch++;
+    set_bump(s);
     s->holder = 0;
     s->reclaims++;
     snprintf(s->last_error, sizeof(s->last_error), "%s", reason);
@@ -213,6 +289,10 @@ set_table_restore(struct set_table *t, uint32_t set,
     *s = *info;
     s->checking = 0;
     s->holder = s->status == SET_PROCESSING ? session : 0;
+    s->alt_checking = 0;
+    if (s->status != SET_PROCESSING)
+        s->alt_name[0] = '\0';
+    s->alt_holder = set_has_backup(s) ? session : 0;
     if (s->status == SET_COUNTED)
         t->counted++;
     if (s->status == SET_AVAILABLE || s->status == SET_FAILED)
@@ -223,11 +303,17 @@ set_table_restore(struct set_table *t, uint32_t set,
 int
 set_table_unassign(struct set_table *t, uint32_t set, uint64_t epoch)
 {
-    struct set_info *s = set_table_current(t, set, epoch);
-    if (s == NULL || s->checking)
+    int alt;
+    struct set_info *s = set_table_attempt(t, set, epoch, &alt);
+    if (s == NULL || (alt ? s->alt_checking : s->checking))
         return -1;
+    if (set_has_backup(s)) {
+        s->attempts--;
+        set_end_attempt(s, alt);
+        return 0;
+    }
     s->status = SET_AVAILABLE;
-    s->epoch++;
+    set_bump(s);
     s->holder = 0;
     s->attempts--;
     set_table_lower_hint(t, set);
@@ -237,19 +323,33 @@ set_table_unassign(struct set_table *t, uint32_t set, uint64_t epoch)
 int
 set_table_begin_check(struct set_table *t, uint32_t set, uint64_t epoch)
 {
-    struct set_info *s = set_table_current(t, set, epoch);
-    if (s == NULL || s->checking)
+    int alt;
+    struct set_info *s = set_table_attempt(t, set, epoch, &alt);
+    if (s == NULL || s->checking || s->alt_checking)
         return -1;
-    s->checking = 1;
+    if (alt)
+        s->alt_checking = 1;
+    else
+        s->checking = 1;
     return 0;
 }
 
 int
 set_table_accept(struct set_table *t, uint32_t set, uint64_t epoch)
 {
-    struct set_info *s = set_table_current(t, set, epoch);
-    if (s == NULL || !s->checking)
+    int alt;
+    struct set_info *s = set_table_attempt(t, set, epoch, &alt);
+    if (s == NULL || !(alt ? s->alt_checking : s->checking))
         return -1;
+    if (alt) {
+        /* The backup won: the set is counted at its (newer) epoch. */
+        s->epoch = s->alt_epoch;
+        snprintf(s->holder_name, sizeof(s->holder_name), "%s", s->alt_name);
+        s->alt_epoch = 0;
+    }
+    s->alt_holder = 0;
+    s->alt_name[0] = '\0';
+    s->alt_checking = 0;
     s->status = SET_COUNTED;
     s->checking = 0;
     s->holder = 0;
@@ -267,7 +367,7 @@ set_table_lose(struct set_table *t, uint32_t set, uint64_t epoch,
         return -1;
     s = &t->sets[set];
     s->status = SET_FAILED;
-    s->epoch++;
+    set_bump(s);
     s->holder = 0;
     s->checking = 0;
     s->losses++;
@@ -281,9 +381,16 @@ int
 set_table_reject(struct set_table *t, uint32_t set, uint64_t epoch,
                  const char *reason, uint32_t *nodes_failed)
 {
-    struct set_info *s = set_table_current(t, set, epoch);
-    if (s == NULL || !s->checking)
+    int alt;
+    struct set_info *s = set_table_attempt(t, set, epoch, &alt);
+    if (s == NULL || !(alt ? s->alt_checking : s->checking))
         return -1;
+    if (set_has_backup(s)) {
+        set_note_failure(s, alt ? s->alt_name : s->holder_name, reason,
+                         nodes_failed);
+        set_end_attempt(s, alt);
+        return 0;
+    }
     set_table_to_failed(t, set, s, reason, nodes_failed);
     return 0;
 }
@@ -317,8 +424,44 @@ uint64_t
 set_table_max_epoch(const struct set_table *t)
 {
     uint64_t max = 0;
-    for (uint32_t i = 0; i < t->n; i++)
+    for (uint32_t i = 0; i < t->n; i++) {
         if (t->sets[i].epoch > max)
             max = t->sets[i].epoch;
+        if (t->sets[i].alt_epoch > max)
+            max = t->sets[i].alt_epoch;
+    }
     return max;
+}
+
+int
+set_table_backup(struct set_table *t, uint32_t set, uint64_t session,
+                 const char *name, uint64_t *epoch)
+{
+    struct set_info *s;
+    if (set >= t->n || session == 0)
+        return -1;
+    s = &t->sets[set];
+    if (s->status != SET_PROCESSING || s->checking || set_has_backup(s) ||
+        strcmp(s->holder_name, name) == 0)
+        return -1;
+    s->alt_epoch = (s->alt_epoch > s->epoch ? s->alt_epoch : s->epoch) + 1;
+    s->alt_holder = session;
+    snprintf(s->alt_name, sizeof(s->alt_name), "%s", name);
+    s->alt_checking = 0;
+    s->attempts++;
+    *epoch = s->alt_epoch;
+    return 0;
+}
+
+int
+set_table_holds(const struct set_table *t, uint32_t set, uint64_t session,
+                uint64_t epoch)
+{
+    const struct set_info *s = set_table_get(t, set);
+    if (s == NULL || s->status != SET_PROCESSING)
+        return 0;
+    if (s->holder == session && s->epoch == epoch)
+        return 1;
+    return set_has_backup(s) && s->alt_holder == session &&
+           s->alt_epoch == epoch;
 }

@@ -8,6 +8,15 @@
  * bumps it; a result is accepted only for the current epoch of a set in B
  * whose check was begun for that epoch, and only once. D is left only by
  * set_table_lose (the counted file was lost), with the epoch bumped.
+ *
+ * Speculative backup (set_table_backup): a set in B may have a second
+ * attempt on another node, at a newer epoch (alt_epoch). Both attempts are
+ * valid until one is counted; only one is checked at a time. When one
+ * attempt ends (failure, reclaim, unassign, rejected check) the other
+ * carries on and the set stays in B; epoch then takes alt_epoch if the
+ * backup is the one left. The first accepted moves the set to D once;
+ * alt_epoch stays as the highest epoch handed out, so no later bump
+ * repeats it.
  */
 #ifndef FF_SETS_H
 #define FF_SETS_H
@@ -40,6 +49,12 @@ struct set_info {
     uint32_t nfailed_on;
     char failed_on[SETS_MAX_FAILED_NODES][IDENT_MAX + 1]; /* distinct */
     char last_error[SETS_ERROR_MAX];
+    /* The backup attempt: live while alt_name is not "". alt_epoch is
+     * also kept after it ends, as the highest epoch handed out. */
+    uint64_t alt_epoch;
+    uint64_t alt_holder;
+    char alt_name[IDENT_MAX + 1];
+    int alt_checking; /* B: a done for alt_epoch is being validated */
 };
 
 struct set_table;
@@ -60,8 +75,10 @@ int64_t set_table_pick(const struct set_table *t, const char *node_name);
 int set_table_assign(struct set_table *t, uint32_t set, uint64_t session,
                      const char *name, uint64_t *epoch);
 /* B (current epoch, not checking) -> C, epoch bumped: the attempt failed
- * on its node. *nodes_failed gets the number of distinct nodes this set has
- * failed on. 0, or -1 when stale (epoch not current or not in B). */
+ * on its node (with a backup running, the other attempt keeps the set in
+ * B: the same for reclaim, unassign and reject). *nodes_failed gets the number
+ * of distinct nodes this set has failed on. 0, or -1 when stale (epoch not
+ * current or not in B). */
 int set_table_fail(struct set_table *t, uint32_t set, uint64_t epoch,
                    const char *reason, uint32_t *nodes_failed);
 /* B (current epoch, not checking) -> C, epoch bumped: the holder's session
@@ -98,6 +115,14 @@ int set_table_reject(struct set_table *t, uint32_t set, uint64_t epoch,
  * max); returns how many there are in all. */
 size_t set_table_held(const struct set_table *t, uint64_t session,
                       uint32_t *out, size_t max);
+/* B with no backup and neither attempt checking, held by another node
+ * name -> a second attempt held by (session, name) at a new epoch (into
+ * *epoch). 0, or -1. */
+int set_table_backup(struct set_table *t, uint32_t set, uint64_t session,
+                     const char *name, uint64_t *epoch);
+/* Does session hold set at epoch (the first attempt or the backup)? */
+int set_table_holds(const struct set_table *t, uint32_t set, uint64_t session,
+                    uint64_t epoch);
 /* Raise every set's epoch to at least floor (a service's jobs take
  * disjoint epoch ranges, so a late result of one job never matches a set
  * of the next). */

@@ -81,7 +81,10 @@
  * Checked after every event: the running job's epochs stay in its range
  * [epoch_base, epoch_base + 2^JOB_EPOCH_SHIFT) and never decrease, across
  * a restart too; D is reached at most once and never left; the core's own
- * FF_ASSERTs. At each accept: the set was being checked at that epoch,
+ * FF_ASSERTs. Speculative backups (amb_core.h) run as the core decides:
+ * an assignment of a set already in B is its backup, and either attempt
+ * may be the one counted. At each accept: the set was being checked at
+ * that epoch (its first attempt's or its backup's),
  * inside the job's range, and the file checked is in the running job's
  * tree and was rendered for exactly that assignment of that job (truth
  * kept outside the core, per job). A check that passed is counted. A job
@@ -464,6 +467,10 @@ struct sess {
 struct truth {
     uint64_t assign_epoch, assign_session; /* the last assignment made */
     int assign_node;
+    /* A speculative backup made while that assignment runs: both are
+     * valid until one is counted. */
+    uint64_t bk_epoch, bk_session;
+    int bk_node;
     uint64_t last_epoch; /* as last seen, for "only grows" */
     bool counted;        /* seen in D */
     uint32_t times_counted;
@@ -486,6 +493,7 @@ struct stats {
     uint64_t cancel_refused, cancel_lost, amb_crashes, resumed, replayed,
         compactions, end_cancels, old_checks;
     uint64_t sets, counted, assigned, declined, reattached, cancels;
+    uint64_t backups, backups_won;
     uint64_t stale, duplicates, rejected, failures;
     uint64_t reclaim_died, reclaim_nosession, reclaim_back, reclaim_silent,
         reclaim_lease, reclaim_live;
@@ -1999,6 +2007,7 @@ loop_check_accept(struct sim *s, const struct sim_ev *e,
     const struct result *r;
     const struct file *f;
     uint64_t base;
+    bool bk;
 
     if (j == NULL || e == NULL || e->code != LE_CHECKED ||
         rec->set >= j->nsets || rec->set != e->set || rec->epoch != e->epoch) {
@@ -2012,8 +2021,10 @@ loop_check_accept(struct sim *s, const struct sim_ev *e,
     r = e->aux != NONE ? &s->results[e->aux] : NULL;
     f = r != NULL ? file_find(s, e->job, e->set, e->epoch, r->node) : NULL;
     base = j->job.epoch_base;
-    if (before->status != SET_PROCESSING || !before->checking ||
-        before->epoch != e->epoch)
+    bk = before->alt_name[0] != '\0' && before->alt_epoch == e->epoch;
+    if (before->status != SET_PROCESSING ||
+        !(bk ? before->alt_checking : before->checking) ||
+        (!bk && before->epoch != e->epoch))
         sim_fail(s,
                  "accept of set %u epoch %" PRIu64 " while the set was "
                  "%c at epoch %" PRIu64 " (checking %d)",
@@ -2034,8 +2045,10 @@ loop_check_accept(struct sim *s, const struct sim_ev *e,
                  j->job.id, e->set, e->epoch,
                  r->job >= 0 ? s->jobs[r->job].job.id : "?", rec->path);
     else if (r->set != e->set || r->epoch != e->epoch || r->corrupt ||
-             tr->assign_epoch != e->epoch || r->node != tr->assign_node ||
-             r->session != tr->assign_session)
+             !((tr->assign_epoch == e->epoch && r->node == tr->assign_node &&
+                r->session == tr->assign_session) ||
+               (tr->bk_epoch == e->epoch && r->node == tr->bk_node &&
+                r->session == tr->bk_session)))
         sim_fail(s,
                  "set %u epoch %" PRIu64 " accepted a result rendered for "
                  "set %u epoch %" PRIu64 " by %s on session %" PRIu64
@@ -2100,6 +2113,7 @@ loop_send(struct sim *s, const struct amb_act *a)
     };
     if (a->u.send.msg == AMB_MSG_ASSIGN) {
         struct sim_job *j = core_job(s);
+        const struct set_info *si;
         struct truth *tr;
         if (j == NULL || a->u.send.set >= j->nsets) {
             sim_fail(s, "assign of set %u with no job running that has it",
@@ -2107,9 +2121,25 @@ loop_send(struct sim *s, const struct amb_act *a)
             return;
         }
         tr = &j->tr[a->u.send.set];
-        tr->assign_epoch = a->u.send.epoch;
-        tr->assign_session = a->session;
-        tr->assign_node = s->sess[a->session].node;
+        si = set_table_get(s->sets, a->u.send.set);
+        if (si != NULL && si->alt_name[0] != '\0' &&
+            si->alt_epoch == a->u.send.epoch) {
+            if (tr->bk_epoch == si->epoch) {
+                /* The last backup outlived its first attempt: it is the
+                 * set's attempt now, and this one backs it up. */
+                tr->assign_epoch = tr->bk_epoch;
+                tr->assign_session = tr->bk_session;
+                tr->assign_node = tr->bk_node;
+            }
+            tr->bk_epoch = a->u.send.epoch;
+            tr->bk_session = a->session;
+            tr->bk_node = s->sess[a->session].node;
+        } else {
+            tr->assign_epoch = a->u.send.epoch;
+            tr->assign_session = a->session;
+            tr->assign_node = s->sess[a->session].node;
+            tr->bk_epoch = 0;
+        }
     }
     cmd_push(s, a->session, kinds[a->u.send.msg], a->u.send.set,
              a->u.send.epoch, a->u.send.ok, s->cur);
@@ -2541,14 +2571,16 @@ struct end_set {
     enum set_status status;
     bool checking;
     uint64_t epoch, holder;
+    bool alt, alt_checking; /* a backup running */
+    uint64_t alt_epoch, alt_holder;
 };
 
 /* amb_core_end_job cancels exactly what nodes still hold of the job: a
  * set in B, not being checked, at its epoch, on the session that holds
  * it; and every such set whose session is still open. */
 static void
-inv_end_cancels(struct sim *s, const struct sim_job *j,
-                const struct end_set *es, const struct amb_act *acts, size_t n)
+inv_end_cancels(struct sim *s, const struct sim_job *j, struct end_set *es,
+                const struct amb_act *acts, size_t n)
 {
     bool *sent = calloc(j->nsets, sizeof(*sent));
     if (sent == NULL) {
@@ -2562,6 +2594,12 @@ inv_end_cancels(struct sim *s, const struct sim_job *j,
             continue;
         set = a->u.send.set;
         s->st.end_cancels++;
+        if (set < j->nsets && es[set].alt && !es[set].alt_checking &&
+            es[set].alt_epoch == a->u.send.epoch &&
+            es[set].alt_holder == a->session) {
+            es[set].alt = false; /* its backup, cancelled */
+            continue;
+        }
         if (set >= j->nsets || es[set].status != SET_PROCESSING ||
             es[set].checking || es[set].epoch != a->u.send.epoch ||
             es[set].holder != a->session)
@@ -2581,6 +2619,13 @@ inv_end_cancels(struct sim *s, const struct sim_job *j,
                      "with session %" PRIu64 " (%s), not cancelled",
                      j->job.id, i, es[i].epoch, h,
                      node_name(s, s->sess[h].node));
+        h = es[i].alt_holder;
+        if (!s->failed && es[i].alt && !es[i].alt_checking && h > 0 &&
+            h < s->nsess && s->sess[h].c_open)
+            sim_fail(s,
+                     "job %s ends but set %u's backup at epoch %" PRIu64
+                     " is left with session %" PRIu64 ", not cancelled",
+                     j->job.id, i, es[i].alt_epoch, h);
     }
     free(sent);
 }
@@ -2637,6 +2682,8 @@ sim_core_stats(struct sim *s)
     s->st.assigned += c->assigned;
     s->st.declined += c->declined;
     s->st.reattached += c->reattached;
+    s->st.backups += c->backups;
+    s->st.backups_won += c->backups_won;
     s->st.cancels += c->cancelled;
     s->st.stale += c->stale_results;
     s->st.duplicates += c->duplicates;
@@ -2674,6 +2721,10 @@ sim_job_over(struct sim *s, struct sim_job *j)
         es[i].checking = si->checking != 0;
         es[i].epoch = si->epoch;
         es[i].holder = si->holder;
+        es[i].alt = si->alt_name[0] != '\0';
+        es[i].alt_checking = si->alt_checking != 0;
+        es[i].alt_epoch = si->alt_epoch;
+        es[i].alt_holder = si->alt_holder;
     }
     tracef(s, "amb", "job %s over: %s", j->job.id,
            j->done ? "done" : j->report);
@@ -3545,6 +3596,8 @@ stats_add(struct stats *a, const struct sim *s)
     ADD(assigned);
     ADD(declined);
     ADD(reattached);
+    ADD(backups);
+    ADD(backups_won);
     ADD(cancels);
     ADD(stale);
     ADD(duplicates);
@@ -3631,9 +3684,10 @@ stats_print(const struct stats *t, double wall_s)
            t->end_cancels, t->old_checks);
     printf("sim:   sets: assigned %" PRIu64 ", declined %" PRIu64
            ", reattached %" PRIu64 ", cancelled %" PRIu64 ", failures %" PRIu64
-           " (reclaims included), results rejected %" PRIu64 "\n",
+           " (reclaims included), results rejected %" PRIu64
+           "; backups %" PRIu64 " (won %" PRIu64 ")\n",
            t->assigned, t->declined, t->reattached, t->cancels, t->failures,
-           t->rejected);
+           t->rejected, t->backups, t->backups_won);
     printf("sim:   done reports not taken: stale %" PRIu64
            " (rejected, %" PRIu64 " files removed), duplicates %" PRIu64
            " (ignored, file kept)\n",

@@ -17,6 +17,10 @@
  * cancelled job cancels what nodes hold, frees their slots and a
  * half-open breaker's probe for the next job; an old job's done or check
  * is stale in the next; a cancel stops a job until its concat begins.
+ * Speculative backups: only for an idle node with nothing Available; the
+ * first result counted wins once, the other attempt is cancelled and its
+ * late done is stale; either attempt ending leaves the set to the other;
+ * none with backups 0; the journal replays both attempts.
  * Every step also checks the ordering contract: records are never
  * deferred; messages to nodes, the concat and the end always are.
  */
@@ -1816,7 +1820,9 @@ expect_same_table(const struct fix *f, const struct jrec_state *st,
             live->attempts != re->attempts || live->failures != re->failures ||
             live->reclaims != re->reclaims ||
             live->nfailed_on != re->nfailed_on ||
-            strcmp(live->holder_name, re->holder_name) != 0)
+            strcmp(live->holder_name, re->holder_name) != 0 ||
+            live->alt_epoch != re->alt_epoch ||
+            strcmp(live->alt_name, re->alt_name) != 0)
             fail_msg("%s: set %u replays to %c epoch %llu (%u attempts, %u "
                      "failures, %u reclaims, %u nodes, holder \"%s\"); the "
                      "core has %c epoch %llu (%u, %u, %u, %u, \"%s\")",
@@ -1868,6 +1874,28 @@ busy_run(struct fix *f)
     return t;
 }
 
+/* The job record the loop writes at start, then every record the core
+ * emitted, replay to the core's table. */
+static void
+expect_records_replay(struct fix *f, const char *what)
+{
+    struct jrec_state st;
+    struct jrec job;
+
+    memset(&job, 0, sizeof(job));
+    job.type = JREC_JOB;
+    snprintf(job.job, sizeof(job.job), JOB_ID);
+    job.sets = f->job.nsets;
+    job.frames = f->listing.count;
+    job.gen = GEN;
+    memset(&st, 0, sizeof(st));
+    replay_one(&st, &job);
+    for (size_t i = 0; i < f->nrec; i++)
+        replay_one(&st, &f->rec[i]);
+    expect_same_table(f, &st, what);
+    jrec_state_fini(&st);
+}
+
 static void
 test_snapshot_replays_to_same_table(void **state)
 {
@@ -1899,22 +1927,8 @@ static void
 test_records_replay_to_same_table(void **state)
 {
     struct fix *f = *state;
-    struct jrec_state st;
-    struct jrec job;
-
     busy_run(f);
-    memset(&job, 0, sizeof(job));
-    job.type = JREC_JOB;
-    snprintf(job.job, sizeof(job.job), JOB_ID);
-    job.sets = f->job.nsets;
-    job.frames = f->listing.count;
-    job.gen = GEN;
-    memset(&st, 0, sizeof(st));
-    replay_one(&st, &job);
-    for (size_t i = 0; i < f->nrec; i++)
-        replay_one(&st, &f->rec[i]);
-    expect_same_table(f, &st, "records");
-    jrec_state_fini(&st);
+    expect_records_replay(f, "records");
 }
 
 /* A new ambassador on the replayed snapshot: the set that was Processing
@@ -2318,6 +2332,292 @@ test_cancel_refused_once_concat_began(void **state)
     concat_written(f, SET_FRAMES, t += TICK_MS);
 }
 
+/* ---- speculative backups ---- */
+
+#define SET_MS 1000 /* how long n2 takes for a set */
+
+/* n1 (one slot) holds set 0 from the start and reports nothing; n2 (one
+ * slot) renders set 1 then set 2, a set per SET_MS; a backup is never
+ * made while a set is Available or while n2 is busy. */
+static uint64_t
+backup_setup(struct fix *f, uint32_t backups)
+{
+    uint64_t t = T0 + TICK_MS;
+
+    f->cfg.backups = backups;
+    start_with_node(f, 3, 1);
+    expect_set(f, 0, SET_PROCESSING, 1, S1);
+    connect_node(f, S2, "n2", 1, t += TICK_MS);
+    pulse(f, t += TICK_MS);
+    expect_set(f, 1, SET_PROCESSING, 1, S2);
+    count_set(f, S2, "n2", 1, 1, t += SET_MS);
+    pulse(f, t += TICK_MS);
+    expect_set(f, 2, SET_PROCESSING, 1, S2); /* Available first */
+    expect_no_log(f, "backup", "a set was Available");
+    pulse(f, t += 4 * SET_MS);
+    expect_no_act(f, ACT_SEND, AMB_MSG_ASSIGN, NO_SET, 0, "n2 is busy");
+    count_set(f, S2, "n2", 2, 1, t += TICK_MS);
+    return t;
+}
+
+/* n2 idle, nothing Available: set 0 (overdue on n1) gets its backup. */
+static uint64_t
+backup_made(struct fix *f)
+{
+    uint64_t t = backup_setup(f, 1);
+    const struct amb_act *rec, *send;
+    const struct set_info *s;
+
+    pulse(f, t += TICK_MS);
+    rec = expect_act(f, ACT_RECORD, JREC_ASSIGN, 0, 0, "backup journaled");
+    send = expect_send(f, S2, AMB_MSG_ASSIGN, 0, "backup to the idle node");
+    expect_before(f, rec, send, "record before message");
+    assert_int_equal(send->u.send.epoch, 2);
+    assert_int_equal(rec->u.rec.r.epoch, 2);
+    assert_string_equal(rec->u.rec.r.node, "n2");
+    s = set_of(f, 0);
+    expect_set(f, 0, SET_PROCESSING, 1, S1); /* n1 keeps going */
+    assert_int_equal(s->alt_epoch, 2);
+    assert_int_equal(s->alt_holder, S2);
+    expect_stat(amb_core_stats(f->core)->backups, 1, "backups");
+    return t;
+}
+
+static void
+test_backup_only_for_idle_node_with_nothing_available(void **state)
+{
+    struct fix *f = *state;
+    uint64_t t = backup_made(f);
+    pulse(f, t += 4 * SET_MS);
+    expect_no_act(f, ACT_SEND, AMB_MSG_ASSIGN, NO_SET, 0,
+                  "one backup per set, and n2 holds it");
+    expect_stat(amb_core_stats(f->core)->backups, 1, "backups");
+}
+
+/* Nodes of one speed: the last set, just started on n1, gets no backup
+ * from idle n2 (it would not finish sooner); once it is well past n1's
+ * own mean set time, it does. */
+static void
+test_backup_only_when_sooner(void **state)
+{
+    struct fix *f = *state;
+    uint64_t t = T0 + TICK_MS, start;
+
+    start_with_node(f, 3, 1); /* n1: set 0 */
+    connect_node(f, S2, "n2", 1, t += TICK_MS);
+    pulse(f, t += TICK_MS); /* n2: set 1 */
+    count_set(f, S1, "n1", 0, 1, t += SET_MS);
+    pulse(f, start = t += TICK_MS); /* n1: set 2 */
+    expect_send(f, S1, AMB_MSG_ASSIGN, 2, "n1 takes the last set");
+    count_set(f, S2, "n2", 1, 1, t += TICK_MS);
+    pulse(f, t += TICK_MS);
+    expect_no_act(f, ACT_SEND, AMB_MSG_ASSIGN, NO_SET, 0,
+                  "n1 ends set 2 before n2 could");
+    pulse(f, t = start + SET_MS / 2);
+    expect_no_act(f, ACT_SEND, AMB_MSG_ASSIGN, NO_SET, 0, "halfway");
+    pulse(f, t = start + 3 * SET_MS);
+    expect_send(f, S2, AMB_MSG_ASSIGN, 2, "overdue on n1");
+}
+
+static void
+test_no_backup_with_backups_zero(void **state)
+{
+    struct fix *f = *state;
+    uint64_t t = backup_setup(f, 0);
+    for (int i = 0; i < 5; i++) {
+        pulse(f, t += 4 * SET_MS);
+        expect_no_act(f, ACT_SEND, AMB_MSG_ASSIGN, NO_SET, 0, "backups 0");
+    }
+    expect_set(f, 0, SET_PROCESSING, 1, S1);
+    assert_int_equal(set_of(f, 0)->alt_epoch, 0);
+    expect_stat(amb_core_stats(f->core)->backups, 0, "backups");
+}
+
+/* One attempt is counted (win: session, node, epoch), the other is
+ * cancelled; the loser's late done is stale (no check, its file removed,
+ * answered), and the set is counted once at the winner's epoch. */
+static void
+backup_race(struct fix *f, uint64_t t, uint64_t win, const char *win_name,
+            uint64_t win_epoch, uint64_t lose, const char *lose_name,
+            uint64_t lose_epoch, uint64_t won)
+{
+    const struct amb_act *a;
+
+    count_set(f, win, win_name, 0, win_epoch, t += TICK_MS);
+    a = expect_send(f, lose, AMB_MSG_CANCEL, 0, "the loser cancelled");
+    assert_int_equal(a->u.send.epoch, lose_epoch);
+    expect_set(f, 0, SET_COUNTED, win_epoch, 0);
+    expect_stat(amb_core_stats(f->core)->backups_won, won, "backups won");
+    done(f, lose, lose_name, 0, lose_epoch, t += TICK_MS);
+    expect_no_act(f, ACT_CHECK, ANY, NO_SET, 0, "the loser's late done");
+    expect_no_act(f, ACT_RECORD, JREC_ACCEPT, NO_SET, 0, "counted once");
+    expect_act(f, ACT_REMOVE, ANY, NO_SET, lose, "its file removed");
+    a = expect_send(f, lose, AMB_MSG_RESULT, 0, "answered");
+    assert_int_equal(a->u.send.ok, 0);
+    expect_set(f, 0, SET_COUNTED, win_epoch, 0);
+    expect_stat(amb_core_stats(f->core)->counted, 3, "counted");
+    pulse(f, t += TICK_MS);
+    expect_act(f, ACT_CONCAT, ANY, NO_SET, 0, "all counted once");
+}
+
+static void
+test_backup_original_wins(void **state)
+{
+    struct fix *f = *state;
+    backup_race(f, backup_made(f), S1, "n1", 1, S2, "n2", 2, 0);
+}
+
+static void
+test_backup_wins(void **state)
+{
+    struct fix *f = *state;
+    backup_race(f, backup_made(f), S2, "n2", 2, S1, "n1", 1, 1);
+}
+
+/* A done of one attempt while the other's is being checked: that one
+ * ends (journaled), the one under check decides. */
+static void
+test_backup_done_while_other_checked(void **state)
+{
+    struct fix *f = *state;
+    uint64_t t = backup_made(f);
+
+    done(f, S1, "n1", 0, 1, t += TICK_MS);
+    expect_act(f, ACT_CHECK, ANY, 0, S1, "first attempt checked");
+    done(f, S2, "n2", 0, 2, t += TICK_MS);
+    expect_no_act(f, ACT_CHECK, ANY, NO_SET, 0, "one check at a time");
+    expect_rec(f, JREC_UNASSIGN, 0, "the backup ends");
+    expect_act(f, ACT_REMOVE, ANY, NO_SET, S2, "its file removed");
+    checked(f, S1, "n1", 0, 1, 0, t += TICK_MS); /* rejected */
+    expect_set(f, 0, SET_FAILED, 3, 0);          /* above the backup's epoch */
+}
+
+/* The first attempt fails, or its node dies: the backup holds the set,
+ * which is not Available again; the backup failing leaves the first. */
+static void
+test_backup_keeps_set_when_original_fails(void **state)
+{
+    struct fix *f = *state;
+    uint64_t t = backup_made(f);
+
+    fail_set(f, S1, 0, 1, "decode error", t += TICK_MS);
+    expect_rec(f, JREC_FAIL, 0, "the first attempt failed");
+    expect_set(f, 0, SET_PROCESSING, 2, S2);
+    pulse(f, t += TICK_MS);
+    expect_no_act(f, ACT_SEND, AMB_MSG_ASSIGN, 0, 0, "not Available");
+    count_set(f, S2, "n2", 0, 2, t += TICK_MS);
+    expect_set(f, 0, SET_COUNTED, 2, 0);
+}
+
+static void
+test_backup_keeps_set_when_original_dies(void **state)
+{
+    struct fix *f = *state;
+    uint64_t t = backup_made(f);
+
+    gone(f, S1, 1, 0, "killed", t += TICK_MS);
+    expect_rec(f, JREC_RECLAIM, 0, "n1 died");
+    expect_set(f, 0, SET_PROCESSING, 2, S2);
+    pulse(f, t += TICK_MS);
+    expect_no_act(f, ACT_SEND, AMB_MSG_ASSIGN, 0, 0, "not Available");
+}
+
+static void
+test_backup_failing_leaves_original(void **state)
+{
+    struct fix *f = *state;
+    uint64_t t = backup_made(f);
+
+    fail_set(f, S2, 0, 2, "decode error", t += TICK_MS);
+    expect_rec(f, JREC_FAIL, 0, "the backup failed");
+    expect_set(f, 0, SET_PROCESSING, 1, S1);
+    assert_string_equal(set_of(f, 0)->alt_name, "");
+    gone(f, S2, 0, 0, "closed", t += TICK_MS);
+    pulse(f, t += TICK_MS);
+    expect_set(f, 0, SET_PROCESSING, 1, S1);
+    count_set(f, S1, "n1", 0, 1, t += TICK_MS);
+    expect_set(f, 0, SET_COUNTED, 1, 0);
+}
+
+/* A backup's node leaves (not dead): the backup is dropped at the next
+ * tick, journaled; the first attempt keeps the set. */
+static void
+test_backup_dropped_when_its_session_ends(void **state)
+{
+    struct fix *f = *state;
+    uint64_t t = backup_made(f);
+
+    gone(f, S2, 0, 0, "closed", t += TICK_MS);
+    pulse(f, t += TICK_MS);
+    expect_rec(f, JREC_RECLAIM, 0, "the backup dropped");
+    expect_set(f, 0, SET_PROCESSING, 1, S1);
+    assert_string_equal(set_of(f, 0)->alt_name, "");
+}
+
+/* Both attempts replay from the records and from a snapshot; a count
+ * after a restart stays once. */
+static void
+test_backup_replays(void **state)
+{
+    struct fix *f = *state;
+    struct jrec_state st;
+    const struct jrec *snap;
+    size_t n;
+
+    backup_made(f);
+    expect_records_replay(f, "records with a backup");
+
+    snap = amb_core_snapshot(f->core, &n);
+    assert_non_null(snap);
+    memset(&st, 0, sizeof(st));
+    for (size_t i = 0; i < n; i++)
+        replay_one(&st, &snap[i]);
+    expect_same_table(f, &st, "snapshot with a backup");
+    /* The backup's result counts in the replayed table once. */
+    assert_int_equal(set_table_begin_check(st.sets, 0, 2), 0);
+    assert_int_equal(set_table_accept(st.sets, 0, 2), 0);
+    assert_int_equal(set_table_begin_check(st.sets, 0, 1), -1);
+    assert_int_equal(set_table_count(st.sets, SET_COUNTED), 3);
+    jrec_state_fini(&st);
+}
+
+/* A new ambassador on a snapshot with a backup running: the backup is
+ * dropped at its first tick (journaled, replayable), the first attempt
+ * waits for its node, which reattaches it; its result counts once. */
+static void
+test_backup_after_restart(void **state)
+{
+    struct fix *f = *state;
+    uint64_t t = backup_made(f);
+    const struct lease_held held = {.set = 0, .epoch = 1};
+    const struct jrec *snap, *rec;
+    struct jrec_state st;
+    struct amb_core *next;
+    size_t n;
+
+    snap = amb_core_snapshot(f->core, &n);
+    memset(&st, 0, sizeof(st));
+    for (size_t i = 0; i < n; i++)
+        replay_one(&st, &snap[i]);
+    next = amb_core_new(&f->cfg, &f->job, &st, t += TICK_MS);
+    assert_non_null(next);
+    jrec_state_fini(&st);
+    amb_core_free(f->core);
+    f->core = next;
+    share(f, t += TICK_MS, 1, GEN);
+    tick(f, t += TICK_MS);
+    rec = expect_rec(f, JREC_RECLAIM, 0, "the backup dropped");
+    assert_int_equal(rec->epoch, 2);
+    assert_string_equal(rec->node, "n2");
+    expect_set(f, 0, SET_PROCESSING, 1, JREC_SESSION);
+    assert_string_equal(set_of(f, 0)->alt_name, "");
+    accepted(f, S1 + 10, t += TICK_MS);
+    hello(f, S1 + 10, "n1", 1, &held, 1, t);
+    expect_set(f, 0, SET_PROCESSING, 1, S1 + 10);
+    count_set(f, S1 + 10, "n1", 0, 1, t += TICK_MS);
+    expect_set(f, 0, SET_COUNTED, 1, 0);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, fix_setup, fix_teardown)
 
 int
@@ -2367,6 +2667,18 @@ main(void)
         T(test_old_job_check_is_stale_in_next_job),
         T(test_cancel_stops_job_before_concat),
         T(test_cancel_refused_once_concat_began),
+        T(test_backup_only_for_idle_node_with_nothing_available),
+        T(test_backup_only_when_sooner),
+        T(test_no_backup_with_backups_zero),
+        T(test_backup_original_wins),
+        T(test_backup_wins),
+        T(test_backup_done_while_other_checked),
+        T(test_backup_keeps_set_when_original_fails),
+        T(test_backup_keeps_set_when_original_dies),
+        T(test_backup_failing_leaves_original),
+        T(test_backup_dropped_when_its_session_ends),
+        T(test_backup_replays),
+        T(test_backup_after_restart),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

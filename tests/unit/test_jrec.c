@@ -412,6 +412,23 @@ test_malformed_refused(void **state)
          "\"node\":\"\",\"attempts\":0,\"failures\":0,\"reclaims\":0,"
          "\"failed_on\":[]}",
          "missing or bad field"},
+        /* a backup: above the epoch, named only in B */
+        {"{\"t\":\"set\",\"set\":0,\"status\":\"B\",\"epoch\":2,\"node\":\"n\","
+         "\"attempts\":2,\"failures\":0,\"reclaims\":0,\"failed_on\":[],"
+         "\"alt_epoch\":2,\"alt_node\":\"m\"}",
+         "missing or bad field"},
+        {"{\"t\":\"set\",\"set\":0,\"status\":\"C\",\"epoch\":2,\"node\":\"n\","
+         "\"attempts\":2,\"failures\":0,\"reclaims\":0,\"failed_on\":[],"
+         "\"alt_epoch\":3,\"alt_node\":\"m\"}",
+         "missing or bad field"},
+        {"{\"t\":\"set\",\"set\":0,\"status\":\"B\",\"epoch\":2,\"node\":\"n\","
+         "\"attempts\":2,\"failures\":0,\"reclaims\":0,\"failed_on\":[],"
+         "\"alt_node\":\"m\"}",
+         "missing or bad field"},
+        {"{\"t\":\"set\",\"set\":0,\"status\":\"B\",\"epoch\":2,\"node\":\"n\","
+         "\"attempts\":2,\"failures\":0,\"reclaims\":0,\"failed_on\":[],"
+         "\"alt_epoch\":3,\"alt_node\":\"\"}",
+         "missing or bad field"},
     };
     (void)state;
 

@@ -606,6 +606,41 @@ random_op(struct set_table *t, struct model *m, uint64_t *rng, long step)
 /* A service's job takes epochs from its base: the floor raises every
  * epoch below it and leaves the ones above alone; the next assignment of
  * a set at the floor is floor + 1; an old epoch is stale. */
+/* A backup: only of a set in B, not under check, by another node, one at
+ * a time; both attempts valid, one check at a time; the max epoch counts
+ * it, and no later epoch repeats it. */
+static void
+test_backup_second_attempt(void **state)
+{
+    struct set_table *t = table_new(2);
+    uint64_t e1, e2 = 0, e3 = 0;
+    (void)state;
+
+    assert_int_equal(set_table_backup(t, 0, SESSION_B, "b", &e2), -1); /* A */
+    e1 = assign_ok(t, 0, SESSION_A, "a");
+    assert_int_equal(set_table_backup(t, 0, SESSION_B, "a", &e2), -1);
+    assert_int_equal(set_table_backup(t, 0, 0, "b", &e2), -1);
+    assert_int_equal(set_table_backup(t, 0, SESSION_B, "b", &e2), 0);
+    assert_true(e2 > e1);
+    assert_int_equal(set_table_backup(t, 0, SESSION_B + 1, "c", &e3), -1);
+    assert_true(set_table_holds(t, 0, SESSION_A, e1));
+    assert_true(set_table_holds(t, 0, SESSION_B, e2));
+    assert_false(set_table_holds(t, 0, SESSION_A, e2));
+    assert_int_equal(set_table_max_epoch(t), e2);
+    /* The backup's done under check: the first attempt's waits. */
+    assert_int_equal(set_table_begin_check(t, 0, e2), 0);
+    assert_int_equal(set_table_begin_check(t, 0, e1), -1);
+    assert_int_equal(set_table_reject(t, 0, e2, "bad", NULL), 0);
+    expect_status(t, 0, SET_PROCESSING); /* a's attempt goes on */
+    assert_false(set_table_holds(t, 0, SESSION_B, e2));
+    assert_int_equal(set_table_get(t, 0)->failures, 1);
+    /* a fails too: C at an epoch above the backup's. */
+    assert_int_equal(set_table_fail(t, 0, e1, "bad", NULL), 0);
+    expect_status(t, 0, SET_FAILED);
+    assert_true(set_table_get(t, 0)->epoch > e2);
+    set_table_free(t);
+}
+
 static void
 test_epoch_floor_and_max(void **state)
 {
@@ -690,6 +725,7 @@ main(void)
         cmocka_unit_test(test_held_lists_unchecked_sets_of_session),
         cmocka_unit_test(test_counted_never_picked_or_assigned),
         cmocka_unit_test(test_assign_rejects_bad_arguments),
+        cmocka_unit_test(test_backup_second_attempt),
         cmocka_unit_test(test_epoch_floor_and_max),
         cmocka_unit_test(test_random_walk_matches_contract),
     };
