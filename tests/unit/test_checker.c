@@ -17,6 +17,7 @@
 #include "common/hash.h"
 #include "common/manifest.h"
 #include "coordinator/checker.h"
+#include "media/concat.h"
 #include "media/render.h"
 #include "media/sample.h"
 #include "media/vidinfo.h"
@@ -225,6 +226,43 @@ test_vidinfo_from_container(void **state)
     assert_true(vi.level > 0);
 }
 
+/* A video whose index comes first (the concat's: moov before mdat) cut
+ * inside its packets: the index still lists them all, so the count must
+ * not come from the index alone. Uncut, it reads as whole, moov first. */
+static void
+test_index_first_cut_rejected(void **state)
+{
+    struct fixture *f = *state;
+    const char *in[] = {f->video};
+    char path[FS_PATH_MAX], err[ERR_MAX], head[8];
+    struct vidinfo vi;
+    uint64_t frames = 0;
+    FILE *fp;
+
+    snprintf(path, sizeof(path), "%s/joined.mp4", f->dir);
+    if (concat_videos(in, 1, path, &f->enc, CHECK_FRAMES, &frames, err,
+                      sizeof(err)) == -1)
+        fail_msg("concat: %s", err);
+    fp = fopen(path, "rb");
+    assert_non_null(fp);
+    /* ftyp, then moov */
+    assert_int_equal(fseek(fp, 0, SEEK_SET), 0);
+    assert_int_equal(fread(head, 1, 8, fp), 8);
+    assert_int_equal(fseek(fp, (long)((unsigned char)head[3]) + 4, SEEK_SET),
+                     0);
+    assert_int_equal(fread(head, 1, 4, fp), 4);
+    fclose(fp);
+    assert_memory_equal(head, "moov", 4);
+    if (vidinfo_probe(path, &vi, err, sizeof(err)) == -1)
+        fail_msg("probe: %s", err);
+    assert_int_equal(vi.frames, CHECK_FRAMES);
+    assert_int_equal(truncate(path, (off_t)(f->r.bytes / 2) + 65536), 0);
+    if (vidinfo_probe(path, &vi, err, sizeof(err)) == 0 &&
+        vi.frames == CHECK_FRAMES)
+        fail_msg("a cut file read as %llu whole frames",
+                 (unsigned long long)vi.frames);
+}
+
 int
 main(void)
 {
@@ -236,6 +274,7 @@ main(void)
         cmocka_unit_test(test_wrong_codec_rejected),
         cmocka_unit_test(test_wrong_size_rejected),
         cmocka_unit_test(test_vidinfo_from_container),
+        cmocka_unit_test(test_index_first_cut_rejected),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
