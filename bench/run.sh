@@ -34,6 +34,13 @@ gop=$((FPS * 2))
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 now() { date +%s.%N; }
 calc() { awk "BEGIN {printf \"%.3f\", $1}"; }
+# The median of a[i] / b[i] over two lists of runs (each pair ran back to
+# back, so the load they met was alike): the ratio to trust on a busy
+# machine.
+pairmed() { # "a1 a2 ..." "b1 b2 ..."
+    paste <(tr ' ' '\n' <<<"$1") <(tr ' ' '\n' <<<"$2") |
+        awk '{print $1 / $2}' | median
+}
 # "HH:MM:SS.mmm" at the start of a log line -> seconds of the day.
 logsec() { echo "$1" | awk '{split($1, t, ":"); print t[1]*3600 + t[2]*60 + t[3]}'; }
 
@@ -72,7 +79,7 @@ render_run() { # zip [flags...]
     sed -n 's/.*wall=\([0-9.]*\) cpu=\([0-9.]*\).*/\1 \2/p' "$tmp/render.err"
 }
 
-printf 'machine: %s, %s cores, load %s\n' "$(uname -m)" "$(nproc)" \
+printf 'machine: %s, %s cores, load at start %s\n' "$(uname -m)" "$(nproc)" \
     "$(cut -d' ' -f1-3 /proc/loadavg)"
 printf 'libx264 preset %s crf %s, %s fps, GOP %s; medians of %s alternating runs\n' \
     "$PRESET" "$CRF" "$FPS" "$gop" "$RUNS"
@@ -97,8 +104,9 @@ node_line() { # zip label
     local ffm nm
     ffm=$(printf '%s\n' "${ff[@]}" | median)
     nm=$(printf '%s\n' "${node[@]}" | median)
-    printf '%-34s %4s frames  ffmpeg %6.2f s  node %6.2f s  node speed / ffmpeg: %.2fx\n' \
-        "node pipeline, $2" "$frames" "$ffm" "$nm" "$(calc "$ffm / $nm")"
+    printf '%-34s %4s frames  ffmpeg %6.2f s  node %6.2f s  node speed / ffmpeg: %.2fx (pairs: %.2fx)\n' \
+        "node pipeline, $2" "$frames" "$ffm" "$nm" "$(calc "$ffm / $nm")" \
+        "$(pairmed "${ff[*]}" "${node[*]}")"
 }
 
 # 2. framefarm render at its defaults against ffmpeg, wall and CPU.
@@ -119,9 +127,11 @@ render_line() { # zip label
     rcm=$(printf '%s\n' "${rc[@]}" | median)
     printf '%-34s %4s frames  ffmpeg %6.2f s %6.2f cpu-s  render %6.2f s %6.2f cpu-s\n' \
         "render (defaults), $2" "$frames" "$fwm" "$fcm" "$rwm" "$rcm"
-    printf '%-34s render speed / ffmpeg: %.2fx   render CPU / ffmpeg CPU: %.2fx\n' \
-        "" "$(calc "$fwm / $rwm")" "$(calc "$rcm / $fcm")"
+    printf '%-34s render speed / ffmpeg: %.2fx (pairs: %.2fx)   render CPU / ffmpeg CPU: %.2fx (pairs: %.2fx)\n' \
+        "" "$(calc "$fwm / $rwm")" "$(pairmed "${fw[*]}" "${rw[*]}")" \
+        "$(calc "$rcm / $fcm")" "$(pairmed "${rc[*]}" "${fc[*]}")"
     printf '%-34s runs (wall): ffmpeg %s | render %s\n' "" "${fw[*]}" "${rw[*]}"
+    printf '%-34s runs (CPU):  ffmpeg %s | render %s\n' "" "${fc[*]}" "${rc[*]}"
 }
 
 real150=$(sh "$top/bench/corpus.sh" "$BUILD" 150)
@@ -147,3 +157,4 @@ if [ "${CONCAT:-1}" = 1 ]; then
     printf '%-34s 1000 sets  render %6.2f s  concat %5.3f s = %.2f%% of render time\n' \
         "concat, --set-size 1" "$w" "$cs" "$(calc "100 * $cs / $w")"
 fi
+printf 'load at end: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
