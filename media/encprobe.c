@@ -200,7 +200,8 @@ encprobe_one(const struct encoder_backend *be, struct encprobe_entry *e)
     snprintf(p.codec, sizeof(p.codec), "%s", be->codec);
     p.width = ENCPROBE_WIDTH;
     p.height = ENCPROBE_HEIGHT;
-    enc = encoder_open(be->name, &p, 1, err, sizeof(err));
+    /* one thread: the probe proves the encoder works, nothing more */
+    enc = encoder_open_threads(be->name, &p, 1, 1, err, sizeof(err));
     if (enc == NULL) {
         encprobe_explain(e, "cannot open the encoder", err);
         goto out;

@@ -263,6 +263,53 @@ test_index_first_cut_rejected(void **state)
                  (unsigned long long)vi.frames);
 }
 
+/* Before the concat every counted file must still hash as counted; the
+ * two halves of the list are hashed on two threads, and the changed sets
+ * of both come back in set order, with nothing written. */
+static void
+test_concat_refuses_changed(void **state)
+{
+    struct fixture *f = *state;
+    enum { N = 5 };
+    char **paths = calloc(N, sizeof(*paths)), **shas = calloc(N, sizeof(*shas));
+    char out[FS_PATH_MAX], name[32];
+    struct evq *q = evq_new();
+    struct checker *k = checker_start(q);
+    struct amb_event *ev;
+
+    assert_non_null(paths);
+    assert_non_null(shas);
+    assert_non_null(k);
+    for (int i = 0; i < N; i++) {
+        char path[FS_PATH_MAX];
+        snprintf(name, sizeof(name), "c%d.mp4", i);
+        copy_of(f, name, path, sizeof(path), -1);
+        paths[i] = strdup(path);
+        shas[i] = strdup(f->r.sha256);
+        assert_non_null(paths[i]);
+        assert_non_null(shas[i]);
+    }
+    /* set 0 (first half) and set 4 (second half) changed since counted */
+    assert_int_equal(truncate(paths[0], 100), 0);
+    assert_int_equal(truncate(paths[4], 200), 0);
+    snprintf(out, sizeof(out), "%s/out.mp4", f->dir);
+    checker_concat(k, paths, shas, N, out, (uint64_t)N * CHECK_FRAMES, &f->enc);
+    while ((ev = evq_pop(q)) == NULL) {
+        struct pollfd p = {.fd = evq_fd(q), .events = POLLIN};
+        poll(&p, 1, 1000);
+    }
+    assert_int_equal(ev->type, EV_CONCATED);
+    assert_false(ev->u.concated.ok);
+    assert_int_equal(ev->u.concated.nbad, 2);
+    assert_int_equal(ev->u.concated.bad[0], 0);
+    assert_int_equal(ev->u.concated.bad[1], 4);
+    assert_contains(ev->u.concated.text, "set 0, set 4");
+    assert_int_equal(access(out, F_OK), -1);
+    free(ev);
+    checker_free(k);
+    evq_free(q, free);
+}
+
 int
 main(void)
 {
@@ -275,6 +322,7 @@ main(void)
         cmocka_unit_test(test_wrong_size_rejected),
         cmocka_unit_test(test_vidinfo_from_container),
         cmocka_unit_test(test_index_first_cut_rejected),
+        cmocka_unit_test(test_concat_refuses_changed),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
