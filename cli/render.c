@@ -66,7 +66,9 @@ static const char render_usage[] =
     "framefarm-coordinator (see its --help). --share DIR: a share of your\n"
     "own, kept; --keep-share keeps the private one (logs in its logs/).\n"
     "-v, --verbose: the ambassador's and nodes' logs on the terminal\n"
-    "instead of in the share's logs/.\n";
+    "instead of in the share's logs/. Without --set-size the frames are\n"
+    "shared out evenly, one set per node (24 to 600 frames a set; longer\n"
+    "jobs in rounds of one set per node); each node gets cores/N threads.\n";
 
 struct render_opts {
     char *zip, *out, *share;
