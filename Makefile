@@ -173,6 +173,7 @@ test-gpu: all
 	@BUILD=$(BUILD) sh tests/gpu/run.sh
 
 bench: all
+	@sh scripts/deps.sh bench
 	@bash bench/run.sh $(BUILD)
 
 # Fuzzing: one libFuzzer harness per decoder of untrusted bytes

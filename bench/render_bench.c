@@ -2,7 +2,8 @@
  * render_bench.c - times a render node's pipeline (media/render_set) on
  * every frame of a zip as one set, the way a node renders an assignment,
  * and prints one line: frames, wall seconds, CPU seconds, fps.
- * Usage: render_bench ZIP OUT.mp4 [PRESET CRF FPS THREADS]
+ * Usage: render_bench ZIP OUT.mp4 [PRESET CRF FPS THREADS ENC_THREADS]
+ * (THREADS: decode threads, ENC_THREADS: x264's; 0 = a node's defaults)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +43,7 @@ main(int argc, char **argv)
 
     if (argc < 3 || m == NULL) {
         fprintf(stderr, "usage: render_bench ZIP OUT.mp4 [PRESET CRF FPS "
-                        "THREADS]\n");
+                        "THREADS ENC_THREADS]\n");
         return 2;
     }
     zipf_limits_init(&lim);
@@ -76,6 +77,7 @@ main(int argc, char **argv)
         .out_path = argv[2],
         .encoder = "libx264",
         .threads = argc > 6 ? atoi(argv[6]) : 0,
+        .enc_threads = argc > 7 ? atoi(argv[7]) : 0,
     };
     t0 = clock_now_ms();
     c0 = bench_cpu_seconds();

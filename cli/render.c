@@ -25,8 +25,12 @@
 
 #include "cli/cli.h"
 #include "common/clock.h"
+#include "common/encparams.h"
+#include "common/err.h"
 #include "common/fsutil.h"
 #include "common/sharepath.h"
+#include "media/setplan.h"
+#include "media/zipframes.h"
 
 #define RENDER_DEFAULT_NODES 2
 #define RENDER_MAX_NODES 64
@@ -41,7 +45,8 @@
 #define RENDER_LINE_MAX 1024
 #define RENDER_LOG_TAIL 15
 #define RENDER_EXIT_INTERRUPTED 130 /* 128 + SIGINT, as shells report */
-#define RENDER_NODE_ARGC 9          /* a node's fixed arguments, exe included */
+/* a node's fixed arguments, exe included */
+#define RENDER_NODE_ARGC 13
 #define RENDER_INPUT_PREFIX "input: " /* the ambassador's line on the zip */
 #define RENDER_NOTE_PREFIX "note: "   /* e.g. sets encoded on the CPU */
 
@@ -61,11 +66,16 @@ static const char render_usage[] =
     "framefarm-coordinator (see its --help). --share DIR: a share of your\n"
     "own, kept; --keep-share keeps the private one (logs in its logs/).\n"
     "-v, --verbose: the ambassador's and nodes' logs on the terminal\n"
-    "instead of in the share's logs/.\n";
+    "instead of in the share's logs/. Without --set-size the frames are\n"
+    "shared out evenly, one set per node (24 to 600 frames a set; longer\n"
+    "jobs in rounds of one set per node); each node gets cores/N threads.\n";
 
 struct render_opts {
     char *zip, *out, *share;
-    char *decoder; /* the nodes' --decoder, or NULL */
+    char *decoder;      /* the nodes' --decoder, or NULL */
+    char *codec;        /* the job's --codec (the nodes probe only it) */
+    const char *camera; /* the job's --camera, or NULL */
+    int set_size_given; /* --set-size: else setplan_size's */
     int nodes, keep, verbose;
     char *pass[RENDER_MAX_ARGS]; /* flags passed to the coordinator */
     int npass;
@@ -294,6 +304,8 @@ render_parse(int argc, char **argv, struct render_opts *o)
     char *end;
 
     o->nodes = RENDER_DEFAULT_NODES;
+    static char default_codec[] = ENC_DEFAULT_CODEC;
+    o->codec = default_codec;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "o:vh", opts, &idx)) != -1) {
         switch (opt) {
@@ -326,6 +338,12 @@ render_parse(int argc, char **argv, struct render_opts *o)
         case 1:
             if (o->npass + 2 > RENDER_MAX_ARGS)
                 return -1;
+            if (strcmp(opts[idx].name, "set-size") == 0)
+                o->set_size_given = 1;
+            else if (strcmp(opts[idx].name, "codec") == 0)
+                o->codec = optarg;
+            else if (strcmp(opts[idx].name, "camera") == 0)
+                o->camera = optarg;
             /* Pass the flag on to the coordinator as the user wrote it:
              * "--flag=value" or "--flag value". */
             if (strchr(argv[optind - 1], '=') != NULL &&
@@ -343,6 +361,26 @@ render_parse(int argc, char **argv, struct render_opts *o)
     if (optind != argc - 1 || o->out == NULL)
         return -1;
     o->zip = argv[optind];
+    return 0;
+}
+
+/* The frames per set when the user gave none: the job's frames (listed
+ * here as the ambassador will) shared out among the nodes (setplan_size).
+ * -1 when the zip cannot be listed: the ambassador then says why. */
+static int
+render_set_size(const struct render_opts *o, char *buf, size_t len)
+{
+    struct zipf_limits lim;
+    struct zipf_listing *l = NULL;
+    char err[ERR_MAX];
+
+    zipf_limits_init(&lim);
+    if (o->camera != NULL)
+        snprintf(lim.camera, sizeof(lim.camera), "%s", o->camera);
+    if (zipf_list(o->zip, &lim, &l, err, sizeof(err)) == -1)
+        return -1;
+    snprintf(buf, len, "%u", setplan_size(l->count, o->nodes));
+    zipf_listing_free(l);
     return 0;
 }
 
@@ -465,11 +503,19 @@ render_follow(struct render_run *r, const struct render_opts *o, int fd,
                             -1 ||
                         fs_join(log, sizeof(log), r->logs, logn) == -1)
                         break;
+                    char threads[16];
+                    /* One thread plan for the machine: the cores shared
+                     * out among the nodes, decoders and encoder alike. */
+                    snprintf(threads, sizeof(threads), "%d",
+                             setplan_threads(sysconf(_SC_NPROCESSORS_ONLN),
+                                             o->nodes));
                     char *argv[] = {exe,      "--coordinator",
                                     coord,    "--share",
                                     r->share, "--name",
                                     name,     "--retry-for",
-                                    "30",     NULL,
+                                    "30",     "--threads",
+                                    threads,  "--codec",
+                                    o->codec, NULL,
                                     NULL,     NULL};
                     if (o->decoder != NULL) {
                         argv[RENDER_NODE_ARGC] = "--decoder";
@@ -523,7 +569,7 @@ cli_render(int argc, char **argv)
     struct render_opts o;
     struct render_run r;
     char bindir[PATH_MAX], exe[FS_PATH_MAX], log[FS_PATH_MAX];
-    char *cargv[RENDER_MAX_ARGS + 16];
+    char *cargv[RENDER_MAX_ARGS + 16], set_size[24];
     int pipefd[2], rc, n = 0, own_share = 0;
 
     memset(&o, 0, sizeof(o));
@@ -576,6 +622,11 @@ cli_render(int argc, char **argv)
     cargv[n++] = "off";
     for (int i = 0; i < o.npass; i++)
         cargv[n++] = o.pass[i];
+    if (!o.set_size_given &&
+        render_set_size(&o, set_size, sizeof(set_size)) == 0) {
+        cargv[n++] = "--set-size";
+        cargv[n++] = set_size;
+    }
     cargv[n] = NULL;
 
     signal(SIGINT, render_on_signal);

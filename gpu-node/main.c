@@ -43,7 +43,7 @@ static const char usage_text[] =
     "usage: framefarm-node --coordinator HOST:PORT --share DIR [--name NAME]\n"
     "           [--encoder auto|cpu|nvenc|vaapi|NAME] [--fallback cpu|none]\n"
     "           [--decoder auto|cpu|nvdec|vaapi] [--preset P] [--threads N]\n"
-    "           [--slots N] [--secret FILE]\n"
+    "           [--slots N] [--secret FILE] [--codec h264|hevc|av1]\n"
     "           [--retry-for SECONDS] [--once] [-v|--verbose]\n"
     "       framefarm-node --probe\n"
     "       framefarm-node --version\n"
@@ -62,7 +62,10 @@ static const char usage_text[] =
     "(an x264 name; e.g. a slow machine). --decoder says where JPEGs are\n"
     "decoded: auto takes a GPU decoder only when the probe measured it\n"
     "faster than all the CPU threads together; a GPU decoder named but\n"
-    "unusable falls back to the CPU, saying why. Defaults: --name = host\n"
+    "unusable falls back to the CPU, saying why. --threads N: each render's\n"
+    "JPEG decoders and CPU encoder threads (framefarm render shares the\n"
+    "cores out this way). --codec: probe and offer only that codec's\n"
+    "encoders (a quicker start). Defaults: --name = host\n"
     "name, --encoder auto, --fallback cpu, --decoder auto, the job's\n"
     "preset, --threads = CPUs, --slots 1, --retry-for 300.\n";
 
@@ -75,6 +78,7 @@ enum {
     OPT_DECODER,
     OPT_PRESET,
     OPT_THREADS,
+    OPT_CODEC,
     OPT_SLOTS,
     OPT_SECRET,
     OPT_RETRY,
@@ -92,6 +96,7 @@ static const struct option long_opts[] = {
     {"decoder", required_argument, NULL, OPT_DECODER},
     {"preset", required_argument, NULL, OPT_PRESET},
     {"threads", required_argument, NULL, OPT_THREADS},
+    {"codec", required_argument, NULL, OPT_CODEC},
     {"slots", required_argument, NULL, OPT_SLOTS},
     {"secret", required_argument, NULL, OPT_SECRET},
     {"retry-for", required_argument, NULL, OPT_RETRY},
@@ -234,7 +239,7 @@ main(int argc, char **argv)
 {
     static struct node_config cfg;
     const char *coord = NULL, *secret = NULL, *preset = NULL, *fault;
-    const char *decoder = "auto";
+    const char *decoder = "auto", *codec = NULL;
     static struct decprobe dp;
     struct decchoice dc;
     char err[ERR_MAX], host[NET_HOST_MAX];
@@ -295,6 +300,12 @@ main(int argc, char **argv)
                       "placebo)");
             preset = optarg;
             break;
+        case OPT_CODEC:
+            if (strcmp(optarg, "h264") != 0 && strcmp(optarg, "hevc") != 0 &&
+                strcmp(optarg, "av1") != 0)
+                usage("--codec: expected h264, hevc or av1");
+            codec = optarg;
+            break;
         case OPT_THREADS:
             cfg.threads =
                 (int)parse_long(optarg, 0, NODE_MAX_THREADS, "--threads");
@@ -333,7 +344,7 @@ main(int argc, char **argv)
         usage("unexpected arguments");
     avlog_start(1);
 
-    encprobe_run(cfg.enc, ENCPROBE_MAX, &cfg.nenc);
+    encprobe_run_codec(cfg.enc, ENCPROBE_MAX, &cfg.nenc, probe ? NULL : codec);
     fault = fault_encoder();
     if (fault != NULL && node_fault(&cfg, fault) == -1) {
         snprintf(err, sizeof(err),

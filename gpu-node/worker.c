@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,6 +30,9 @@ struct workers {
     struct evq *done; /* borrowed: workers -> session */
     pthread_mutex_t mu;
     int stopping; /* guarded by mu */
+    /* Readable once stopping is set: idle slots wake at once, not at
+     * their next poll timeout (a node's exit waited for it). */
+    int stop_fd;
 };
 
 void
@@ -120,6 +124,7 @@ worker_render(struct work *w)
         .out_path = w->out,
         .encoder = w->encoder,
         .threads = w->threads,
+        .enc_threads = w->threads,
         .decoder = w->decoder,
         .fault_decoder = w->fault_decoder,
         .fault_encoder = w->sel != NULL ? encsel_fault(w->sel) : NULL,
@@ -181,10 +186,11 @@ worker_main(void *arg)
     struct workers *ws = arg;
     /* Slots share one todo queue: whoever wakes first takes the work. */
     while (!workers_stopping(ws)) {
-        struct pollfd pfd = {.fd = evq_fd(ws->todo), .events = POLLIN};
+        struct pollfd pfd[2] = {{.fd = evq_fd(ws->todo), .events = POLLIN},
+                                {.fd = ws->stop_fd, .events = POLLIN}};
         struct work *w = evq_pop(ws->todo);
         if (w == NULL) {
-            poll(&pfd, 1, 200);
+            poll(pfd, 2, 200);
             continue;
         }
         if (workers_stopping(ws)) {
@@ -207,6 +213,9 @@ workers_start(int n, struct evq *done)
     struct workers *ws = calloc(1, sizeof(*ws));
     if (ws == NULL)
         return NULL;
+    /* -1 (no eventfd) is ignored by poll: slots then stop at their next
+     * poll timeout, as before. */
+    ws->stop_fd = eventfd(0, EFD_CLOEXEC);
     ws->done = done;
     ws->fault_corrupt_set = fault_corrupt_set();
     ws->fault_stall_set = fault_stall_set();
@@ -245,8 +254,15 @@ workers_free(struct workers *ws)
     pthread_mutex_lock(&ws->mu);
     ws->stopping = 1;
     pthread_mutex_unlock(&ws->mu);
+    if (ws->stop_fd != -1) {
+        uint64_t one = 1;
+        ssize_t w = write(ws->stop_fd, &one, sizeof(one));
+        (void)w; /* an 8-byte eventfd write; short of it, the timeout */
+    }
     for (int i = 0; i < ws->n; i++)
         pthread_join(ws->threads[i], NULL);
+    if (ws->stop_fd != -1)
+        close(ws->stop_fd);
     evq_free(ws->todo, work_free);
     pthread_mutex_destroy(&ws->mu);
     free(ws->threads);

@@ -44,6 +44,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,12 @@
 #include "media/vidinfo.h"
 
 #define CONCAT_DIFF_MAX 160
+/* Room for an MP4/MOV index written up front: its boxes take at most ~44
+ * bytes a frame (stsz 4, ctts 8, stts 8, stco/co64 8, stsc 12, stss 4)
+ * when every frame is its own chunk and entry; the rest is fixed. What
+ * is not used stays as a "free" box. */
+#define CONCAT_MOOV_BASE 65536
+#define CONCAT_MOOV_PER_FRAME 64
 #define CONCAT_NUM_MAX 16
 
 /* A profile's name ("High", "Constrained Baseline"), else its number. */
@@ -352,8 +359,8 @@ concat_open_input(const char *path, size_t i, AVFormatContext **fmt, int *idx,
  * write the header. */
 static int
 concat_open_output(const char *tmp, const struct container *ct,
-                   const AVStream *ist, AVFormatContext **out, char *err,
-                   size_t errlen)
+                   const AVStream *ist, uint64_t frames, AVFormatContext **out,
+                   char *err, size_t errlen)
 {
     AVFormatContext *ofmt = NULL;
     AVDictionary *opts = NULL;
@@ -389,9 +396,20 @@ concat_open_output(const char *tmp, const struct container *ct,
         errf(err, errlen, "%s: %s", tmp, av_err2str(ret));
         goto out;
     }
-    /* the index up front, so that players can start before the end */
-    if (ct->isobmff)
-        av_dict_set(&opts, "movflags", "+faststart", 0);
+    /* The index up front, so that players can start before the end:
+     * written into room reserved for it at the start (moov_size), for
+     * the frames the job has, instead of +faststart's second pass that
+     * rewrites the whole file to move it there. */
+    if (ct->isobmff) {
+        uint64_t room = CONCAT_MOOV_BASE + frames * CONCAT_MOOV_PER_FRAME;
+        ret = frames < (INT_MAX - CONCAT_MOOV_BASE) / CONCAT_MOOV_PER_FRAME
+                  ? av_dict_set_int(&opts, "moov_size", (int64_t)room, 0)
+                  : av_dict_set(&opts, "movflags", "+faststart", 0);
+        if (ret < 0) {
+            errf(err, errlen, "%s: out of memory", tmp);
+            goto out;
+        }
+    }
     ret = avformat_write_header(ofmt, &opts);
     if (ret < 0) {
         errf(err, errlen, "%s: writing the header: %s", tmp, av_err2str(ret));
@@ -562,8 +580,8 @@ concat_videos(const char *const *inputs, size_t n, const char *out_path,
             goto out;
         if (i == 0) {
             tmp_made = 1; /* from here on, a failure may leave a file */
-            if (concat_open_output(tmp, ct, ifmt->streams[idx], &ofmt, err,
-                                   errlen) == -1)
+            if (concat_open_output(tmp, ct, ifmt->streams[idx], expect_frames,
+                                   &ofmt, err, errlen) == -1)
                 goto out;
             header = 1;
         }

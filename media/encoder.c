@@ -313,6 +313,13 @@ struct encoder *
 encoder_open(const char *name, const struct enc_params *p, int global_header,
              char *err, size_t errlen)
 {
+    return encoder_open_threads(name, p, global_header, 0, err, errlen);
+}
+
+struct encoder *
+encoder_open_threads(const char *name, const struct enc_params *p,
+                     int global_header, int threads, char *err, size_t errlen)
+{
     struct avlog_capture cap;
     struct encoder *e = NULL;
     AVDictionary *opts = NULL;
@@ -380,6 +387,10 @@ encoder_open(const char *name, const struct enc_params *p, int global_header,
             errf(err, errlen, "out of memory");
         goto out;
     }
+    /* A CPU encoder sharing the machine with other renders (framefarm
+     * render's nodes): its share of the cores, not its own choice. */
+    if (threads > 0 && e->be->kind == ENCPROBE_CPU)
+        c->thread_count = threads;
     if (e->be->profile != NULL &&
         av_dict_set(&opts, "profile", e->be->profile, 0) < 0) {
         errf(err, errlen, "out of memory");

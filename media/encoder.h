@@ -56,6 +56,13 @@ struct encoder;
  * libav's own error text when there is any. */
 struct encoder *encoder_open(const char *name, const struct enc_params *p,
                              int global_header, char *err, size_t errlen);
+/* The same with the threads of a CPU encoder (libx264, libx265, libsvtav1)
+ * capped at threads; 0: the encoder's own choice (encoder_open's). GPU
+ * encoders ignore it. */
+struct encoder *encoder_open_threads(const char *name,
+                                     const struct enc_params *p,
+                                     int global_header, int threads, char *err,
+                                     size_t errlen);
 /* Tag a picture with the colour every encoder is opened with: range,
  * matrix, primaries, transfer. Any thread. */
 void encoder_tag_frame(AVFrame *f);

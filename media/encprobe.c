@@ -200,7 +200,8 @@ encprobe_one(const struct encoder_backend *be, struct encprobe_entry *e)
     snprintf(p.codec, sizeof(p.codec), "%s", be->codec);
     p.width = ENCPROBE_WIDTH;
     p.height = ENCPROBE_HEIGHT;
-    enc = encoder_open(be->name, &p, 1, err, sizeof(err));
+    /* one thread: the probe proves the encoder works, nothing more */
+    enc = encoder_open_threads(be->name, &p, 1, 1, err, sizeof(err));
     if (enc == NULL) {
         encprobe_explain(e, "cannot open the encoder", err);
         goto out;
@@ -294,12 +295,21 @@ encprobe_watched(const struct encoder_backend *be, struct encprobe_entry *e)
 void
 encprobe_run(struct encprobe_entry *out, size_t max, size_t *n)
 {
+    encprobe_run_codec(out, max, n, NULL);
+}
+
+void
+encprobe_run_codec(struct encprobe_entry *out, size_t max, size_t *n,
+                   const char *codec)
+{
     size_t rows;
     const struct encoder_backend *be = encoder_backends(&rows);
 
     avlog_init();
     *n = 0;
     for (size_t i = 0; i < rows && *n < max; i++) {
+        if (codec != NULL && strcmp(be[i].codec, codec) != 0)
+            continue;
         struct encprobe_entry *e = &out[(*n)++];
         memset(e, 0, sizeof(*e));
         snprintf(e->name, sizeof(e->name), "%s", be[i].name);

@@ -31,6 +31,11 @@ struct encprobe_entry {
 
 /* Probe every candidate in the table (all codecs). Fills out[0..*n). */
 void encprobe_run(struct encprobe_entry *out, size_t max, size_t *n);
+/* The same for the candidates of one codec ("h264"); NULL: all. A test
+ * encode costs a node's start-up ~0.1 CPU-second for libx265 and
+ * libsvtav1 together, which a one-codec node (framefarm render's) skips. */
+void encprobe_run_codec(struct encprobe_entry *out, size_t max, size_t *n,
+                        const char *codec);
 /* 1 when preset is one of the x264 preset names every back end maps. */
 int encprobe_preset_known(const char *preset);
 const char *encprobe_kind_name(enum encprobe_kind k);

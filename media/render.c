@@ -683,7 +683,8 @@ render_run_open(struct render_run *r, char *err, size_t errlen)
         return -1;
     }
     /* MP4 carries the parameter sets out of band, in the sample entry. */
-    r->enc = encoder_open(rq->encoder, &rq->m->enc, 1, err, errlen);
+    r->enc = encoder_open_threads(rq->encoder, &rq->m->enc, 1, rq->enc_threads,
+                                  err, errlen);
     if (r->enc == NULL) {
         r->res->encoder_failed = 1;
         return -1;

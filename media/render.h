@@ -27,6 +27,7 @@ struct render_request {
     const char *out_path;     /* final name of the mini-video */
     const char *encoder;      /* FFmpeg encoder name, e.g. "libx264" */
     int threads;              /* decode threads; 0 = one per CPU */
+    int enc_threads;          /* a CPU encoder's threads; 0 = its choice */
     /* "nvdec" or "vaapi": the first RENDER_HW_STREAMS decode threads decode
      * on that GPU (a picture it cannot take is decoded on the CPU and
      * counted), the others on the CPU. NULL or "cpu": all on the CPU. */

@@ -18,6 +18,10 @@ enum viddec_flag {
     VIDDEC_STREAM_ONLY = 1 << 0, /* find the stream, open no decoder */
     VIDDEC_EXPLODE = 1 << 1,     /* concealed bitstream errors fail calls
                                     (AV_EF_EXPLODE), so they can be counted */
+    /* with VIDDEC_STREAM_ONLY: the stream's parameters as the container
+     * gives them when it gives codec, size and extradata (no picture is
+     * decoded; the pixel format and level may stay unknown) */
+    VIDDEC_CONTAINER_INFO = 1 << 2,
 };
 
 /* Zero it before viddec_open; viddec_close then frees whatever is set. */

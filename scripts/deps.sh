@@ -9,6 +9,7 @@
 # `make lab` (tests/lab/), does it for the lab in a box: sshd and sshfs for
 # the share over the network, nftables for cut paths and loss, iproute2
 # for namespaces and cables, faketime for a node's stepped clock.
+# `deps.sh bench` (below) brings what `make bench` measures with.
 set -eu
 
 PKGS="pkg-config libavcodec-dev libavformat-dev libavutil-dev libswscale-dev \
@@ -37,6 +38,12 @@ nsenter flock faketime"
 DEPLOY_PKGS="shellcheck systemd slurm-wlm munge nftables iproute2"
 DEPLOY_CMDS="shellcheck systemd-analyze slurmctld slurmd sbatch munged \
 mungekey nft ss unshare"
+# `deps.sh bench`, called by `make bench`: the real footage bench/corpus.sh
+# makes its frames from (OpenCV's vtest.avi, in opencv-doc), zip and unzip
+# for the corpus, and perf for profiling.
+BENCH_PKGS="opencv-doc zip unzip linux-perf"
+BENCH_FILES="/usr/share/doc/opencv-doc/examples/data/vtest.avi"
+BENCH_CMDS="zip unzip perf"
 mode=${1:-build}
 
 # Adds to missing what building and testing lack.
@@ -84,6 +91,14 @@ elif [ "$mode" = deploy ]; then
     PKGS=$DEPLOY_PKGS
     for c in $DEPLOY_CMDS; do
         command -v "$c" >/dev/null 2>&1 || missing="$missing $c"
+    done
+elif [ "$mode" = bench ]; then
+    PKGS=$BENCH_PKGS
+    for c in $BENCH_CMDS; do
+        command -v "$c" >/dev/null 2>&1 || missing="$missing $c"
+    done
+    for f in $BENCH_FILES; do
+        [ -f "$f" ] || missing="$missing $f"
     done
 elif [ "$mode" = lab ]; then
     PKGS=$LAB_PKGS

@@ -1,0 +1,328 @@
+/*
+ * test_checker.c - what the ambassador's check of a mini-video proves
+ * (coordinator/checker.c TASK_CHECK), now that the stream's parameters
+ * are read from the container without decoding (media/vidinfo.c): a real
+ * mini-video rendered as a node renders one passes; the same file is
+ * rejected when the node's sha256 or size is not the file's, when the set
+ * has another frame count, when it is cut short, and when the job wants
+ * another codec or size. And the container-read parameters are those the
+ * decode used to give: codec, size, profile and level.
+ */
+#include "tests/unit/unit.h"
+
+#include <poll.h>
+#include <unistd.h>
+
+#include "common/evq.h"
+#include "common/hash.h"
+#include "common/manifest.h"
+#include "coordinator/checker.h"
+#include "media/concat.h"
+#include "media/render.h"
+#include "media/sample.h"
+#include "media/vidinfo.h"
+#include "media/zipframes.h"
+
+#define CHECK_FRAMES 8
+#define CHECK_W 160
+#define CHECK_H 96
+
+struct fixture {
+    char *dir;
+    char video[FS_PATH_MAX];
+    struct ev_result r; /* what an honest node says of video */
+    struct enc_params enc;
+};
+
+static int
+setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    struct sample_opts so;
+    struct zipf_limits lim;
+    struct zipf_listing *l = NULL;
+    struct manifest *m = manifest_new();
+    struct render_result res;
+    char zip[FS_PATH_MAX], err[ERR_MAX];
+
+    assert_non_null(f);
+    assert_non_null(m);
+    assert_int_equal(unit_tmpdir_setup((void **)&f->dir), 0);
+    snprintf(zip, sizeof(zip), "%s/s.zip", f->dir);
+    snprintf(f->video, sizeof(f->video), "%s/set.mp4", f->dir);
+    sample_opts_init(&so);
+    so.frames = CHECK_FRAMES;
+    so.width = CHECK_W;
+    so.height = CHECK_H;
+    if (sample_write_zip(zip, &so, err, sizeof(err)) == -1)
+        fail_msg("sample: %s", err);
+    zipf_limits_init(&lim);
+    if (zipf_list(zip, &lim, &l, err, sizeof(err)) == -1)
+        fail_msg("list: %s", err);
+    encparams_init(&m->enc);
+    m->enc.width = CHECK_W;
+    m->enc.height = CHECK_H;
+    snprintf(m->job, sizeof(m->job), "t");
+    m->sets = 1;
+    m->total = l->count;
+    assert_int_equal(manifest_set_zip(m, zip), 0);
+    assert_int_equal(manifest_alloc_frames(m, l->count), 0);
+    for (size_t i = 0; i < l->count; i++)
+        manifest_set_frame(m, i, l->frames[i].name, l->frames[i].size,
+                           l->frames[i].crc);
+    struct render_request rq = {
+        .m = m,
+        .zip_path = zip,
+        .out_path = f->video,
+        .encoder = "libx264",
+        .threads = 1,
+        .enc_threads = 1,
+    };
+    if (render_set(&rq, NULL, NULL, &res, err, sizeof(err)) == -1)
+        fail_msg("render: %s", err);
+    f->r.frames = res.frames;
+    f->r.bytes = res.bytes;
+    snprintf(f->r.sha256, sizeof(f->r.sha256), "%s", res.sha256);
+    f->enc = m->enc;
+    manifest_free(m);
+    zipf_listing_free(l);
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fixture *f = *state;
+    unit_tmpdir_teardown((void **)&f->dir);
+    free(f);
+    return 0;
+}
+
+/* One check through a real checker thread; the event's ok and text. */
+static int
+check(const char *path, const struct ev_result *r, uint64_t frames,
+      const struct enc_params *enc, char *text, size_t len)
+{
+    struct evq *q = evq_new();
+    struct checker *k = checker_start(q);
+    struct amb_event *ev = NULL;
+    int ok;
+
+    assert_non_null(k);
+    checker_check(k, 1, r, path, frames, enc);
+    while ((ev = evq_pop(q)) == NULL) {
+        struct pollfd p = {.fd = evq_fd(q), .events = POLLIN};
+        poll(&p, 1, 1000);
+    }
+    assert_int_equal(ev->type, EV_CHECKED);
+    ok = ev->u.checked.ok;
+    snprintf(text, len, "%s", ev->u.checked.text);
+    free(ev);
+    checker_free(k);
+    evq_free(q, free);
+    return ok;
+}
+
+/* A copy of the video at path (the checker removes what it rejects). */
+static void
+copy_of(const struct fixture *f, const char *name, char *path, size_t len,
+        off_t keep)
+{
+    snprintf(path, len, "%s/%s", f->dir, name);
+    assert_true(fs_copy_atomic(f->video, path) >= 0);
+    if (keep >= 0)
+        assert_int_equal(truncate(path, keep), 0);
+}
+
+static void
+test_honest_result_passes(void **state)
+{
+    struct fixture *f = *state;
+    char path[FS_PATH_MAX], text[ERR_MAX];
+    copy_of(f, "ok.mp4", path, sizeof(path), -1);
+    if (!check(path, &f->r, CHECK_FRAMES, &f->enc, text, sizeof(text)))
+        fail_msg("rejected: %s", text);
+}
+
+static void
+test_wrong_hash_rejected(void **state)
+{
+    struct fixture *f = *state;
+    struct ev_result r = f->r;
+    char path[FS_PATH_MAX], text[ERR_MAX];
+    copy_of(f, "hash.mp4", path, sizeof(path), -1);
+    r.sha256[0] = r.sha256[0] == '0' ? '1' : '0';
+    assert_false(check(path, &r, CHECK_FRAMES, &f->enc, text, sizeof(text)));
+    assert_contains(text, "sha256");
+    assert_int_equal(access(path, F_OK), -1); /* removed */
+}
+
+static void
+test_wrong_frame_count_rejected(void **state)
+{
+    struct fixture *f = *state;
+    char path[FS_PATH_MAX], text[ERR_MAX];
+    copy_of(f, "count.mp4", path, sizeof(path), -1);
+    assert_false(
+        check(path, &f->r, CHECK_FRAMES + 1, &f->enc, text, sizeof(text)));
+    assert_contains(text, "has 8 frames, the set has 9");
+}
+
+/* A node that cut its file short and reported the short file's own size
+ * and hash: the container no longer holds the set. */
+static void
+test_truncated_rejected(void **state)
+{
+    struct fixture *f = *state;
+    struct ev_result r = f->r;
+    char path[FS_PATH_MAX], text[ERR_MAX];
+    uint64_t size;
+    copy_of(f, "cut.mp4", path, sizeof(path), (off_t)(f->r.bytes * 2 / 3));
+    assert_int_equal(hash_sha256_file(path, r.sha256, &size), 0);
+    r.bytes = size;
+    assert_false(check(path, &r, CHECK_FRAMES, &f->enc, text, sizeof(text)));
+}
+
+static void
+test_wrong_codec_rejected(void **state)
+{
+    struct fixture *f = *state;
+    struct enc_params enc = f->enc;
+    char path[FS_PATH_MAX], text[ERR_MAX];
+    copy_of(f, "codec.mp4", path, sizeof(path), -1);
+    snprintf(enc.codec, sizeof(enc.codec), "hevc");
+    assert_false(check(path, &f->r, CHECK_FRAMES, &enc, text, sizeof(text)));
+    assert_contains(text, "result codec is h264, the job wants hevc");
+}
+
+static void
+test_wrong_size_rejected(void **state)
+{
+    struct fixture *f = *state;
+    struct enc_params enc = f->enc;
+    char path[FS_PATH_MAX], text[ERR_MAX];
+    copy_of(f, "size.mp4", path, sizeof(path), -1);
+    enc.width = CHECK_W * 2;
+    assert_false(check(path, &f->r, CHECK_FRAMES, &enc, text, sizeof(text)));
+    assert_contains(text, "result is 160x96, the job is 320x96");
+}
+
+/* Read from the container, as the decode used to give them. */
+static void
+test_vidinfo_from_container(void **state)
+{
+    struct fixture *f = *state;
+    struct vidinfo vi;
+    char err[ERR_MAX];
+    if (vidinfo_probe(f->video, &vi, err, sizeof(err)) == -1)
+        fail_msg("probe: %s", err);
+    assert_string_equal(vi.codec, "h264");
+    assert_int_equal(vi.width, CHECK_W);
+    assert_int_equal(vi.height, CHECK_H);
+    assert_int_equal(vi.frames, CHECK_FRAMES);
+    assert_true(vi.first_is_key);
+    assert_int_equal(vi.profile, 100); /* High, x264's for 4:2:0 8-bit */
+    assert_true(vi.level > 0);
+}
+
+/* A video whose index comes first (the concat's: moov before mdat) cut
+ * inside its packets: the index still lists them all, so the count must
+ * not come from the index alone. Uncut, it reads as whole, moov first. */
+static void
+test_index_first_cut_rejected(void **state)
+{
+    struct fixture *f = *state;
+    const char *in[] = {f->video};
+    char path[FS_PATH_MAX], err[ERR_MAX], head[8];
+    struct vidinfo vi;
+    uint64_t frames = 0;
+    FILE *fp;
+
+    snprintf(path, sizeof(path), "%s/joined.mp4", f->dir);
+    if (concat_videos(in, 1, path, &f->enc, CHECK_FRAMES, &frames, err,
+                      sizeof(err)) == -1)
+        fail_msg("concat: %s", err);
+    fp = fopen(path, "rb");
+    assert_non_null(fp);
+    /* ftyp, then moov */
+    assert_int_equal(fseek(fp, 0, SEEK_SET), 0);
+    assert_int_equal(fread(head, 1, 8, fp), 8);
+    assert_int_equal(fseek(fp, (long)((unsigned char)head[3]) + 4, SEEK_SET),
+                     0);
+    assert_int_equal(fread(head, 1, 4, fp), 4);
+    fclose(fp);
+    assert_memory_equal(head, "moov", 4);
+    if (vidinfo_probe(path, &vi, err, sizeof(err)) == -1)
+        fail_msg("probe: %s", err);
+    assert_int_equal(vi.frames, CHECK_FRAMES);
+    assert_int_equal(truncate(path, (off_t)(f->r.bytes / 2) + 65536), 0);
+    if (vidinfo_probe(path, &vi, err, sizeof(err)) == 0 &&
+        vi.frames == CHECK_FRAMES)
+        fail_msg("a cut file read as %llu whole frames",
+                 (unsigned long long)vi.frames);
+}
+
+/* Before the concat every counted file must still hash as counted; the
+ * two halves of the list are hashed on two threads, and the changed sets
+ * of both come back in set order, with nothing written. */
+static void
+test_concat_refuses_changed(void **state)
+{
+    struct fixture *f = *state;
+    enum { N = 5 };
+    char **paths = calloc(N, sizeof(*paths)), **shas = calloc(N, sizeof(*shas));
+    char out[FS_PATH_MAX], name[32];
+    struct evq *q = evq_new();
+    struct checker *k = checker_start(q);
+    struct amb_event *ev;
+
+    assert_non_null(paths);
+    assert_non_null(shas);
+    assert_non_null(k);
+    for (int i = 0; i < N; i++) {
+        char path[FS_PATH_MAX];
+        snprintf(name, sizeof(name), "c%d.mp4", i);
+        copy_of(f, name, path, sizeof(path), -1);
+        paths[i] = strdup(path);
+        shas[i] = strdup(f->r.sha256);
+        assert_non_null(paths[i]);
+        assert_non_null(shas[i]);
+    }
+    /* set 0 (first half) and set 4 (second half) changed since counted */
+    assert_int_equal(truncate(paths[0], 100), 0);
+    assert_int_equal(truncate(paths[4], 200), 0);
+    snprintf(out, sizeof(out), "%s/out.mp4", f->dir);
+    checker_concat(k, paths, shas, N, out, (uint64_t)N * CHECK_FRAMES, &f->enc);
+    while ((ev = evq_pop(q)) == NULL) {
+        struct pollfd p = {.fd = evq_fd(q), .events = POLLIN};
+        poll(&p, 1, 1000);
+    }
+    assert_int_equal(ev->type, EV_CONCATED);
+    assert_false(ev->u.concated.ok);
+    assert_int_equal(ev->u.concated.nbad, 2);
+    assert_int_equal(ev->u.concated.bad[0], 0);
+    assert_int_equal(ev->u.concated.bad[1], 4);
+    assert_contains(ev->u.concated.text, "set 0, set 4");
+    assert_int_equal(access(out, F_OK), -1);
+    free(ev);
+    checker_free(k);
+    evq_free(q, free);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_honest_result_passes),
+        cmocka_unit_test(test_wrong_hash_rejected),
+        cmocka_unit_test(test_wrong_frame_count_rejected),
+        cmocka_unit_test(test_truncated_rejected),
+        cmocka_unit_test(test_wrong_codec_rejected),
+        cmocka_unit_test(test_wrong_size_rejected),
+        cmocka_unit_test(test_vidinfo_from_container),
+        cmocka_unit_test(test_index_first_cut_rejected),
+        cmocka_unit_test(test_concat_refuses_changed),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
