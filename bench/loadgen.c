@@ -17,7 +17,10 @@
  *
  * Usage: loadgen --coordinator HOST:PORT --share DIR [--nodes N]
  *   [--prefix NAME] [--duration S] [--report done|none] [--secret FILE]
- *   [--ramp PER_S] [--quiet]
+ *   [--ramp PER_S] [--work-ms MS] [--quiet]
+ * --work-ms: a set is reported MS after its assign (progress heartbeats
+ * meanwhile, as a rendering node sends them); 0, the default: at once.
+ * --ramp: connections opened per second (default 500; 0: all at once).
  * Exits when the duration is over, on SIGINT/SIGTERM, or when the job is
  * over (a node was told "finish" and none is connected any more); prints one
  * summary line on stdout: loadgen: nodes=N connected=C handshakes=H sets_done=D
@@ -73,6 +76,7 @@
 #define LG_DEFAULT_RAMP 500
 #define LG_MS_PER_S 1000u
 #define LG_ERRORS_SHOWN 20
+#define LG_SHAREID_POLL_MS 100
 /* 127.1.0.0/16: each node's own source address on loopback */
 #define LG_SPREAD_NET 0x7f010000u
 #define LG_LOOPBACK_NET 0x7f000000u
@@ -86,6 +90,8 @@ enum lg_state {
     ST_SERVE,     /* welcomed */
     ST_FINISHED,  /* told the job is over: stays out */
 };
+
+struct lg_shape;
 
 struct lg_node {
     char name[IDENT_MAX + 1];
@@ -102,6 +108,13 @@ struct lg_node {
     uint64_t counter; /* lease counter */
     uint32_t nheld;
     struct lease_held held[LEASE_MAX_HELD];
+    /* The set in hand (one slot): reported at due_ms. */
+    int busy;
+    uint32_t w_set;
+    uint64_t w_epoch, w_start_ms, w_due_ms;
+    const struct lg_shape *w_shape;
+    char *w_rel; /* owned */
+    char w_preset[ENC_NAME_MAX];
 };
 
 /* One rendered mini-video per set shape, linked to every set of it. */
@@ -125,6 +138,7 @@ struct lg {
     int keyed;
     struct auth_secret secret;
     int report_done;
+    uint64_t work_ms; /* how long a set "renders" */
     int quiet;
     int epfd;
     size_t n;
@@ -457,8 +471,32 @@ lg_decline(struct lg_node *n, uint64_t set, uint64_t epoch, const char *why,
     lg_send(n, m);
 }
 
-/* An assign: report it done at once with a linked mini-video. -1 when the
- * connection broke. */
+/* Report the set in hand done. 0, or -1 when the connection broke. */
+static int
+lg_report(struct lg *g, struct lg_node *n)
+{
+    const struct lg_shape *s = n->w_shape;
+    cJSON *d = lg_msg(MSG_DONE);
+    int rc;
+    n->busy = 0;
+    if (d != NULL) {
+        json_add_u64(d, "set", n->w_set);
+        json_add_u64(d, "epoch", n->w_epoch);
+        cJSON_AddStringToObject(d, "path", n->w_rel);
+        json_add_u64(d, "bytes", s->bytes);
+        cJSON_AddStringToObject(d, "sha256", s->sha256);
+        json_add_u64(d, "frames", s->count);
+        cJSON_AddStringToObject(d, "encoder", s->encoder);
+        cJSON_AddStringToObject(d, "preset", n->w_preset);
+    }
+    rc = lg_send(n, d);
+    if (rc == 0)
+        g->sets_done++;
+    return rc;
+}
+
+/* An assign: report it done at once (or after --work-ms) with a linked
+ * mini-video. -1 when the connection broke. */
 static int
 lg_on_assign(struct lg *g, struct lg_node *n, const cJSON *msg)
 {
@@ -466,15 +504,13 @@ lg_on_assign(struct lg *g, struct lg_node *n, const cJSON *msg)
     const struct lg_shape *s;
     char err[ERR_MAX], rel[FS_PATH_MAX], abs[FS_PATH_MAX], dir[FS_PATH_MAX];
     uint64_t set = 0, epoch = 0;
-    cJSON *d;
-    int rc = 0;
 
     if (json_u64(msg, "set", MANIFEST_MAX_SETS, &set) == -1 ||
         json_u64(msg, "epoch", LG_MAX_EPOCH, &epoch) == -1) {
         lg_err(g, n, "assign without set/epoch");
         return 0;
     }
-    if (!g->report_done) {
+    if (!g->report_done || n->busy) {
         g->declined++;
         lg_decline(n, set, epoch, "no free render slot", 1);
         return 0;
@@ -500,23 +536,23 @@ lg_on_assign(struct lg *g, struct lg_node *n, const cJSON *msg)
         manifest_free(m);
         return 0;
     }
-    lg_hold(n, (uint32_t)set, epoch);
-    d = lg_msg(MSG_DONE);
-    if (d != NULL) {
-        json_add_u64(d, "set", set);
-        json_add_u64(d, "epoch", epoch);
-        cJSON_AddStringToObject(d, "path", rel);
-        json_add_u64(d, "bytes", s->bytes);
-        cJSON_AddStringToObject(d, "sha256", s->sha256);
-        json_add_u64(d, "frames", s->count);
-        cJSON_AddStringToObject(d, "encoder", s->encoder);
-        cJSON_AddStringToObject(d, "preset", m->enc.preset);
+    free(n->w_rel);
+    n->w_rel = strdup(rel);
+    if (n->w_rel == NULL) {
+        lg_decline(n, set, epoch, "out of memory", 1);
+        manifest_free(m);
+        return 0;
     }
-    rc = lg_send(n, d);
-    if (rc == 0)
-        g->sets_done++;
+    n->busy = 1;
+    n->w_set = (uint32_t)set;
+    n->w_epoch = epoch;
+    n->w_shape = s;
+    n->w_start_ms = clock_now_ms();
+    n->w_due_ms = n->w_start_ms + g->work_ms;
+    snprintf(n->w_preset, sizeof(n->w_preset), "%s", m->enc.preset);
     manifest_free(m);
-    return rc;
+    lg_hold(n, (uint32_t)set, epoch);
+    return g->work_ms == 0 ? lg_report(g, n) : 0;
 }
 
 /* One message. -1: close and reconnect; 1: finished; 0: go on. */
@@ -570,8 +606,11 @@ lg_handle(struct lg *g, struct lg_node *n, const cJSON *msg, uint64_t now)
         return lg_on_assign(g, n, msg);
     if (strcmp(type, MSG_RESULT) == 0 || strcmp(type, MSG_CANCEL) == 0) {
         if (json_u64(msg, "set", MANIFEST_MAX_SETS, &set) == 0 &&
-            json_u64(msg, "epoch", LG_MAX_EPOCH, &epoch) == 0)
+            json_u64(msg, "epoch", LG_MAX_EPOCH, &epoch) == 0) {
             lg_unhold(n, (uint32_t)set, epoch);
+            if (n->busy && n->w_set == set && n->w_epoch == epoch)
+                n->busy = 0;
+        }
         if (strcmp(type, MSG_RESULT) == 0) {
             if (json_bool(msg, "accepted", &ok) == 0 && ok)
                 g->accepted++;
@@ -654,10 +693,25 @@ lg_tick(struct lg *g, struct lg_node *n, uint64_t now)
             lg_close(g, n, ST_WAIT);
             break;
         }
+        if (n->busy && now >= n->w_due_ms && lg_report(g, n) == -1) {
+            lg_err(g, n, "done not sent");
+            lg_close(g, n, ST_WAIT);
+            break;
+        }
         if (now >= n->next_hb_ms) {
             cJSON *m = lg_msg(MSG_HEARTBEAT);
             if (m != NULL)
                 json_add_u64(m, "seq", ++n->hb_seq);
+            if (m != NULL && n->busy) {
+                /* Progress, as a rendering node sends it. */
+                uint64_t span = n->w_due_ms - n->w_start_ms;
+                uint64_t frames =
+                    span > 0 ? n->w_shape->count * (now - n->w_start_ms) / span
+                             : 0;
+                json_add_u64(m, "set", n->w_set);
+                json_add_u64(m, "epoch", n->w_epoch);
+                json_add_u64(m, "frames", frames);
+            }
             if (lg_send(n, m) == -1) {
                 lg_err(g, n, "heartbeat not sent");
                 lg_close(g, n, ST_WAIT);
@@ -706,7 +760,8 @@ lg_usage(void)
             "usage: loadgen --coordinator HOST:PORT --share DIR [--nodes N] "
             "[--prefix NAME]\n"
             "               [--duration S] [--report done|none] [--secret "
-            "FILE] [--ramp PER_S] [--quiet]\n");
+            "FILE] [--ramp PER_S] [--work-ms MS]\n"
+            "               [--quiet]\n");
 }
 
 /* Each node holds a socket and a lease: raise the soft descriptor limit. */
@@ -759,6 +814,8 @@ main(int argc, char **argv)
             g.prefix = v;
         else if (strcmp(a, "--duration") == 0)
             duration_ms = strtoull(v, NULL, 10) * LG_MS_PER_S;
+        else if (strcmp(a, "--work-ms") == 0)
+            g.work_ms = strtoull(v, NULL, 10);
         else if (strcmp(a, "--ramp") == 0)
             ramp = strtoull(v, NULL, 10);
         else if (strcmp(a, "--secret") == 0)
@@ -787,14 +844,20 @@ main(int argc, char **argv)
     }
     if (lg_resolve(&g, coord) == -1)
         return 2;
-    if (shareid_read(g.share, g.share_id, err, sizeof(err)) == -1) {
-        fprintf(stderr, "loadgen: %s\n", err);
-        return 2;
-    }
-    lg_raise_nofile(g.n);
     signal(SIGPIPE, SIG_IGN);
     signal(SIGINT, lg_on_signal);
     signal(SIGTERM, lg_on_signal);
+    /* An ambassador writes the share's id once it is ready (after the
+     * job's preparation): wait for it, within the duration. */
+    start = clock_now_ms();
+    while (shareid_read(g.share, g.share_id, err, sizeof(err)) == -1) {
+        if (lg_stop || clock_now_ms() - start >= duration_ms) {
+            fprintf(stderr, "loadgen: %s\n", err);
+            return 2;
+        }
+        clock_sleep_ms(LG_SHAREID_POLL_MS);
+    }
+    lg_raise_nofile(g.n);
     g.nodes = calloc(g.n, sizeof(*g.nodes));
     g.epfd = epoll_create1(EPOLL_CLOEXEC);
     if (g.nodes == NULL || g.epfd == -1) {
@@ -870,6 +933,7 @@ main(int argc, char **argv)
         }
         if (g.nodes[i].lease_fd != -1)
             close(g.nodes[i].lease_fd);
+        free(g.nodes[i].w_rel);
     }
     free(g.nodes);
     close(g.epfd);
