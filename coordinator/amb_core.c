@@ -99,6 +99,8 @@ struct amb_core {
     uint64_t nospace_free;     /* ... than this (share_free then, plus room) */
     uint64_t max_result;       /* the largest mini-video counted, bytes */
     uint64_t next_orphan_check_ms;
+    uint64_t next_periodic_ms; /* the lease watch, every breaker */
+    int dispatch_due; /* an event since the last dispatch may allow one */
     int concat_started;
     uint64_t concat_retry_ms; /* a concat short of resources: not before */
     uint64_t concat_backoff;  /* its wait, doubling */
@@ -1132,6 +1134,7 @@ core_dispatch(struct amb_core *c)
             if (core_failed_on(c, (uint32_t)set, n->name) &&
                 core_someone_else_can(c, (uint32_t)set, n))
                 continue;
+            core_touch(c, n);
             if (!nodewatch_take(&n->w, c->now))
                 continue;
             core_assign(c, n, (uint32_t)set);
@@ -1156,13 +1159,27 @@ core_start_concat(struct amb_core *c)
     core_act(c, ACT_CONCAT, 0, 1);
 }
 
+/* The loop steps a tick at every turn (after each batch of events), so
+ * what costs O(nodes) runs here at most every AMB_CORE_TICK_MS: the lease
+ * watch and the look at every breaker. Dispatch runs then too, and at
+ * once after an event that may have freed a slot or a set. */
 static void
 core_on_tick(struct amb_core *c)
 {
+    int periodic = c->now >= c->next_periodic_ms;
     core_check_share(c);
     core_check_orphans(c);
-    core_check_leases(c);
-    core_dispatch(c);
+    if (periodic) {
+        c->next_periodic_ms = c->now + AMB_CORE_TICK_MS;
+        /* A cooldown may have ended, a lease gone still: any breaker. */
+        for (struct core_node *n = c->nodes; n != NULL; n = n->next)
+            core_touch(c, n);
+        core_check_leases(c);
+    }
+    if (periodic || c->dispatch_due) {
+        c->dispatch_due = 0;
+        core_dispatch(c);
+    }
     core_start_concat(c);
 }
 
@@ -1319,11 +1336,11 @@ amb_core_step(struct amb_core *c, const struct amb_event *ev, uint64_t now_ms,
 
     c->nacts = 0;
     c->now = now_ms;
-    /* A tick may move any breaker (a cooldown ends, a lease goes still);
-     * any other event only those of the nodes it finds. */
-    if (ev->type == EV_TICK)
-        for (node = c->nodes; node != NULL; node = node->next)
-            core_touch(c, node);
+    /* What may free a slot or a set, or bring a node: dispatch at the
+     * next tick. A lease read or a progress report cannot. */
+    if (ev->type != EV_TICK && ev->type != EV_LEASE &&
+        ev->type != EV_PROGRESS && ev->type != EV_JOURNALED)
+        c->dispatch_due = 1;
     switch (ev->type) {
     case EV_ACCEPTED:
         core_on_accepted(c, ev);

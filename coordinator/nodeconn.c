@@ -629,6 +629,18 @@ nodeconn_loop(struct nodeconn *c, char *why, size_t whylen)
                      rerr == 0 ? "connection closed" : strerror(rerr));
                 return;
             }
+            /* Answer a node's heartbeat with ours once half a period has
+             * passed since our last: one wake-up a period for both
+             * directions instead of two (our timer still sends one at
+             * least every hb_ms). */
+            if (c->last_rx_ms + c->cfg->hb_ms / 2 >= c->next_hb_ms) {
+                if (nodeconn_heartbeat(c) == -1) {
+                    errf(why, whylen, "disconnected (send failed: %s)",
+                         strerror(errno));
+                    return;
+                }
+                c->next_hb_ms = c->last_rx_ms + c->cfg->hb_ms;
+            }
             nodeconn_check_suspect(c, clock_now_ms());
         }
         while ((cmd = evq_pop(c->outbox)) != NULL) {

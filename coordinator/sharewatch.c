@@ -39,6 +39,7 @@ struct sharewatch {
     pthread_cond_t cv;
     int stop;                     /* guarded by mu */
     char (*names)[IDENT_MAX + 1]; /* whose leases to read; guarded by mu */
+    uint64_t *sent; /* names[i]'s lease counter last sent, or 0; by mu */
     size_t nnames, capnames;
     uint64_t probe_counter;
 };
@@ -95,9 +96,13 @@ out:
     return rc;
 }
 
+/* Read names[i]'s lease (node), and tell the loop when it has changed
+ * since last told: a lease that did not move is no news, and at 1,000
+ * nodes sending every read was 1,000 events a poll. */
 static void
-sharewatch_read_lease(struct sharewatch *w, const char *node)
+sharewatch_read_lease(struct sharewatch *w, size_t i, const char *node)
 {
+    int news;
     char path[FS_PATH_MAX];
     uint8_t buf[LEASE_RECORD_SIZE];
     struct amb_event *ev;
@@ -124,6 +129,14 @@ sharewatch_read_lease(struct sharewatch *w, const char *node)
         free(ev);
         return;
     }
+    pthread_mutex_lock(&w->mu);
+    news = w->sent[i] != ev->u.lease.counter;
+    w->sent[i] = ev->u.lease.counter;
+    pthread_mutex_unlock(&w->mu);
+    if (!news) {
+        free(ev);
+        return;
+    }
     ev->type = EV_LEASE;
     memcpy(ev->name, ev->u.lease.node, sizeof(ev->name));
     sharewatch_emit(w, ev);
@@ -144,7 +157,7 @@ sharewatch_read_leases(struct sharewatch *w)
         }
         memcpy(name, w->names[i], sizeof(name));
         pthread_mutex_unlock(&w->mu);
-        sharewatch_read_lease(w, name);
+        sharewatch_read_lease(w, i, name);
     }
 }
 
@@ -161,14 +174,18 @@ sharewatch_watch(struct sharewatch *w, const char *node)
     if (w->nnames == w->capnames) {
         size_t cap = w->capnames ? 2 * w->capnames : SHAREWATCH_NAMES_MIN;
         char(*nn)[IDENT_MAX + 1] = realloc(w->names, cap * sizeof(*nn));
-        if (nn == NULL) {
+        uint64_t *ns = nn != NULL ? realloc(w->sent, cap * sizeof(*ns)) : NULL;
+        if (nn != NULL)
+            w->names = nn;
+        if (ns == NULL) {
             pthread_mutex_unlock(&w->mu);
             log_warnx("sharewatch: out of memory watching node %s", node);
             return;
         }
-        w->names = nn;
+        w->sent = ns;
         w->capnames = cap;
     }
+    w->sent[w->nnames] = 0;
     snprintf(w->names[w->nnames++], IDENT_MAX + 1, "%s", node);
     pthread_mutex_unlock(&w->mu);
 }
@@ -268,5 +285,6 @@ sharewatch_free(struct sharewatch *w)
     pthread_cond_destroy(&w->cv);
     pthread_mutex_destroy(&w->mu);
     free(w->names);
+    free(w->sent);
     free(w);
 }
