@@ -23,6 +23,7 @@ static const char *const fault_env_names[] = {
     [FAULT_HOOK_SLOW_MS] = "FRAMEFARM_FAULT_SLOW_MS",
     [FAULT_HOOK_JOURNAL_EIO] = "FRAMEFARM_FAULT_JOURNAL_EIO",
     [FAULT_HOOK_ZIP_EIO] = "FRAMEFARM_FAULT_ZIP_EIO",
+    [FAULT_HOOK_CONN_CAP] = "FRAMEFARM_FAULT_CONN_CAP",
 };
 
 /* The hook's value; NULL when unset or empty. */
@@ -116,6 +117,12 @@ fault_journal_eio(void)
     return fault_set(FAULT_HOOK_JOURNAL_EIO);
 }
 
+long
+fault_conn_cap(void)
+{
+    return fault_set(FAULT_HOOK_CONN_CAP);
+}
+
 int
 fault_zip_eio(void)
 {
@@ -182,6 +189,12 @@ fault_slow_ms(void)
 
 long
 fault_journal_eio(void)
+{
+    return -1;
+}
+
+long
+fault_conn_cap(void)
 {
     return -1;
 }

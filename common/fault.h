@@ -29,6 +29,9 @@
  *                                  N-th journal append writes half its
  *                                  bytes and fails with EIO, as a share
  *                                  that went away under it)
+ *   FRAMEFARM_FAULT_CONN_CAP=N     fault_conn_cap (the ambassador takes up
+ *                                  to N connections whatever its
+ *                                  descriptor limit: accept meets EMFILE)
  *
  * Crash points (the values of FRAMEFARM_CRASH_AT), where they sit:
  *   journal-torn            coordinator/journal.c: every append writes
@@ -60,6 +63,7 @@ enum fault_hook {
     FAULT_HOOK_SLOW_MS,
     FAULT_HOOK_JOURNAL_EIO,
     FAULT_HOOK_ZIP_EIO,
+    FAULT_HOOK_CONN_CAP,
 };
 
 /* 1 in a test build (FF_TEST_HOOKS), 0 in a release build. */
@@ -84,6 +88,8 @@ long fault_stall_set(void);
 long fault_slow_ms(void);
 /* FRAMEFARM_FAULT_JOURNAL_EIO, read the same way (-1 when unset). */
 long fault_journal_eio(void);
+/* FRAMEFARM_FAULT_CONN_CAP, read the same way (-1 when unset). */
+long fault_conn_cap(void);
 /* 1 when FRAMEFARM_FAULT_ZIP_EIO is set (0 in release). */
 int fault_zip_eio(void);
 

@@ -17,6 +17,7 @@
 
 #include "common/breaker.h"
 #include "common/ffassert.h"
+#include "common/hmap.h"
 #include "common/lease.h"
 #include "coordinator/liveness.h"
 #include "coordinator/nodewatch.h"
@@ -52,7 +53,8 @@ struct core_node {
     int drained;             /* no new work (its name's, by request) */
     uint64_t set_ms;         /* its mean set time (counted sets) */
     uint32_t timed;          /* sets in that mean, up to CORE_SPEED_WINDOW */
-    struct core_node *next;
+    int touched;             /* in c->touched: its breaker may have moved */
+    struct core_node *next, *prev;
 };
 
 /* A speculative backup running (set, epoch, session), or the attempt that
@@ -104,6 +106,14 @@ struct amb_core {
     int have_first_info;
     struct core_node *nodes;
     struct core_peer *peers;
+    /* Lookups that must not cost O(nodes) per event: */
+    struct hmap node_by_session; /* every session */
+    struct hmap node_by_name;    /* sessions that said hello, by name */
+    struct hmap peer_by_name;    /* every name ever seen */
+    /* Nodes whose breaker this step may have moved (logged at its end,
+     * not every node at every step). */
+    struct core_node **touched;
+    size_t ntouched, captouched;
     uint64_t now;
     uint64_t share_ok_ms;      /* when the share probe last answered */
     int share_sick;            /* logged state */
@@ -116,6 +126,8 @@ struct amb_core {
     uint64_t nospace_free;     /* ... than this (share_free then, plus room) */
     uint64_t max_result;       /* the largest mini-video counted, bytes */
     uint64_t next_orphan_check_ms;
+    uint64_t next_periodic_ms; /* the lease watch, every breaker */
+    int dispatch_due; /* an event since the last dispatch may allow one */
     int concat_started;
     uint64_t concat_retry_ms; /* a concat short of resources: not before */
     uint64_t concat_backoff;  /* its wait, doubling */
@@ -218,24 +230,51 @@ core_record_set(struct amb_core *c, enum jrec_type type, uint32_t set,
 
 /* ---- tables ---- */
 
-static struct core_node *
-core_node_find(const struct amb_core *c, uint64_t session)
+/* A node this step may change: its breaker is looked at when the step
+ * ends. */
+static void
+core_touch(struct amb_core *c, struct core_node *n)
 {
-    for (struct core_node *n = c->nodes; n != NULL; n = n->next)
-        if (n->session == session)
-            return n;
-    return NULL;
+    if (n->touched)
+        return;
+    if (c->ntouched == c->captouched) {
+        size_t cap = c->captouched ? 2 * c->captouched : CORE_ACTS_MIN;
+        struct core_node **t = realloc(c->touched, cap * sizeof(*t));
+        FF_ASSERT(t != NULL); /* out of memory: nothing safe to do */
+        c->touched = t;
+        c->captouched = cap;
+    }
+    n->touched = 1;
+    c->touched[c->ntouched++] = n;
+}
+
+/* The session's node, or NULL. What is found may be changed: it is
+ * touched. */
+static struct core_node *
+core_node_find(struct amb_core *c, uint64_t session)
+{
+    struct core_node *n = hmap_get_u64(&c->node_by_session, session);
+    if (n != NULL)
+        core_touch(c, n);
+    return n;
 }
 
 static void
 core_node_remove(struct amb_core *c, struct core_node *node)
 {
-    for (struct core_node **p = &c->nodes; *p != NULL; p = &(*p)->next) {
-        if (*p == node) {
-            *p = node->next;
-            break;
-        }
-    }
+    if (node->prev != NULL)
+        node->prev->next = node->next;
+    else
+        c->nodes = node->next;
+    if (node->next != NULL)
+        node->next->prev = node->prev;
+    hmap_del_u64(&c->node_by_session, node->session);
+    if (node->hello && hmap_get_str(&c->node_by_name, node->name) == node)
+        hmap_del_str(&c->node_by_name, node->name);
+    /* Gone before the step ends: nothing to log for it. */
+    for (size_t i = 0; i < c->ntouched; i++)
+        if (c->touched[i] == node)
+            c->touched[i] = c->touched[--c->ntouched];
     core_act(c, ACT_FORGET, node->session, 0);
     free(node);
 }
@@ -243,10 +282,7 @@ core_node_remove(struct amb_core *c, struct core_node *node)
 static struct core_peer *
 core_peer_find(const struct amb_core *c, const char *name)
 {
-    for (struct core_peer *p = c->peers; p != NULL; p = p->next)
-        if (strcmp(p->name, name) == 0)
-            return p;
-    return NULL;
+    return hmap_get_str(&c->peer_by_name, name);
 }
 
 static struct core_peer *
@@ -259,6 +295,7 @@ core_peer_get(struct amb_core *c, const char *name)
     FF_ASSERT(p != NULL);
     snprintf(p->name, sizeof(p->name), "%s", name);
     liveness_init(&p->lv, c->now);
+    FF_ASSERT(hmap_put_str(&c->peer_by_name, p->name, p) == 0);
     p->next = c->peers;
     c->peers = p;
     return p;
@@ -399,7 +436,10 @@ core_on_accepted(struct amb_core *c, const struct amb_event *ev)
     n->session = ev->session;
     snprintf(n->peer, sizeof(n->peer), "%s", ev->u.accepted.peer);
     snprintf(n->name, sizeof(n->name), "(%.60s)", ev->u.accepted.peer);
+    FF_ASSERT(hmap_put_u64(&c->node_by_session, n->session, n) == 0);
     n->next = c->nodes;
+    if (c->nodes != NULL)
+        c->nodes->prev = n;
     c->nodes = n;
 }
 
@@ -442,21 +482,21 @@ core_on_hello(struct amb_core *c, struct core_node *node,
 {
     const struct ev_hello *h = &ev->u.hello;
     struct core_peer *peer;
+    const struct core_node *o = hmap_get_str(&c->node_by_name, ev->name);
 
-    for (struct core_node *o = c->nodes; o != NULL; o = o->next) {
-        if (o != node && o->hello && strcmp(o->name, ev->name) == 0) {
-            char why[ERR_MAX];
-            snprintf(why, sizeof(why),
-                     "node name \"%s\" is in use by the session from %s",
-                     ev->name, o->peer);
-            c->st.refused++;
-            core_log(c, AMB_LOG_WARN, 0, "node %s: refused: %s", ev->name, why);
-            core_send(c, node->session, AMB_MSG_REFUSE, 0, 0, 0, why);
-            return;
-        }
+    if (o != NULL && o != node) {
+        char why[ERR_MAX];
+        snprintf(why, sizeof(why),
+                 "node name \"%s\" is in use by the session from %s", ev->name,
+                 o->peer);
+        c->st.refused++;
+        core_log(c, AMB_LOG_WARN, 0, "node %s: refused: %s", ev->name, why);
+        core_send(c, node->session, AMB_MSG_REFUSE, 0, 0, 0, why);
+        return;
     }
     node->hello = 1;
     snprintf(node->name, sizeof(node->name), "%s", ev->name);
+    FF_ASSERT(hmap_put_str(&c->node_by_name, node->name, node) == 0);
     snprintf(node->encoders, sizeof(node->encoders), "%s", h->encoders);
     snprintf(node->breaker, sizeof(node->breaker), "closed");
     core_log(c, AMB_LOG_INFO, 0,
@@ -700,7 +740,7 @@ core_check_leases(struct amb_core *c)
         const struct core_peer *p;
         uint64_t age;
         int stale;
-        if (!n->hello || (p = core_peer_find(c, n->name)) == NULL)
+        if (!n->hello || (p = n->known) == NULL)
             continue;
         age = liveness_lease_age(&p->lv, c->share_healthy_ms, c->now);
         stale = age >= c->cfg->fence_ms + c->cfg->lease_renew_ms +
@@ -1340,7 +1380,7 @@ static uint64_t
 core_expected_end(const struct amb_core *c, uint32_t set,
                   const struct set_info *s)
 {
-    const struct core_node *h = core_node_find(c, s->holder);
+    const struct core_node *h = hmap_get_u64(&c->node_by_session, s->holder);
     uint64_t start = c->started[set], p = c->progress[set], first, count;
     uint64_t elapsed = c->now > start ? c->now - start : 0;
     uint64_t mean = core_set_ms(c, h);
@@ -1447,6 +1487,7 @@ core_dispatch(struct amb_core *c)
             if (core_failed_on(c, (uint32_t)set, n->name) &&
                 core_someone_else_can(c, (uint32_t)set, n))
                 continue;
+            core_touch(c, n);
             if (!nodewatch_take(&n->w, c->now))
                 continue;
             core_assign(c, n, (uint32_t)set);
@@ -1471,14 +1512,28 @@ core_start_concat(struct amb_core *c)
     core_act(c, ACT_CONCAT, 0, 1);
 }
 
+/* The loop steps a tick at every turn (after each batch of events), so
+ * what costs O(nodes) runs here at most every AMB_CORE_TICK_MS: the lease
+ * watch and the look at every breaker. Dispatch runs then too, and at
+ * once after an event that may have freed a slot or a set. */
 static void
 core_on_tick(struct amb_core *c)
 {
+    int periodic = c->now >= c->next_periodic_ms;
     core_check_share(c);
     core_check_backups(c);
     core_check_orphans(c);
-    core_check_leases(c);
-    core_dispatch(c);
+    if (periodic) {
+        c->next_periodic_ms = c->now + AMB_CORE_TICK_MS;
+        /* A cooldown may have ended, a lease gone still: any breaker. */
+        for (struct core_node *n = c->nodes; n != NULL; n = n->next)
+            core_touch(c, n);
+        core_check_leases(c);
+    }
+    if (periodic || c->dispatch_due) {
+        c->dispatch_due = 0;
+        core_dispatch(c);
+    }
     core_start_concat(c);
 }
 
@@ -1635,6 +1690,11 @@ amb_core_step(struct amb_core *c, const struct amb_event *ev, uint64_t now_ms,
 
     c->nacts = 0;
     c->now = now_ms;
+    /* What may free a slot or a set, or bring a node: dispatch at the
+     * next tick. A lease read or a progress report cannot. */
+    if (ev->type != EV_TICK && ev->type != EV_LEASE &&
+        ev->type != EV_PROGRESS && ev->type != EV_JOURNALED)
+        c->dispatch_due = 1;
     switch (ev->type) {
     case EV_ACCEPTED:
         core_on_accepted(c, ev);
@@ -1670,8 +1730,11 @@ amb_core_step(struct amb_core *c, const struct amb_event *ev, uint64_t now_ms,
             core_on_node_event(c, node, ev);
         break;
     }
-    for (node = c->nodes; node != NULL; node = node->next)
-        core_breaker_log(c, node);
+    for (size_t i = 0; i < c->ntouched; i++) {
+        c->touched[i]->touched = 0;
+        core_breaker_log(c, c->touched[i]);
+    }
+    c->ntouched = 0;
     *n = c->nacts;
     return c->acts;
 }
@@ -1796,6 +1859,9 @@ amb_core_new(const struct coord_config *cfg, const struct job *job,
     c->cfg = cfg;
     c->now = now_ms;
     c->share_ok_ms = now_ms;
+    hmap_init(&c->node_by_session);
+    hmap_init(&c->node_by_name);
+    hmap_init(&c->peer_by_name);
     if (job != NULL && core_job_install(c, job, restored) == -1) {
         amb_core_free(c);
         return NULL;
@@ -1896,6 +1962,10 @@ amb_core_free(struct amb_core *c)
         c->peers = p->next;
         free(p);
     }
+    hmap_fini(&c->node_by_session);
+    hmap_fini(&c->node_by_name);
+    hmap_fini(&c->peer_by_name);
+    free(c->touched);
     core_job_drop(c);
     free(c->acts);
     free(c->snap);

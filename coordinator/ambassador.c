@@ -25,6 +25,7 @@
 #include "common/clock.h"
 #include "common/evq.h"
 #include "common/fault.h"
+#include "common/hmap.h"
 #include "common/ffassert.h"
 #include "common/jsonutil.h"
 #include "common/log.h"
@@ -57,6 +58,10 @@
 #define AMB_PREAUTH_MAX 32
 #define AMB_PREAUTH_PER_HOST 4
 #define AMB_REFUSE_LOG_MS 10000
+/* Out of descriptors at accept (EMFILE, ENFILE): the listening socket is
+ * not polled for this long, instead of spinning on a queue that stays
+ * readable. */
+#define AMB_ACCEPT_PAUSE_MS 100
 
 /* A node's thread, by session. */
 struct amb_conn {
@@ -64,7 +69,7 @@ struct amb_conn {
     struct nodeconn *conn;
     char host[EV_PEER_MAX]; /* the peer's address, without its port */
     int hello;              /* it said hello (authenticated, when keyed) */
-    struct amb_conn *next;
+    struct amb_conn *next, *prev;
 };
 
 /* An action that waits for the journal: a message to a node, the start of
@@ -100,6 +105,7 @@ struct ambassador {
     struct sharewatch *watch;
     struct journaler *journaler;
     struct amb_conn *conns;
+    struct hmap conn_by_session; /* every conn: a send must not scan them */
     char **batch; /* records of this loop turn, for the journaler */
     size_t nbatch, capbatch;
     struct amb_deferred *after, **after_tail; /* this turn's actions */
@@ -109,6 +115,8 @@ struct ambassador {
     int spare_fd;     /* given up to accept-and-close when out of fds */
     uint64_t refused; /* connections turned away since the last log */
     uint64_t refuse_log_ms;
+    uint64_t accept_paused_until; /* out of descriptors: not polled */
+    uint64_t accept_errors;       /* EMFILE/ENFILE this episode */
     int done; /* ACT_DONE ran: the final video is written and journaled */
     uint64_t last_progress_ms;
     char last_progress[AMB_PROGRESS_LINE_MAX];
@@ -135,6 +143,12 @@ amb_max_conns(void)
         if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
             getrlimit(RLIMIT_NOFILE, &rl);
     }
+    if (fault_conn_cap() >= 0) {
+        log_warnx("test hook %s: taking up to %ld connections whatever the "
+                  "descriptor limit",
+                  fault_env(FAULT_HOOK_CONN_CAP), fault_conn_cap());
+        return (size_t)fault_conn_cap();
+    }
     if (rl.rlim_cur == RLIM_INFINITY)
         return SIZE_MAX / AMB_FDS_PER_CONN;
     return rl.rlim_cur > AMB_FD_RESERVE
@@ -159,6 +173,7 @@ ambassador_new(const struct coord_config *cfg, const struct job *job, int lfd,
     a->lfd = lfd;
     a->next_session = 1;
     a->after_tail = &a->after;
+    hmap_init(&a->conn_by_session);
     a->max_conns = amb_max_conns();
     a->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     a->events = evq_new();
@@ -212,24 +227,31 @@ ambassador_set_board(struct ambassador *a, struct board *board)
 static struct amb_conn *
 amb_conn_find(struct ambassador *a, uint64_t session)
 {
-    for (struct amb_conn *n = a->conns; n != NULL; n = n->next)
-        if (n->session == session)
-            return n;
-    return NULL;
+    return hmap_get_u64(&a->conn_by_session, session);
+}
+
+/* Take n out of the list and the map (the caller frees it). */
+static void
+amb_conn_unlink(struct ambassador *a, struct amb_conn *n)
+{
+    if (n->prev != NULL)
+        n->prev->next = n->next;
+    else
+        a->conns = n->next;
+    if (n->next != NULL)
+        n->next->prev = n->prev;
+    hmap_del_u64(&a->conn_by_session, n->session);
 }
 
 static void
 amb_conn_forget(struct ambassador *a, uint64_t session)
 {
-    for (struct amb_conn **p = &a->conns; *p != NULL; p = &(*p)->next) {
-        struct amb_conn *n = *p;
-        if (n->session == session) {
-            *p = n->next;
-            nodeconn_free(n->conn);
-            free(n);
-            return;
-        }
-    }
+    struct amb_conn *n = amb_conn_find(a, session);
+    if (n == NULL)
+        return;
+    amb_conn_unlink(a, n);
+    nodeconn_free(n->conn);
+    free(n);
 }
 
 static void
@@ -764,11 +786,23 @@ amb_accept(struct ambassador *a)
     int fd = net_accept(a->lfd, peer, sizeof(peer));
 
     if (fd == -1) {
-        if (errno == EMFILE || errno == ENFILE)
+        if (errno == EMFILE || errno == ENFILE) {
+            /* One episode, logged at its start and its end. */
+            if (a->accept_errors++ == 0)
+                log_warnx("out of descriptors accepting a connection: "
+                          "pausing accepts for %d ms at a time",
+                          AMB_ACCEPT_PAUSE_MS);
+            a->accept_paused_until = clock_now_ms() + AMB_ACCEPT_PAUSE_MS;
             amb_accept_shed(a);
-        else if (errno != EAGAIN && errno != ECONNABORTED)
+        } else if (errno != EAGAIN && errno != ECONNABORTED)
             log_warn("accept");
         return;
+    }
+    if (a->accept_errors > 0) {
+        log_info("accepting connections again after %llu accept(s) failed "
+                 "for want of descriptors",
+                 (unsigned long long)a->accept_errors);
+        a->accept_errors = 0;
     }
     amb_peer_host(peer, host, sizeof(host));
     if ((why = amb_admit(a, host)) != NULL) {
@@ -783,14 +817,19 @@ amb_accept(struct ambassador *a)
     }
     snprintf(c->host, sizeof(c->host), "%s", host);
     c->session = a->next_session++;
+    if (hmap_put_u64(&a->conn_by_session, c->session, c) == -1)
+        amb_oom("the connection table");
     c->conn = nodeconn_start(fd, peer, c->session, a->cfg, a->events, a->svc,
                              a->names);
     if (c->conn == NULL) {
         log_warn("connection from %s: cannot start its thread", peer);
+        hmap_del_u64(&a->conn_by_session, c->session);
         free(c);
         return;
     }
     c->next = a->conns;
+    if (a->conns != NULL)
+        a->conns->prev = c;
     a->conns = c;
     memset(&ev, 0, sizeof(ev));
     ev.type = EV_ACCEPTED;
@@ -839,7 +878,7 @@ amb_finish_nodes(struct ambassador *a)
     while (a->conns != NULL) {
         struct amb_conn *n = a->conns;
         nodeconn_stop(n->conn);
-        a->conns = n->next;
+        amb_conn_unlink(a, n);
         nodeconn_free(n->conn);
         free(n);
     }
@@ -1172,10 +1211,15 @@ amb_handle(struct ambassador *a, struct amb_event *ev)
 static int
 amb_turn(struct ambassador *a, const struct amb_event *tick)
 {
-    struct pollfd pfd[2] = {{.fd = a->lfd, .events = POLLIN},
+    uint64_t now = clock_now_ms();
+    int paused = now < a->accept_paused_until;
+    struct pollfd pfd[2] = {{.fd = paused ? -1 : a->lfd, .events = POLLIN},
                             {.fd = evq_fd(a->events), .events = POLLIN}};
     struct amb_event *ev;
-    int r = poll(pfd, 2, AMB_TICK_MS);
+    int timeout = paused && a->accept_paused_until - now < AMB_TICK_MS
+                      ? (int)(a->accept_paused_until - now)
+                      : AMB_TICK_MS;
+    int r = poll(pfd, 2, timeout);
     if (r == -1 && errno != EINTR) {
         log_warn("poll");
         return -1;
@@ -1241,11 +1285,12 @@ ambassador_free(struct ambassador *a)
         return;
     while (a->conns != NULL) {
         struct amb_conn *n = a->conns;
-        a->conns = n->next;
+        amb_conn_unlink(a, n);
         nodeconn_stop(n->conn);
         nodeconn_free(n->conn);
         free(n);
     }
+    hmap_fini(&a->conn_by_session);
     sharewatch_free(a->watch);
     journaler_free(a->journaler);
     checker_free(a->checker);

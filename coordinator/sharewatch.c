@@ -39,6 +39,7 @@ struct sharewatch {
     pthread_cond_t cv;
     int stop;                     /* guarded by mu */
     char (*names)[IDENT_MAX + 1]; /* whose leases to read; guarded by mu */
+    uint64_t *sent; /* names[i]'s lease counter last sent, or 0; by mu */
     size_t nnames, capnames;
     uint64_t probe_counter;
 };
@@ -95,18 +96,23 @@ out:
     return rc;
 }
 
+/* Read names[i]'s lease (node), and tell the loop when it has changed
+ * since last told: a lease that did not move is no news, and at 1,000
+ * nodes sending every read was 1,000 events a poll. */
 static void
-sharewatch_read_lease(struct sharewatch *w, const char *node)
+sharewatch_read_lease(struct sharewatch *w, int dfd, size_t i, const char *node)
 {
+    int news;
     char path[FS_PATH_MAX];
     uint8_t buf[LEASE_RECORD_SIZE];
     struct amb_event *ev;
     struct stat st;
     int fd, r;
 
-    if (sharepath_lease(w->share, node, path, sizeof(path)) == -1)
+    /* Relative to the share's root. */
+    if (sharepath_lease(NULL, node, path, sizeof(path)) == -1)
         return;
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    fd = openat(dfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd == -1)
         return;
     r = fstat(fd, &st) == 0 && S_ISREG(st.st_mode)
@@ -124,6 +130,14 @@ sharewatch_read_lease(struct sharewatch *w, const char *node)
         free(ev);
         return;
     }
+    pthread_mutex_lock(&w->mu);
+    news = w->sent[i] != ev->u.lease.counter;
+    w->sent[i] = ev->u.lease.counter;
+    pthread_mutex_unlock(&w->mu);
+    if (!news) {
+        free(ev);
+        return;
+    }
     ev->type = EV_LEASE;
     memcpy(ev->name, ev->u.lease.node, sizeof(ev->name));
     sharewatch_emit(w, ev);
@@ -131,21 +145,28 @@ sharewatch_read_lease(struct sharewatch *w, const char *node)
 
 /* Every watched node's lease, opened by its name: a listing of nodes/
  * can be a cached one (NFS keeps directory contents up to acdirmax) that
- * lacks a node that joined a minute ago. */
+ * lacks a node that joined a minute ago. Each is opened (and so
+ * revalidated, close-to-open) relative to the share's root, opened once a
+ * pass: a walk of the whole share path per lease was most of the watch's
+ * cost at 1,000 nodes. No descriptor on the share outlives the pass. */
 static void
 sharewatch_read_leases(struct sharewatch *w)
 {
+    int dfd = open(w->share, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd == -1)
+        return; /* the probe that just answered says why */
     for (size_t i = 0;; i++) {
         char name[IDENT_MAX + 1];
         pthread_mutex_lock(&w->mu);
         if (i >= w->nnames) {
             pthread_mutex_unlock(&w->mu);
-            return;
+            break;
         }
         memcpy(name, w->names[i], sizeof(name));
         pthread_mutex_unlock(&w->mu);
-        sharewatch_read_lease(w, name);
+        sharewatch_read_lease(w, dfd, i, name);
     }
+    close(dfd);
 }
 
 void
@@ -161,14 +182,18 @@ sharewatch_watch(struct sharewatch *w, const char *node)
     if (w->nnames == w->capnames) {
         size_t cap = w->capnames ? 2 * w->capnames : SHAREWATCH_NAMES_MIN;
         char(*nn)[IDENT_MAX + 1] = realloc(w->names, cap * sizeof(*nn));
-        if (nn == NULL) {
+        uint64_t *ns = nn != NULL ? realloc(w->sent, cap * sizeof(*ns)) : NULL;
+        if (nn != NULL)
+            w->names = nn;
+        if (ns == NULL) {
             pthread_mutex_unlock(&w->mu);
             log_warnx("sharewatch: out of memory watching node %s", node);
             return;
         }
-        w->names = nn;
+        w->sent = ns;
         w->capnames = cap;
     }
+    w->sent[w->nnames] = 0;
     snprintf(w->names[w->nnames++], IDENT_MAX + 1, "%s", node);
     pthread_mutex_unlock(&w->mu);
 }
@@ -268,5 +293,6 @@ sharewatch_free(struct sharewatch *w)
     pthread_cond_destroy(&w->cv);
     pthread_mutex_destroy(&w->mu);
     free(w->names);
+    free(w->sent);
     free(w);
 }
