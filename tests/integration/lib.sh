@@ -41,9 +41,9 @@ skip() { echo "SKIP: $*"; exit 77; }
 # keyed by name, frame count and size (two tests may ask for one name at
 # two sizes), and made under a temporary name so none is seen half written.
 sample() { # name frames size -> path
-    cache=$top/${BUILD:-build}/samples
+    cache=$top/${BUILD:-build}/samples/$2-$3
     mkdir -p "$cache"
-    z=$cache/$1-$2-$3.zip
+    z=$cache/$1.zip
     if [ ! -f "$z" ]; then
         "$BIN/framefarm" sample -o "$z.tmp$$.zip" --frames "$2" --size "$3" >/dev/null &&
             mv -f "$z.tmp$$.zip" "$z"
@@ -144,7 +144,12 @@ check_no_rerender() { # coord-log-of-the-restart
     [ "$counted" = none ] && return 0
     for s in $(echo "$counted" | tr , ' '); do
         n=$(cat "$T"/node-*.log | grep -c "job [^ ]* set $s epoch [0-9]*: rendering" || true)
-        [ "$n" -eq 1 ] || fail "set $s was counted before the restart but rendered $n times"
+        # A speculative backup before the restart renders a set twice, once
+        # each on two nodes; none may render it after.
+        b=$(cat "$T"/coord*.log 2>/dev/null |
+            grep -c "set $s epoch [0-9]*: backup assigned" || true)
+        [ "$n" -ge 1 ] && [ "$n" -le $((1 + b)) ] ||
+            fail "set $s was counted before the restart but rendered $n times ($b backups before it)"
     done
     echo "counted before the restart and not rendered again: $counted"
 }
