@@ -55,7 +55,8 @@ static const char render_usage[] =
     "           [--fps F] [--codec C] [--encoder E] [--fallback cpu|none]\n"
     "           [--preset P] [--crf N] [--gop N] [--size WxH|Wx-2|-2xH]\n"
     "           [--decoder auto|cpu|nvdec|vaapi] [--share DIR] [--keep-share]\n"
-    "           [--camera CAM_NAME] [--timing fps|timestamps] [-v]\n"
+    "           [--camera CAM_NAME] [--timing fps|timestamps] [--backups N]\n"
+    "           [-v]\n"
     "Runs an ambassador and N render nodes (default 2) on this machine,\n"
     "on a private share directory, and writes OUT.mp4 (-o, --output).\n"
     "OUT's extension picks the container: .mp4, .mkv, .mov or .webm (AV1\n"
@@ -68,7 +69,9 @@ static const char render_usage[] =
     "-v, --verbose: the ambassador's and nodes' logs on the terminal\n"
     "instead of in the share's logs/. Without --set-size the frames are\n"
     "shared out evenly, one set per node (24 to 600 frames a set; longer\n"
-    "jobs in rounds of one set per node); each node gets cores/N threads.\n";
+    "jobs in rounds of one set per node); each node gets cores/N threads.\n"
+    "The nodes share this machine's cores, so no set gets a speculative\n"
+    "backup unless --backups N asks for one.\n";
 
 struct render_opts {
     char *zip, *out, *share;
@@ -76,6 +79,7 @@ struct render_opts {
     char *codec;        /* the job's --codec (the nodes probe only it) */
     const char *camera; /* the job's --camera, or NULL */
     int set_size_given; /* --set-size: else setplan_size's */
+    int backups_given;  /* --backups: else none (see render_main) */
     int nodes, keep, verbose;
     char *pass[RENDER_MAX_ARGS]; /* flags passed to the coordinator */
     int npass;
@@ -297,6 +301,7 @@ render_parse(int argc, char **argv, struct render_opts *o)
         {"size", required_argument, NULL, 1},
         {"camera", required_argument, NULL, 1},
         {"timing", required_argument, NULL, 1},
+        {"backups", required_argument, NULL, 1},
         {"decoder", required_argument, NULL, 'D'},
         {NULL, 0, NULL, 0},
     };
@@ -340,6 +345,8 @@ render_parse(int argc, char **argv, struct render_opts *o)
                 return -1;
             if (strcmp(opts[idx].name, "set-size") == 0)
                 o->set_size_given = 1;
+            else if (strcmp(opts[idx].name, "backups") == 0)
+                o->backups_given = 1;
             else if (strcmp(opts[idx].name, "codec") == 0)
                 o->codec = optarg;
             else if (strcmp(opts[idx].name, "camera") == 0)
@@ -626,6 +633,13 @@ cli_render(int argc, char **argv)
         render_set_size(&o, set_size, sizeof(set_size)) == 0) {
         cargv[n++] = "--set-size";
         cargv[n++] = set_size;
+    }
+    /* The nodes share this machine's cores: a speculative backup of a
+     * set would only take CPU from its first attempt, never finish
+     * sooner. --backups N asks for them anyway. */
+    if (!o.backups_given) {
+        cargv[n++] = "--backups";
+        cargv[n++] = "0";
     }
     cargv[n] = NULL;
 
