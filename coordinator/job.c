@@ -264,11 +264,11 @@ job_prepare(const struct coord_config *cfg, struct job **out, char *err,
         goto out;
     }
     j->nsets = (uint32_t)((j->frames->count + j->set_size - 1) / j->set_size);
-    if (j->nsets > MANIFEST_MAX_SETS) {
+    if (j->nsets > cfg->max_sets) {
         errf(err, errlen,
-             "%zu frames make %u sets, over %u: raise "
+             "%zu frames make %u sets, over %u (max_sets): raise "
              "--set-size",
-             j->frames->count, j->nsets, MANIFEST_MAX_SETS);
+             j->frames->count, j->nsets, cfg->max_sets);
         goto out;
     }
     /* The job's size is the one most frames have (a thumbnail first in

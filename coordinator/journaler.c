@@ -39,6 +39,8 @@ struct journaler {
     pthread_t thread;
     uint64_t compact_bytes; /* set before the first batch */
     int compact_asked;      /* journaler thread only */
+    uint64_t snapshot;      /* journaler thread: bytes the last compaction
+                               left (0 before the first) */
     uint64_t space_wait_ms; /* journaler thread: waiting for space, this
                                long at a time (0: not waiting) */
 };
@@ -131,6 +133,18 @@ journaler_batch_free(struct journaler_batch *b)
     free(b);
 }
 
+int
+journaler_compact_due(uint64_t size, uint64_t snapshot, uint64_t floor)
+{
+    if (floor == 0)
+        return 0;
+    /* Saturating: a snapshot near 2^64 / RATIO cannot exist, but the
+     * sum must not wrap to a small threshold if one ever did. */
+    if (snapshot > (UINT64_MAX - floor) / JOURNALER_COMPACT_RATIO)
+        return 0;
+    return size > floor + JOURNALER_COMPACT_RATIO * snapshot;
+}
+
 static void
 journaler_run(struct journaler *w, struct journaler_batch *b)
 {
@@ -173,8 +187,9 @@ journaler_run(struct journaler *w, struct journaler_batch *b)
     }
     ev->type = EV_JOURNALED;
     ev->u.journaled.after = b->after;
-    if (w->compact_bytes > 0 && !w->compact_asked &&
-        journal_size(w->j) > w->compact_bytes) {
+    if (!w->compact_asked && journaler_compact_due(journal_size(w->j),
+                                                   w->snapshot,
+                                                   w->compact_bytes)) {
         ev->u.journaled.compact = 1;
         w->compact_asked = 1;
     }
@@ -198,11 +213,12 @@ journaler_do_compact(struct journaler *w, struct journaler_batch *b)
         recs[i] = b->recs[i];
         lens[i] = strlen(b->recs[i]);
     }
-    if (journal_compact(w->j, recs, lens, b->n) == 0)
+    if (journal_compact(w->j, recs, lens, b->n) == 0) {
+        w->snapshot = journal_size(w->j);
         log_info("journal compacted: %llu -> %llu bytes",
                  (unsigned long long)before,
                  (unsigned long long)journal_size(w->j));
-    else
+    } else
         log_warn("journal compaction failed; appending to the old journal");
     w->compact_asked = 0;
     free(recs);

@@ -101,6 +101,7 @@ static const char usage_text[] =
     "  --share-suspect-ms N (5000)  --share-min-free-bytes N (256 MiB)\n"
     "  --max-failures-per-set N (6) --max-reclaims-per-set N (18)\n"
     "  --journal-compact-bytes N (1 MiB)\n"
+    "  --zip-max-entries N (2000000) --max-sets N (1000000)\n"
     "  --time-scale X         divide every timing by X (tests; 1..1000)\n";
 
 enum {
@@ -162,6 +163,8 @@ static const struct option long_opts[] = {
     {"max-failures-per-set", required_argument, NULL, OPT_KEY},
     {"max-reclaims-per-set", required_argument, NULL, OPT_KEY},
     {"journal-compact-bytes", required_argument, NULL, OPT_KEY},
+    {"zip-max-entries", required_argument, NULL, OPT_KEY},
+    {"max-sets", required_argument, NULL, OPT_KEY},
     {"config", required_argument, NULL, OPT_CONFIG},
     {"advertise", required_argument, NULL, OPT_ADVERTISE},
     {"standby", no_argument, NULL, OPT_STANDBY},
