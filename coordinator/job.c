@@ -4,12 +4,14 @@
 #include "coordinator/job.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "common/err.h"
+#include "common/fault.h"
 #include "common/log.h"
 #include "common/sharepath.h"
 
@@ -193,28 +195,43 @@ job_check_timing(const struct job *j, const char *input, char *err,
     return 0;
 }
 
-static int
-job_write_manifests(const struct job *j, char *err, size_t errlen)
+static atomic_int job_fault_fired; /* FRAMEFARM_FAULT_SET_FILES: once */
+
+int
+job_set_files(const struct job *j, uint32_t set)
 {
     char path[FS_PATH_MAX];
-    for (uint32_t s = 0; s < j->nsets; s++) {
-        struct manifest *m = job_manifest(j, s, 0);
-        char *text = m != NULL ? manifest_to_text(m) : NULL;
-        int rc = -1;
-        manifest_free(m);
-        if (text != NULL &&
-            sharepath_out_dir(j->share, j->id, s, path, sizeof(path)) == 0 &&
-            fs_mkdir_p(path, JOB_DIR_MODE) == 0 &&
-            sharepath_manifest(j->share, j->id, s, path, sizeof(path)) == 0)
-            rc = fs_write_atomic(path, text, strlen(text));
-        free(text);
-        if (rc == -1) {
-            errf(err, errlen, "writing the manifest of set %u: %s", s,
-                 strerror(errno));
-            return -1;
-        }
+    struct stat st;
+    struct manifest *m;
+    char *text = NULL;
+    int rc = -1, saved;
+
+    if (fault_set_files() == (long)set &&
+        !atomic_exchange(&job_fault_fired, 1)) {
+        errno = EIO; /* test hook: the share refuses this set's files once */
+        return -1;
     }
-    return 0;
+    if (sharepath_out_dir(j->share, j->id, set, path, sizeof(path)) == -1 ||
+        fs_mkdir_p(path, JOB_DIR_MODE) == -1 ||
+        sharepath_manifest(j->share, j->id, set, path, sizeof(path)) == -1)
+        goto out;
+    if (stat(path, &st) == 0) {
+        rc = 0; /* written by an earlier run of this job */
+        goto out;
+    }
+    m = job_manifest(j, set, 0);
+    text = m != NULL ? manifest_to_text(m) : NULL;
+    manifest_free(m);
+    if (text == NULL) {
+        errno = ENOMEM;
+        goto out;
+    }
+    rc = fs_write_atomic(path, text, strlen(text));
+out:
+    saved = errno;
+    free(text);
+    errno = saved;
+    return rc;
 }
 
 int
@@ -316,8 +333,9 @@ job_prepare(const struct coord_config *cfg, struct job **out, char *err,
         errf(err, errlen, "creating %s: %s", dir, strerror(errno));
         goto out;
     }
-    if (job_place_zip(j, cfg->input, err, errlen) == -1 ||
-        job_write_manifests(j, err, errlen) == -1)
+    /* No folder or manifest per set here: each set's are made when it
+     * is first dispatched (job_set_files). */
+    if (job_place_zip(j, cfg->input, err, errlen) == -1)
         goto out;
     log_info("job %s: %zu frames of %s, %u sets of up to %u, %dx%d, timing "
              "%s",

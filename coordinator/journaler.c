@@ -37,12 +37,13 @@ struct journaler {
     struct evq *todo;   /* owned: loop -> journaler */
     struct evq *events; /* borrowed */
     pthread_t thread;
-    uint64_t compact_bytes; /* set before the first batch */
-    int compact_asked;      /* journaler thread only */
-    uint64_t snapshot;      /* journaler thread: bytes the last compaction
-                               left (0 before the first) */
-    uint64_t space_wait_ms; /* journaler thread: waiting for space, this
-                               long at a time (0: not waiting) */
+    uint64_t compact_bytes;       /* set before the first batch */
+    int compact_asked;            /* journaler thread only */
+    uint64_t snapshot;            /* journaler thread: bytes the last compaction
+                                     left (0 before the first) */
+    void (*prepare)(void *after); /* set before the first batch */
+    uint64_t space_wait_ms;       /* journaler thread: waiting for space, this
+                                     long at a time (0: not waiting) */
 };
 
 /* The append was refused for want of space (the journal took it back):
@@ -180,6 +181,8 @@ journaler_run(struct journaler *w, struct journaler_batch *b)
         w->space_wait_ms = 0;
         done += k;
     }
+    if (w->prepare != NULL && b->after != NULL)
+        w->prepare(b->after);
     ev = calloc(1, sizeof(*ev));
     if (ev == NULL) {
         log_warn("journaler: out of memory");
@@ -187,9 +190,9 @@ journaler_run(struct journaler *w, struct journaler_batch *b)
     }
     ev->type = EV_JOURNALED;
     ev->u.journaled.after = b->after;
-    if (!w->compact_asked && journaler_compact_due(journal_size(w->j),
-                                                   w->snapshot,
-                                                   w->compact_bytes)) {
+    if (!w->compact_asked &&
+        journaler_compact_due(journal_size(w->j), w->snapshot,
+                              w->compact_bytes)) {
         ev->u.journaled.compact = 1;
         w->compact_asked = 1;
     }
@@ -304,6 +307,12 @@ void
 journaler_set_compact_bytes(struct journaler *w, uint64_t bytes)
 {
     w->compact_bytes = bytes;
+}
+
+void
+journaler_set_prepare(struct journaler *w, void (*prepare)(void *after))
+{
+    w->prepare = prepare;
 }
 
 void

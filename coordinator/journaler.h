@@ -49,6 +49,11 @@ void journaler_set_compact_bytes(struct journaler *w, uint64_t bytes);
  * snapshot bytes (0 before the first), is due for compaction: size >
  * floor + JOURNALER_COMPACT_RATIO * snapshot. Never when floor is 0. */
 int journaler_compact_due(uint64_t size, uint64_t snapshot, uint64_t floor);
+/* prepare runs on the journaler thread with each batch's actions once
+ * its records are durable, before they go back to the loop: blocking
+ * I/O those actions need first (a set's folder before its assign is
+ * sent), kept off the loop. NULL: none. Set before the first batch. */
+void journaler_set_prepare(struct journaler *w, void (*prepare)(void *after));
 /* Write what is queued, stop, close the journal. NULL ok. */
 void journaler_free(struct journaler *w);
 

@@ -1109,8 +1109,8 @@ test_compact_due_policy(void **state)
     assert_false(journaler_compact_due(UINT64_MAX / 2, 0, 0));
     assert_false(journaler_compact_due(floor, 0, floor));
     assert_true(journaler_compact_due(floor + 1, 0, floor));
-    assert_false(journaler_compact_due(
-        floor + JOURNALER_COMPACT_RATIO * snap, snap, floor));
+    assert_false(journaler_compact_due(floor + JOURNALER_COMPACT_RATIO * snap,
+                                       snap, floor));
     assert_true(journaler_compact_due(
         floor + JOURNALER_COMPACT_RATIO * snap + 1, snap, floor));
     /* A snapshot so large the threshold would wrap: never due. */
