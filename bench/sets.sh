@@ -5,8 +5,9 @@
 #               written, journal opened)
 #   files       files and folders the job tree holds then
 #   RSS MB      the ambassador's resident memory then
-#   dispatch s  (N <= $DISPATCH_MAX, default 1000) two framefarm-node
-#               processes render every set: start of the nodes -> exit
+#   dispatch s  (N <= $DISPATCH_MAX, default 1000) the nodes take and
+#               report every set: start of the nodes -> the ambassador's
+#               exit (its replay below not counted)
 #   ms/set      dispatch s / N
 #   journal MB  bytes written to the journal in all (appends + every
 #               compaction's rewrite, from the "journal compacted" lines)
@@ -22,6 +23,10 @@ BUILD=${1:-build}
 BASE=${2:-}
 SETS=${SETS:-1000 10000 100000}
 DISPATCH_MAX=${DISPATCH_MAX:-1000}
+# Dispatch by bench/loadgen's fake nodes (the real protocol, done at once)
+# when it is built, NODES of them; else by two real framefarm-node.
+LOADGEN=${LOADGEN:-$BUILD/bench/loadgen}
+NODES=${NODES:-8}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 T=$(mktemp -d "${TMPDIR:-/tmp}/ff-bench-sets-XXXXXX")
@@ -63,6 +68,24 @@ start_amb() { # bin-dir share zip log out extra...
     PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$o" | head -n1)
 }
 
+start_nodes() { # bin-dir share
+    if [ -x "$LOADGEN" ]; then
+        "$LOADGEN" --coordinator "127.0.0.1:$PORT" --share "$2" \
+            --nodes "$NODES" --report done --quiet >"$T/lg.out" \
+            2>"$T/lg.log" &
+        NODEPIDS=$!
+    else
+        NODEPIDS=""
+        for nd in a b; do
+            "$1/framefarm-node" --coordinator "127.0.0.1:$PORT" \
+                --share "$2" --name "$nd" --retry-for 20 \
+                2>"$T/node-$nd.log" &
+            NODEPIDS="$NODEPIDS $!"
+        done
+    fi
+    PIDS="$PIDS $NODEPIDS"
+}
+
 one() { # bin-dir sets -> "prepare files rss dispatch ms/set MB compactions replay"
     b=$1 n=$2
     z=$(zip_of "$n")
@@ -77,22 +100,19 @@ one() { # bin-dir sets -> "prepare files rss dispatch ms/set MB compactions repl
     disp=- mps=- mb=- nc=- rep=-
     if [ "$n" -le "$DISPATCH_MAX" ]; then
         t0=$(now_ms)
-        for nd in a b; do
-            "$b/framefarm-node" --coordinator "127.0.0.1:$PORT" --share "$sh" \
-                --name "$nd" --retry-for 20 2>"$T/node-$nd.log" &
-            PIDS="$PIDS $!"
-        done
+        start_nodes "$b" "$sh"
         # Kill the ambassador half-way, time its replay, let it finish.
         until [ "$(grep -c ': counted' "$T/amb.log")" -ge $((n / 2)) ]; do
             sleep 0.05
         done
-        kill -9 "$AMB"
-        wait "$AMB" 2>/dev/null
+        kill -9 "$AMB" $NODEPIDS
+        wait "$AMB" $NODEPIDS 2>/dev/null
         half=$(journal_bytes "$T/amb.log" "$(stat -c %s "$sh/jobs/bench/journal")")
         t1=$(now_ms)
         start_amb "$b" "$sh" "$z" "$T/amb2.log" "$T/amb.out" \
             --listen "127.0.0.1:$PORT"
         rep=$(($(now_ms) - t1))
+        start_nodes "$b" "$sh"
         wait "$AMB"
         disp=$(($(now_ms) - t0 - rep))
         set -- $half $(journal_bytes "$T/amb2.log" \
