@@ -59,6 +59,7 @@ journal_bytes() { # coord.log final-size
 start_amb() { # bin-dir share zip log out extra...
     b=$1 sh=$2 z=$3 lg=$4 o=$5
     shift 5
+    rm -f "$lg" "$o" # waitfor must not read the last run's lines
     "$b/framefarm-coordinator" --share "$sh" --listen 127.0.0.1:0 \
         --input "$z" --output "$sh/out.mp4" --set-size 1 --job bench \
         --http off "$@" >"$o" 2>"$lg" &
