@@ -18,6 +18,7 @@
 # With a BASE build (a build of the code before the change) every row is
 # measured for both, alternating, and the ratio base/new printed.
 #   bench/sets.sh BUILD [BASE_BUILD]
+#   e.g. SETS="1000 10000" DISPATCH_MAX=10000 bench/sets.sh build base/build
 set -u
 BUILD=${1:-build}
 BASE=${2:-}
@@ -138,16 +139,41 @@ one() { # bin-dir sets -> "prepare files rss dispatch ms/set MB compactions repl
     echo "$(echo "$prep" | awk '{printf "%.2f", $1 / 1000}') $files $rss $disp $mps $mb $nc $rep"
 }
 
+# Each row: the median of REPEAT runs per column (default 3; the builds
+# alternate run by run), then for a BASE the ratio base/new of prepare,
+# dispatch and replay.
+REPEAT=${REPEAT:-3}
+median() { # file column
+    awk -v c="$2" '{print $c}' "$1" | sort -g | awk '
+        {a[NR] = $1} END {print (NR == 0 || a[1] == "-") ? "-" : a[int((NR + 1) / 2)]}'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {
+    if (a == "-" || b == "-" || b + 0 == 0) print "-"; else printf "%.1fx", a / b }'; }
+row() { # sets label file
+    printf '%-6s %-8s %10s %9s %7s %10s %7s %10s %6s %8s\n' "$1" "$2" \
+        "$(median "$3" 1)" "$(median "$3" 2)" "$(median "$3" 3)" \
+        "$(median "$3" 4)" "$(median "$3" 5)" "$(median "$3" 6)" \
+        "$(median "$3" 7)" "$(median "$3" 8)"
+}
+echo "medians of $REPEAT alternating runs"
 printf '%-6s %-8s %10s %9s %7s %10s %7s %10s %6s %8s\n' sets build \
     "prepare s" files "RSS MB" "dispatch s" ms/set "journal MB" \
     compact "replay s"
 for n in $SETS; do
-    for b in $BASE "$BUILD"; do
-        [ -n "$b" ] || continue
-        label=new
-        [ "$b" = "$BASE" ] && label=base
-        set -- $(one "$b/bin" "$n")
-        printf '%-6s %-8s %10s %9s %7s %10s %7s %10s %6s %8s\n' "$n" \
-            "$label" "$1" "$2" "$3" "$4" "$5" "$6" "$7" "$8"
+    : >"$T/base.txt"
+    : >"$T/new.txt"
+    r=0
+    while [ "$r" -lt "$REPEAT" ]; do
+        [ -z "$BASE" ] || one "$BASE/bin" "$n" >>"$T/base.txt"
+        one "$BUILD/bin" "$n" >>"$T/new.txt"
+        r=$((r + 1))
     done
+    [ -z "$BASE" ] || row "$n" base "$T/base.txt"
+    row "$n" new "$T/new.txt"
+    if [ -n "$BASE" ]; then
+        printf '%-6s %-8s %10s %9s %7s %10s %7s %10s %6s %8s\n' "$n" \
+            base/new "$(ratio "$(median "$T/base.txt" 1)" "$(median "$T/new.txt" 1)")" \
+            "" "" "$(ratio "$(median "$T/base.txt" 4)" "$(median "$T/new.txt" 4)")" \
+            "" "" "" "$(ratio "$(median "$T/base.txt" 8)" "$(median "$T/new.txt" 8)")"
+    fi
 done
