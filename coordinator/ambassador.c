@@ -448,9 +448,10 @@ amb_msg_build(const struct ambassador *a, const struct amb_act *act)
     return NULL;
 }
 
-/* The set's folder and manifest are made before its first assign is
- * sent (job_set_files), on the journaler thread; a bit per set remembers
- * it was asked, so a later assign of the set costs nothing. */
+/* The set's folder is made before its first assign is sent
+ * (job_set_files), on the journaler thread, and its audit manifest is
+ * written by the checker; a bit per set remembers it was asked, so a
+ * later assign of the set costs nothing. */
 static void
 amb_need_files(struct ambassador *a, struct amb_deferred *d, uint32_t set,
                uint64_t epoch)
@@ -468,11 +469,18 @@ amb_need_files(struct ambassador *a, struct amb_deferred *d, uint32_t set,
         return;
     a->made[set / 8] |= (uint8_t)(1u << (set % 8));
     d->files = a->job;
+    /* Its audit manifest: by the checker, off the assign's path. */
+    {
+        char path[FS_PATH_MAX];
+        char *text = job_set_manifest(a->job, set, path, sizeof(path));
+        if (text != NULL)
+            checker_manifest(a->checker, path, text);
+    }
 }
 
-/* Journaler thread (journaler_set_prepare): make the folders and
- * manifests this batch's assigns need; a failure is kept in the action
- * for the loop (amb_run_deferred). */
+/* Journaler thread (journaler_set_prepare): make the folders this
+ * batch's assigns need; a failure is kept in the action for the loop
+ * (amb_run_deferred). */
 static void
 amb_prepare(void *after)
 {
@@ -488,8 +496,8 @@ static void
 amb_files_failed(struct ambassador *a, struct amb_deferred *d)
 {
     struct amb_event ev;
-    log_warnx("job %s set %u: cannot make its folder and manifest on the "
-              "share: %s; Available again",
+    log_warnx("job %s set %u: cannot make its folder on the share: %s; "
+              "Available again",
               d->files->id, d->set, strerror(d->files_errno));
     if (a->made_of == d->files)
         a->made[d->set / 8] &= (uint8_t) ~(1u << (d->set % 8));

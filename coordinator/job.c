@@ -238,37 +238,38 @@ int
 job_set_files(const struct job *j, uint32_t set)
 {
     char path[FS_PATH_MAX];
-    struct stat st;
-    struct manifest *m;
-    char *text = NULL;
-    int rc = -1, saved;
 
     if (fault_set_files() == (long)set &&
         !atomic_exchange(&job_fault_fired, 1)) {
-        errno = EIO; /* test hook: the share refuses this set's files once */
+        errno = EIO; /* test hook: the share refuses this set's folder once */
         return -1;
     }
-    if (sharepath_out_dir(j->share, j->id, set, path, sizeof(path)) == -1 ||
-        fs_mkdir_p(path, JOB_DIR_MODE) == -1 ||
-        sharepath_manifest(j->share, j->id, set, path, sizeof(path)) == -1)
-        goto out;
-    if (stat(path, &st) == 0) {
-        rc = 0; /* written by an earlier run of this job */
-        goto out;
-    }
+    if (sharepath_out_dir(j->share, j->id, set, path, sizeof(path)) == -1)
+        return -1;
+    return fs_mkdir_p(path, JOB_DIR_MODE);
+}
+
+char *
+job_set_manifest(const struct job *j, uint32_t set, char *path, size_t pathlen)
+{
+    struct manifest *m;
+    char *text;
+
+    if (sharepath_manifest(j->share, j->id, set, path, pathlen) == -1)
+        return NULL;
     m = job_manifest(j, set, 0);
     text = m != NULL ? manifest_to_text(m) : NULL;
     manifest_free(m);
-    if (text == NULL) {
-        errno = ENOMEM;
-        goto out;
-    }
-    rc = job_write_audit(path, text);
-out:
-    saved = errno;
-    free(text);
-    errno = saved;
-    return rc;
+    return text;
+}
+
+int
+job_write_manifest(const char *path, const char *text)
+{
+    struct stat st;
+    if (stat(path, &st) == 0)
+        return 0; /* written by an earlier run of this job */
+    return job_write_audit(path, text);
 }
 
 int

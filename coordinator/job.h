@@ -50,14 +50,19 @@ void job_set_range(const struct job *j, uint32_t set, uint64_t *first,
 /* The manifest of set at epoch; NULL on allocation failure. */
 struct manifest *job_manifest(const struct job *j, uint32_t set,
                               uint64_t epoch);
-/* The set's out/ folder, where nodes write its mini-videos, and its
- * manifest (epoch 0, kept for audit: nodes get theirs inside the assign),
- * made when the set is first dispatched rather than at preparation (a job
- * of 100,000 sets would make 100,000 folders and files before its first
- * render). A manifest already there (an earlier run) is kept. Blocking
- * I/O on the share: the journaler thread runs it. Any thread: it only
- * reads j. 0, or -1 + errno. */
+/* The set's out/ folder, where nodes write its mini-videos, made when
+ * the set is first dispatched rather than at preparation (a job of
+ * 100,000 sets would make 100,000 folders and manifests before its first
+ * render). Blocking I/O on the share: the journaler thread runs it before
+ * the assign is sent. Any thread: it only reads j. 0, or -1 + errno. */
 int job_set_files(const struct job *j, uint32_t set);
+/* The set's audit manifest (epoch 0; nodes get theirs inside the assign):
+ * its text (malloc'd; NULL on failure) and its path into path. */
+char *job_set_manifest(const struct job *j, uint32_t set, char *path,
+                       size_t pathlen);
+/* Writes a manifest unless path exists (an earlier run wrote it): temp
+ * file and rename, no fsync (it is for audit). 0, or -1 + errno. */
+int job_write_manifest(const char *path, const char *text);
 /* "<share>/jobs/<job>/journal" into out (sharepath_journal). 0, or -1. */
 int job_journal_path(const struct job *j, char *out, size_t outlen);
 /* "jobs/<job>/out/<set>/<epoch>-<node>.mp4", relative to the share, into

@@ -1,7 +1,7 @@
 # A set's folder and manifest are made when it is first dispatched, not
 # when the job is prepared (a job of 100,000 sets made 100,000 folders
-# first). When the share refuses them (FRAMEFARM_FAULT_SET_FILES: EIO the
-# first time, for set 3) the assign is not sent: the set goes back to
+# first). When the share refuses the folder (FRAMEFARM_FAULT_SET_FILES: EIO
+# the first time, for set 3) the assign is not sent: the set goes back to
 # Available with no failure counted, is made and dispatched again, and the
 # job completes with every set counted once and every manifest in place.
 . "$(dirname "$0")/lib.sh"
@@ -16,7 +16,7 @@ start_node a
 start_node b
 wait_exit "$COORD_PID" 90
 [ "$STATUS" -eq 0 ] || fail "coordinator exit $STATUS"
-grep -q 'set 3: cannot make its folder and manifest on the share: .*Available again' \
+grep -q 'set 3: cannot make its folder on the share: .*Available again' \
     "$T/coord.log" || fail "the refused folder was not reported"
 verify "$T/out.mp4" "$zip"
 check_no_double_count 10
