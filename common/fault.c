@@ -24,6 +24,7 @@ static const char *const fault_env_names[] = {
     [FAULT_HOOK_JOURNAL_EIO] = "FRAMEFARM_FAULT_JOURNAL_EIO",
     [FAULT_HOOK_ZIP_EIO] = "FRAMEFARM_FAULT_ZIP_EIO",
     [FAULT_HOOK_CONN_CAP] = "FRAMEFARM_FAULT_CONN_CAP",
+    [FAULT_HOOK_SET_FILES] = "FRAMEFARM_FAULT_SET_FILES",
 };
 
 /* The hook's value; NULL when unset or empty. */
@@ -129,6 +130,12 @@ fault_zip_eio(void)
     return fault_get(FAULT_HOOK_ZIP_EIO) != NULL;
 }
 
+long
+fault_set_files(void)
+{
+    return fault_set(FAULT_HOOK_SET_FILES);
+}
+
 #else /* release: no hook exists */
 
 int
@@ -203,6 +210,12 @@ int
 fault_zip_eio(void)
 {
     return 0;
+}
+
+long
+fault_set_files(void)
+{
+    return -1;
 }
 
 #endif

@@ -23,6 +23,9 @@
  *                                  reports nothing until cancelled)
  *   FRAMEFARM_FAULT_SLOW_MS=N      fault_slow_ms (the node waits N ms
  *                                  before each set: a slow machine)
+ *   FRAMEFARM_FAULT_SET_FILES=N  fault_set_files (the ambassador's first
+ *                           try at set N's folder and manifest fails
+ *                           with EIO)
  *   FRAMEFARM_FAULT_ZIP_EIO=1      fault_zip_eio (listing a zip fails with
  *                                  EIO, as a share that went away)
  *   FRAMEFARM_FAULT_JOURNAL_EIO=N  fault_journal_eio (the ambassador's
@@ -64,6 +67,7 @@ enum fault_hook {
     FAULT_HOOK_JOURNAL_EIO,
     FAULT_HOOK_ZIP_EIO,
     FAULT_HOOK_CONN_CAP,
+    FAULT_HOOK_SET_FILES,
 };
 
 /* 1 in a test build (FF_TEST_HOOKS), 0 in a release build. */
@@ -92,5 +96,9 @@ long fault_journal_eio(void);
 long fault_conn_cap(void);
 /* 1 when FRAMEFARM_FAULT_ZIP_EIO is set (0 in release). */
 int fault_zip_eio(void);
+/* FRAMEFARM_FAULT_SET_FILES as a set number (the share refuses that
+ * set's folder and manifest the first time they are made); -1 when
+ * unset, not a number >= 0, or release. */
+long fault_set_files(void);
 
 #endif

@@ -126,6 +126,7 @@ struct amb_core {
     uint64_t nospace_free;     /* ... than this (share_free then, plus room) */
     uint64_t max_result;       /* the largest mini-video counted, bytes */
     uint64_t next_orphan_check_ms;
+    core_orphans_note(c, node->session);
     uint64_t next_periodic_ms; /* the lease watch, every breaker */
     int dispatch_due; /* an event since the last dispatch may allow one */
     int concat_started;
@@ -259,9 +260,12 @@ core_node_find(struct amb_core *c, uint64_t session)
     return n;
 }
 
+static void core_orphans_note(struct amb_core *c, uint64_t session);
+
 static void
 core_node_remove(struct amb_core *c, struct core_node *node)
 {
+    core_orphans_note(c, node->session);
     if (node->prev != NULL)
         node->prev->next = node->next;
     else
@@ -580,23 +584,66 @@ core_on_gone(struct amb_core *c, struct core_node *node,
 
 /* ---- the share and the leases ---- */
 
+/* Add set to the orphan candidates. */
+static void
+core_orphans_add(struct amb_core *c, uint32_t set)
+{
+    if (c->norphans == c->caporphans) {
+        size_t cap = c->caporphans ? 2 * c->caporphans : CORE_ACTS_MIN;
+        uint32_t *no = realloc(c->orphans, cap * sizeof(*no));
+        FF_ASSERT(no != NULL); /* out of memory: nothing safe to do */
+        c->orphans = no;
+        c->caporphans = cap;
+    }
+    c->orphans[c->norphans++] = set;
+}
+
+/* session ended: the sets it holds become orphan candidates. One pass
+ * over the table per session that ends, instead of one per tick. */
+static void
+core_orphans_note(struct amb_core *c, uint64_t session)
+{
+    if (c->job == NULL)
+        return;
+    for (uint32_t i = 0; i < c->job->nsets; i++) {
+        const struct set_info *s = set_table_get(c->sets, i);
+        if (s->status == SET_PROCESSING && s->holder == session)
+            core_orphans_add(c, i);
+    }
+}
+
 /* Sets held by sessions that ended: take them back when the node's
  * liveness says so (liveness.h), or when its lease, renewed since we lost
- * it, no longer lists them. */
+ * it, no longer lists them. Only the candidates are looked at (sets held
+ * when their session ended, and those Processing at a restart); one that
+ * is no longer Processing, or is held by a live session again (a
+ * reattach), is dropped from them. */
 static void
 core_check_orphans(struct amb_core *c)
 {
     int share_ok = core_share_ok(c);
+    size_t end, keep = 0;
     if (c->job == NULL || c->now < c->next_orphan_check_ms)
         return;
     c->next_orphan_check_ms = c->now + AMB_CORE_TICK_MS;
-    for (uint32_t i = 0; i < c->job->nsets && !c->failed; i++) {
+    /* A reclaim may end sessions, which adds candidates past end. */
+    end = c->norphans;
+    for (size_t k = 0; k < end; k++) {
+        uint32_t i = c->orphans[k];
         const struct set_info *s = set_table_get(c->sets, i);
         const struct core_peer *p;
         char why[ERR_MAX];
-        if (s->status != SET_PROCESSING || s->checking ||
+        if (c->failed) {
+            c->orphans[keep++] = i;
+            continue;
+        }
+        if (s == NULL || s->status != SET_PROCESSING ||
             core_node_find(c, s->holder) != NULL)
             continue;
+        if (s->checking) {
+            c->orphans[keep++] = i;
+            continue;
+        }
         p = core_peer_find(c, s->holder_name);
         if (p == NULL) {
             core_reclaim(c, i, s->holder_name, AMB_RECLAIM_NOSESSION,
@@ -621,10 +668,16 @@ core_check_orphans(struct amb_core *c)
         if (share_ok && p->have_last &&
             p->advances_since_lost >= CORE_LEASE_ADVANCES &&
             (p->last.state == LEASE_FENCED ||
-             !lease_holds(&p->last, i, s->epoch)))
+             !lease_holds(&p->last, i, s->epoch))) {
             core_reclaim(c, i, s->holder_name, AMB_RECLAIM_LEASE,
                          "its lease no longer lists the set");
+            continue;
+        }
+        c->orphans[keep++] = i;
     }
+    memmove(c->orphans + keep, c->orphans + end,
+            (c->norphans - end) * sizeof(*c->orphans));
+    c->norphans = keep + (c->norphans - end);
 }
 
 static void
@@ -1807,6 +1860,7 @@ core_job_install(struct amb_core *c, const struct job *job,
         n->counted = 0;
     /* Sets that were Processing when the last ambassador stopped wait for
      * their nodes to come back with them, as after a lost session. */
+    c->norphans = 0;
     for (uint32_t i = 0; i < job->nsets; i++) {
         const struct set_info *si = set_table_get(c->sets, i);
         struct core_peer *p;
@@ -1819,6 +1873,7 @@ core_job_install(struct amb_core *c, const struct job *job,
             core_spec_add(c, i, si->alt_epoch, si->alt_holder, 0);
             c->nbackups[i]++;
         }
+        core_orphans_add(c, i);
         p = core_peer_get(c, si->holder_name);
         if (!p->lv.connected)
             liveness_lost(&p->lv, false, c->now);
@@ -1967,6 +2022,7 @@ amb_core_free(struct amb_core *c)
     hmap_fini(&c->peer_by_name);
     free(c->touched);
     core_job_drop(c);
+    free(c->orphans);
     free(c->acts);
     free(c->snap);
     free(c->spec);

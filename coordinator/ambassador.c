@@ -78,11 +78,17 @@ enum amb_def_type { DEF_SEND, DEF_CONCAT, DEF_DONE, DEF_LOG, DEF_SWEEP };
 struct amb_deferred {
     enum amb_def_type type;
     uint64_t session;
-    int assign;           /* DEF_SEND: an assign (a crash point) */
-    int accepted;         /* DEF_SEND: an accepting result (a crash point) */
-    struct node_cmd *cmd; /* DEF_SEND, owned */
-    char **paths;         /* DEF_CONCAT, owned */
-    char **shas;          /* DEF_CONCAT, owned: each path's sha256 */
+    int assign;   /* DEF_SEND: an assign (a crash point) */
+    int accepted; /* DEF_SEND: an accepting result (a crash point) */
+    uint32_t set; /* DEF_SEND of an assign: its set and epoch */
+    uint64_t epoch;
+    const struct job *files; /* DEF_SEND of an assign: the set's folder
+                                and manifest are to be made first (on the
+                                journaler thread, amb_prepare) */
+    int files_errno;         /* ... and failed with this errno */
+    struct node_cmd *cmd;    /* DEF_SEND, owned */
+    char **paths;            /* DEF_CONCAT, owned */
+    char **shas;             /* DEF_CONCAT, owned: each path's sha256 */
     size_t npaths;
     char *text; /* DEF_LOG: the line; DEF_SWEEP: the counted result's
                    path, relative to the share; owned */
@@ -123,9 +129,12 @@ struct ambassador {
     struct live *live;   /* what the HTTP API shows (live.h) */
     struct board *board; /* where it is published; NULL: no HTTP */
     uint64_t last_board_ms;
+    uint8_t *made;             /* a bit per set: its folder was made */
+    const struct job *made_of; /* the job made is sized for */
 };
 
 static void amb_step(struct ambassador *a, const struct amb_event *ev);
+static void amb_prepare(void *after);
 static void amb_run_deferred(struct ambassador *a, struct amb_deferred *d);
 static void amb_watch_holders(struct ambassador *a);
 static void amb_sweep_set(struct ambassador *a, const char *rel);
@@ -191,9 +200,11 @@ ambassador_new(const struct coord_config *cfg, const struct job *job, int lfd,
                                 cfg->share_min_free_bytes, a->events);
     if (jr != NULL) {
         a->journaler = journaler_start(jr, cfg->share, gen, a->events);
-        if (a->journaler != NULL)
+        if (a->journaler != NULL) {
             journaler_set_compact_bytes(a->journaler,
                                         cfg->journal_compact_bytes);
+            journaler_set_prepare(a->journaler, amb_prepare);
+        }
     }
     if (a->checker == NULL || a->watch == NULL ||
         (jr != NULL && a->journaler == NULL)) {
@@ -319,6 +330,7 @@ amb_flush(struct ambassador *a)
         FF_ASSERT(a->nbatch == 0);
         a->after = NULL;
         a->after_tail = &a->after;
+        amb_prepare(d);
         amb_run_deferred(a, d);
         return;
     }
@@ -458,6 +470,69 @@ amb_msg_build(const struct ambassador *a, const struct amb_act *act)
     return NULL;
 }
 
+/* The set's folder is made before its first assign is sent
+ * (job_set_files), on the journaler thread, and its audit manifest is
+ * written by the checker; a bit per set remembers it was asked, so a
+ * later assign of the set costs nothing. */
+static void
+amb_need_files(struct ambassador *a, struct amb_deferred *d, uint32_t set,
+               uint64_t epoch)
+{
+    d->set = set;
+    d->epoch = epoch;
+    if (a->made_of != a->job) {
+        free(a->made);
+        a->made = calloc((size_t)a->job->nsets / 8 + 1, 1);
+        if (a->made == NULL)
+            amb_oom("set folders");
+        a->made_of = a->job;
+    }
+    if (a->made[set / 8] & (1u << (set % 8)))
+        return;
+    a->made[set / 8] |= (uint8_t)(1u << (set % 8));
+    d->files = a->job;
+    /* Its audit manifest: by the checker, off the assign's path. */
+    {
+        char path[FS_PATH_MAX];
+        char *text = job_set_manifest(a->job, set, path, sizeof(path));
+        if (text != NULL)
+            checker_manifest(a->checker, path, text);
+    }
+}
+
+/* Journaler thread (journaler_set_prepare): make the folders this
+ * batch's assigns need; a failure is kept in the action for the loop
+ * (amb_run_deferred). */
+static void
+amb_prepare(void *after)
+{
+    for (struct amb_deferred *d = after; d != NULL; d = d->next)
+        if (d->files != NULL && job_set_files(d->files, d->set) == -1)
+            d->files_errno = errno != 0 ? errno : EIO;
+}
+
+/* The loop: an assign whose set's folder could not be made is not sent;
+ * the set goes back to Available with no failure counted (as an assign
+ * that could not be built), and is made again at its next assign. */
+static void
+amb_files_failed(struct ambassador *a, struct amb_deferred *d)
+{
+    struct amb_event ev;
+    log_warnx("job %s set %u: cannot make its folder on the share: %s; "
+              "Available again",
+              d->files->id, d->set, strerror(d->files_errno));
+    if (a->made_of == d->files)
+        a->made[d->set / 8] &= (uint8_t) ~(1u << (d->set % 8));
+    node_cmd_free(d->cmd);
+    d->cmd = NULL;
+    memset(&ev, 0, sizeof(ev));
+    ev.type = EV_UNDELIVERED;
+    ev.session = d->session;
+    ev.u.set.set = d->set;
+    ev.u.set.epoch = d->epoch;
+    amb_step(a, &ev);
+}
+
 static void
 amb_act_send(struct ambassador *a, const struct amb_act *act)
 {
@@ -493,6 +568,8 @@ amb_act_send(struct ambassador *a, const struct amb_act *act)
     d->cmd = cmd;
     d->assign = act->u.send.msg == AMB_MSG_ASSIGN;
     d->accepted = act->u.send.msg == AMB_MSG_RESULT && act->u.send.ok;
+    if (d->assign)
+        amb_need_files(a, d, act->u.send.set, act->u.send.epoch);
     amb_defer(a, d);
 }
 
@@ -622,6 +699,10 @@ amb_run_deferred(struct ambassador *a, struct amb_deferred *d)
         struct amb_deferred *next = d->next;
         switch (d->type) {
         case DEF_SEND:
+            if (d->files_errno != 0) {
+                amb_files_failed(a, d);
+                break;
+            }
             if (d->assign)
                 fault_crash_point(FAULT_AFTER_ASSIGN_JOURNALED);
             if (d->accepted)
@@ -960,6 +1041,7 @@ amb_job_begin(struct ambassador *a, struct svc_start *start)
     if (a->journaler == NULL)
         amb_oom("journaler");
     journaler_set_compact_bytes(a->journaler, a->cfg->journal_compact_bytes);
+    journaler_set_prepare(a->journaler, amb_prepare);
     a->cur = start;
     a->job = start->job;
     a->done = 0;
@@ -1148,6 +1230,7 @@ amb_job_over(struct ambassador *a)
     journaler_free(a->journaler);
     a->journaler = NULL;
     a->job = NULL;
+    a->made_of = NULL; /* the next job's may have the same address */
     svc_start_free(a->cur);
     a->cur = NULL;
     a->done = a->cancelled = 0;
@@ -1305,5 +1388,6 @@ ambassador_free(struct ambassador *a)
     live_free(a->live);
     if (a->spare_fd != -1)
         close(a->spare_fd);
+    free(a->made);
     free(a);
 }

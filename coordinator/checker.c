@@ -16,6 +16,7 @@
 #include "common/hash.h"
 #include "common/log.h"
 #include "coordinator/events.h"
+#include "coordinator/job.h"
 #include "media/concat.h"
 #include "media/vidinfo.h"
 
@@ -23,6 +24,7 @@ enum checker_task_type {
     TASK_CHECK,
     TASK_REMOVE,
     TASK_SWEEP,
+    TASK_MANIFEST,
     TASK_CONCAT,
     TASK_STOP
 };
@@ -39,6 +41,7 @@ struct checker_task {
     char **shas;  /* TASK_CONCAT, owned: each path's sha256 as counted, or
                      NULL when unknown */
     size_t npaths;
+    char *text; /* TASK_MANIFEST, owned */
 };
 
 struct checker {
@@ -60,6 +63,7 @@ checker_task_free(void *p)
     }
     free(t->paths);
     free(t->shas);
+    free(t->text);
     free(t);
 }
 
@@ -259,6 +263,11 @@ checker_run(struct checker *k, struct checker_task *t)
     case TASK_SWEEP:
         checker_sweep_dir(t->path, t->keep);
         break;
+    case TASK_MANIFEST:
+        /* For audit only: a failure costs the file, never the set. */
+        if (job_write_manifest(t->path, t->text) == -1)
+            log_warn("checker: manifest %s", t->path);
+        break;
     case TASK_STOP:
         break;
     }
@@ -336,6 +345,20 @@ checker_sweep(struct checker *k, const char *abs_dir, const char *keep)
     t->type = TASK_SWEEP;
     snprintf(t->path, sizeof(t->path), "%s", abs_dir);
     snprintf(t->keep, sizeof(t->keep), "%s", keep != NULL ? keep : "");
+    checker_push(k, t);
+}
+
+void
+checker_manifest(struct checker *k, const char *abs_path, char *text)
+{
+    struct checker_task *t = calloc(1, sizeof(*t));
+    if (t == NULL) {
+        free(text);
+        return;
+    }
+    t->type = TASK_MANIFEST;
+    t->text = text;
+    snprintf(t->path, sizeof(t->path), "%s", abs_path);
     checker_push(k, t);
 }
 

@@ -31,6 +31,9 @@ void checker_remove(struct checker *k, const char *abs_path);
  * a set's uncounted epochs' results, once one is counted or its job is
  * over. */
 void checker_sweep(struct checker *k, const char *abs_dir, const char *keep);
+/* Write a set's audit manifest (text, taken) at abs_path unless a file is
+ * there (job_write_manifest); a failure is logged, nothing more. */
+void checker_manifest(struct checker *k, const char *abs_path, char *text);
 /* Concatenate paths (taken, with the array) in order into out; sets that
  * cannot be stream-copied are re-encoded with enc. First every path must
  * still hash to its sha256 as counted (shas, taken; an entry may be NULL:

@@ -11,6 +11,7 @@
 
 #include "common/err.h"
 #include "common/jsonutil.h"
+#include "common/manifest.h"
 
 void
 config_defaults(struct coord_config *c)
@@ -35,6 +36,7 @@ config_defaults(struct coord_config *c)
     c->share_poll_ms = CONFIG_DEFAULT_SHARE_POLL_MS;
     c->share_suspect_ms = CONFIG_DEFAULT_SHARE_SUSPECT_MS;
     c->journal_compact_bytes = CONFIG_DEFAULT_JOURNAL_COMPACT_BYTES;
+    c->max_sets = MANIFEST_MAX_SETS;
     c->share_min_free_bytes = CONFIG_DEFAULT_SHARE_MIN_FREE_BYTES;
     c->max_failures_per_set = CONFIG_DEFAULT_MAX_FAILURES_PER_SET;
     c->max_reclaims_per_set = CONFIG_DEFAULT_MAX_RECLAIMS_PER_SET;
@@ -113,6 +115,12 @@ static const struct config_key {
      1, 1, BREAKER_WINDOW_MAX},
     {"journal_compact_bytes",
      offsetof(struct coord_config, journal_compact_bytes), 0, 1024, 1ull << 30},
+    {"zip_max_entries",
+     offsetof(struct coord_config, limits) +
+         offsetof(struct zipf_limits, max_entries),
+     0, 1, CONFIG_MAX_ZIP_ENTRIES},
+    {"max_sets", offsetof(struct coord_config, max_sets), 1, 1,
+     MANIFEST_MAX_SETS},
     {"share_min_free_bytes",
      offsetof(struct coord_config, share_min_free_bytes), 0, 0, 1ull << 50},
     {"max_nodes_per_set", offsetof(struct coord_config, max_nodes_per_set), 1,

@@ -45,6 +45,9 @@
 #define CONFIG_DEFAULT_SHARE_POLL_MS 1000
 #define CONFIG_DEFAULT_SHARE_SUSPECT_MS 5000
 #define CONFIG_DEFAULT_JOURNAL_COMPACT_BYTES (1u << 20)
+/* zip_max_entries may be raised this far (libzip counts in 64 bits; the
+ * listing takes about 100 bytes an entry). */
+#define CONFIG_MAX_ZIP_ENTRIES (100ull * 1000 * 1000)
 #define CONFIG_DEFAULT_SHARE_MIN_FREE_BYTES (256ull << 20)
 
 struct coord_config {
@@ -82,6 +85,8 @@ struct coord_config {
     int force; /* a job of this name made from another input is removed and
                   started anew (otherwise refused) */
     uint64_t journal_compact_bytes; /* compact the journal past this */
+    uint32_t max_sets;              /* a job with more sets is refused
+                                       (at most MANIFEST_MAX_SETS) */
     uint64_t share_min_free_bytes;  /* below this the share is full: no new
                                        work until there is space again */
     uint64_t gen; /* this ambassador's generation (set by main) */

@@ -4,16 +4,22 @@
 #include "coordinator/job.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/err.h"
+#include "common/fault.h"
+#include "common/fdio.h"
 #include "common/log.h"
 #include "common/sharepath.h"
 
 #define JOB_DIR_MODE 0755
+#define JOB_FILE_MODE 0644
 #define JOB_SIZES_MAX 16 /* distinct picture sizes counted */
 
 void
@@ -193,28 +199,77 @@ job_check_timing(const struct job *j, const char *input, char *err,
     return 0;
 }
 
+/* Writes text to path by a temp file and a rename, so a reader never sees
+ * part of it, without fsync: the manifest is for audit (nodes get theirs
+ * inside the assign), and an fsync a set, among the journal's, made
+ * dispatch four times slower. A crash may leave it empty; it is kept then
+ * (job_set_files does not rewrite a manifest that is there). 0, or -1 +
+ * errno. */
 static int
-job_write_manifests(const struct job *j, char *err, size_t errlen)
+job_write_audit(const char *path, const char *text)
+{
+    char tmp[FS_PATH_MAX];
+    int fd, rc = -1, saved;
+
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp-%ld", path, (long)getpid()) >=
+        (int)sizeof(tmp)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, JOB_FILE_MODE);
+    if (fd == -1)
+        return -1;
+    if (fdio_write_full(fd, text, strlen(text)) == 0 && close(fd) == 0) {
+        fd = -1;
+        rc = rename(tmp, path);
+    }
+    saved = errno;
+    if (fd != -1)
+        close(fd);
+    if (rc == -1)
+        unlink(tmp);
+    errno = saved;
+    return rc;
+}
+
+static atomic_int job_fault_fired; /* FRAMEFARM_FAULT_SET_FILES: once */
+
+int
+job_set_files(const struct job *j, uint32_t set)
 {
     char path[FS_PATH_MAX];
-    for (uint32_t s = 0; s < j->nsets; s++) {
-        struct manifest *m = job_manifest(j, s, 0);
-        char *text = m != NULL ? manifest_to_text(m) : NULL;
-        int rc = -1;
-        manifest_free(m);
-        if (text != NULL &&
-            sharepath_out_dir(j->share, j->id, s, path, sizeof(path)) == 0 &&
-            fs_mkdir_p(path, JOB_DIR_MODE) == 0 &&
-            sharepath_manifest(j->share, j->id, s, path, sizeof(path)) == 0)
-            rc = fs_write_atomic(path, text, strlen(text));
-        free(text);
-        if (rc == -1) {
-            errf(err, errlen, "writing the manifest of set %u: %s", s,
-                 strerror(errno));
-            return -1;
-        }
+
+    if (fault_set_files() == (long)set &&
+        !atomic_exchange(&job_fault_fired, 1)) {
+        errno = EIO; /* test hook: the share refuses this set's folder once */
+        return -1;
     }
-    return 0;
+    if (sharepath_out_dir(j->share, j->id, set, path, sizeof(path)) == -1)
+        return -1;
+    return fs_mkdir_p(path, JOB_DIR_MODE);
+}
+
+char *
+job_set_manifest(const struct job *j, uint32_t set, char *path, size_t pathlen)
+{
+    struct manifest *m;
+    char *text;
+
+    if (sharepath_manifest(j->share, j->id, set, path, pathlen) == -1)
+        return NULL;
+    m = job_manifest(j, set, 0);
+    text = m != NULL ? manifest_to_text(m) : NULL;
+    manifest_free(m);
+    return text;
+}
+
+int
+job_write_manifest(const char *path, const char *text)
+{
+    struct stat st;
+    if (stat(path, &st) == 0)
+        return 0; /* written by an earlier run of this job */
+    return job_write_audit(path, text);
 }
 
 int
@@ -264,11 +319,11 @@ job_prepare(const struct coord_config *cfg, struct job **out, char *err,
         goto out;
     }
     j->nsets = (uint32_t)((j->frames->count + j->set_size - 1) / j->set_size);
-    if (j->nsets > MANIFEST_MAX_SETS) {
+    if (j->nsets > cfg->max_sets) {
         errf(err, errlen,
-             "%zu frames make %u sets, over %u: raise "
+             "%zu frames make %u sets, over %u (max_sets): raise "
              "--set-size",
-             j->frames->count, j->nsets, MANIFEST_MAX_SETS);
+             j->frames->count, j->nsets, cfg->max_sets);
         goto out;
     }
     /* The job's size is the one most frames have (a thumbnail first in
@@ -316,8 +371,9 @@ job_prepare(const struct coord_config *cfg, struct job **out, char *err,
         errf(err, errlen, "creating %s: %s", dir, strerror(errno));
         goto out;
     }
-    if (job_place_zip(j, cfg->input, err, errlen) == -1 ||
-        job_write_manifests(j, err, errlen) == -1)
+    /* No folder or manifest per set here: each set's are made when it
+     * is first dispatched (job_set_files). */
+    if (job_place_zip(j, cfg->input, err, errlen) == -1)
         goto out;
     log_info("job %s: %zu frames of %s, %u sets of up to %u, %dx%d, timing "
              "%s",

@@ -2,8 +2,9 @@
  * job.h - one job on the share: its frames (listed and validated from the
  * zip before anything is written), its split into sets of consecutive
  * frames, and its tree on the share (common/sharepath.h): the zip, unless
- * it already lives on the share, one manifest per set (epoch 0), an out/
- * folder per set for the nodes' mini-videos, and the journal.
+ * it already lives on the share, and the journal; one manifest per set
+ * (epoch 0) and an out/ folder per set for the nodes' mini-videos, made
+ * when the set is first dispatched (job_set_files).
  * Prepared by main before the loop starts; read-only afterwards.
  */
 #ifndef FF_JOB_H
@@ -34,7 +35,8 @@ struct job {
     int resumed; /* the job's tree and journal were already on the share */
 };
 
-/* List the zip, then create the job's tree and manifests. Nothing is
+/* List the zip, then create the job's tree (its folders, the zip, no
+ * per-set file: job_set_files makes those on first dispatch). Nothing is
  * written when the zip is rejected (-1), or could not be read (-2: an
  * I/O error, the share's and not the input's; try again). When the job's tree
  * already holds a journal, the job is resumed instead: the zip placed on the
@@ -48,6 +50,19 @@ void job_set_range(const struct job *j, uint32_t set, uint64_t *first,
 /* The manifest of set at epoch; NULL on allocation failure. */
 struct manifest *job_manifest(const struct job *j, uint32_t set,
                               uint64_t epoch);
+/* The set's out/ folder, where nodes write its mini-videos, made when
+ * the set is first dispatched rather than at preparation (a job of
+ * 100,000 sets would make 100,000 folders and manifests before its first
+ * render). Blocking I/O on the share: the journaler thread runs it before
+ * the assign is sent. Any thread: it only reads j. 0, or -1 + errno. */
+int job_set_files(const struct job *j, uint32_t set);
+/* The set's audit manifest (epoch 0; nodes get theirs inside the assign):
+ * its text (malloc'd; NULL on failure) and its path into path. */
+char *job_set_manifest(const struct job *j, uint32_t set, char *path,
+                       size_t pathlen);
+/* Writes a manifest unless path exists (an earlier run wrote it): temp
+ * file and rename, no fsync (it is for audit). 0, or -1 + errno. */
+int job_write_manifest(const char *path, const char *text);
 /* "<share>/jobs/<job>/journal" into out (sharepath_journal). 0, or -1. */
 int job_journal_path(const struct job *j, char *out, size_t outlen);
 /* "jobs/<job>/out/<set>/<epoch>-<node>.mp4", relative to the share, into

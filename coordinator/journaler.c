@@ -37,10 +37,13 @@ struct journaler {
     struct evq *todo;   /* owned: loop -> journaler */
     struct evq *events; /* borrowed */
     pthread_t thread;
-    uint64_t compact_bytes; /* set before the first batch */
-    int compact_asked;      /* journaler thread only */
-    uint64_t space_wait_ms; /* journaler thread: waiting for space, this
-                               long at a time (0: not waiting) */
+    uint64_t compact_bytes;       /* set before the first batch */
+    int compact_asked;            /* journaler thread only */
+    uint64_t snapshot;            /* journaler thread: bytes the last compaction
+                                     left (0 before the first) */
+    void (*prepare)(void *after); /* set before the first batch */
+    uint64_t space_wait_ms;       /* journaler thread: waiting for space, this
+                                     long at a time (0: not waiting) */
 };
 
 /* The append was refused for want of space (the journal took it back):
@@ -131,6 +134,18 @@ journaler_batch_free(struct journaler_batch *b)
     free(b);
 }
 
+int
+journaler_compact_due(uint64_t size, uint64_t snapshot, uint64_t floor)
+{
+    if (floor == 0)
+        return 0;
+    /* Saturating: a snapshot near 2^64 / RATIO cannot exist, but the
+     * sum must not wrap to a small threshold if one ever did. */
+    if (snapshot > (UINT64_MAX - floor) / JOURNALER_COMPACT_RATIO)
+        return 0;
+    return size > floor + JOURNALER_COMPACT_RATIO * snapshot;
+}
+
 static void
 journaler_run(struct journaler *w, struct journaler_batch *b)
 {
@@ -166,6 +181,8 @@ journaler_run(struct journaler *w, struct journaler_batch *b)
         w->space_wait_ms = 0;
         done += k;
     }
+    if (w->prepare != NULL && b->after != NULL)
+        w->prepare(b->after);
     ev = calloc(1, sizeof(*ev));
     if (ev == NULL) {
         log_warn("journaler: out of memory");
@@ -173,8 +190,9 @@ journaler_run(struct journaler *w, struct journaler_batch *b)
     }
     ev->type = EV_JOURNALED;
     ev->u.journaled.after = b->after;
-    if (w->compact_bytes > 0 && !w->compact_asked &&
-        journal_size(w->j) > w->compact_bytes) {
+    if (!w->compact_asked &&
+        journaler_compact_due(journal_size(w->j), w->snapshot,
+                              w->compact_bytes)) {
         ev->u.journaled.compact = 1;
         w->compact_asked = 1;
     }
@@ -198,11 +216,12 @@ journaler_do_compact(struct journaler *w, struct journaler_batch *b)
         recs[i] = b->recs[i];
         lens[i] = strlen(b->recs[i]);
     }
-    if (journal_compact(w->j, recs, lens, b->n) == 0)
+    if (journal_compact(w->j, recs, lens, b->n) == 0) {
+        w->snapshot = journal_size(w->j);
         log_info("journal compacted: %llu -> %llu bytes",
                  (unsigned long long)before,
                  (unsigned long long)journal_size(w->j));
-    else
+    } else
         log_warn("journal compaction failed; appending to the old journal");
     w->compact_asked = 0;
     free(recs);
@@ -288,6 +307,12 @@ void
 journaler_set_compact_bytes(struct journaler *w, uint64_t bytes)
 {
     w->compact_bytes = bytes;
+}
+
+void
+journaler_set_prepare(struct journaler *w, void (*prepare)(void *after))
+{
+    w->prepare = prepare;
 }
 
 void

@@ -103,6 +103,7 @@ static const char usage_text[] =
     "  --journal-compact-bytes N (1 MiB)\n"
     "  --backups N (1)        speculative backups a set may get when nodes\n"
     "                         go idle at the end of a job (0: none)\n"
+    "  --zip-max-entries N (2000000) --max-sets N (1000000)\n"
     "  --time-scale X         divide every timing by X (tests; 1..1000)\n";
 
 enum {
@@ -165,6 +166,8 @@ static const struct option long_opts[] = {
     {"max-reclaims-per-set", required_argument, NULL, OPT_KEY},
     {"backups", required_argument, NULL, OPT_KEY},
     {"journal-compact-bytes", required_argument, NULL, OPT_KEY},
+    {"zip-max-entries", required_argument, NULL, OPT_KEY},
+    {"max-sets", required_argument, NULL, OPT_KEY},
     {"config", required_argument, NULL, OPT_CONFIG},
     {"advertise", required_argument, NULL, OPT_ADVERTISE},
     {"standby", no_argument, NULL, OPT_STANDBY},

@@ -12,7 +12,9 @@
 
 #include "common/frameorder.h"
 
-#define ZIPF_DEFAULT_MAX_ENTRIES 200000u
+/* Room for a 1,000,000-frame job at one frame a set (MANIFEST_MAX_SETS)
+ * plus its folders; the ambassador's zip_max_entries changes it. */
+#define ZIPF_DEFAULT_MAX_ENTRIES 2000000u
 #define ZIPF_DEFAULT_MAX_ENTRY_BYTES (64ull << 20)
 #define ZIPF_DEFAULT_MAX_TOTAL_BYTES (64ull << 30)
 #define ZIPF_DEFAULT_MAX_RATIO 200u /* uncompressed / compressed */

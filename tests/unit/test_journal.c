@@ -29,6 +29,7 @@
 #include "common/fdio.h"
 #include "common/hash.h"
 #include "coordinator/journal.h"
+#include "coordinator/journaler.h"
 
 #define REPLAY_MAX 64    /* records one replay may collect */
 #define RECORDED_N 20    /* records in the journal cut and flipped */
@@ -1097,6 +1098,52 @@ test_open_short_header(void **state)
     recs_clear(&got);
 }
 
+/* The compaction trigger (journaler_compact_due): a floor of 0 never
+ * compacts; before the first compaction the floor alone decides; after
+ * one, the journal must pass the floor plus RATIO times the snapshot. */
+static void
+test_compact_due_policy(void **state)
+{
+    const uint64_t floor = 1024, snap = 10000;
+    (void)state;
+    assert_false(journaler_compact_due(UINT64_MAX / 2, 0, 0));
+    assert_false(journaler_compact_due(floor, 0, floor));
+    assert_true(journaler_compact_due(floor + 1, 0, floor));
+    assert_false(journaler_compact_due(floor + JOURNALER_COMPACT_RATIO * snap,
+                                       snap, floor));
+    assert_true(journaler_compact_due(
+        floor + JOURNALER_COMPACT_RATIO * snap + 1, snap, floor));
+    /* A snapshot so large the threshold would wrap: never due. */
+    assert_false(journaler_compact_due(UINT64_MAX, UINT64_MAX / 2, floor));
+}
+
+/* A job whose snapshot grows with its table (SNAP_PER_SET bytes a set)
+ * while batches of records are appended: what the compactions rewrite
+ * stays within a constant factor of what was appended, at any number of
+ * sets (with a fixed threshold it grew with the square of the sets). */
+#define POLICY_SETS 100000
+#define POLICY_SNAP_PER_SET 150
+#define POLICY_BATCH_BYTES 2000 /* one batch: an assign and an accept */
+static void
+test_compact_due_linear(void **state)
+{
+    uint64_t size = JOURNAL_HEADER_LEN, snapshot = 0, appended = 0;
+    uint64_t rewritten = 0, compactions = 0;
+    (void)state;
+    for (uint64_t sets = 1; sets <= POLICY_SETS; sets++) {
+        size += POLICY_BATCH_BYTES / 10;
+        appended += POLICY_BATCH_BYTES / 10;
+        if (journaler_compact_due(size, snapshot, 1u << 20)) {
+            snapshot = sets * POLICY_SNAP_PER_SET;
+            size = snapshot;
+            rewritten += snapshot;
+            compactions++;
+        }
+    }
+    assert_true(compactions > 0);
+    assert_true(rewritten <= appended);
+}
+
 #define TMP_TEST(f)                                                            \
     cmocka_unit_test_setup_teardown(f, unit_tmpdir_setup, unit_tmpdir_teardown)
 
@@ -1110,6 +1157,8 @@ main(void)
         TMP_TEST(test_single_bit_flips),
         TMP_TEST(test_corruption_message),
         TMP_TEST(test_compact),
+        cmocka_unit_test(test_compact_due_policy),
+        cmocka_unit_test(test_compact_due_linear),
         TMP_TEST(test_over_file_cap_refused),
         TMP_TEST(test_crash_torn_in_child),
         TMP_TEST(test_failed_write_breaks_journal),

@@ -576,6 +576,42 @@ test_too_many_entries_refused(void **state)
     expect_refused(path, &lim, "over the limit");
 }
 
+/* One more entry than the old fixed cap (200,000) accepted: the default
+ * now takes it (a 1,000,000-set job needs 1,000,000 entries), and
+ * zip_max_entries still refuses past what it is set to. */
+#define MANY_ENTRIES 200001u
+#define MANY_NAME_MAX 16
+static void
+test_more_entries_than_old_cap(void **state)
+{
+    const char *dir = *state;
+    struct jpeg j;
+    struct zentry *e = calloc(MANY_ENTRIES, sizeof(*e));
+    char(*names)[MANY_NAME_MAX] = calloc(MANY_ENTRIES, sizeof(*names));
+    struct zipf_limits lim;
+    struct zipf_listing *l;
+    char path[FS_PATH_MAX];
+
+    assert_non_null(e);
+    assert_non_null(names);
+    unit_path(path, dir, "many.zip");
+    jpeg_make(&j, 16, 16, 32, 7);
+    for (uint32_t i = 0; i < MANY_ENTRIES; i++) {
+        snprintf(names[i], sizeof(names[i]), "f%06u.jpg", i);
+        e[i] = (struct zentry){names[i], j.b, j.len, STORE};
+    }
+    zip_build(path, e, MANY_ENTRIES);
+    zipf_limits_init(&lim);
+    assert_true(lim.max_entries >= 1000000u);
+    l = list_ok(path, &lim);
+    assert_int_equal(l->count, MANY_ENTRIES);
+    zipf_listing_free(l);
+    lim.max_entries = MANY_ENTRIES - 1;
+    expect_refused(path, &lim, "over the limit");
+    free(names);
+    free(e);
+}
+
 static void
 test_zip_bomb_refused(void **state)
 {
@@ -930,6 +966,7 @@ main(void)
         TMP_TEST(test_entry_over_limit_refused),
         TMP_TEST(test_total_over_limit_refused),
         TMP_TEST(test_too_many_entries_refused),
+        TMP_TEST(test_more_entries_than_old_cap),
         TMP_TEST(test_zip_bomb_refused),
         TMP_TEST(test_not_a_zip_refused),
         TMP_TEST(test_reader_reads_entries),
