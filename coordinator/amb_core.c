@@ -126,9 +126,12 @@ struct amb_core {
     uint64_t nospace_free;     /* ... than this (share_free then, plus room) */
     uint64_t max_result;       /* the largest mini-video counted, bytes */
     uint64_t next_orphan_check_ms;
-    core_orphans_note(c, node->session);
     uint64_t next_periodic_ms; /* the lease watch, every breaker */
     int dispatch_due; /* an event since the last dispatch may allow one */
+    uint32_t *orphans; /* sets that may be held by a session that ended
+                          (core_orphans_note): all the orphan rules look
+                          at, never the whole table */
+    size_t norphans, caporphans;
     int concat_started;
     uint64_t concat_retry_ms; /* a concat short of resources: not before */
     uint64_t concat_backoff;  /* its wait, doubling */
