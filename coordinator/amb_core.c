@@ -127,7 +127,7 @@ struct amb_core {
     uint64_t max_result;       /* the largest mini-video counted, bytes */
     uint64_t next_orphan_check_ms;
     uint64_t next_periodic_ms; /* the lease watch, every breaker */
-    int dispatch_due; /* an event since the last dispatch may allow one */
+    int dispatch_due;  /* an event since the last dispatch may allow one */
     uint32_t *orphans; /* sets that may be held by a session that ended
                           (core_orphans_note): all the orphan rules look
                           at, never the whole table */
