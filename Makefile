@@ -4,7 +4,8 @@
 #   make test       unit + integration tests
 #   make SANITIZER=asan test   ASan+UBSan build in build-asan/
 #   make SANITIZER=tsan test   TSan build in build-tsan/
-#   make bench      node pipeline vs the ffmpeg command line, same frames
+#   make bench      render vs ffmpeg, makespan, 1,000 nodes, 100,000 sets
+#                   (BENCH="render scale" for some)
 #   make fuzz       libFuzzer harnesses (clang, build-fuzz/), FUZZ_SECONDS each
 #   make lab        the lab in a box (root): namespaces, sshfs, faults; one table
 
@@ -172,9 +173,20 @@ test-integration: all
 test-gpu: all
 	@BUILD=$(BUILD) sh tests/gpu/run.sh
 
+# BENCH picks the parts: render (against ffmpeg, bench/run.sh), makespan
+# (many nodes, backups), scale (1,000 nodes), sets (100,000 sets).
+BENCH ?= render makespan scale sets
 bench: all
 	@sh scripts/deps.sh bench
-	@bash bench/run.sh $(BUILD)
+	@for b in $(BENCH); do \
+	    case $$b in \
+	    render) bash bench/run.sh $(BUILD) ;; \
+	    makespan) bash bench/makespan.sh $(BUILD) ;; \
+	    scale) bash bench/scale.sh $(BUILD) ;; \
+	    sets) sh bench/sets.sh $(BUILD) ;; \
+	    *) echo "make bench: unknown part $$b" >&2; exit 2 ;; \
+	    esac || exit 1; \
+	done
 
 # Fuzzing: one libFuzzer harness per decoder of untrusted bytes
 # (tests/fuzz/fuzz_*.c), built with clang and ASan+UBSan in its own tree
