@@ -10,7 +10,9 @@
 # the set was reclaimed only when node a disconnected: never, here.)
 . "$(dirname "$0")/lib.sh"
 zip=$(sample s96 96 640x360)
-start_coord --input "$zip" --output "$T/out.mp4" --set-size 24 --time-scale 5
+# --backups 0: the lease rule is what this tests; a speculative backup of
+# the stalled set on node b would count it first.
+start_coord --input "$zip" --output "$T/out.mp4" --set-size 24 --time-scale 5 --backups 0
 FRAMEFARM_FAULT_STALL_SET=0 start_node a --slots 1
 wait_for "$T/coord.log" 'set 0 epoch 1: assigned to node a' 30
 wait_for "$T/node-a.log" 'fault injected: set 0 epoch 1 stalls' 10
