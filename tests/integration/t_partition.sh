@@ -7,7 +7,9 @@
 # reattaches the set and reports it. Nothing is rendered twice.
 . "$(dirname "$0")/lib.sh"
 zip=$(sample s240 240 1600x900)
-start_coord --input "$zip" --output "$T/out.mp4" --set-size 120 --time-scale 5
+# --backups 0: this counts assignments to show nothing is rendered twice
+# across the partition; a speculative backup would be a second one.
+start_coord --input "$zip" --output "$T/out.mp4" --set-size 120 --time-scale 5 --backups 0
 "$TOOLS/tcpproxy" "$PORT" >"$T/proxy.port" &
 PROXY=$!
 PIDS="$PIDS $PROXY"
