@@ -59,6 +59,7 @@
 #include "common/log.h"
 #include "media/container.h"
 #include "media/transcode.h"
+#include "media/viddec.h"
 #include "media/vidinfo.h"
 
 #define CONCAT_DIFF_MAX 160
@@ -503,6 +504,81 @@ concat_copy(AVFormatContext *ifmt, int idx, AVFormatContext *ofmt,
     return 0;
 }
 
+/* The common case, each input opened once: every input's frames counted
+ * from its index (MP4, MOV) and its fingerprint input 0's, so input 0's
+ * is the reference and nothing is re-encoded. Each input is probed,
+ * checked as concat_probe_inputs does and copied before the next one is
+ * opened (one descriptor at a time), into tmp. 0 with every packet
+ * written to *out (header written; the caller finishes it). 1 when the
+ * general path must run: an input it cannot take that way, and any
+ * failure, which the general path meets again and reports in its order;
+ * nothing is then left behind (tmp removed). */
+static int
+concat_one_pass(const char *const *inputs, size_t n, const char *out_path,
+                const char *tmp, const struct enc_params *enc,
+                uint64_t expect_frames, struct vidinfo *vi, AVPacket *pkt,
+                AVFormatContext **out)
+{
+    struct concat_timeline tl = {0, AV_NOPTS_VALUE, 1, 0, 0};
+    AVFormatContext *ofmt = NULL;
+    const struct container *ct;
+    struct viddec vd;
+    char why[ERR_MAX];
+    uint64_t total = 0;
+    int rc = 1, header = 0, made = 0;
+
+    memset(&vd, 0, sizeof(vd));
+    for (size_t i = 0; i < n; i++) {
+        if (vidinfo_probe_open(inputs[i], &vi[i], &vd, why, sizeof(why)) ==
+                -1 ||
+            vd.fmt == NULL || !vidinfo_compatible(&vi[0], &vi[i]) ||
+            vi[i].frames == 0 || !vi[i].first_is_key)
+            goto out;
+        total += vi[i].frames;
+        if (i == 0) {
+            ct = container_for_output(out_path, vi[0].codec, why, sizeof(why));
+            /* the output's parameters: filled in completely (pixel
+             * format, level) from the bitstream, as concat_open_input */
+            if (ct == NULL || avformat_find_stream_info(vd.fmt, NULL) < 0)
+                goto out;
+            tl.keep_pts = enc != NULL && enc->timing == ENC_TIMING_TIMESTAMPS;
+            if (vi[0].fps_num > 0)
+                tl.frame_dur =
+                    av_rescale_q(1, (AVRational){vi[0].fps_den, vi[0].fps_num},
+                                 (AVRational){vi[0].tb_num, vi[0].tb_den});
+            if (tl.frame_dur < 1)
+                tl.frame_dur = 1;
+            made = 1;
+            if (concat_open_output(tmp, ct, vd.st, expect_frames, &ofmt, why,
+                                   sizeof(why)) == -1)
+                goto out;
+            header = 1;
+        }
+        if (concat_copy(vd.fmt, vd.st->index, ofmt, &tl, inputs[i], i, pkt, why,
+                        sizeof(why)) == -1)
+            goto out;
+        viddec_close(&vd);
+    }
+    if (total != expect_frames)
+        goto out;
+    *out = ofmt;
+    ofmt = NULL;
+    made = 0;
+    rc = 0;
+out:
+    av_packet_unref(pkt);
+    viddec_close(&vd);
+    if (ofmt != NULL) {
+        if (header)
+            av_write_trailer(ofmt); /* the muxer's state is freed with it */
+        avio_closep(&ofmt->pb);
+        avformat_free_context(ofmt);
+    }
+    if (made && unlink(tmp) == -1 && errno != ENOENT)
+        log_warn("concat: removing %s", tmp);
+    return rc;
+}
+
 /* Remove the re-encoded temp files and free the arrays. */
 static void
 concat_free_temps(char **tmp, size_t n)
@@ -548,6 +624,17 @@ concat_videos(const char *const *inputs, size_t n, const char *out_path,
         errf(err, errlen, "%s: out of memory", out_path);
         goto out;
     }
+    pkt = av_packet_alloc();
+    if (pkt == NULL) {
+        errf(err, errlen, "%s: out of memory", out_path);
+        goto out;
+    }
+    if (concat_one_pass(inputs, n, out_path, tmp, enc, expect_frames, vi, pkt,
+                        &ofmt) == 0) {
+        tmp_made = 1;
+        header = 1;
+        goto finish;
+    }
     if (concat_probe_inputs(inputs, n, vi, &total, err, errlen) == -1)
         goto out;
     /* Refused before any work by the programs that take the name; here
@@ -570,11 +657,6 @@ concat_videos(const char *const *inputs, size_t n, const char *out_path,
                          (AVRational){vi[0].tb_num, vi[0].tb_den});
     if (tl.frame_dur < 1)
         tl.frame_dur = 1;
-    pkt = av_packet_alloc();
-    if (pkt == NULL) {
-        errf(err, errlen, "%s: out of memory", out_path);
-        goto out;
-    }
     for (size_t i = 0; i < n; i++) {
         if (concat_open_input(src[i], i, &ifmt, &idx, err, errlen) == -1)
             goto out;
@@ -590,6 +672,7 @@ concat_videos(const char *const *inputs, size_t n, const char *out_path,
             goto out;
         avformat_close_input(&ifmt);
     }
+finish:
     header = 0;
     ret = av_write_trailer(ofmt);
     if (ret >= 0)

@@ -65,8 +65,11 @@ vidinfo_from_index(const AVFormatContext *fmt, AVStream *st, struct vidinfo *vi)
     return 1;
 }
 
-int
-vidinfo_probe(const char *path, struct vidinfo *vi, char *err, size_t errlen)
+/* vidinfo_probe; with keep, a file whose frames its index counted stays
+ * open in *vd, not a packet read. */
+static int
+vidinfo_probe_vd(const char *path, struct vidinfo *vi, struct viddec *keep,
+                 char *err, size_t errlen)
 {
     struct viddec vd;
     AVPacket *pkt = NULL;
@@ -113,6 +116,10 @@ vidinfo_probe(const char *path, struct vidinfo *vi, char *err, size_t errlen)
                     vi->extradata_sha256);
 
     if (vidinfo_from_index(vd.fmt, vd.fmt->streams[st->index], vi)) {
+        if (keep != NULL) {
+            *keep = vd;
+            memset(&vd, 0, sizeof(vd));
+        }
         rc = 0;
         goto out;
     }
@@ -148,6 +155,20 @@ out:
     av_packet_free(&pkt);
     viddec_close(&vd);
     return rc;
+}
+
+int
+vidinfo_probe(const char *path, struct vidinfo *vi, char *err, size_t errlen)
+{
+    return vidinfo_probe_vd(path, vi, NULL, err, errlen);
+}
+
+int
+vidinfo_probe_open(const char *path, struct vidinfo *vi, struct viddec *vd,
+                   char *err, size_t errlen)
+{
+    memset(vd, 0, sizeof(*vd));
+    return vidinfo_probe_vd(path, vi, vd, err, errlen);
 }
 
 int
