@@ -37,6 +37,10 @@
 
 #define EXIT_USAGE 2
 #define NODE_MAX_THREADS 64
+/* The share's identity is polled every 10 ms at first (framefarm render
+ * starts its nodes while the ambassador prepares the job and writes it),
+ * twice as long each time, up to a second (a share not mounted yet). */
+#define NODE_SHARE_POLL_FIRST_MS 10
 #define NODE_SHARE_POLL_MS 1000
 
 static const char usage_text[] =
@@ -218,6 +222,7 @@ node_await_share(struct node_config *cfg)
 {
     char err[ERR_MAX];
     uint64_t give_up = clock_now_ms() + cfg->retry_ms;
+    uint64_t poll = NODE_SHARE_POLL_FIRST_MS;
     int said = 0;
     while (shareid_read(cfg->share, cfg->share_id, err, sizeof(err)) == -1) {
         if (clock_now_ms() >= give_up) {
@@ -227,7 +232,10 @@ node_await_share(struct node_config *cfg)
         if (!said)
             log_warnx("%s; waiting for it (writing nothing there)", err);
         said = 1;
-        clock_sleep_ms(NODE_SHARE_POLL_MS);
+        clock_sleep_ms(poll);
+        if (poll < NODE_SHARE_POLL_MS)
+            poll =
+                poll * 2 < NODE_SHARE_POLL_MS ? poll * 2 : NODE_SHARE_POLL_MS;
     }
     if (said)
         log_info("share %s found (id %s)", cfg->share, cfg->share_id);
