@@ -38,7 +38,9 @@ viddec_open_stream(struct viddec *v, unsigned flags, char *err, size_t errlen)
 {
     int ret, idx;
 
-    ret = avformat_open_input(&v->fmt, v->path, NULL, NULL);
+    ret = avformat_open_input(
+        &v->fmt, v->path,
+        flags & VIDDEC_MP4 ? av_find_input_format("mov") : NULL, NULL);
     if (ret < 0)
         return avlog_fail(err, errlen, NULL, ret, "%s", v->path);
     /* find_stream_info decodes the first picture to learn what the

@@ -22,6 +22,9 @@ enum viddec_flag {
      * gives them when it gives codec, size and extradata (no picture is
      * decoded; the pixel format and level may stay unknown) */
     VIDDEC_CONTAINER_INFO = 1 << 2,
+    /* the file is read as MP4/MOV, with no probe of the other formats
+     * (a file that is not one fails to open) */
+    VIDDEC_MP4 = 1 << 3,
 };
 
 /* Zero it before viddec_open; viddec_close then frees whatever is set. */

@@ -79,8 +79,10 @@ vidinfo_probe_vd(const char *path, struct vidinfo *vi, struct viddec *keep,
 
     memset(vi, 0, sizeof(*vi));
     memset(&vd, 0, sizeof(vd));
-    if (viddec_open(&vd, path, VIDDEC_STREAM_ONLY | VIDDEC_CONTAINER_INFO, err,
-                    errlen) == -1)
+    if (viddec_open(&vd, path,
+                    VIDDEC_STREAM_ONLY | VIDDEC_CONTAINER_INFO |
+                        (keep != NULL ? VIDDEC_MP4 : 0),
+                    err, errlen) == -1)
         goto out;
     st = vd.st;
     par = st->codecpar;

@@ -30,9 +30,10 @@ struct vidinfo {
 /* 0 with vi filled, or -1 with err (cannot open, no video stream, ...). */
 int vidinfo_probe(const char *path, struct vidinfo *vi, char *err,
                   size_t errlen);
-/* vidinfo_probe, and when the container's index counted the frames (MP4,
- * MOV), the file stays open in *vd with no packet read yet (the caller
- * reads them and calls viddec_close); else vd->fmt is NULL. */
+/* vidinfo_probe of an MP4/MOV file (opened as one, no other format
+ * probed: anything else fails); when its index counted the frames, the
+ * file stays open in *vd with no packet read yet (the caller reads them
+ * and calls viddec_close); else vd->fmt is NULL. */
 int vidinfo_probe_open(const char *path, struct vidinfo *vi, struct viddec *vd,
                        char *err, size_t errlen);
 /* 1 when two fingerprints allow stream-copy concat (codec, size, pix_fmt,
