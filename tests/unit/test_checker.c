@@ -10,6 +10,7 @@
  */
 #include "tests/unit/unit.h"
 
+#include <dirent.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -310,6 +311,66 @@ test_concat_refuses_changed(void **state)
     evq_free(q, free);
 }
 
+/* No temp file of the concat's left in dir. */
+static void
+assert_no_concat_temp(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL)
+        assert_null(strstr(e->d_name, ".tmp-"));
+    closedir(d);
+}
+
+/* The one-pass concat writes as it reads; a failure it meets part way
+ * (a frame total that does not add up, an input that no longer reads)
+ * still refuses the job with the general path's reason and leaves no
+ * file behind, and the sound inputs still join. */
+static void
+test_concat_one_pass_failures(void **state)
+{
+    struct fixture *f = *state;
+    enum { N = 3 };
+    char *paths[N], out[FS_PATH_MAX], err[ERR_MAX], name[32];
+    uint64_t frames = 0;
+
+    for (int i = 0; i < N; i++) {
+        char path[FS_PATH_MAX];
+        snprintf(name, sizeof(name), "p%d.mp4", i);
+        copy_of(f, name, path, sizeof(path), -1);
+        paths[i] = strdup(path);
+        assert_non_null(paths[i]);
+    }
+    snprintf(out, sizeof(out), "%s/onepass.mp4", f->dir);
+    assert_int_equal(concat_videos((const char *const *)paths, N, out, NULL,
+                                   (uint64_t)N * CHECK_FRAMES + 1, &frames, err,
+                                   sizeof(err)),
+                     -1);
+    assert_contains(err, "expected");
+    assert_int_equal(access(out, F_OK), -1);
+    assert_no_concat_temp(f->dir);
+
+    assert_int_equal(concat_videos((const char *const *)paths, N, out, NULL,
+                                   (uint64_t)N * CHECK_FRAMES, &frames, err,
+                                   sizeof(err)),
+                     0);
+    assert_int_equal(frames, (uint64_t)N * CHECK_FRAMES);
+
+    assert_int_equal(truncate(paths[N - 1], 100), 0);
+    snprintf(out, sizeof(out), "%s/onepass2.mp4", f->dir);
+    assert_int_equal(concat_videos((const char *const *)paths, N, out, NULL,
+                                   (uint64_t)N * CHECK_FRAMES, &frames, err,
+                                   sizeof(err)),
+                     -1);
+    assert_contains(err, "input 2");
+    assert_int_equal(access(out, F_OK), -1);
+    assert_no_concat_temp(f->dir);
+    for (int i = 0; i < N; i++)
+        free(paths[i]);
+}
+
 int
 main(void)
 {
@@ -323,6 +384,7 @@ main(void)
         cmocka_unit_test(test_vidinfo_from_container),
         cmocka_unit_test(test_index_first_cut_rejected),
         cmocka_unit_test(test_concat_refuses_changed),
+        cmocka_unit_test(test_concat_one_pass_failures),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
