@@ -72,9 +72,11 @@ start_amb() { # bin-dir share zip log out extra...
 
 start_nodes() { # bin-dir share
     if [ -x "$LOADGEN" ]; then
+        # --duration: loadgen's default (60 s) ended a 100,000-set
+        # dispatch on a loaded machine before its half-way kill point.
         "$LOADGEN" --coordinator "127.0.0.1:$PORT" --share "$2" \
-            --nodes "$NODES" --report done --quiet >"$T/lg.out" \
-            2>"$T/lg.log" &
+            --nodes "$NODES" --report done --duration 36000 --quiet \
+            >"$T/lg.out" 2>"$T/lg.log" &
         NODEPIDS=$!
     else
         NODEPIDS=""
