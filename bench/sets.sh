@@ -36,7 +36,9 @@ cleanup() {
     for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
     rm -rf "$T"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+# A signal ends the run (cleanup alone let its loops go on).
+trap "exit 1" INT TERM
 
 zip_of() { # sets -> path (cached under BUILD/samples)
     z=$BUILD/samples/bench-sets-$1.zip
