@@ -359,7 +359,7 @@ core_fail_job(struct amb_core *c, uint32_t set)
     job_set_range(c->job, set, &first, &count);
     for (uint32_t i = 0; i < s->nfailed_on && n < sizeof(nodes); i++) {
         int w = snprintf(nodes + n, sizeof(nodes) - n, "%s%s", i ? ", " : "",
-                         s->failed_on[i]);
+                         s->hist->failed_on[i]);
         if (w < 0)
             break;
         n += (size_t)w;
@@ -371,7 +371,7 @@ core_fail_job(struct amb_core *c, uint32_t set)
              set, (unsigned long long)first,
              (unsigned long long)(first + count - 1), fr[first].name,
              fr[first + count - 1].name, s->failures, s->nfailed_on, nodes,
-             s->reclaims, s->last_error);
+             s->reclaims, set_info_error(s));
     core_log(c, AMB_LOG_WARN, 0, "job %s: stopping: %s", c->job->id, c->report);
     c->failed = 1;
     c->stop_set = set;
@@ -1366,7 +1366,7 @@ core_failed_on(const struct amb_core *c, uint32_t set, const char *name)
 {
     const struct set_info *s = set_table_get(c->sets, set);
     for (uint32_t i = 0; i < s->nfailed_on; i++)
-        if (strcmp(s->failed_on[i], name) == 0)
+        if (strcmp(s->hist->failed_on[i], name) == 0)
             return 1;
     return 0;
 }
@@ -1651,7 +1651,6 @@ core_on_requeue(struct amb_core *c, const struct amb_event *ev)
     fresh = *s;
     fresh.status = SET_AVAILABLE;
     fresh.failures = fresh.reclaims = fresh.nfailed_on = 0;
-    memset(fresh.failed_on, 0, sizeof(fresh.failed_on));
     if (set_table_restore(c->sets, set, &fresh, 0) == -1)
         return;
     r = core_record(c, JREC_SET);

@@ -27,6 +27,13 @@ static const char *const jrec_names[] = {
     [JREC_LOST] = "lost",
 };
 
+/* s, or "" for NULL (a set_info made by hand). */
+static const char *
+jrec_str(const char *s)
+{
+    return s != NULL ? s : "";
+}
+
 char *
 jrec_encode(const struct jrec *r)
 {
@@ -59,7 +66,7 @@ jrec_encode(const struct jrec *r)
         json_add_u64(o, "set", r->set);
         cJSON_AddStringToObject(o, "status", st);
         json_add_u64(o, "epoch", r->info.epoch);
-        cJSON_AddStringToObject(o, "node", r->info.holder_name);
+        cJSON_AddStringToObject(o, "node", jrec_str(r->info.holder_name));
         json_add_u64(o, "attempts", r->info.attempts);
         json_add_u64(o, "failures", r->info.failures);
         json_add_u64(o, "reclaims", r->info.reclaims);
@@ -68,12 +75,14 @@ jrec_encode(const struct jrec *r)
         /* A backup running, or the highest epoch one was given. */
         if (r->info.alt_epoch > 0)
             json_add_u64(o, "alt_epoch", r->info.alt_epoch);
-        if (r->info.alt_name[0] != '\0')
+        if (jrec_str(r->info.alt_name)[0] != '\0')
             cJSON_AddStringToObject(o, "alt_node", r->info.alt_name);
-        cJSON_AddStringToObject(o, "why", r->info.last_error);
+        cJSON_AddStringToObject(o, "why", set_info_error(&r->info));
         fo = cJSON_AddArrayToObject(o, "failed_on");
-        for (uint32_t i = 0; fo != NULL && i < r->info.nfailed_on; i++)
-            cJSON_AddItemToArray(fo, cJSON_CreateString(r->info.failed_on[i]));
+        for (uint32_t i = 0;
+             fo != NULL && r->info.hist != NULL && i < r->info.nfailed_on; i++)
+            cJSON_AddItemToArray(
+                fo, cJSON_CreateString(r->info.hist->failed_on[i]));
         if (r->info.status == SET_COUNTED) {
             cJSON_AddStringToObject(o, "path", r->path);
             if (r->sha256[0] != '\0')
@@ -128,8 +137,7 @@ jrec_decode_set(const cJSON *o, struct jrec *r)
     r->set = (uint32_t)v;
     r->info.status = (enum set_status)st[0];
     if (json_u64(o, "epoch", JREC_MAX_EPOCH, &r->info.epoch) == -1 ||
-        json_strcpy(o, "node", r->info.holder_name,
-                    sizeof(r->info.holder_name)) == -1 ||
+        json_strcpy(o, "node", r->node, sizeof(r->node)) == -1 ||
         json_u64(o, "attempts", UINT32_MAX, &v) == -1)
         return -1;
     r->info.attempts = (uint32_t)v;
@@ -152,21 +160,24 @@ jrec_decode_set(const cJSON *o, struct jrec *r)
         return -1;
     if (cJSON_GetObjectItemCaseSensitive(o, "alt_node") != NULL &&
         (r->info.status != SET_PROCESSING || r->info.alt_epoch == 0 ||
-         json_strcpy(o, "alt_node", r->info.alt_name,
-                     sizeof(r->info.alt_name)) == -1 ||
-         r->info.alt_name[0] == '\0'))
+         json_strcpy(o, "alt_node", r->alt_node, sizeof(r->alt_node)) == -1 ||
+         r->alt_node[0] == '\0'))
         return -1;
-    json_strcpy(o, "why", r->info.last_error, sizeof(r->info.last_error));
+    r->info.holder_name = r->node;
+    r->info.alt_name = r->alt_node;
+    json_strcpy(o, "why", r->hist.last_error, sizeof(r->hist.last_error));
     if (!cJSON_IsArray(fo))
         return -1;
     cJSON_ArrayForEach(f, fo)
     {
         if (!cJSON_IsString(f) || r->info.nfailed_on >= SETS_MAX_FAILED_NODES)
             return -1;
-        snprintf(r->info.failed_on[r->info.nfailed_on++],
-                 sizeof(r->info.failed_on[0]), "%.*s", IDENT_MAX,
+        snprintf(r->hist.failed_on[r->info.nfailed_on++],
+                 sizeof(r->hist.failed_on[0]), "%.*s", IDENT_MAX,
                  f->valuestring);
     }
+    if (r->info.nfailed_on > 0 || r->hist.last_error[0] != '\0')
+        r->info.hist = &r->hist;
     if (r->info.status == SET_COUNTED &&
         (json_strcpy(o, "path", r->path, sizeof(r->path)) == -1 ||
          !fs_relpath_is_safe(r->path)))

@@ -51,7 +51,12 @@ struct jrec {
                                       (zipf_fingerprint); "" in journals
                                       written before it was recorded */
     char text[JREC_TEXT_MAX];      /* reason */
-    struct set_info info;          /* JREC_SET */
+    struct set_info info;          /* JREC_SET; decoded, its names and
+                                      history point into this record
+                                      (node, alt_node, hist): decode in
+                                      place, do not copy it */
+    char alt_node[IDENT_MAX + 1];  /* JREC_SET, decoded */
+    struct set_history hist;       /* JREC_SET, decoded */
 };
 
 /* Serialise to a malloc'd JSON string (NULL on allocation failure). */

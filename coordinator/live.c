@@ -544,10 +544,10 @@ live_grid(const struct amb_core *c, const struct job *job)
                         s->status == SET_PROCESSING ? s->holder_name : ""));
         cJSON_AddItemToArray(
             done, cJSON_CreateNumber((double)amb_core_progress(c, i)));
-        if (s->status == SET_FAILED && s->last_error[0] != '\0') {
+        if (s->status == SET_FAILED && set_info_error(s)[0] != '\0') {
             char key[16];
             snprintf(key, sizeof(key), "%u", i);
-            cJSON_AddStringToObject(errs, key, s->last_error);
+            cJSON_AddStringToObject(errs, key, set_info_error(s));
         }
     }
     status[job->nsets] = '\0';

@@ -36,31 +36,48 @@ enum set_status {
     SET_COUNTED = 'D',
 };
 
-struct set_info {
-    enum set_status status;
-    uint64_t epoch;  /* current epoch; 0 before the first assignment */
-    uint64_t holder; /* node session holding it in B; 0 otherwise */
-    char holder_name[IDENT_MAX + 1];
-    int checking;      /* B: a done for this epoch is being validated */
-    uint32_t attempts; /* assignments made */
-    uint32_t failures; /* attempts that failed on their node */
-    uint32_t reclaims; /* attempts lost with their node's session */
-    uint32_t losses;   /* counted results later found missing or changed */
-    uint32_t nfailed_on;
+/* A set's failure history: the table allocates it only for a set that
+ * failed, was reclaimed or lost (most sets never are). */
+struct set_history {
     char failed_on[SETS_MAX_FAILED_NODES][IDENT_MAX + 1]; /* distinct */
     char last_error[SETS_ERROR_MAX];
+};
+
+/* One set, as the table keeps it (about 100 bytes: names are the table's
+ * interned copies, the history a pointer). Strings and history belong to
+ * the table: they stay valid until set_table_free, their contents until
+ * the set changes. A set_info given to set_table_restore may point
+ * anywhere; the table copies what it points to. */
+struct set_info {
+    enum set_status status;
+    int checking;            /* B: a done for this epoch is being validated */
+    uint64_t epoch;          /* current epoch; 0 before the first assignment */
+    uint64_t holder;         /* node session holding it in B; 0 otherwise */
+    const char *holder_name; /* never NULL; "" when none */
+    uint32_t attempts;       /* assignments made */
+    uint32_t failures;       /* attempts that failed on their node */
+    uint32_t reclaims;       /* attempts lost with their node's session */
+    uint32_t losses;     /* counted results later found missing or changed */
+    uint32_t nfailed_on; /* distinct nodes in hist->failed_on */
+    int alt_checking;    /* B: a done for alt_epoch is checked */
+    const struct set_history *hist; /* NULL: no failure, no last error */
     /* The backup attempt: live while alt_name is not "". alt_epoch is
      * also kept after it ends, as the highest epoch handed out. */
     uint64_t alt_epoch;
     uint64_t alt_holder;
-    char alt_name[IDENT_MAX + 1];
-    int alt_checking; /* B: a done for alt_epoch is being validated */
+    const char *alt_name; /* never NULL; "" when none */
 };
+
+/* The last error of s, "" when none. */
+const char *set_info_error(const struct set_info *s);
 
 struct set_table;
 
 struct set_table *set_table_new(uint32_t nsets);
 void set_table_free(struct set_table *t);
+/* Tests: while on, every allocation of a name or a history fails (the
+ * call that needs one returns -1 and changes nothing). */
+void set_table_fail_allocs(struct set_table *t, int on);
 uint32_t set_table_size(const struct set_table *t);
 const struct set_info *set_table_get(const struct set_table *t, uint32_t set);
 uint32_t set_table_count(const struct set_table *t, enum set_status s);
@@ -71,7 +88,8 @@ int set_table_done(const struct set_table *t);
  * that never failed on this node. -1 when none. */
 int64_t set_table_pick(const struct set_table *t, const char *node_name);
 /* A or C -> B held by (session, name), epoch bumped into *epoch. 0, or -1
- * when the set is not assignable. */
+ * when the set is not assignable (or the name could not be kept: out of
+ * memory, as for every call below that takes a name or a reason). */
 int set_table_assign(struct set_table *t, uint32_t set, uint64_t session,
                      const char *name, uint64_t *epoch);
 /* B (current epoch, not checking) -> C, epoch bumped: the attempt failed

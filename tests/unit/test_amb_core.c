@@ -1000,7 +1000,7 @@ test_fail_makes_set_assignable_at_new_epoch(void **state)
     assert_string_equal(r->text, "decode error");
     expect_set(f, 0, SET_FAILED, 2, 0);
     assert_int_equal(set_of(f, 0)->failures, 1);
-    assert_string_equal(set_of(f, 0)->last_error, "decode error");
+    assert_string_equal(set_info_error(set_of(f, 0)), "decode error");
     expect_stat(amb_core_stats(f->core)->failures, 1, "failures");
     assert_int_equal(amb_core_failed(f->core), 0);
 

@@ -103,6 +103,9 @@ rec_snapshot(uint32_t set, const struct set_info *info, const char *path)
     r.info = *info;
     r.info.holder = 0; /* not recorded */
     r.info.checking = 0;
+    /* decoded, the holder's name is kept in node */
+    snprintf(r.node, sizeof(r.node), "%s",
+             info->holder_name != NULL ? info->holder_name : "");
     if (path != NULL)
         snprintf(r.path, sizeof(r.path), "%s", path);
     return r;
@@ -128,15 +131,14 @@ decode_ok(const char *text, struct jrec *out)
         fail_msg("decoding %s: %s", text, err);
 }
 
-/* r through its text, as the journal stores it. */
-static struct jrec
-through_text(const struct jrec *r)
+/* r through its text, as the journal stores it, into *out (in place: a
+ * decoded snapshot's info points into its record). */
+static void
+through_text(const struct jrec *r, struct jrec *out)
 {
-    struct jrec out;
     char *text = encode(r);
-    decode_ok(text, &out);
+    decode_ok(text, out);
     free(text);
-    return out;
 }
 
 /* Decoding text must fail with an error that mentions want. The bytes are
@@ -180,15 +182,20 @@ expect_same_info(const char *what, const struct set_info *a,
     SAME_U(status);
     SAME_U(epoch);
     SAME_U(holder);
-    SAME_S(holder_name);
+    if (strcmp(a->holder_name != NULL ? a->holder_name : "",
+               b->holder_name != NULL ? b->holder_name : "") != 0)
+        fail_msg("%s: holder_name \"%s\", decoded \"%s\"", what, a->holder_name,
+                 b->holder_name);
     SAME_U(checking);
     SAME_U(attempts);
     SAME_U(failures);
     SAME_U(reclaims);
     SAME_U(nfailed_on);
     for (uint32_t i = 0; i < a->nfailed_on; i++)
-        SAME_S(failed_on[i]);
-    SAME_S(last_error);
+        SAME_S(hist->failed_on[i]);
+    if (strcmp(set_info_error(a), set_info_error(b)) != 0)
+        fail_msg("%s: last error \"%s\", decoded \"%s\"", what,
+                 set_info_error(a), set_info_error(b));
 }
 
 /* Every field of the two records (those a type does not carry are zero in
@@ -217,6 +224,8 @@ expect_same_rec(const char *what, const struct jrec *a, const struct jrec *b)
 static size_t
 round_trip_table(struct jrec *t)
 {
+    /* each snapshot's own history: the records point to them */
+    static struct set_history hist[3];
     struct set_info info;
     char long_why[JREC_TEXT_MAX];
     size_t n = 0;
@@ -249,19 +258,22 @@ round_trip_table(struct jrec *t)
     info.epoch = 3;
     info.attempts = 2;
     info.reclaims = 1;
-    snprintf(info.holder_name, sizeof(info.holder_name), "n2");
-    snprintf(info.last_error, sizeof(info.last_error), "lease expired");
+    info.holder_name = "n2";
+    snprintf(hist[0].last_error, sizeof(hist[0].last_error), "lease expired");
+    info.hist = &hist[0];
     t[n++] = rec_snapshot(0, &info, NULL);
 
     info.status = SET_FAILED;
     info.epoch = EPOCH_MAX;
     info.attempts = UINT32_MAX;
     info.failures = SETS_MAX_FAILED_NODES;
-    info.holder_name[0] = '\0';
+    info.holder_name = "";
     for (uint32_t i = 0; i < SETS_MAX_FAILED_NODES; i++)
-        snprintf(info.failed_on[i], sizeof(info.failed_on[i]), "node-%u", i);
+        snprintf(hist[1].failed_on[i], sizeof(hist[1].failed_on[i]), "node-%u",
+                 i);
     info.nfailed_on = SETS_MAX_FAILED_NODES;
-    snprintf(info.last_error, sizeof(info.last_error), "%s", long_why);
+    snprintf(hist[1].last_error, sizeof(hist[1].last_error), "%s", long_why);
+    info.hist = &hist[1];
     t[n++] = rec_snapshot(MANIFEST_MAX_SETS - 1, &info, NULL);
 
     info.status = SET_COUNTED;
@@ -269,11 +281,13 @@ round_trip_table(struct jrec *t)
     info.attempts = 3;
     info.failures = 1;
     info.nfailed_on = 1;
-    snprintf(info.holder_name, sizeof(info.holder_name), "n1");
+    info.holder_name = "n1";
     t[n++] = rec_snapshot(1, &info, "jobs/demo/out/set-000001.mp4");
 
     info.nfailed_on = 0;
-    memset(info.failed_on, 0, sizeof(info.failed_on));
+    hist[2] = hist[1];
+    memset(hist[2].failed_on, 0, sizeof(hist[2].failed_on));
+    info.hist = &hist[2];
     t[n++] = rec_snapshot(2, &info, "a");
     assert_true(n <= ROUND_TRIPS);
     return n;
@@ -289,7 +303,7 @@ test_round_trip_every_type(void **state)
     (void)state;
 
     for (size_t i = 0; i < n; i++) {
-        out = through_text(&t[i]);
+        through_text(&t[i], &out);
         snprintf(what, sizeof(what), "record %zu (type %d)", i, (int)t[i].type);
         expect_same_rec(what, &t[i], &out);
         seen[t[i].type] = 1;
@@ -441,8 +455,9 @@ test_malformed_refused(void **state)
 static void
 apply_ok(struct jrec_state *st, struct jrec r)
 {
-    struct jrec d = through_text(&r);
+    struct jrec d;
     char err[ERR_MAX] = "";
+    through_text(&r, &d);
     if (jrec_apply(st, &d, err, sizeof(err)) != 0) {
         char *text = encode(&r);
         fail_msg("replaying %s: refused: %s", text, err);
@@ -453,8 +468,9 @@ apply_ok(struct jrec_state *st, struct jrec r)
 static void
 apply_bad(struct jrec_state *st, struct jrec r, const char *want)
 {
-    struct jrec d = through_text(&r);
+    struct jrec d;
     char err[ERR_MAX] = "";
+    through_text(&r, &d);
     if (jrec_apply(st, &d, err, sizeof(err)) != -1) {
         char *text = encode(&r);
         fail_msg("replaying %s: accepted, want an error with \"%s\"", text,
@@ -606,12 +622,12 @@ test_replay_realistic_run(void **state)
 
     s = set_table_get(st.sets, 1);
     assert_int_equal(s->nfailed_on, 1);
-    assert_string_equal(s->failed_on[0], "n2");
-    assert_string_equal(s->last_error, "decode error");
+    assert_string_equal(s->hist->failed_on[0], "n2");
+    assert_string_equal(set_info_error(s), "decode error");
     s = set_table_get(st.sets, 2);
     assert_int_equal(s->nfailed_on, 1); /* the reclaim is not held against n1 */
-    assert_string_equal(s->failed_on[0], "n2");
-    assert_string_equal(s->last_error, "frame count 47, want 48");
+    assert_string_equal(s->hist->failed_on[0], "n2");
+    assert_string_equal(set_info_error(s), "frame count 47, want 48");
 
     /* Set 3 waits for its node: held by the replay session, which no live
      * node has, and open to a reattach at its epoch. */
@@ -813,7 +829,7 @@ test_snapshot_epoch_going_back_refused(void **state)
     info.status = SET_PROCESSING;
     info.epoch = 1;
     info.attempts = 1;
-    snprintf(info.holder_name, sizeof(info.holder_name), "n1");
+    info.holder_name = "n1";
     apply_bad_unchanged(&st, rec_snapshot(2, &info, NULL),
                         "set 2 epoch 1 moves the set's epoch back");
 

@@ -75,6 +75,45 @@ test_full_lifecycle(void **state)
     set_table_free(t);
 }
 
+/* Out of memory for a node's name or a set's first failure: the call is
+ * refused and the set is as it was; once memory is back it goes through.
+ * Names are kept once: a name already seen needs no memory. */
+static void
+test_out_of_memory_changes_nothing(void **state)
+{
+    struct set_table *t = table_new(2);
+    const struct set_info *s = set_table_get(t, 0);
+    uint64_t e, e2;
+    uint32_t nodes = 0;
+    (void)state;
+
+    set_table_fail_allocs(t, 1);
+    assert_int_equal(set_table_assign(t, 0, SESSION_A, "n1", &e), -1);
+    expect_status(t, 0, SET_AVAILABLE);
+    assert_int_equal(s->epoch, 0);
+    assert_int_equal(s->attempts, 0);
+    set_table_fail_allocs(t, 0);
+    e = assign_ok(t, 0, SESSION_A, "n1");
+
+    set_table_fail_allocs(t, 1);
+    e2 = assign_ok(t, 1, SESSION_B, "n1"); /* n1 is known */
+    assert_int_equal(set_table_fail(t, 0, e, "boom", &nodes), -1);
+    assert_int_equal(set_table_reclaim(t, 0, e, "gone"), -1);
+    expect_status(t, 0, SET_PROCESSING);
+    assert_int_equal(s->epoch, e);
+    assert_int_equal(s->failures, 0);
+    assert_int_equal(s->reclaims, 0);
+    assert_null(s->hist);
+    assert_string_equal(set_info_error(s), "");
+    set_table_fail_allocs(t, 0);
+    assert_int_equal(set_table_fail(t, 0, e, "boom", &nodes), 0);
+    assert_int_equal(nodes, 1);
+    assert_string_equal(set_info_error(s), "boom");
+    assert_string_equal(s->hist->failed_on[0], "n1");
+    assert_int_equal(set_table_holds(t, 1, SESSION_B, e2), 1);
+    set_table_free(t);
+}
+
 /* A counted set whose file was lost goes back to C with a new epoch, only
  * from D at its counted epoch; the table is no longer done; the old
  * epoch's result can never count again, the new attempt's can. */
@@ -97,7 +136,7 @@ test_lose_counted(void **state)
     assert_int_equal(s->epoch, e + 1);
     assert_int_equal(s->losses, 1);
     assert_int_equal(s->failures, 0);
-    assert_string_equal(s->last_error, "its file is gone");
+    assert_string_equal(set_info_error(s), "its file is gone");
     assert_false(set_table_done(t));
     assert_int_equal(set_table_count(t, SET_COUNTED), 0);
     assert_int_equal(set_table_lose(t, 0, e, "again"), -1);
@@ -131,7 +170,7 @@ test_epochs_grow_on_assign_and_fail(void **state)
         last = s->epoch;
         assert_int_equal(nodes, 1);
         assert_int_equal(s->failures, (uint32_t)round + 1);
-        assert_string_equal(s->last_error, "decode error");
+        assert_string_equal(set_info_error(s), "decode error");
         assert_int_equal(s->holder, 0);
     }
     set_table_free(t);
@@ -237,8 +276,8 @@ test_reject_then_reassign(void **state)
     assert_int_equal(s->holder, 0);
     assert_int_equal(s->failures, 1);
     assert_int_equal(nodes, 1);
-    assert_string_equal(s->failed_on[0], "n1");
-    assert_string_equal(s->last_error, "3 frames, want 4");
+    assert_string_equal(s->hist->failed_on[0], "n1");
+    assert_string_equal(set_info_error(s), "3 frames, want 4");
     rejected = s->epoch;
 
     assert_int_equal(set_table_pick(t, "n2"), 0);
@@ -728,6 +767,7 @@ main(void)
         cmocka_unit_test(test_backup_second_attempt),
         cmocka_unit_test(test_epoch_floor_and_max),
         cmocka_unit_test(test_random_walk_matches_contract),
+        cmocka_unit_test(test_out_of_memory_changes_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
