@@ -64,7 +64,7 @@ run_render() { # extra render flags...
         "$T/sh/logs/coordinator.log")"
 }
 run_direct() { # slots
-    rm -rf "$T/sh" "$T/out.mp4"
+    rm -rf "$T/sh" "$T/out.mp4" "$T/amb.out" "$T/amb.log"
     mkdir -p "$T/sh"
     t0=$(now_ms)
     "$BUILD/bin/framefarm-coordinator" --share "$T/sh" --listen 127.0.0.1:0 \
