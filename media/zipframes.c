@@ -38,12 +38,16 @@ struct zipf_reader {
     int io_failed;  /* a read failed for the system: never kept open */
 };
 
-/* One idle reader kept open between sets: a node renders many sets of one
+/* Idle readers kept open between sets: a node renders many sets of one
  * zip, and opening it parses its whole central directory (50,000 entries:
- * tens of ms a set). Taken by one render at a time (a zip_t is not for
- * two threads); a render that finds it busy opens its own. */
+ * tens of ms a set). Each is taken by one render at a time (a zip_t is not
+ * for two threads); a node with several slots renders several sets at
+ * once, so up to ZIPF_CACHE_MAX are kept (oldest first), one per render
+ * that closed its reader; a render that finds none free opens its own. */
+#define ZIPF_CACHE_MAX 8
 static pthread_mutex_t zipf_cache_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct zipf_reader *zipf_cache;
+static struct zipf_reader *zipf_cache[ZIPF_CACHE_MAX];
+static size_t zipf_ncache;
 
 static int
 zipf_same_file(const struct stat *a, const struct stat *b)
@@ -566,12 +570,15 @@ zipf_reader_open(const char *path, char *err, size_t errlen)
     zipf_last_io = 0;
     if (stat(path, &st) == 0) {
         pthread_mutex_lock(&zipf_cache_mu);
-        r = zipf_cache;
-        if (r != NULL && strcmp(r->path, path) == 0 &&
-            zipf_same_file(&r->st, &st)) {
-            zipf_cache = NULL;
-            pthread_mutex_unlock(&zipf_cache_mu);
-            return r;
+        for (size_t i = zipf_ncache; i-- > 0;) {
+            r = zipf_cache[i];
+            if (strcmp(r->path, path) == 0 && zipf_same_file(&r->st, &st)) {
+                memmove(&zipf_cache[i], &zipf_cache[i + 1],
+                        (zipf_ncache - i - 1) * sizeof(zipf_cache[0]));
+                zipf_ncache--;
+                pthread_mutex_unlock(&zipf_cache_mu);
+                return r;
+            }
         }
         pthread_mutex_unlock(&zipf_cache_mu);
     }
@@ -663,13 +670,19 @@ zipf_reader_close(struct zipf_reader *r)
     struct zipf_reader *old;
     if (r == NULL)
         return;
-    /* Kept for the next set (the newest one in, the one before closed);
-     * not one whose reads failed (its descriptor may be dead for good: a
-     * mount that reconnected). */
+    /* Kept for the next set (the newest one in, the oldest closed when
+     * ZIPF_CACHE_MAX are kept); not one whose reads failed (its
+     * descriptor may be dead for good: a mount that reconnected). */
     if (r->za != NULL && r->st.st_ino != 0 && !r->io_failed) {
         pthread_mutex_lock(&zipf_cache_mu);
-        old = zipf_cache;
-        zipf_cache = r;
+        old = NULL;
+        if (zipf_ncache == ZIPF_CACHE_MAX) {
+            old = zipf_cache[0];
+            memmove(&zipf_cache[0], &zipf_cache[1],
+                    (ZIPF_CACHE_MAX - 1) * sizeof(zipf_cache[0]));
+            zipf_ncache--;
+        }
+        zipf_cache[zipf_ncache++] = r;
         pthread_mutex_unlock(&zipf_cache_mu);
         r = old;
         if (r == NULL)

@@ -696,6 +696,47 @@ test_reader_reads_entries(void **state)
     zipf_reader_close(r);
 }
 
+/* A node with two slots renders two sets of one zip at once: both
+ * readers are kept when closed and both come back for the next two sets
+ * (no second parse of the zip's directory a set), and still read. */
+static void
+test_readers_kept_for_concurrent_sets(void **state)
+{
+    const char *dir = *state;
+    struct jpeg a, b;
+    struct zipf_reader *r1, *r2, *s1, *s2, *r3;
+    char path[FS_PATH_MAX], err[ERR_MAX] = "";
+    uint8_t *buf = NULL;
+    size_t len = 0;
+
+    unit_path(path, dir, "two.zip");
+    reader_zip(path, &a, &b);
+    r1 = zipf_reader_open(path, err, sizeof(err));
+    r2 = zipf_reader_open(path, err, sizeof(err));
+    assert_non_null(r1);
+    assert_non_null(r2);
+    assert_ptr_not_equal(r1, r2);
+    zipf_reader_close(r1);
+    zipf_reader_close(r2);
+    s1 = zipf_reader_open(path, err, sizeof(err));
+    s2 = zipf_reader_open(path, err, sizeof(err));
+    r3 = zipf_reader_open(path, err, sizeof(err)); /* none idle: its own */
+    assert_non_null(s1);
+    assert_non_null(s2);
+    assert_non_null(r3);
+    assert_true((s1 == r1 && s2 == r2) || (s1 == r2 && s2 == r1));
+    assert_ptr_not_equal(r3, r1);
+    assert_ptr_not_equal(r3, r2);
+    if (zipf_reader_read(s2, "set/b.jpg", b.len, hash_crc32(b.b, b.len), &buf,
+                         &len, err, sizeof(err)) != 0)
+        fail_msg("kept reader: %s", err);
+    assert_memory_equal(buf, b.b, b.len);
+    free(buf);
+    zipf_reader_close(s1);
+    zipf_reader_close(s2);
+    zipf_reader_close(r3);
+}
+
 static void
 expect_read_error(struct zipf_reader *r, const char *name, uint64_t size,
                   uint32_t crc, const char *want)
@@ -970,6 +1011,7 @@ main(void)
         TMP_TEST(test_zip_bomb_refused),
         TMP_TEST(test_not_a_zip_refused),
         TMP_TEST(test_reader_reads_entries),
+        TMP_TEST(test_readers_kept_for_concurrent_sets),
         TMP_TEST(test_reader_checks_size_and_crc),
         TMP_TEST(test_reader_detects_corruption),
     };
