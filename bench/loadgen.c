@@ -179,17 +179,6 @@ lg_err(struct lg *g, const struct lg_node *n, const char *what)
                                              : "");
 }
 
-static cJSON *
-lg_msg(const char *type)
-{
-    cJSON *m = cJSON_CreateObject();
-    if (m != NULL && cJSON_AddStringToObject(m, "type", type) == NULL) {
-        cJSON_Delete(m);
-        return NULL;
-    }
-    return m;
-}
-
 /* Send and free msg. 0, or -1. */
 static int
 lg_send(struct lg_node *n, cJSON *msg)
@@ -262,7 +251,7 @@ lg_connect(struct lg *g, struct lg_node *n, uint64_t now)
 static cJSON *
 lg_hello(const struct lg *g, const struct lg_node *n, const char *nonce)
 {
-    cJSON *m = lg_msg(MSG_HELLO), *encs, *held;
+    cJSON *m = proto_msg_new(MSG_HELLO), *encs, *held;
     char mac[AUTH_MAC_HEX + 1];
     if (m == NULL)
         return NULL;
@@ -460,7 +449,7 @@ static void
 lg_decline(struct lg_node *n, uint64_t set, uint64_t epoch, const char *why,
            int decline)
 {
-    cJSON *m = lg_msg(MSG_FAIL);
+    cJSON *m = proto_msg_new(MSG_FAIL);
     if (m == NULL)
         return;
     json_add_u64(m, "set", set);
@@ -476,7 +465,7 @@ static int
 lg_report(struct lg *g, struct lg_node *n)
 {
     const struct lg_shape *s = n->w_shape;
-    cJSON *d = lg_msg(MSG_DONE);
+    cJSON *d = proto_msg_new(MSG_DONE);
     int rc;
     n->busy = 0;
     if (d != NULL) {
@@ -689,7 +678,7 @@ lg_tick(struct lg *g, struct lg_node *n, uint64_t now)
     case ST_SERVE:
         if (now - n->last_rx_ms >= n->dead_ms) {
             lg_err(g, n, "ambassador silent");
-            lg_send(n, lg_msg(MSG_DETACH));
+            lg_send(n, proto_msg_new(MSG_DETACH));
             lg_close(g, n, ST_WAIT);
             break;
         }
@@ -699,7 +688,7 @@ lg_tick(struct lg *g, struct lg_node *n, uint64_t now)
             break;
         }
         if (now >= n->next_hb_ms) {
-            cJSON *m = lg_msg(MSG_HEARTBEAT);
+            cJSON *m = proto_msg_new(MSG_HEARTBEAT);
             if (m != NULL)
                 json_add_u64(m, "seq", ++n->hb_seq);
             if (m != NULL && n->busy) {

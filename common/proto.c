@@ -199,6 +199,17 @@ proto_type(const cJSON *msg)
     return cJSON_IsString(t) ? t->valuestring : "";
 }
 
+cJSON *
+proto_msg_new(const char *type)
+{
+    cJSON *m = cJSON_CreateObject();
+    if (m == NULL || cJSON_AddStringToObject(m, "type", type) == NULL) {
+        cJSON_Delete(m);
+        return NULL;
+    }
+    return m;
+}
+
 /* HMAC-SHA256 under k of (direction, sequence number, body). 0, or -1
  * (out of memory). */
 static int

@@ -72,6 +72,9 @@ int proto_reader_next(struct proto_reader *r, cJSON **msg, char *err,
 /* The "type" of a decoded message (never NULL after proto_decode). */
 const char *proto_type(const cJSON *msg);
 
+/* A new message {"type": type}, or NULL when out of memory. */
+cJSON *proto_msg_new(const char *type);
+
 /* With --secret, every frame after the hello is signed: its body is
  * followed by HMAC-SHA256(session key, direction || sequence number ||
  * body), the sequence counting each direction's frames from 0. A frame

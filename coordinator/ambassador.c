@@ -399,20 +399,9 @@ amb_event_free(void *p)
 /* ---- carrying out the core's actions ---- */
 
 static cJSON *
-amb_msg_new(const char *type)
-{
-    cJSON *m = cJSON_CreateObject();
-    if (m == NULL || cJSON_AddStringToObject(m, "type", type) == NULL) {
-        cJSON_Delete(m);
-        return NULL;
-    }
-    return m;
-}
-
-static cJSON *
 amb_msg_set(const char *type, uint32_t set, uint64_t epoch)
 {
-    cJSON *m = amb_msg_new(type);
+    cJSON *m = proto_msg_new(type);
     if (m == NULL || json_add_u64(m, "set", set) == NULL ||
         json_add_u64(m, "epoch", epoch) == NULL) {
         cJSON_Delete(m);
@@ -459,7 +448,7 @@ amb_msg_build(const struct ambassador *a, const struct amb_act *act)
     case AMB_MSG_CANCEL:
         return amb_msg_set(MSG_CANCEL, act->u.send.set, act->u.send.epoch);
     case AMB_MSG_REFUSE:
-        m = amb_msg_new(MSG_ERROR);
+        m = proto_msg_new(MSG_ERROR);
         if (m != NULL &&
             cJSON_AddStringToObject(m, "msg", act->u.send.text) == NULL) {
             cJSON_Delete(m);
@@ -926,7 +915,7 @@ amb_finish_nodes(struct ambassador *a)
     uint64_t deadline = clock_now_ms() + AMB_FINISH_GRACE_MS;
     for (struct amb_conn *n = a->conns; n != NULL; n = n->next) {
         struct node_cmd *cmd = calloc(1, sizeof(*cmd));
-        cJSON *m = amb_msg_new(MSG_FINISH);
+        cJSON *m = proto_msg_new(MSG_FINISH);
         if (cmd == NULL) {
             cJSON_Delete(m);
             nodeconn_stop(n->conn);
@@ -1182,7 +1171,7 @@ amb_jobend_nodes(struct ambassador *a, const char *id, int ok)
         if (!n->hello)
             continue;
         cmd = calloc(1, sizeof(*cmd));
-        m = amb_msg_new(MSG_JOBEND);
+        m = proto_msg_new(MSG_JOBEND);
         if (cmd == NULL || m == NULL ||
             cJSON_AddStringToObject(m, "job", id) == NULL ||
             cJSON_AddBoolToObject(m, "ok", ok) == NULL) {

@@ -83,17 +83,6 @@ session_send(struct session *s, cJSON *msg)
     return rc;
 }
 
-static cJSON *
-session_msg(const char *type)
-{
-    cJSON *m = cJSON_CreateObject();
-    if (m != NULL && cJSON_AddStringToObject(m, "type", type) == NULL) {
-        cJSON_Delete(m);
-        return NULL;
-    }
-    return m;
-}
-
 /* Next message within timeout_ms: 1 = *msg, 0 = timeout, -1 = closed or
  * malformed. */
 static int
@@ -135,7 +124,7 @@ static cJSON *
 session_hello(const struct session *s, const char *nonce)
 {
     const struct node_config *c = s->cfg;
-    cJSON *m = session_msg(MSG_HELLO), *encs, *held;
+    cJSON *m = proto_msg_new(MSG_HELLO), *encs, *held;
     char mac[AUTH_MAC_HEX + 1];
 
     if (m == NULL)
@@ -201,7 +190,7 @@ session_handshake(struct session *s)
          * later (it was frozen, or a relay held the bytes), a bare close
          * would read as our process dying and cost us our sets. */
         log_warnx("no welcome from the ambassador; detaching");
-        session_send(s, session_msg(MSG_DETACH));
+        session_send(s, proto_msg_new(MSG_DETACH));
         goto out;
     }
     if (strcmp(proto_type(msg), MSG_ERROR) == 0) {
@@ -258,7 +247,7 @@ static void
 session_report_fail(struct session *s, uint64_t set, uint64_t epoch,
                     const char *err, int decline)
 {
-    cJSON *m = session_msg(MSG_FAIL);
+    cJSON *m = proto_msg_new(MSG_FAIL);
     if (m == NULL)
         return;
     json_add_u64(m, "set", set);
@@ -416,7 +405,7 @@ session_send_report(struct session *s, const struct work *w)
 {
     cJSON *m;
     if (!w->ok) {
-        m = session_msg(MSG_FAIL);
+        m = proto_msg_new(MSG_FAIL);
         if (m != NULL) {
             json_add_u64(m, "set", w->m->set);
             json_add_u64(m, "epoch", w->epoch);
@@ -433,7 +422,7 @@ session_send_report(struct session *s, const struct work *w)
         }
         return session_send(s, m);
     }
-    m = session_msg(MSG_DONE);
+    m = proto_msg_new(MSG_DONE);
     if (m != NULL) {
         json_add_u64(m, "set", w->m->set);
         json_add_u64(m, "epoch", w->epoch);
@@ -629,7 +618,7 @@ session_on_cancel(struct session *s, const cJSON *msg)
 static int
 session_heartbeat(struct session *s)
 {
-    cJSON *m = session_msg(MSG_HEARTBEAT);
+    cJSON *m = proto_msg_new(MSG_HEARTBEAT);
     if (m == NULL)
         return -1;
     json_add_u64(m, "seq", ++s->hb_seq);
@@ -730,14 +719,14 @@ session_serve(struct session *s)
              * ambassador reclaims what we held by our lease) and come back
              * once the lease renews. */
             log_warnx("detaching while fenced");
-            session_send(s, session_msg(MSG_DETACH));
+            session_send(s, proto_msg_new(MSG_DETACH));
             return END_DISCONNECTED;
         }
         if (now - s->last_rx_ms >= s->dead_ms) {
             log_warnx("ambassador silent for %llu ms; detaching and "
                       "reconnecting (work in hand goes on)",
                       (unsigned long long)(now - s->last_rx_ms));
-            session_send(s, session_msg(MSG_DETACH));
+            session_send(s, proto_msg_new(MSG_DETACH));
             return END_DISCONNECTED;
         }
         if (now >= s->next_hb_ms) {
