@@ -678,8 +678,11 @@ core_check_orphans(struct amb_core *c)
         }
         c->orphans[keep++] = i;
     }
-    memmove(c->orphans + keep, c->orphans + end,
-            (c->norphans - end) * sizeof(*c->orphans));
+    /* (No list yet when nothing was ever a candidate: memmove takes no
+     * null pointer, even for no bytes.) */
+    if (c->norphans > end)
+        memmove(c->orphans + keep, c->orphans + end,
+                (c->norphans - end) * sizeof(*c->orphans));
     c->norphans = keep + (c->norphans - end);
 }
 
@@ -1496,6 +1499,8 @@ core_dispatch_backups(struct amb_core *c)
         c->cand[k].set = i;
         c->cand[k++].end = core_expected_end(c, i, s);
     }
+    if (k == 0)
+        return; /* (and qsort takes no null pointer, even for none) */
     qsort(c->cand, k, sizeof(c->cand[0]), core_cand_later);
     for (struct core_node *n = c->nodes; n != NULL && k > 0; n = n->next) {
         uint64_t mine = c->now + core_set_ms(c, n);
