@@ -437,6 +437,21 @@ struct concat_timeline {
     int keep_pts; /* --timing timestamps: the inputs' times are the job's */
 };
 
+/* The output's timing, from the first input's frame rate and time base:
+ * each frame's duration, and whether capture times are kept. */
+static void
+concat_timeline_start(struct concat_timeline *tl, const struct enc_params *enc,
+                      const struct vidinfo *first)
+{
+    tl->keep_pts = enc != NULL && enc->timing == ENC_TIMING_TIMESTAMPS;
+    if (first->fps_num > 0)
+        tl->frame_dur =
+            av_rescale_q(1, (AVRational){first->fps_den, first->fps_num},
+                         (AVRational){first->tb_num, first->tb_den});
+    if (tl->frame_dur < 1)
+        tl->frame_dur = 1;
+}
+
 /* Append the video packets of one open input. -1 with err. */
 static int
 concat_copy(AVFormatContext *ifmt, int idx, AVFormatContext *ofmt,
@@ -541,13 +556,7 @@ concat_one_pass(const char *const *inputs, size_t n, const char *out_path,
              * format, level) from the bitstream, as concat_open_input */
             if (ct == NULL || avformat_find_stream_info(vd.fmt, NULL) < 0)
                 goto out;
-            tl.keep_pts = enc != NULL && enc->timing == ENC_TIMING_TIMESTAMPS;
-            if (vi[0].fps_num > 0)
-                tl.frame_dur =
-                    av_rescale_q(1, (AVRational){vi[0].fps_den, vi[0].fps_num},
-                                 (AVRational){vi[0].tb_num, vi[0].tb_den});
-            if (tl.frame_dur < 1)
-                tl.frame_dur = 1;
+            concat_timeline_start(&tl, enc, &vi[0]);
             made = 1;
             if (concat_open_output(tmp, ct, vd.st, expect_frames, &ofmt, why,
                                    sizeof(why)) == -1)
@@ -650,13 +659,7 @@ concat_videos(const char *const *inputs, size_t n, const char *out_path,
     }
     if (concat_plan(inputs, n, vi, enc, tmp, temps, src, err, errlen) == -1)
         goto out;
-    tl.keep_pts = enc != NULL && enc->timing == ENC_TIMING_TIMESTAMPS;
-    if (vi[0].fps_num > 0)
-        tl.frame_dur =
-            av_rescale_q(1, (AVRational){vi[0].fps_den, vi[0].fps_num},
-                         (AVRational){vi[0].tb_num, vi[0].tb_den});
-    if (tl.frame_dur < 1)
-        tl.frame_dur = 1;
+    concat_timeline_start(&tl, enc, &vi[0]);
     for (size_t i = 0; i < n; i++) {
         if (concat_open_input(src[i], i, &ifmt, &idx, err, errlen) == -1)
             goto out;
