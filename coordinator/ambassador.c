@@ -846,6 +846,21 @@ amb_accept_shed(struct ambassador *a)
     amb_refuse(a, "a peer", "out of descriptors");
 }
 
+/* Out of descriptors, at accept() or at the connection's own queue right
+ * after it (which of the two runs out first depends on how many
+ * descriptors were open before): one episode, logged at its start and
+ * its end, with the listening socket not polled for a while. */
+static void
+amb_accept_out_of_fds(struct ambassador *a)
+{
+    if (a->accept_errors++ == 0)
+        log_warnx("out of descriptors accepting a connection: pausing "
+                  "accepts for %d ms at a time",
+                  AMB_ACCEPT_PAUSE_MS);
+    a->accept_paused_until = clock_now_ms() + AMB_ACCEPT_PAUSE_MS;
+    amb_accept_shed(a);
+}
+
 static void
 amb_accept(struct ambassador *a)
 {
@@ -856,23 +871,11 @@ amb_accept(struct ambassador *a)
     int fd = net_accept(a->lfd, peer, sizeof(peer));
 
     if (fd == -1) {
-        if (errno == EMFILE || errno == ENFILE) {
-            /* One episode, logged at its start and its end. */
-            if (a->accept_errors++ == 0)
-                log_warnx("out of descriptors accepting a connection: "
-                          "pausing accepts for %d ms at a time",
-                          AMB_ACCEPT_PAUSE_MS);
-            a->accept_paused_until = clock_now_ms() + AMB_ACCEPT_PAUSE_MS;
-            amb_accept_shed(a);
-        } else if (errno != EAGAIN && errno != ECONNABORTED)
+        if (errno == EMFILE || errno == ENFILE)
+            amb_accept_out_of_fds(a);
+        else if (errno != EAGAIN && errno != ECONNABORTED)
             log_warn("accept");
         return;
-    }
-    if (a->accept_errors > 0) {
-        log_info("accepting connections again after %llu accept(s) failed "
-                 "for want of descriptors",
-                 (unsigned long long)a->accept_errors);
-        a->accept_errors = 0;
     }
     amb_peer_host(peer, host, sizeof(host));
     if ((why = amb_admit(a, host)) != NULL) {
@@ -892,10 +895,22 @@ amb_accept(struct ambassador *a)
     c->conn = nodeconn_start(fd, peer, c->session, a->cfg, a->events, a->svc,
                              a->names);
     if (c->conn == NULL) {
-        log_warn("connection from %s: cannot start its thread", peer);
+        int e = errno;
         hmap_del_u64(&a->conn_by_session, c->session);
         free(c);
+        if (e == EMFILE || e == ENFILE) {
+            amb_accept_out_of_fds(a);
+            return;
+        }
+        errno = e;
+        log_warn("connection from %s: cannot start its thread", peer);
         return;
+    }
+    if (a->accept_errors > 0) {
+        log_info("accepting connections again after %llu accept(s) failed "
+                 "for want of descriptors",
+                 (unsigned long long)a->accept_errors);
+        a->accept_errors = 0;
     }
     c->next = a->conns;
     if (a->conns != NULL)

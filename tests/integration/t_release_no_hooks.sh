@@ -22,7 +22,9 @@ for point in journal-torn after-assign-journaled concat-before-rename; do
     mkdir -p "$SHARE"
     export FRAMEFARM_CRASH_AT=$point FRAMEFARM_FAULT_ENCODER=libx264 \
         FRAMEFARM_FAULT_DECODER=nvdec FRAMEFARM_FAULT_CORRUPT_SET=1
-    start_coord --input "$zip" --output "$T/out.mp4" --set-size 12
+    # No speculative backups: a backup that loses its race is rejected
+    # as stale, and "rejected:" below must mean an obeyed hook.
+    start_coord --input "$zip" --output "$T/out.mp4" --set-size 12 --backups 0
     start_node a
     start_node b
     unset FRAMEFARM_CRASH_AT FRAMEFARM_FAULT_ENCODER FRAMEFARM_FAULT_DECODER \
