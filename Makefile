@@ -4,7 +4,7 @@
 #   make test       unit + integration tests
 #   make SANITIZER=asan test   ASan+UBSan build in build-asan/
 #   make SANITIZER=tsan test   TSan build in build-tsan/
-#   make bench      render vs ffmpeg, makespan, 1,000 nodes, 100,000 sets
+#   make bench      render vs ffmpeg, makespan, 1,000 nodes, 100,000 sets, a queue
 #                   (BENCH="render scale" for some)
 #   make fuzz       libFuzzer harnesses (clang, build-fuzz/), FUZZ_SECONDS each
 #   make lab        the lab in a box (root): namespaces, sshfs, faults; one table
@@ -174,8 +174,9 @@ test-gpu: all
 	@BUILD=$(BUILD) sh tests/gpu/run.sh
 
 # BENCH picks the parts: render (against ffmpeg, bench/run.sh), makespan
-# (many nodes, backups), scale (1,000 nodes), sets (100,000 sets).
-BENCH ?= render makespan scale sets
+# (many nodes, backups), scale (1,000 nodes), sets (100,000 sets), queue
+# (a service's queue of 10 jobs of 10,000 sets).
+BENCH ?= render makespan scale sets queue
 bench: all
 	@sh scripts/deps.sh bench
 	@for b in $(BENCH); do \
@@ -184,6 +185,7 @@ bench: all
 	    makespan) bash bench/makespan.sh $(BUILD) ;; \
 	    scale) bash bench/scale.sh $(BUILD) ;; \
 	    sets) sh bench/sets.sh $(BUILD) ;; \
+	    queue) sh bench/queue.sh $(BUILD) ;; \
 	    *) echo "make bench: unknown part $$b" >&2; exit 2 ;; \
 	    esac || exit 1; \
 	done

@@ -445,6 +445,21 @@ lg_shape(struct lg *g, const struct manifest *m, char *err, size_t errlen)
     return s;
 }
 
+/* The shape's mini-video linked in as a node's result at abs. A file has
+ * at most ~65,000 links (ext4): past that the shape's file is replaced by
+ * a copy of itself, a new inode, and linked again (a queue of 100,000
+ * sets of one shape). 0, or -1 with errno. */
+static int
+lg_link(const struct lg_shape *s, const char *abs)
+{
+    (void)unlink(abs);
+    if (link(s->path, abs) == 0)
+        return 0;
+    if (errno != EMLINK || fs_copy_atomic(s->path, s->path) == -1)
+        return -1;
+    return link(s->path, abs);
+}
+
 static void
 lg_decline(struct lg_node *n, uint64_t set, uint64_t epoch, const char *why,
            int decline)
@@ -515,8 +530,7 @@ lg_on_assign(struct lg *g, struct lg_node *n, const cJSON *msg)
                          sizeof(rel)) == -1 ||
         sharepath_out_dir(g->share, m->job, m->set, dir, sizeof(dir)) == -1 ||
         fs_join(abs, sizeof(abs), g->share, rel) == -1 ||
-        fs_mkdir_p(dir, LG_DIR_MODE) == -1 ||
-        ((void)unlink(abs), link(s->path, abs) == -1)) {
+        fs_mkdir_p(dir, LG_DIR_MODE) == -1 || lg_link(s, abs) == -1) {
         if (s != NULL)
             snprintf(err, sizeof(err), "cannot link %.200s: %s", abs,
                      strerror(errno));
