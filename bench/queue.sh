@@ -9,6 +9,9 @@
 #   run s       "job J: starting" -> "job J: done" in the log (sets made
 #               ready, dispatched, checked, concatenated)
 #   ms/set      run s / SETS: what a set costs at that depth of the queue
+#   cpu ms/set  the ambassador's CPU time (user + system) from the last
+#               job's end to this one's, over SETS: unlike run s, it
+#               hardly moves with other load on the machine
 #   RSS MB      the ambassador's resident memory when the job is done
 # and at the end the ambassador's CPU seconds over all sets. The cost per
 # set must not grow down the queue, nor RSS with the jobs done.
@@ -59,7 +62,11 @@ done
     >"$T/lg.out" 2>"$T/lg.log" &
 PIDS="$PIDS $!"
 
-printf '%-5s %9s %8s %7s %7s\n' job "submit ms" "run s" ms/set "RSS MB"
+hz=$(getconf CLK_TCK)
+ticks() { awk '{print $14 + $15}' "/proc/$AMB/stat"; }
+printf '%-5s %9s %8s %7s %10s %7s\n' job "submit ms" "run s" ms/set \
+    "cpu ms/set" "RSS MB"
+c0=$(ticks)
 j=1
 while [ "$j" -le "$JOBS" ]; do
     until grep -q "job q$j: done\$" "$T/amb.log"; do
@@ -71,14 +78,18 @@ while [ "$j" -le "$JOBS" ]; do
         sleep 0.05
     done
     rss=$(awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$AMB/status")
+    c1=$(ticks)
     a=$(log_ms "$(grep -m1 "job q$j: starting" "$T/amb.log" | cut -d' ' -f1)")
     b=$(log_ms "$(grep -m1 "job q$j: done\$" "$T/amb.log" | cut -d' ' -f1)")
-    printf '%-5s %9s %8s %7s %7s\n' "q$j" "$(cat "$T/submit-$j")" \
+    printf '%-5s %9s %8s %7s %10s %7s\n' "q$j" "$(cat "$T/submit-$j")" \
         "$(echo "$a $b" | awk '{printf "%.2f", ($2 - $1) / 1000}')" \
-        "$(echo "$a $b $SETS" | awk '{printf "%.3f", ($2 - $1) / $3}')" "$rss"
+        "$(echo "$a $b $SETS" | awk '{printf "%.3f", ($2 - $1) / $3}')" \
+        "$(echo "$c0 $c1 $hz $SETS" | awk '{printf "%.3f", ($2 - $1) * 1000 / $3 / $4}')" \
+        "$rss"
+    c0=$c1
     j=$((j + 1))
 done
-cpu=$(awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$AMB/stat")
+cpu=$(awk -v hz="$hz" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$AMB/stat")
 echo "ambassador CPU: $cpu s for $((JOBS * SETS)) sets ($(echo "$cpu $JOBS $SETS" |
     awk '{printf "%.3f", $1 * 1000 / ($2 * $3)}') ms a set)"
 echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg)"
