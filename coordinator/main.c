@@ -1,7 +1,9 @@
 /*
  * main.c - framefarm-coordinator, the ambassador: parses flags, listens,
  * prepares or resumes the job (recovery.c), takes it over with a new
- * generation (generation.c), runs the loop, and reports.
+ * generation (generation.c), runs the loop, and reports. The program's
+ * main is prog.c; framefarm render runs coordinator_main in a process it
+ * forks (see main.h).
  *
  * Exit status: 0 the final video is written and verified; 1 the job
  * failed (the report says which set, frames and errors); 2 bad usage or
@@ -24,6 +26,7 @@
 #include "coordinator/config.h"
 #include "coordinator/generation.h"
 #include "coordinator/httpd.h"
+#include "coordinator/main.h"
 #include "coordinator/recovery.h"
 #include "coordinator/service.h"
 #include "media/avlog.h"
@@ -573,7 +576,7 @@ serve(struct coord_config *cfg, int lfd, int port, int hfd)
 }
 
 int
-main(int argc, char **argv)
+coordinator_main(int argc, char **argv, int listen_fd)
 {
     static struct coord_config cfg;
     struct ambassador *amb = NULL;
@@ -603,7 +606,11 @@ main(int argc, char **argv)
                 err);
         return EXIT_USAGE;
     }
-    lfd = net_listen(cfg.listen_host, cfg.listen_port, &port, err, sizeof(err));
+    lfd = listen_fd;
+    port = cfg.listen_port;
+    if (lfd == -1)
+        lfd = net_listen(cfg.listen_host, cfg.listen_port, &port, err,
+                         sizeof(err));
     if (lfd == -1)
         fatalx("listen on %s:%d: %s", cfg.listen_host, cfg.listen_port, err);
     printf("listening on %s:%d\n", cfg.listen_host, port);

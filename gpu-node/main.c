@@ -1,6 +1,8 @@
 /*
  * main.c - framefarm-node, a render node: probes its encoders for real,
- * then serves the ambassador until the job is finished.
+ * then serves the ambassador until the job is finished. The program's
+ * main is prog.c; framefarm render runs node_main in processes it forks
+ * (see main.h).
  *
  * Test builds only (common/fault.h): the test hook fault_encoder(), read
  * once here, names an encoder that is offered as if it had passed its
@@ -29,6 +31,7 @@
 #include "common/fault.h"
 #include "common/log.h"
 #include "common/shareid.h"
+#include "gpu-node/main.h"
 #include "gpu-node/session.h"
 #include "media/decchoice.h"
 #include "media/avlog.h"
@@ -243,7 +246,7 @@ node_await_share(struct node_config *cfg)
 }
 
 int
-main(int argc, char **argv)
+node_main(int argc, char **argv)
 {
     static struct node_config cfg;
     const char *coord = NULL, *secret = NULL, *preset = NULL, *fault;
