@@ -79,7 +79,9 @@ static const char render_usage[] =
     "-v, --verbose: the ambassador's and nodes' logs on the terminal\n"
     "instead of in the share's logs/. Without --set-size the frames are\n"
     "shared out evenly, one set per node (24 to 600 frames a set; longer\n"
-    "jobs in rounds of one set per node); each node gets cores/N threads.\n"
+    "jobs in rounds of one set per node), but for the last eighth, in\n"
+    "small sets that whichever node is free takes, so that the nodes end\n"
+    "together; each node gets cores/N threads.\n"
     "The nodes share this machine's cores, so no set gets a speculative\n"
     "backup unless --backups N asks for one.\n";
 
@@ -376,12 +378,15 @@ render_parse(int argc, char **argv, struct render_opts *o)
     return 0;
 }
 
-/* The frames per set when the user gave none: the job's frames (listed
- * here as the ambassador will) shared out among the nodes (setplan_size).
- * -1 when the zip cannot be listed: the ambassador then says why. */
+/* The plan when the user gave no --set-size: the job's frames (listed
+ * here as the ambassador will) shared out among the nodes, with a tail of
+ * small sets (setplan_split): the frames per set into size, the sets the
+ * last one is cut into into tail. -1 when the zip cannot be listed: the
+ * ambassador then says why. */
 static int
-render_set_size(const struct render_opts *o, char *buf, size_t len)
+render_set_size(const struct render_opts *o, char *size, char *tail, size_t len)
 {
+    uint32_t s, t;
     struct zipf_limits lim;
     struct zipf_listing *l = NULL;
     char err[ERR_MAX];
@@ -391,7 +396,9 @@ render_set_size(const struct render_opts *o, char *buf, size_t len)
         snprintf(lim.camera, sizeof(lim.camera), "%s", o->camera);
     if (zipf_list(o->zip, &lim, &l, err, sizeof(err)) == -1)
         return -1;
-    snprintf(buf, len, "%u", setplan_size(l->count, o->nodes));
+    setplan_split(l->count, o->nodes, &s, &t);
+    snprintf(size, len, "%u", s);
+    snprintf(tail, len, "%u", t);
     zipf_listing_free(l);
     return 0;
 }
@@ -587,7 +594,7 @@ cli_render(int argc, char **argv)
     struct render_run r;
     static char prog[] = "framefarm-coordinator";
     char log[FS_PATH_MAX], listen_at[64], err[ERR_MAX];
-    char *cargv[RENDER_MAX_ARGS + 16], set_size[24];
+    char *cargv[RENDER_MAX_ARGS + 16], set_size[24], tail_sets[24];
     int pipefd[2], rc, n = 0, own_share = 0, lfd, port;
 
     memset(&o, 0, sizeof(o));
@@ -643,9 +650,11 @@ cli_render(int argc, char **argv)
     for (int i = 0; i < o.npass; i++)
         cargv[n++] = o.pass[i];
     if (!o.set_size_given &&
-        render_set_size(&o, set_size, sizeof(set_size)) == 0) {
+        render_set_size(&o, set_size, tail_sets, sizeof(set_size)) == 0) {
         cargv[n++] = "--set-size";
         cargv[n++] = set_size;
+        cargv[n++] = "--tail-sets";
+        cargv[n++] = tail_sets;
     }
     /* The nodes share this machine's cores: a speculative backup of a
      * set would only take CPU from its first attempt, never finish

@@ -77,6 +77,7 @@ static const char usage_text[] =
     "                         .mp4, .mkv, .mov or .webm (AV1 only)\n"
     "  --job ID               the job's name (default: OUT's, no extension)\n"
     "  --set-size N           frames per set (default 24)\n"
+    "  --tail-sets N          cut the last set into N smaller ones (render)\n"
     "  --fps F                frame rate, e.g. 12, 29.97, 30000/1001\n"
     "                         (default 12)\n"
     "  --codec h264|hevc|av1  (default h264)\n"
@@ -116,6 +117,7 @@ enum {
     OPT_LISTEN,
     OPT_JOB,
     OPT_SET_SIZE,
+    OPT_TAIL_SETS,
     OPT_FPS,
     OPT_CODEC,
     OPT_ENCODER,
@@ -146,6 +148,7 @@ static const struct option long_opts[] = {
     {"listen", required_argument, NULL, OPT_LISTEN},
     {"job", required_argument, NULL, OPT_JOB},
     {"set-size", required_argument, NULL, OPT_SET_SIZE},
+    {"tail-sets", required_argument, NULL, OPT_TAIL_SETS},
     {"fps", required_argument, NULL, OPT_FPS},
     {"codec", required_argument, NULL, OPT_CODEC},
     {"encoder", required_argument, NULL, OPT_ENCODER},
@@ -355,6 +358,10 @@ parse_args(int argc, char **argv, struct coord_config *c)
         case OPT_SET_SIZE:
             c->set_size = (uint32_t)parse_u64(optarg, 1, CONFIG_MAX_SET_SIZE,
                                               "--set-size");
+            break;
+        case OPT_TAIL_SETS:
+            c->tail_sets = (uint32_t)parse_u64(optarg, 0, CONFIG_MAX_SET_SIZE,
+                                               "--tail-sets");
             break;
         case OPT_FPS:
             if (encparams_parse_fps(optarg, &c->enc.fps_num, &c->enc.fps_den) ==
