@@ -24,22 +24,28 @@ hex=$(printf '%04X' "$port")
 # The listening socket's inode (state 0A: LISTEN).
 inode=$(awk -v p=":$hex" '$2 ~ p"$" && $4 == "0A" {print $10}' /proc/net/tcp)
 [ -n "$inode" ] || fail "no socket listening on port $port"
+# A process's descriptors: "NUMBER TARGET" a line.
+fds_of() {
+    for f in "/proc/$1/fd"/*; do
+        printf '%s %s\n' "${f##*/}" "$(readlink "$f" || true)"
+    done
+}
 children=$(ps -o pid=,comm= --ppid "$RPID")
 echo "$children"
 coord=$(echo "$children" | awk '$2 == "framefarm-coord" {print $1}')
 nodes=$(echo "$children" | awk '$2 == "framefarm-node" {print $1}')
 [ -n "$coord" ] || fail "no child named framefarm-coord: $children"
 [ "$(echo "$nodes" | wc -w)" = 2 ] || fail "not two children named framefarm-node: $children"
-ls -l "/proc/$coord/fd" | grep -q "socket:\[$inode\]" ||
+fds_of "$coord" | grep -q "socket:\[$inode\]" ||
     fail "the ambassador does not hold its listening socket"
 for n in $nodes; do
-    fds=$(ls -l "/proc/$n/fd")
+    fds=$(fds_of "$n")
     if echo "$fds" | grep -q "socket:\[$inode\]"; then
         fail "node $n holds the ambassador's listening socket: $fds"
     fi
     # Its own: stdin, stdout, stderr, and what it opened itself (sockets,
     # eventfds, the zip); no pipe but what render gave it as 0-2.
-    if echo "$fds" | awk '$9 + 0 > 2' | grep -q 'pipe:'; then
+    if echo "$fds" | awk '$1 + 0 > 2' | grep -q 'pipe:'; then
         fail "node $n holds a pipe of render's: $fds"
     fi
 done
