@@ -107,7 +107,7 @@ $(FAULT_TEST_OBJ): common/fault.c
 
 $(LIBCOMMON): $(call obj,$(COMMON_SRC))
 $(LIBMEDIA): $(call obj,$(MEDIA_SRC))
-$(LIBCOORD): $(call obj,$(filter-out coordinator/main.c,$(COORD_SRC)))
+$(LIBCOORD): $(call obj,$(filter-out coordinator/prog.c,$(COORD_SRC)))
 # The dashboard page (web/dashboard.html) as a C array (coordinator/web.h).
 WEB_GEN := $(BUILD)/gen/web_dashboard.c
 WEB_OBJ := $(BUILD)/obj/gen/web_dashboard.o
@@ -119,18 +119,20 @@ $(WEB_OBJ): $(WEB_GEN)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 $(LIBCOORD): $(WEB_OBJ)
-$(LIBNODE): $(call obj,$(filter-out gpu-node/main.c,$(NODE_SRC)))
+$(LIBNODE): $(call obj,$(filter-out gpu-node/prog.c,$(NODE_SRC)))
 $(BUILD)/lib/%.a:
 	@mkdir -p $(dir $@)
 	rm -f $@
 	ar rcs $@ $^
 
 $(BUILD)/bin/framefarm-coordinator $(BUILD)/test-bin/framefarm-coordinator: \
-		$(BUILD)/obj/coordinator/main.o $(LIBCOORD) $(LIBMEDIA) $(LIBCOMMON)
+		$(BUILD)/obj/coordinator/prog.o $(LIBCOORD) $(LIBMEDIA) $(LIBCOMMON)
 $(BUILD)/bin/framefarm-node $(BUILD)/test-bin/framefarm-node: \
-		$(BUILD)/obj/gpu-node/main.o $(LIBNODE) $(LIBMEDIA) $(LIBCOMMON)
+		$(BUILD)/obj/gpu-node/prog.o $(LIBNODE) $(LIBMEDIA) $(LIBCOMMON)
+# framefarm render runs the ambassador's and the nodes' mains in processes
+# it forks (coordinator/main.h, gpu-node/main.h): framefarm has them too.
 $(BUILD)/bin/framefarm $(BUILD)/test-bin/framefarm: $(call obj,$(CLI_SRC)) \
-		$(LIBMEDIA) $(LIBCOMMON)
+		$(LIBCOORD) $(LIBNODE) $(LIBMEDIA) $(LIBCOMMON)
 $(BINS):
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_ALL)

@@ -5,11 +5,17 @@
  * their own, draws a progress bar from the ambassador's progress lines,
  * and leaves OUT.mp4. Logs go to <share>/logs/; the share is removed after
  * a successful run unless --keep-share or --share was given.
+ *
+ * The processes are forked, not executed: each runs its program's main
+ * (coordinator/main.h, gpu-node/main.h), linked into framefarm, with the
+ * shared libraries this process has already loaded (exec would map and
+ * relocate FFmpeg's ~140 libraries again in each, ~25 ms of CPU). The
+ * ambassador's listening socket is made here, so the nodes start at once,
+ * while the ambassador lists the zip and prepares the job.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <limits.h>
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
@@ -28,13 +34,17 @@
 #include "common/encparams.h"
 #include "common/err.h"
 #include "common/fsutil.h"
+#include "common/netio.h"
 #include "common/sharepath.h"
+#include "coordinator/main.h"
+#include "gpu-node/main.h"
 #include "media/setplan.h"
 #include "media/zipframes.h"
 
 #define RENDER_DEFAULT_NODES 2
 #define RENDER_MAX_NODES 64
 #define RENDER_MAX_ARGS 64
+#define RENDER_LISTEN_HOST "127.0.0.1"
 #define RENDER_LISTEN_TIMEOUT_MS 30000
 #define RENDER_NODE_EXIT_GRACE_MS 5000
 #define RENDER_BAR_WIDTH 30
@@ -45,7 +55,7 @@
 #define RENDER_LINE_MAX 1024
 #define RENDER_LOG_TAIL 15
 #define RENDER_EXIT_INTERRUPTED 130 /* 128 + SIGINT, as shells report */
-/* a node's fixed arguments, exe included */
+/* a node's fixed arguments, its name included */
 #define RENDER_NODE_ARGC 13
 #define RENDER_INPUT_PREFIX "input: " /* the ambassador's line on the zip */
 #define RENDER_NOTE_PREFIX "note: "   /* e.g. sets encoded on the CPU */
@@ -69,7 +79,9 @@ static const char render_usage[] =
     "-v, --verbose: the ambassador's and nodes' logs on the terminal\n"
     "instead of in the share's logs/. Without --set-size the frames are\n"
     "shared out evenly, one set per node (24 to 600 frames a set; longer\n"
-    "jobs in rounds of one set per node); each node gets cores/N threads.\n"
+    "jobs in rounds of one set per node), but for the last eighth, in\n"
+    "small sets that whichever node is free takes, so that the nodes end\n"
+    "together; each node gets cores/N threads.\n"
     "The nodes share this machine's cores, so no set gets a speculative\n"
     "backup unless --backups N asks for one.\n";
 
@@ -94,33 +106,26 @@ render_on_signal(int sig)
     render_interrupted = 1;
 }
 
-static int
-render_bindir(char *dir, size_t len)
-{
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    char *slash;
-    if (n <= 0)
-        return -1;
-    exe[n] = '\0';
-    slash = strrchr(exe, '/');
-    if (slash == NULL)
-        return -1;
-    *slash = '\0';
-    snprintf(dir, len, "%s", exe);
-    return 0;
-}
-
-/* fork + exec argv with stdout to out_fd (-1: inherit) and stderr to a
- * log file (NULL: inherit). The pid, or -1. */
+/* Fork a process that runs argv[0]'s program: framefarm-coordinator's
+ * main on the listening socket lfd when lfd is not -1, else
+ * framefarm-node's. Its stdout goes to out_fd (-1: inherit), its stderr
+ * to a log file (NULL: inherit), and it keeps no other descriptor of ours
+ * (as exec would, by O_CLOEXEC): a node that kept the listening socket
+ * would hold it open after the ambassador died. The pid, or -1. */
 static pid_t
-render_spawn(char *const argv[], int out_fd, const char *log)
+render_spawn(int argc, char **argv, int lfd, int out_fd, const char *log)
 {
-    pid_t pid = fork();
+    pid_t pid;
+
+    fflush(NULL); /* nothing buffered here is written twice */
+    pid = fork();
     if (pid != 0)
         return pid;
     /* If framefarm render dies, its ambassador and nodes go with it. */
     prctl(PR_SET_PDEATHSIG, SIGTERM);
+    prctl(PR_SET_NAME, argv[0]); /* ps and top tell them apart */
+    signal(SIGINT, SIG_DFL);     /* render's handlers are not theirs */
+    signal(SIGTERM, SIG_DFL);
     if (log != NULL) {
         int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         if (fd != -1)
@@ -128,10 +133,12 @@ render_spawn(char *const argv[], int out_fd, const char *log)
     }
     if (out_fd != -1)
         dup2(out_fd, STDOUT_FILENO);
-    execv(argv[0], argv);
-    fprintf(stderr, "framefarm render: exec %s: %s\n", argv[0],
-            strerror(errno));
-    _exit(127);
+    if (lfd > STDERR_FILENO + 1)
+        close_range(STDERR_FILENO + 1, (unsigned)lfd - 1, 0);
+    close_range(lfd > STDERR_FILENO ? (unsigned)lfd + 1 : STDERR_FILENO + 1,
+                ~0U, 0);
+    optind = 0; /* getopt starts afresh on the program's own argv */
+    exit(lfd != -1 ? coordinator_main(argc, argv, lfd) : node_main(argc, argv));
 }
 
 /* The terminal's width for the progress line: stderr's, else $COLUMNS,
@@ -371,12 +378,15 @@ render_parse(int argc, char **argv, struct render_opts *o)
     return 0;
 }
 
-/* The frames per set when the user gave none: the job's frames (listed
- * here as the ambassador will) shared out among the nodes (setplan_size).
- * -1 when the zip cannot be listed: the ambassador then says why. */
+/* The plan when the user gave no --set-size: the job's frames (listed
+ * here as the ambassador will) shared out among the nodes, with a tail of
+ * small sets (setplan_split): the frames per set into size, the sets the
+ * last one is cut into into tail. -1 when the zip cannot be listed: the
+ * ambassador then says why. */
 static int
-render_set_size(const struct render_opts *o, char *buf, size_t len)
+render_set_size(const struct render_opts *o, char *size, char *tail, size_t len)
 {
+    uint32_t s, t;
     struct zipf_limits lim;
     struct zipf_listing *l = NULL;
     char err[ERR_MAX];
@@ -386,7 +396,9 @@ render_set_size(const struct render_opts *o, char *buf, size_t len)
         snprintf(lim.camera, sizeof(lim.camera), "%s", o->camera);
     if (zipf_list(o->zip, &lim, &l, err, sizeof(err)) == -1)
         return -1;
-    snprintf(buf, len, "%u", setplan_size(l->count, o->nodes));
+    setplan_split(l->count, o->nodes, &s, &t);
+    snprintf(size, len, "%u", s);
+    snprintf(tail, len, "%u", t);
     zipf_listing_free(l);
     return 0;
 }
@@ -445,12 +457,50 @@ render_nodes_gone(struct render_run *r)
     return r->nnodes > 0 && left == 0;
 }
 
+/* Start the nodes, on the ambassador's port (its listening socket is
+ * already there: a node that connects before the ambassador accepts waits
+ * in its queue). */
+static void
+render_start_nodes(struct render_run *r, const struct render_opts *o, int port)
+{
+    static char prog[] = "framefarm-node";
+    char coord[64], threads[16];
+
+    snprintf(coord, sizeof(coord), "%s:%d", RENDER_LISTEN_HOST, port);
+    /* One thread plan for the machine: the cores shared out among the
+     * nodes, decoders and encoder alike. */
+    snprintf(threads, sizeof(threads), "%d",
+             setplan_threads(sysconf(_SC_NPROCESSORS_ONLN), o->nodes));
+    for (int i = 0; i < o->nodes; i++) {
+        char name[32], logn[48], log[FS_PATH_MAX];
+        snprintf(name, sizeof(name), "local-%d", i + 1);
+        snprintf(logn, sizeof(logn), "%s.log", name);
+        if (fs_join(log, sizeof(log), r->logs, logn) == -1)
+            break;
+        char *argv[] = {prog,     "--coordinator",
+                        coord,    "--share",
+                        r->share, "--name",
+                        name,     "--retry-for",
+                        "30",     "--threads",
+                        threads,  "--codec",
+                        o->codec, NULL,
+                        NULL,     NULL};
+        int argc = RENDER_NODE_ARGC;
+        if (o->decoder != NULL) {
+            argv[argc++] = "--decoder";
+            argv[argc++] = o->decoder;
+        }
+        r->nodes[i] = render_spawn(argc, argv, -1, -1, o->verbose ? NULL : log);
+        if (r->nodes[i] > 0)
+            r->nnodes = i + 1;
+    }
+}
+
 /* Read the coordinator's stdout: the listening line, then progress lines,
  * the final summary and a note on sets encoded on the CPU. Returns the
  * coordinator's exit status. */
 static int
-render_follow(struct render_run *r, const struct render_opts *o, int fd,
-              const char *bindir)
+render_follow(struct render_run *r, int fd)
 {
     char buf[RENDER_LINE_MAX * 4], summary[RENDER_LINE_MAX] = "";
     char note[2 * RENDER_LINE_MAX] = ""; /* notes, one a line */
@@ -500,39 +550,6 @@ render_follow(struct render_run *r, const struct render_opts *o, int fd,
                 sscanf(buf, "listening on %255[^:]:%d", host, &port) == 2) {
                 started = 1;
                 t0 = clock_now_ms();
-                for (int i = 0; i < o->nodes; i++) {
-                    char exe[FS_PATH_MAX], coord[64], name[32], logn[48];
-                    char log[FS_PATH_MAX];
-                    snprintf(coord, sizeof(coord), "127.0.0.1:%d", port);
-                    snprintf(name, sizeof(name), "local-%d", i + 1);
-                    snprintf(logn, sizeof(logn), "%s.log", name);
-                    if (fs_join(exe, sizeof(exe), bindir, "framefarm-node") ==
-                            -1 ||
-                        fs_join(log, sizeof(log), r->logs, logn) == -1)
-                        break;
-                    char threads[16];
-                    /* One thread plan for the machine: the cores shared
-                     * out among the nodes, decoders and encoder alike. */
-                    snprintf(threads, sizeof(threads), "%d",
-                             setplan_threads(sysconf(_SC_NPROCESSORS_ONLN),
-                                             o->nodes));
-                    char *argv[] = {exe,      "--coordinator",
-                                    coord,    "--share",
-                                    r->share, "--name",
-                                    name,     "--retry-for",
-                                    "30",     "--threads",
-                                    threads,  "--codec",
-                                    o->codec, NULL,
-                                    NULL,     NULL};
-                    if (o->decoder != NULL) {
-                        argv[RENDER_NODE_ARGC] = "--decoder";
-                        argv[RENDER_NODE_ARGC + 1] = o->decoder;
-                    }
-                    r->nodes[i] =
-                        render_spawn(argv, -1, o->verbose ? NULL : log);
-                    if (r->nodes[i] > 0)
-                        r->nnodes = i + 1;
-                }
             } else if (sscanf(buf, "progress %u %u %llu %llu paused %63s", &a,
                               &b, &c, &d, paused) >= 4) {
                 counted = a;
@@ -575,19 +592,16 @@ cli_render(int argc, char **argv)
 {
     struct render_opts o;
     struct render_run r;
-    char bindir[PATH_MAX], exe[FS_PATH_MAX], log[FS_PATH_MAX];
-    char *cargv[RENDER_MAX_ARGS + 16], set_size[24];
-    int pipefd[2], rc, n = 0, own_share = 0;
+    static char prog[] = "framefarm-coordinator";
+    char log[FS_PATH_MAX], listen_at[64], err[ERR_MAX];
+    char *cargv[RENDER_MAX_ARGS + 16], set_size[24], tail_sets[24];
+    int pipefd[2], rc, n = 0, own_share = 0, lfd, port;
 
     memset(&o, 0, sizeof(o));
     memset(&r, 0, sizeof(r));
     if (render_parse(argc, argv, &o) == -1) {
         fputs(render_usage, stderr);
         return CLI_EXIT_USAGE;
-    }
-    if (render_bindir(bindir, sizeof(bindir)) == -1) {
-        fprintf(stderr, "framefarm render: cannot find my own directory\n");
-        return 1;
     }
     if (o.share != NULL) {
         snprintf(r.share, sizeof(r.share), "%s", o.share);
@@ -608,13 +622,19 @@ cli_render(int argc, char **argv)
     }
     if (sharepath_logs_dir(r.share, r.logs, sizeof(r.logs)) == -1 ||
         fs_mkdir_p(r.logs, 0755) == -1 ||
-        fs_join(log, sizeof(log), r.logs, "coordinator.log") == -1 ||
-        fs_join(exe, sizeof(exe), bindir, "framefarm-coordinator") == -1) {
+        fs_join(log, sizeof(log), r.logs, "coordinator.log") == -1) {
         fprintf(stderr, "framefarm render: %s: %s\n", r.share, strerror(errno));
         return 1;
     }
 
-    cargv[n++] = exe;
+    lfd = net_listen(RENDER_LISTEN_HOST, 0, &port, err, sizeof(err));
+    if (lfd == -1) {
+        fprintf(stderr, "framefarm render: listen on %s: %s\n",
+                RENDER_LISTEN_HOST, err);
+        return 1;
+    }
+    snprintf(listen_at, sizeof(listen_at), "%s:%d", RENDER_LISTEN_HOST, port);
+    cargv[n++] = prog;
     cargv[n++] = "--share";
     cargv[n++] = r.share;
     cargv[n++] = "--input";
@@ -622,7 +642,7 @@ cli_render(int argc, char **argv)
     cargv[n++] = "--output";
     cargv[n++] = o.out;
     cargv[n++] = "--listen";
-    cargv[n++] = "127.0.0.1:0";
+    cargv[n++] = listen_at;
     cargv[n++] = "--progress";
     /* One job on this machine: no dashboard (a lab's service has one). */
     cargv[n++] = "--http";
@@ -630,9 +650,11 @@ cli_render(int argc, char **argv)
     for (int i = 0; i < o.npass; i++)
         cargv[n++] = o.pass[i];
     if (!o.set_size_given &&
-        render_set_size(&o, set_size, sizeof(set_size)) == 0) {
+        render_set_size(&o, set_size, tail_sets, sizeof(set_size)) == 0) {
         cargv[n++] = "--set-size";
         cargv[n++] = set_size;
+        cargv[n++] = "--tail-sets";
+        cargv[n++] = tail_sets;
     }
     /* The nodes share this machine's cores: a speculative backup of a
      * set would only take CPU from its first attempt, never finish
@@ -647,16 +669,20 @@ cli_render(int argc, char **argv)
     signal(SIGTERM, render_on_signal);
     if (pipe2(pipefd, O_CLOEXEC) == -1) {
         fprintf(stderr, "framefarm render: pipe: %s\n", strerror(errno));
+        close(lfd);
         return 1;
     }
-    r.coord = render_spawn(cargv, pipefd[1], o.verbose ? NULL : log);
+    r.coord = render_spawn(n, cargv, lfd, pipefd[1], o.verbose ? NULL : log);
     close(pipefd[1]);
     if (r.coord == -1) {
         fprintf(stderr, "framefarm render: fork: %s\n", strerror(errno));
         close(pipefd[0]);
+        close(lfd);
         return 1;
     }
-    rc = render_follow(&r, &o, pipefd[0], bindir);
+    render_start_nodes(&r, &o, port);
+    close(lfd); /* the ambassador's now: it closes when the ambassador ends */
+    rc = render_follow(&r, pipefd[0]);
     close(pipefd[0]);
     /* A refusal or an interruption: the nodes have nothing to finish. */
     if (rc == CLI_EXIT_USAGE || render_interrupted)

@@ -58,6 +58,8 @@ struct coord_config {
     char listen_host[NET_HOST_MAX];
     int listen_port;
     uint32_t set_size;
+    uint32_t tail_sets;    /* the last set is cut into this many (0: not cut;
+                              media/setplan.h) */
     struct enc_params enc; /* width/height filled from the frames */
     struct enc_size size;  /* --size: {0, 0} for the frames' own */
     struct zipf_limits limits;

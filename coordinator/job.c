@@ -17,6 +17,7 @@
 #include "common/fdio.h"
 #include "common/log.h"
 #include "common/sharepath.h"
+#include "media/setplan.h"
 
 #define JOB_DIR_MODE 0755
 #define JOB_FILE_MODE 0644
@@ -35,10 +36,8 @@ void
 job_set_range(const struct job *j, uint32_t set, uint64_t *first,
               uint64_t *count)
 {
-    uint64_t f = (uint64_t)set * j->set_size;
-    uint64_t n = j->frames->count - f;
-    *first = f;
-    *count = n < j->set_size ? n : j->set_size;
+    setplan_range(j->frames->count, j->set_size, j->tail_sets, set, first,
+                  count);
 }
 
 struct manifest *
@@ -277,8 +276,9 @@ job_prepare(const struct coord_config *cfg, struct job **out, char *err,
             size_t errlen)
 {
     struct job *j = calloc(1, sizeof(*j));
-    char dir[FS_PATH_MAX], what[ERR_MAX];
+    char dir[FS_PATH_MAX], what[ERR_MAX], tail[96] = "";
     struct stat st;
+    uint64_t nsets, cut, first, last, big, small;
     int rc = -1;
 
     if (j == NULL) {
@@ -290,6 +290,7 @@ job_prepare(const struct coord_config *cfg, struct job **out, char *err,
     snprintf(j->output, sizeof(j->output), "%s", cfg->output);
     j->epoch_base = cfg->job_seq << JOB_EPOCH_SHIFT;
     j->set_size = cfg->set_size;
+    j->tail_sets = cfg->tail_sets;
     j->enc = cfg->enc;
     if (stat(cfg->share, &st) == -1 || !S_ISDIR(st.st_mode)) {
         errf(err, errlen, "share %s is not a directory", cfg->share);
@@ -318,7 +319,8 @@ job_prepare(const struct coord_config *cfg, struct job **out, char *err,
         errf(err, errlen, "out of memory");
         goto out;
     }
-    j->nsets = (uint32_t)((j->frames->count + j->set_size - 1) / j->set_size);
+    nsets = setplan_sets(j->frames->count, j->set_size, j->tail_sets);
+    j->nsets = nsets > UINT32_MAX ? UINT32_MAX : (uint32_t)nsets;
     if (j->nsets > cfg->max_sets) {
         errf(err, errlen,
              "%zu frames make %u sets, over %u (max_sets): raise "
@@ -375,11 +377,24 @@ job_prepare(const struct coord_config *cfg, struct job **out, char *err,
      * is first dispatched (job_set_files). */
     if (job_place_zip(j, cfg->input, err, errlen) == -1)
         goto out;
-    log_info("job %s: %zu frames of %s, %u sets of up to %u, %dx%d, timing "
-             "%s",
+    /* A cut last set: "; the last 18 frames in 4 sets of 4 to 5". */
+    cut = j->nsets + 1 - setplan_sets(j->frames->count, j->set_size, 0);
+    if (cut > 1) {
+        setplan_range(j->frames->count, j->set_size, j->tail_sets,
+                      j->nsets - cut, &first, &big);
+        setplan_range(j->frames->count, j->set_size, j->tail_sets, j->nsets - 1,
+                      &last, &small);
+        snprintf(tail, sizeof(tail),
+                 "; the last %llu frames in %llu sets of %llu to %llu",
+                 (unsigned long long)(j->frames->count - first),
+                 (unsigned long long)cut, (unsigned long long)small,
+                 (unsigned long long)big);
+    }
+    log_info("job %s: %zu frames of %s, %u sets of up to %u%s, %dx%d, "
+             "timing %s",
              j->id, j->frames->count,
              j->frames->camera[0] != '\0' ? j->frames->camera : "the zip",
-             j->nsets, j->set_size, j->enc.width, j->enc.height,
+             j->nsets, j->set_size, tail, j->enc.width, j->enc.height,
              encparams_timing_name(j->enc.timing));
     *out = j;
     j = NULL;

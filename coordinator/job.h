@@ -29,6 +29,7 @@ struct job {
     char zip_rel[FS_PATH_MAX]; /* relative to the share */
     struct zipf_listing *frames;
     uint32_t set_size;
+    uint32_t tail_sets; /* the last set cut into this many (setplan.h) */
     uint32_t nsets;
     struct enc_params enc;
     char input_sha[HASH_HEX_LEN + 1]; /* zipf_fingerprint of the frames */

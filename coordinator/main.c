@@ -1,7 +1,9 @@
 /*
  * main.c - framefarm-coordinator, the ambassador: parses flags, listens,
  * prepares or resumes the job (recovery.c), takes it over with a new
- * generation (generation.c), runs the loop, and reports.
+ * generation (generation.c), runs the loop, and reports. The program's
+ * main is prog.c; framefarm render runs coordinator_main in a process it
+ * forks (see main.h).
  *
  * Exit status: 0 the final video is written and verified; 1 the job
  * failed (the report says which set, frames and errors); 2 bad usage or
@@ -24,6 +26,7 @@
 #include "coordinator/config.h"
 #include "coordinator/generation.h"
 #include "coordinator/httpd.h"
+#include "coordinator/main.h"
 #include "coordinator/recovery.h"
 #include "coordinator/service.h"
 #include "media/avlog.h"
@@ -74,6 +77,7 @@ static const char usage_text[] =
     "                         .mp4, .mkv, .mov or .webm (AV1 only)\n"
     "  --job ID               the job's name (default: OUT's, no extension)\n"
     "  --set-size N           frames per set (default 24)\n"
+    "  --tail-sets N          cut the last set into N smaller ones (render)\n"
     "  --fps F                frame rate, e.g. 12, 29.97, 30000/1001\n"
     "                         (default 12)\n"
     "  --codec h264|hevc|av1  (default h264)\n"
@@ -113,6 +117,7 @@ enum {
     OPT_LISTEN,
     OPT_JOB,
     OPT_SET_SIZE,
+    OPT_TAIL_SETS,
     OPT_FPS,
     OPT_CODEC,
     OPT_ENCODER,
@@ -143,6 +148,7 @@ static const struct option long_opts[] = {
     {"listen", required_argument, NULL, OPT_LISTEN},
     {"job", required_argument, NULL, OPT_JOB},
     {"set-size", required_argument, NULL, OPT_SET_SIZE},
+    {"tail-sets", required_argument, NULL, OPT_TAIL_SETS},
     {"fps", required_argument, NULL, OPT_FPS},
     {"codec", required_argument, NULL, OPT_CODEC},
     {"encoder", required_argument, NULL, OPT_ENCODER},
@@ -352,6 +358,10 @@ parse_args(int argc, char **argv, struct coord_config *c)
         case OPT_SET_SIZE:
             c->set_size = (uint32_t)parse_u64(optarg, 1, CONFIG_MAX_SET_SIZE,
                                               "--set-size");
+            break;
+        case OPT_TAIL_SETS:
+            c->tail_sets = (uint32_t)parse_u64(optarg, 0, CONFIG_MAX_SET_SIZE,
+                                               "--tail-sets");
             break;
         case OPT_FPS:
             if (encparams_parse_fps(optarg, &c->enc.fps_num, &c->enc.fps_den) ==
@@ -573,7 +583,7 @@ serve(struct coord_config *cfg, int lfd, int port, int hfd)
 }
 
 int
-main(int argc, char **argv)
+coordinator_main(int argc, char **argv, int listen_fd)
 {
     static struct coord_config cfg;
     struct ambassador *amb = NULL;
@@ -603,7 +613,11 @@ main(int argc, char **argv)
                 err);
         return EXIT_USAGE;
     }
-    lfd = net_listen(cfg.listen_host, cfg.listen_port, &port, err, sizeof(err));
+    lfd = listen_fd;
+    port = cfg.listen_port;
+    if (lfd == -1)
+        lfd = net_listen(cfg.listen_host, cfg.listen_port, &port, err,
+                         sizeof(err));
     if (lfd == -1)
         fatalx("listen on %s:%d: %s", cfg.listen_host, cfg.listen_port, err);
     printf("listening on %s:%d\n", cfg.listen_host, port);

@@ -1,6 +1,8 @@
 /*
  * main.c - framefarm-node, a render node: probes its encoders for real,
- * then serves the ambassador until the job is finished.
+ * then serves the ambassador until the job is finished. The program's
+ * main is prog.c; framefarm render runs node_main in processes it forks
+ * (see main.h).
  *
  * Test builds only (common/fault.h): the test hook fault_encoder(), read
  * once here, names an encoder that is offered as if it had passed its
@@ -16,6 +18,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +32,7 @@
 #include "common/fault.h"
 #include "common/log.h"
 #include "common/shareid.h"
+#include "gpu-node/main.h"
 #include "gpu-node/session.h"
 #include "media/decchoice.h"
 #include "media/avlog.h"
@@ -42,6 +46,10 @@
  * twice as long each time, up to a second (a share not mounted yet). */
 #define NODE_SHARE_POLL_FIRST_MS 10
 #define NODE_SHARE_POLL_MS 1000
+/* Heap blocks up to this size, freed space kept up to that (see
+ * node_keep_memory): glibc's largest mmap threshold (32 MiB on 64-bit). */
+#define NODE_MMAP_MAX (32 << 20)
+#define NODE_TRIM_MIN (1 << 30)
 
 static const char usage_text[] =
     "usage: framefarm-node --coordinator HOST:PORT --share DIR [--name NAME]\n"
@@ -213,6 +221,21 @@ node_fault_decoder(struct decprobe *dp, const char *name)
     return -1;
 }
 
+/* Sets come one after another, each with an encoder, a muxer and a ring
+ * of decoded pictures of the same size (a few hundred MB at 1600x900):
+ * keep what one set freed for the next. By default glibc hands the top of
+ * the heap back to the kernel when a set ends (past a trim threshold of
+ * twice the largest block freed) and the next set faulted it all in
+ * again, zeroed: ~10 ms of CPU a set, and most of the cost of a small
+ * set. Blocks up to NODE_MMAP_MAX come from the heap, never from a
+ * mapping of their own (unmapped when freed). Before any thread. */
+static void
+node_keep_memory(void)
+{
+    mallopt(M_MMAP_THRESHOLD, NODE_MMAP_MAX);
+    mallopt(M_TRIM_THRESHOLD, NODE_TRIM_MIN);
+}
+
 /* The share's identity, read before the node writes anything there: a
  * share not mounted yet (the empty directory underneath) or not a
  * framefarm share is waited for, up to --retry-for, writing nothing.
@@ -243,7 +266,7 @@ node_await_share(struct node_config *cfg)
 }
 
 int
-main(int argc, char **argv)
+node_main(int argc, char **argv)
 {
     static struct node_config cfg;
     const char *coord = NULL, *secret = NULL, *preset = NULL, *fault;
@@ -260,6 +283,7 @@ main(int argc, char **argv)
      * (its info banner would fill the log at every probe). */
     tzset();
     setenv("SVT_LOG", "1", 0);
+    node_keep_memory();
     memset(&cfg, 0, sizeof(cfg));
     snprintf(cfg.encoder, sizeof(cfg.encoder), "auto");
     cfg.slots = 1;

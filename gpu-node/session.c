@@ -734,6 +734,20 @@ session_serve(struct session *s)
                 return END_DISCONNECTED;
             s->next_hb_ms = now + s->hb_ms;
         }
+        /* Handle what is already read before waiting for more: the read
+         * that brought the welcome often brought the first assign with
+         * it, and poll() would sit on it until the next heartbeat. */
+        while ((r = proto_reader_next_keyed(&s->rd, &s->key, &msg, err,
+                                            sizeof(err))) == 1) {
+            int end = session_handle(s, msg);
+            cJSON_Delete(msg);
+            if (end >= 0)
+                return end;
+        }
+        if (r == -1) {
+            log_warnx("ambassador sent a bad frame: %s", err);
+            return END_DISCONNECTED;
+        }
         timeout = (int)(s->next_hb_ms - now);
         r = poll(pfd, 2, timeout);
         if (r == -1 && errno != EINTR)
@@ -749,17 +763,6 @@ session_serve(struct session *s)
             return END_DISCONNECTED;
         }
         s->last_rx_ms = clock_now_ms();
-        while ((r = proto_reader_next_keyed(&s->rd, &s->key, &msg, err,
-                                            sizeof(err))) == 1) {
-            int end = session_handle(s, msg);
-            cJSON_Delete(msg);
-            if (end >= 0)
-                return end;
-        }
-        if (r == -1) {
-            log_warnx("ambassador sent a bad frame: %s", err);
-            return END_DISCONNECTED;
-        }
     }
 }
 
