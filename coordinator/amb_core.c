@@ -141,8 +141,7 @@ struct amb_core {
     struct amb_stats st;
     struct amb_act *acts;
     size_t nacts, capacts;
-    struct jrec *snap;
-    size_t capsnap;
+    struct jrec *snap; /* amb_core_snapshot's one record */
 };
 
 /* ---- actions ---- */
@@ -2096,58 +2095,64 @@ amb_core_stats(const struct amb_core *c)
     return &c->st;
 }
 
-const struct jrec *
-amb_core_snapshot(struct amb_core *c, size_t *n)
+/* One record of the snapshot into c->snap, handed to f. */
+static int
+core_snap_emit(struct amb_core *c, int (*f)(const struct jrec *r, void *arg),
+               void *arg, size_t *n)
 {
-    size_t k = 0, need;
-    if (c->job == NULL) {
-        *n = 0;
-        return NULL;
-    }
-    need = (size_t)c->job->nsets + 3;
-    if (c->capsnap < need) {
-        struct jrec *ns = realloc(c->snap, need * sizeof(*ns));
-        if (ns == NULL) {
-            *n = 0;
-            return NULL;
-        }
-        c->snap = ns;
-        c->capsnap = need;
-    }
-    memset(&c->snap[k], 0, sizeof(c->snap[k]));
-    c->snap[k].type = JREC_JOB;
-    snprintf(c->snap[k].job, sizeof(c->snap[k].job), "%s", c->job->id);
-    c->snap[k].sets = c->job->nsets;
-    c->snap[k].frames = c->job->frames->count;
-    c->snap[k].gen = c->cfg->gen;
-    c->snap[k].epoch = c->job->epoch_base;
-    snprintf(c->snap[k].input, sizeof(c->snap[k].input), "%s",
-             c->job->input_sha);
-    k++;
-    c->snap[k] = c->snap[k - 1];
-    c->snap[k++].type = JREC_GEN;
+    (*n)++;
+    return f(c->snap, arg);
+}
+
+ssize_t
+amb_core_snapshot(struct amb_core *c, int (*f)(const struct jrec *r, void *arg),
+                  void *arg)
+{
+    struct jrec *r;
+    size_t n = 0;
+
+    if (c->job == NULL)
+        return -1;
+    /* One record at a time: a job's table as records (about 5 KB each)
+     * would be gigabytes at a million sets. */
+    if (c->snap == NULL && (c->snap = malloc(sizeof(*c->snap))) == NULL)
+        return -1;
+    r = c->snap;
+    memset(r, 0, sizeof(*r));
+    r->type = JREC_JOB;
+    snprintf(r->job, sizeof(r->job), "%s", c->job->id);
+    r->sets = c->job->nsets;
+    r->frames = c->job->frames->count;
+    r->gen = c->cfg->gen;
+    r->epoch = c->job->epoch_base;
+    snprintf(r->input, sizeof(r->input), "%s", c->job->input_sha);
+    if (core_snap_emit(c, f, arg, &n) == -1)
+        return -1;
+    r->type = JREC_GEN;
+    if (core_snap_emit(c, f, arg, &n) == -1)
+        return -1;
     for (uint32_t i = 0; i < c->job->nsets; i++) {
         const struct set_info *si = set_table_get(c->sets, i);
         if (si->status == SET_AVAILABLE && si->epoch <= c->job->epoch_base)
             continue; /* untouched: the job record implies it */
-        memset(&c->snap[k], 0, sizeof(c->snap[k]));
-        c->snap[k].type = JREC_SET;
-        c->snap[k].set = i;
-        c->snap[k].info = *si;
+        memset(r, 0, sizeof(*r));
+        r->type = JREC_SET;
+        r->set = i;
+        r->info = *si;
         if (si->status == SET_COUNTED && c->accepted[i] != NULL)
-            snprintf(c->snap[k].path, sizeof(c->snap[k].path), "%s",
-                     c->accepted[i]);
+            snprintf(r->path, sizeof(r->path), "%s", c->accepted[i]);
         if (si->status == SET_COUNTED && c->accepted_sha[i] != NULL)
-            snprintf(c->snap[k].sha256, sizeof(c->snap[k].sha256), "%s",
-                     c->accepted_sha[i]);
-        k++;
+            snprintf(r->sha256, sizeof(r->sha256), "%s", c->accepted_sha[i]);
+        if (core_snap_emit(c, f, arg, &n) == -1)
+            return -1;
     }
     if (c->concat_started) {
-        memset(&c->snap[k], 0, sizeof(c->snap[k]));
-        c->snap[k++].type = JREC_CONCAT;
+        memset(r, 0, sizeof(*r));
+        r->type = JREC_CONCAT;
+        if (core_snap_emit(c, f, arg, &n) == -1)
+            return -1;
     }
-    *n = k;
-    return c->snap;
+    return (ssize_t)n;
 }
 
 void

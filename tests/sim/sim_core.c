@@ -2171,20 +2171,49 @@ journal_clear(struct sim_job *j)
     j->njournal = 0;
 }
 
+/* The snapshot's records as the core hands them over, one at a time. */
+struct sim_snap {
+    char **recs;
+    size_t n, cap;
+};
+
+static int
+journal_compact_add(const struct jrec *r, void *arg)
+{
+    struct sim_snap *sn = arg;
+    sn->recs = xgrow(sn->recs, &sn->cap, sn->n + 1, sizeof(*sn->recs));
+    if ((sn->recs[sn->n] = jrec_encode(r)) == NULL) {
+        fprintf(stderr, "sim: out of memory\n");
+        exit(2);
+    }
+    sn->n++;
+    return 0;
+}
+
 /* Compaction (amb_compact): the core's snapshot replaces the file. Only
  * between loop steps, as after a durable batch. */
 static void
 journal_compact(struct sim *s, struct sim_job *j)
 {
-    size_t n;
-    const struct jrec *snap = amb_core_snapshot(s->core, &n);
-    if (snap == NULL)
+    struct sim_snap sn = {0};
+    if (amb_core_snapshot(s->core, journal_compact_add, &sn) == -1) {
+        free(sn.recs);
         return;
+    }
     journal_clear(j);
-    for (size_t i = 0; i < n; i++)
-        journal_add(s, j, &snap[i]);
+    for (size_t i = 0; i < sn.n; i++) {
+        if (!s->journaling) {
+            free(sn.recs[i]);
+            continue;
+        }
+        j->journal = xgrow(j->journal, &j->capjournal, j->njournal + 1,
+                           sizeof(*j->journal));
+        j->journal[j->njournal++] = sn.recs[i];
+    }
+    free(sn.recs);
     s->st.compactions++;
-    tracef(s, "amb", "job %s: journal compacted to %zu records", j->job.id, n);
+    tracef(s, "amb", "job %s: journal compacted to %zu records", j->job.id,
+           sn.n);
 }
 
 /* recovery_open: decode and apply every record. 0, or -1 (the seed
