@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -318,6 +319,10 @@ job_prepare(const struct coord_config *cfg, struct job **out, char *err,
         errf(err, errlen, "out of memory");
         goto out;
     }
+    /* Listing freed libzip's directory (a few hundred bytes an entry) in
+     * small pieces among ones that stay: give those pages back, or they
+     * stay resident for the job's life (~180 bytes a frame). */
+    malloc_trim(0);
     j->nsets = (uint32_t)((j->frames->count + j->set_size - 1) / j->set_size);
     if (j->nsets > cfg->max_sets) {
         errf(err, errlen,

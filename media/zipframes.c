@@ -30,6 +30,9 @@
 #define ZIPF_HEAD_CHUNK 4096u
 #define ZIPF_HEAD_MAX (256u << 10) /* SOF must appear within this */
 #define ZIPF_SKIP_LOG_MAX 10       /* skipped entries logged by name */
+#define ZIPF_NAMES_MIN 4096        /* the names' block starts this big */
+
+_Static_assert(ENC_MAX_DIM <= UINT16_MAX, "a side fits a zipf_frame");
 
 struct zipf_reader {
     zip_t *za;
@@ -121,8 +124,7 @@ zipf_listing_free(struct zipf_listing *l)
 {
     if (l == NULL)
         return;
-    for (size_t i = 0; i < l->count; i++)
-        free(l->frames[i].name);
+    free(l->names);
     free(l->frames);
     free(l);
 }
@@ -399,8 +401,7 @@ zipf_keep_camera(struct zipf_listing *l, const struct zipf_limits *lim,
             l->frames[kept++] = l->frames[i];
             continue;
         }
-        free(l->frames[i].name);
-        l->skipped_unnamed++;
+        l->skipped_unnamed++; /* its name stays in l->names, unused */
     }
     l->count = kept;
     snprintf(l->camera, sizeof(l->camera), "%s", lim->camera);
@@ -446,10 +447,50 @@ zipf_describe(const struct zipf_listing *l, char *buf, size_t len)
                  l->timestamped, l->count);
 }
 
+/* Names go into one block as they are listed (a string each would cost
+ * its allocation's overhead, and scatter the heap among libzip's own
+ * entries, freed after the listing); the frames point into it once it is
+ * whole. */
+struct zipf_names {
+    size_t len, cap;
+    size_t *off; /* per listed frame: its name's offset */
+};
+
+/* Append name for frame l->count. 0, or -1 (out of memory). */
+static int
+zipf_names_add(struct zipf_listing *l, struct zipf_names *nm, const char *name)
+{
+    size_t n = strlen(name) + 1;
+    while (nm->cap - nm->len < n) {
+        size_t cap = nm->cap ? 2 * nm->cap : ZIPF_NAMES_MIN;
+        char *p = realloc(l->names, cap);
+        if (p == NULL)
+            return -1;
+        l->names = p;
+        nm->cap = cap;
+    }
+    memcpy(l->names + nm->len, name, n);
+    nm->off[l->count] = nm->len;
+    nm->len += n;
+    return 0;
+}
+
+/* The block is whole: trim it and point the frames into it. */
+static void
+zipf_names_fix(struct zipf_listing *l, struct zipf_names *nm)
+{
+    char *p = nm->len > 0 ? realloc(l->names, nm->len) : NULL;
+    if (p != NULL)
+        l->names = p;
+    for (size_t i = 0; i < l->count; i++)
+        l->frames[i].name = l->names + nm->off[i];
+}
+
 int
 zipf_list(const char *path, const struct zipf_limits *lim,
           struct zipf_listing **out, char *err, size_t errlen)
 {
+    struct zipf_names nm = {0};
     struct zipf_listing *l = NULL;
     zip_t *za = NULL;
     zip_int64_t n;
@@ -475,8 +516,10 @@ zipf_list(const char *path, const struct zipf_limits *lim,
         goto out;
     }
     l = calloc(1, sizeof(*l));
-    if (l == NULL || (n > 0 && (l->frames = calloc(
-                                    (size_t)n, sizeof(*l->frames))) == NULL)) {
+    if (l == NULL ||
+        (n > 0 &&
+         ((l->frames = calloc((size_t)n, sizeof(*l->frames))) == NULL ||
+          (nm.off = calloc((size_t)n, sizeof(*nm.off))) == NULL))) {
         errf(err, errlen, "out of memory");
         goto out;
     }
@@ -528,17 +571,17 @@ zipf_list(const char *path, const struct zipf_limits *lim,
             goto out;
         }
         struct zipf_frame *f = &l->frames[l->count];
-        f->name = strdup(st.name);
-        if (f->name == NULL) {
+        if (zipf_names_add(l, &nm, st.name) == -1) {
             errf(err, errlen, "out of memory");
             goto out;
         }
         f->size = st.size;
         f->crc = st.crc;
-        f->width = h.width;
-        f->height = h.height;
+        f->width = (uint16_t)h.width;
+        f->height = (uint16_t)h.height;
         l->count++;
     }
+    zipf_names_fix(l, &nm);
     if (l->skipped > ZIPF_SKIP_LOG_MAX)
         log_warnx("%s: skipped %zu entries in all that are not JPEGs", path,
                   l->skipped);
@@ -555,6 +598,7 @@ zipf_list(const char *path, const struct zipf_limits *lim,
     l = NULL;
     rc = 0;
 out:
+    free(nm.off);
     zipf_listing_free(l);
     if (za != NULL)
         zip_discard(za);

@@ -34,12 +34,14 @@ struct zipf_limits {
 };
 void zipf_limits_init(struct zipf_limits *l); /* the defaults above */
 
+/* One frame: 32 bytes, its name in the listing's one block of names (a
+ * job holds a million of them, and the ambassador keeps its listing). */
 struct zipf_frame {
-    char *name; /* entry name, owned */
+    const char *name; /* entry name, in the listing's names */
     uint64_t size;
-    uint32_t crc;
-    int width, height; /* from the JPEG's SOF header */
     uint64_t ts; /* nuScenes capture time in us, when by_timestamp; else 0 */
+    uint32_t crc;
+    uint16_t width, height; /* from the JPEG's SOF header (ENC_MAX_DIM) */
 };
 
 /* A camera named in the zip and how many entries name it. */
@@ -51,7 +53,8 @@ struct zipf_camera {
 struct zipf_listing {
     struct zipf_frame *frames; /* in video order */
     size_t count;
-    size_t skipped;       /* entries that are not JPEGs (logged by name) */
+    char *names;    /* owned: every frame's name, NUL-terminated, one block */
+    size_t skipped; /* entries that are not JPEGs (logged by name) */
     size_t skipped_empty; /* of those, 0-byte entries */
     int by_timestamp;     /* 1: ordered by nuScenes timestamps; 0: natural */
     size_t timestamped;   /* frames whose names carry a capture time (all of
