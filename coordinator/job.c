@@ -66,7 +66,8 @@ job_manifest(const struct job *j, uint32_t set, uint64_t epoch)
         if (manifest_set_frame(m, (size_t)i, f->name, f->size, f->crc) == -1)
             goto fail;
         if (j->enc.timing == ENC_TIMING_TIMESTAMPS)
-            m->frames[i].pts = f->ts - j->frames->frames[0].ts;
+            m->frames[i].pts = zipf_frame_ts(j->frames, first + i) -
+                               zipf_frame_ts(j->frames, 0);
     }
     return m;
 fail:
@@ -170,6 +171,7 @@ job_check_timing(const struct job *j, const char *input, char *err,
                  size_t errlen)
 {
     const struct zipf_listing *l = j->frames;
+    uint64_t span;
 
     if (j->enc.timing != ENC_TIMING_TIMESTAMPS)
         return 0;
@@ -182,7 +184,7 @@ job_check_timing(const struct job *j, const char *input, char *err,
         return -1;
     }
     for (size_t i = 1; i < l->count; i++) {
-        if (l->frames[i].ts == l->frames[i - 1].ts) {
+        if (zipf_frame_ts(l, i) == zipf_frame_ts(l, i - 1)) {
             errf(err, errlen,
                  "--timing timestamps: \"%.150s\" and \"%.150s\" have the "
                  "same capture time",
@@ -190,11 +192,11 @@ job_check_timing(const struct job *j, const char *input, char *err,
             return -1;
         }
     }
-    if (l->frames[l->count - 1].ts - l->frames[0].ts > MANIFEST_MAX_PTS) {
+    span = zipf_frame_ts(l, l->count - 1) - zipf_frame_ts(l, 0);
+    if (span > MANIFEST_MAX_PTS) {
         errf(err, errlen,
              "--timing timestamps: the frames span %llu us, over %llu",
-             (unsigned long long)(l->frames[l->count - 1].ts - l->frames[0].ts),
-             (unsigned long long)MANIFEST_MAX_PTS);
+             (unsigned long long)span, (unsigned long long)MANIFEST_MAX_PTS);
         return -1;
     }
     return 0;

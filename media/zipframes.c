@@ -129,6 +129,15 @@ zipf_listing_free(struct zipf_listing *l)
     free(l);
 }
 
+uint64_t
+zipf_frame_ts(const struct zipf_listing *l, size_t i)
+{
+    uint64_t ts = 0;
+    if (l->by_timestamp && !frameorder_timestamp(l->frames[i].name, &ts))
+        ts = 0;
+    return ts;
+}
+
 /* One frame in the fingerprint: its name with its NUL, then size, CRC-32,
  * width and height as little-endian integers. */
 static size_t
@@ -304,11 +313,8 @@ zipf_sort(struct zipf_listing *l, const char *path, char *err, size_t errlen)
         errf(err, errlen, "sorting frames: %s", strerror(errno));
         goto out;
     }
-    for (size_t i = 0; i < l->count; i++) {
+    for (size_t i = 0; i < l->count; i++)
         sorted[i] = l->frames[order[i]];
-        if (by_ts)
-            frameorder_timestamp(sorted[i].name, &sorted[i].ts);
-    }
     for (size_t i = 1; i < l->count; i++) {
         if (strcmp(sorted[i - 1].name, sorted[i].name) == 0) {
             errf(err, errlen, "%s: entry \"%s\" appears twice", path,

@@ -34,12 +34,12 @@ struct zipf_limits {
 };
 void zipf_limits_init(struct zipf_limits *l); /* the defaults above */
 
-/* One frame: 32 bytes, its name in the listing's one block of names (a
- * job holds a million of them, and the ambassador keeps its listing). */
+/* One frame: 24 bytes, its name in the listing's one block of names (a
+ * job holds a million of them, and the ambassador keeps its listing); its
+ * capture time is read from the name (zipf_frame_ts). */
 struct zipf_frame {
     const char *name; /* entry name, in the listing's names */
     uint64_t size;
-    uint64_t ts; /* nuScenes capture time in us, when by_timestamp; else 0 */
     uint32_t crc;
     uint16_t width, height; /* from the JPEG's SOF header (ENC_MAX_DIM) */
 };
@@ -81,6 +81,8 @@ struct zipf_listing {
 int zipf_list(const char *path, const struct zipf_limits *lim,
               struct zipf_listing **out, char *err, size_t errlen);
 void zipf_listing_free(struct zipf_listing *l);
+/* Frame i's nuScenes capture time in us, when l->by_timestamp; else 0. */
+uint64_t zipf_frame_ts(const struct zipf_listing *l, size_t i);
 /* What the listing took and skipped, in words, for the job's report:
  * "240 frames of CAM_FRONT (timestamp order); skipped 1195 entries of other
  * cameras (CAM_BACK 239, ...) and 30 that are not JPEGs". */
