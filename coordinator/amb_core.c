@@ -350,9 +350,10 @@ static void
 core_fail_job(struct amb_core *c, uint32_t set)
 {
     const struct set_info *s = set_table_get(c->sets, set);
-    const struct zipf_frame *fr = c->job->frames->frames;
+    const struct zipf_listing *fr = c->job->frames;
     uint64_t first, count;
     char nodes[CORE_FAILED_NODES_MAX] = "";
+    char name0[ZIPF_NAME_MAX], name1[ZIPF_NAME_MAX];
     size_t n = 0;
 
     job_set_range(c->job, set, &first, &count);
@@ -368,9 +369,10 @@ core_fail_job(struct amb_core *c, uint32_t set)
              "node(s) (%s) and was lost with its node %u times; last error: "
              "%s",
              set, (unsigned long long)first,
-             (unsigned long long)(first + count - 1), fr[first].name,
-             fr[first + count - 1].name, s->failures, s->nfailed_on, nodes,
-             s->reclaims, set_info_error(s));
+             (unsigned long long)(first + count - 1),
+             zipf_frame_name(fr, first, name0),
+             zipf_frame_name(fr, first + count - 1, name1), s->failures,
+             s->nfailed_on, nodes, s->reclaims, set_info_error(s));
     core_log(c, AMB_LOG_WARN, 0, "job %s: stopping: %s", c->job->id, c->report);
     c->failed = 1;
     c->stop_set = set;

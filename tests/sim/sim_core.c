@@ -3132,6 +3132,7 @@ static void
 sim_job_setup(struct sim *s, int k, uint32_t nsets)
 {
     struct sim_job *j = &s->jobs[k];
+    const char **names;
     snprintf(j->job.id, sizeof(j->job.id), "j%d", k);
     snprintf(j->job.share, sizeof(j->job.share), "/share");
     snprintf(j->job.output, sizeof(j->job.output), "/share/out-%d.mp4", k);
@@ -3143,12 +3144,19 @@ sim_job_setup(struct sim *s, int k, uint32_t nsets)
     j->job.frames = &j->frames;
     j->tr = calloc(nsets, sizeof(*j->tr));
     j->file_head = malloc(nsets * sizeof(*j->file_head));
-    if (j->frame == NULL || j->tr == NULL || j->file_head == NULL) {
+    names = calloc(j->frames.count, sizeof(*names));
+    if (j->frame == NULL || j->tr == NULL || j->file_head == NULL ||
+        names == NULL) {
         fprintf(stderr, "sim: out of memory\n");
         exit(2);
     }
     for (size_t i = 0; i < j->frames.count; i++)
-        j->frame[i].name = sim_frame_name;
+        names[i] = sim_frame_name;
+    if (zipf_listing_set_names(&j->frames, names) == -1) {
+        fprintf(stderr, "sim: out of memory\n");
+        exit(2);
+    }
+    free(names);
     for (uint32_t i = 0; i < nsets; i++)
         j->file_head[i] = NONE;
     j->prio = (int)rng_below(s, SIM_PRIORITIES);
@@ -3323,6 +3331,7 @@ sim_teardown(struct sim *s)
     for (int k = 0; k < s->njobs; k++) {
         struct sim_job *j = &s->jobs[k];
         free(j->frame);
+        free(j->frames.names);
         free(j->tr);
         free(j->file_head);
         journal_clear(j);

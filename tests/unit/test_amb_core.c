@@ -90,6 +90,8 @@ fix_teardown(void **state)
 {
     struct fix *f = *state;
     amb_core_free(f->core);
+    free(f->listing.names);
+    free(f->next_listing.names);
     free(f);
     return 0;
 }
@@ -100,6 +102,7 @@ static void
 job_fill(struct fix *f, struct job *j, struct zipf_listing *listing,
          struct zipf_frame *frame, const char *id, uint32_t nsets, uint64_t seq)
 {
+    const char *names[FRAMES_MAX];
     assert_true(nsets <= NSETS_MAX);
     memset(j, 0, sizeof(*j));
     snprintf(j->id, sizeof(j->id), "%s", id);
@@ -112,8 +115,9 @@ job_fill(struct fix *f, struct job *j, struct zipf_listing *listing,
     listing->frames = frame;
     for (size_t i = 0; i < listing->count; i++) {
         snprintf(f->frame_name[i], FRAME_NAME_MAX, "frame-%04zu.jpg", i);
-        frame[i].name = f->frame_name[i];
+        names[i] = f->frame_name[i];
     }
+    assert_int_equal(zipf_listing_set_names(listing, names), 0);
     j->frames = listing;
 }
 
