@@ -92,7 +92,8 @@ struct amb_core {
     const struct coord_config *cfg;
     const struct job *job;
     struct set_table *sets;
-    uint64_t *progress;  /* frames done per set, current attempt */
+    uint32_t *progress;  /* frames done per set, current attempt (a set's
+                            frames fit: set_size is 32-bit) */
     char **accepted;     /* rel path of the counted result per set */
     char **accepted_sha; /* its sha256 (hex), or NULL when not recorded */
     uint64_t *started;   /* when each set's current attempt began */
@@ -1727,7 +1728,9 @@ core_on_node_event(struct amb_core *c, struct core_node *node,
     case EV_PROGRESS:
         if (ev->u.set.set < c->job->nsets &&
             set_table_get(c->sets, ev->u.set.set)->epoch == ev->u.set.epoch)
-            c->progress[ev->u.set.set] = ev->u.set.frames;
+            c->progress[ev->u.set.set] = ev->u.set.frames < UINT32_MAX
+                                             ? (uint32_t)ev->u.set.frames
+                                             : UINT32_MAX;
         break;
     case EV_DONE:
         core_on_done(c, node, ev);
@@ -1810,8 +1813,8 @@ core_job_install(struct amb_core *c, const struct job *job,
 {
     struct set_table *sets;
     char **accepted, **accepted_sha;
-    uint64_t *progress, *started;
-    uint32_t *nbackups;
+    uint32_t *progress, *nbackups;
+    uint64_t *started;
 
     FF_ASSERT(c->job == NULL);
     if (restored != NULL && restored->sets != NULL) {
@@ -1905,8 +1908,8 @@ core_job_drop(struct amb_core *c)
     free(c->nbackups);
     set_table_free(c->sets);
     c->accepted = c->accepted_sha = NULL;
-    c->progress = c->started = NULL;
-    c->nbackups = NULL;
+    c->progress = c->nbackups = NULL;
+    c->started = NULL;
     c->nspec = 0;
     c->sets = NULL;
     c->job = NULL;

@@ -1819,6 +1819,34 @@ test_concat_finds_changed_results(void **state)
     expect_act(f, ACT_CONCAT, ANY, NO_SET, 0, "counted again");
 }
 
+/* A node's progress on a set: kept for the set's current epoch only, and
+ * held at the most a set can have (a set's frames are 32-bit). */
+static void
+test_progress_kept_for_current_epoch(void **state)
+{
+    struct fix *f = *state;
+    struct amb_event ev;
+    uint64_t t = T0 + TICK_MS;
+
+    start_with_node(f, 2, 1);
+    expect_set(f, 0, SET_PROCESSING, 1, S1);
+    ev_init(&ev, EV_PROGRESS, S1, NULL);
+    ev.u.set.set = 0;
+    ev.u.set.epoch = 1;
+    ev.u.set.frames = 1;
+    step(f, &ev, t += TICK_MS);
+    assert_int_equal(amb_core_progress(f->core, 0), 1);
+    ev.u.set.epoch = 2; /* not the set's epoch */
+    ev.u.set.frames = 2;
+    step(f, &ev, t += TICK_MS);
+    assert_int_equal(amb_core_progress(f->core, 0), 1);
+    ev.u.set.epoch = 1;
+    ev.u.set.frames = UINT64_MAX;
+    step(f, &ev, t += TICK_MS);
+    assert_int_equal(amb_core_progress(f->core, 0), UINT32_MAX);
+    assert_int_equal(amb_core_progress(f->core, 1), 0);
+}
+
 /* ---- the journal ---- */
 
 /* Through the record's text, as a restart reads it. */
@@ -2679,6 +2707,7 @@ main(void)
         T(test_undelivered_probe_released),
         T(test_newer_generation_exits),
         T(test_all_counted_concat_then_done),
+        T(test_progress_kept_for_current_epoch),
         T(test_failed_concat_stops_job),
         T(test_concat_short_of_resources_retried),
         T(test_concat_finds_changed_results),
