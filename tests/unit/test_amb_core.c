@@ -1819,30 +1819,33 @@ test_concat_finds_changed_results(void **state)
     expect_act(f, ACT_CONCAT, ANY, NO_SET, 0, "counted again");
 }
 
+/* A node's progress report on set at epoch. */
+static void
+progress_at(struct fix *f, uint32_t set, uint64_t epoch, uint64_t frames,
+            uint64_t now)
+{
+    struct amb_event ev;
+    ev_init(&ev, EV_PROGRESS, S1, NULL);
+    ev.u.set.set = set;
+    ev.u.set.epoch = epoch;
+    ev.u.set.frames = frames;
+    step(f, &ev, now);
+}
+
 /* A node's progress on a set: kept for the set's current epoch only, and
  * held at the most a set can have (a set's frames are 32-bit). */
 static void
 test_progress_kept_for_current_epoch(void **state)
 {
     struct fix *f = *state;
-    struct amb_event ev;
-    uint64_t t = T0 + TICK_MS;
 
     start_with_node(f, 2, 1);
     expect_set(f, 0, SET_PROCESSING, 1, S1);
-    ev_init(&ev, EV_PROGRESS, S1, NULL);
-    ev.u.set.set = 0;
-    ev.u.set.epoch = 1;
-    ev.u.set.frames = 1;
-    step(f, &ev, t += TICK_MS);
+    progress_at(f, 0, 1, 1, T0 + 2 * TICK_MS);
     assert_int_equal(amb_core_progress(f->core, 0), 1);
-    ev.u.set.epoch = 2; /* not the set's epoch */
-    ev.u.set.frames = 2;
-    step(f, &ev, t += TICK_MS);
+    progress_at(f, 0, 2, 2, T0 + 3 * TICK_MS); /* not the set's epoch */
     assert_int_equal(amb_core_progress(f->core, 0), 1);
-    ev.u.set.epoch = 1;
-    ev.u.set.frames = UINT64_MAX;
-    step(f, &ev, t += TICK_MS);
+    progress_at(f, 0, 1, UINT64_MAX, T0 + 4 * TICK_MS);
     assert_int_equal(amb_core_progress(f->core, 0), UINT32_MAX);
     assert_int_equal(amb_core_progress(f->core, 1), 0);
 }
