@@ -159,7 +159,7 @@ zipf_names_code(struct zipf_listing *l, const char *const *names)
     for (size_t i = 0; i < l->count; i++)
         len += 1 + strlen(names[i]) - zipf_shared(names, i) + 1;
     if (len > UINT32_MAX)
-        return -1; /* over 2,000,000 names of 1,024 bytes cannot be */
+        return -1; /* a frame's name is a 32-bit offset */
     block = malloc(len > 0 ? len : 1);
     if (block == NULL)
         return -1;
@@ -562,7 +562,7 @@ zipf_names_add(struct zipf_listing *l, struct zipf_names *nm, const char *name)
 {
     size_t n = strlen(name) + 1;
     if (nm->len + n > UINT32_MAX)
-        return -1; /* over 2,000,000 names of 1,024 bytes cannot be */
+        return -1; /* a frame's name is a 32-bit offset */
     while (nm->cap - nm->len < n) {
         size_t cap = nm->cap ? 2 * nm->cap : ZIPF_NAMES_MIN;
         char *p = realloc(l->names, cap);
@@ -661,7 +661,12 @@ zipf_list(const char *path, const struct zipf_limits *lim,
         }
         struct zipf_frame *f = &l->frames[l->count];
         if (zipf_names_add(l, &nm, st.name) == -1) {
-            errf(err, errlen, "out of memory");
+            errf(err, errlen,
+                 nm.len + strlen(st.name) + 1 > UINT32_MAX
+                     ? "%s: the JPEG entries' names take over 4 GiB; "
+                       "refusing the archive"
+                     : "%s: out of memory",
+                 path);
             goto out;
         }
         f->size = st.size;
