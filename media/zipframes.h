@@ -80,9 +80,10 @@ struct zipf_listing {
  * the names say which camera took each frame, else all of them. Rejects
  * the whole archive (with err) on: unreadable zip, absolute or ".." entry
  * names, an entry or total over the limits, a suspicious compression
- * ratio, JPEG entries' names over 4 GiB in all, no JPEG at all, or none of lim->camera in a zip of cameras (err
- * names the cameras there are). Non-JPEG entries (by content) are skipped
- * and logged, other cameras' entries are skipped unread and counted. */
+ * ratio, JPEG entries' names over 4 GiB in all, no JPEG at all, or none of
+ * lim->camera in a zip of cameras (err names the cameras there are). Non-JPEG
+ * entries (by content) are skipped and logged, other cameras' entries are
+ * skipped unread and counted. */
 int zipf_list(const char *path, const struct zipf_limits *lim,
               struct zipf_listing **out, char *err, size_t errlen);
 void zipf_listing_free(struct zipf_listing *l);
