@@ -378,22 +378,30 @@ static int
 mk_job(struct mk *m, uint32_t nsets)
 {
     size_t frames = (size_t)nsets * MK_SET_FRAMES;
+    const char **names = calloc(frames, sizeof(*names));
+    int rc;
     m->frame = calloc(frames, sizeof(*m->frame));
     m->frame_name = calloc(frames, sizeof(*m->frame_name));
-    if (m->frame == NULL || m->frame_name == NULL)
+    if (names == NULL || m->frame == NULL || m->frame_name == NULL) {
+        free(names);
         return -1;
+    }
     for (size_t i = 0; i < frames; i++) {
         snprintf(m->frame_name[i], sizeof(m->frame_name[i]), "f%06zu.jpg", i);
-        m->frame[i].name = m->frame_name[i];
+        names[i] = m->frame_name[i];
     }
+    m->listing.frames = m->frame;
+    m->listing.count = frames;
+    rc = zipf_listing_set_names(&m->listing, names);
+    free(names);
+    if (rc == -1)
+        return -1;
     memset(&m->job, 0, sizeof(m->job));
     snprintf(m->job.id, sizeof(m->job.id), "makespan");
     snprintf(m->job.share, sizeof(m->job.share), "/share");
     snprintf(m->job.output, sizeof(m->job.output), "/share/out.mp4");
     m->job.set_size = MK_SET_FRAMES;
     m->job.nsets = nsets;
-    m->listing.frames = m->frame;
-    m->listing.count = frames;
     m->job.frames = &m->listing;
     return 0;
 }
@@ -403,8 +411,10 @@ mk_job_free(struct mk *m)
 {
     free(m->frame);
     free(m->frame_name);
+    free(m->listing.names);
     m->frame = NULL;
     m->frame_name = NULL;
+    m->listing.names = NULL;
 }
 
 /* The work over the farm's capacity, plus the concat. */

@@ -67,9 +67,11 @@ main(int argc, char **argv)
     if (manifest_set_zip(m, argv[1]) == -1 ||
         manifest_alloc_frames(m, l->count) == -1)
         return 1;
-    for (size_t i = 0; i < l->count; i++)
-        manifest_set_frame(m, i, l->frames[i].name, l->frames[i].size,
+    for (size_t i = 0; i < l->count; i++) {
+        char name[ZIPF_NAME_MAX];
+        manifest_set_frame(m, i, zipf_frame_name(l, i, name), l->frames[i].size,
                            l->frames[i].crc);
+    }
     unlink(argv[2]);
     struct render_request rq = {
         .m = m,

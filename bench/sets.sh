@@ -10,6 +10,9 @@
 #               report every set: start of the nodes -> the ambassador's
 #               exit (its replay below not counted)
 #   ms/set      dispatch s / N
+#   peak MB     (with dispatch) the ambassador's highest resident memory
+#               (VmHWM, read every 50 ms) over prepare and dispatch, both
+#               runs (the final concat included)
 #   journal MB  bytes written to the journal in all (appends + every
 #               compaction's rewrite, from the "journal compacted" lines)
 #   compactions
@@ -98,7 +101,13 @@ start_nodes() { # bin-dir share
     PIDS="$PIDS $NODEPIDS"
 }
 
-one() { # bin-dir sets -> "prepare files rss dispatch ms/set MB compactions replay"
+# The ambassador's VmHWM in MB, or the larger PEAK seen so far.
+hwm() { # pid
+    h=$(awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$1/status" 2>/dev/null)
+    [ -n "$h" ] && [ "$h" -gt "$PEAK" ] && PEAK=$h
+}
+
+one() { # bin-dir sets -> "prepare files rss dispatch ms/set MB compactions replay peak"
     b=$1 n=$2
     z=$(zip_of "$n")
     sh=$T/share-$n
@@ -109,14 +118,16 @@ one() { # bin-dir sets -> "prepare files rss dispatch ms/set MB compactions repl
     prep=$(($(now_ms) - t0))
     files=$(find "$sh/jobs" | wc -l)
     rss=$(awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$AMB/status")
-    disp=- mps=- mb=- nc=- rep=-
+    disp=- mps=- mb=- nc=- rep=- PEAK=0
     if [ "$n" -le "$DISPATCH_MAX" ]; then
         t0=$(now_ms)
         start_nodes "$b" "$sh"
         # Kill the ambassador half-way, time its replay, let it finish.
         until [ "$(grep -c ': counted' "$T/amb.log")" -ge $((n / 2)) ]; do
+            hwm "$AMB"
             sleep 0.05
         done
+        hwm "$AMB"
         kill -9 "$AMB" $NODEPIDS
         wait "$AMB" $NODEPIDS 2>/dev/null
         half=$(journal_bytes "$T/amb.log" "$(stat -c %s "$sh/jobs/bench/journal")")
@@ -125,6 +136,10 @@ one() { # bin-dir sets -> "prepare files rss dispatch ms/set MB compactions repl
             --listen "127.0.0.1:$PORT"
         rep=$(($(now_ms) - t1))
         start_nodes "$b" "$sh"
+        while kill -0 "$AMB" 2>/dev/null; do
+            hwm "$AMB"
+            sleep 0.05
+        done
         wait "$AMB"
         disp=$(($(now_ms) - t0 - rep))
         set -- $half $(journal_bytes "$T/amb2.log" \
@@ -146,7 +161,8 @@ one() { # bin-dir sets -> "prepare files rss dispatch ms/set MB compactions repl
     for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
     PIDS=""
     rm -rf "$sh"
-    echo "$(echo "$prep" | awk '{printf "%.2f", $1 / 1000}') $files $rss $disp $mps $mb $nc $rep"
+    [ "$PEAK" -gt 0 ] || PEAK=-
+    echo "$(echo "$prep" | awk '{printf "%.2f", $1 / 1000}') $files $rss $disp $mps $mb $nc $rep $PEAK"
 }
 
 # Each row: the median of REPEAT runs per column (default 3; the builds
@@ -160,15 +176,15 @@ median() { # file column
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {
     if (a == "-" || b == "-" || b + 0 == 0) print "-"; else printf "%.1fx", a / b }'; }
 row() { # sets label file
-    printf '%-6s %-8s %10s %9s %7s %10s %7s %10s %6s %8s\n' "$1" "$2" \
+    printf '%-6s %-8s %10s %9s %7s %10s %7s %10s %6s %8s %7s\n' "$1" "$2" \
         "$(median "$3" 1)" "$(median "$3" 2)" "$(median "$3" 3)" \
         "$(median "$3" 4)" "$(median "$3" 5)" "$(median "$3" 6)" \
-        "$(median "$3" 7)" "$(median "$3" 8)"
+        "$(median "$3" 7)" "$(median "$3" 8)" "$(median "$3" 9)"
 }
 echo "medians of $REPEAT alternating runs"
-printf '%-6s %-8s %10s %9s %7s %10s %7s %10s %6s %8s\n' sets build \
+printf '%-6s %-8s %10s %9s %7s %10s %7s %10s %6s %8s %7s\n' sets build \
     "prepare s" files "RSS MB" "dispatch s" ms/set "journal MB" \
-    compact "replay s"
+    compact "replay s" "peak MB"
 for n in $SETS; do
     : >"$T/base.txt"
     : >"$T/new.txt"

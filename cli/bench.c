@@ -351,7 +351,7 @@ bench_extract(const struct bench *b, const char *dir, char *err, size_t errlen)
     struct zipf_reader *zr = NULL;
     uint8_t *jpeg = NULL;
     size_t len;
-    char path[FS_PATH_MAX], why[ERR_MAX];
+    char path[FS_PATH_MAX], why[ERR_MAX], name[ZIPF_NAME_MAX];
     int fd = -1, rc = -1;
 
     if (mkdir(dir, BENCH_DIR_MODE) == -1) {
@@ -364,8 +364,8 @@ bench_extract(const struct bench *b, const char *dir, char *err, size_t errlen)
     }
     for (size_t i = 0; i < b->n; i++) {
         const struct zipf_frame *f = &b->list->frames[i];
-        if (zipf_reader_read(zr, f->name, f->size, f->crc, &jpeg, &len, why,
-                             sizeof(why)) == -1) {
+        if (zipf_reader_read(zr, zipf_frame_name(b->list, i, name), f->size,
+                             f->crc, &jpeg, &len, why, sizeof(why)) == -1) {
             errf(err, errlen, "frame %zu: %s", i, why);
             goto out;
         }
@@ -709,6 +709,7 @@ static struct manifest *
 bench_manifest(const struct bench *b)
 {
     struct manifest *m = manifest_new(), *ok = NULL;
+    char name[ZIPF_NAME_MAX];
 
     if (m == NULL || manifest_set_zip(m, b->o.zip) == -1 ||
         manifest_alloc_frames(m, b->n) == -1)
@@ -720,7 +721,7 @@ bench_manifest(const struct bench *b)
     m->first = 0;
     m->total = b->n;
     for (size_t i = 0; i < b->n; i++)
-        if (manifest_set_frame(m, i, b->list->frames[i].name,
+        if (manifest_set_frame(m, i, zipf_frame_name(b->list, i, name),
                                b->list->frames[i].size,
                                b->list->frames[i].crc) == -1)
             goto out;

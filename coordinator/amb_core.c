@@ -92,7 +92,8 @@ struct amb_core {
     const struct coord_config *cfg;
     const struct job *job;
     struct set_table *sets;
-    uint64_t *progress;  /* frames done per set, current attempt */
+    uint32_t *progress;  /* frames done per set, current attempt (a set's
+                            frames fit: set_size is 32-bit) */
     char **accepted;     /* rel path of the counted result per set */
     char **accepted_sha; /* its sha256 (hex), or NULL when not recorded */
     uint64_t *started;   /* when each set's current attempt began */
@@ -141,8 +142,7 @@ struct amb_core {
     struct amb_stats st;
     struct amb_act *acts;
     size_t nacts, capacts;
-    struct jrec *snap;
-    size_t capsnap;
+    struct jrec *snap; /* amb_core_snapshot's one record */
 };
 
 /* ---- actions ---- */
@@ -351,9 +351,10 @@ static void
 core_fail_job(struct amb_core *c, uint32_t set)
 {
     const struct set_info *s = set_table_get(c->sets, set);
-    const struct zipf_frame *fr = c->job->frames->frames;
+    const struct zipf_listing *fr = c->job->frames;
     uint64_t first, count;
     char nodes[CORE_FAILED_NODES_MAX] = "";
+    char name0[ZIPF_NAME_MAX], name1[ZIPF_NAME_MAX];
     size_t n = 0;
 
     job_set_range(c->job, set, &first, &count);
@@ -369,9 +370,10 @@ core_fail_job(struct amb_core *c, uint32_t set)
              "node(s) (%s) and was lost with its node %u times; last error: "
              "%s",
              set, (unsigned long long)first,
-             (unsigned long long)(first + count - 1), fr[first].name,
-             fr[first + count - 1].name, s->failures, s->nfailed_on, nodes,
-             s->reclaims, set_info_error(s));
+             (unsigned long long)(first + count - 1),
+             zipf_frame_name(fr, first, name0),
+             zipf_frame_name(fr, first + count - 1, name1), s->failures,
+             s->nfailed_on, nodes, s->reclaims, set_info_error(s));
     core_log(c, AMB_LOG_WARN, 0, "job %s: stopping: %s", c->job->id, c->report);
     c->failed = 1;
     c->stop_set = set;
@@ -1726,7 +1728,9 @@ core_on_node_event(struct amb_core *c, struct core_node *node,
     case EV_PROGRESS:
         if (ev->u.set.set < c->job->nsets &&
             set_table_get(c->sets, ev->u.set.set)->epoch == ev->u.set.epoch)
-            c->progress[ev->u.set.set] = ev->u.set.frames;
+            c->progress[ev->u.set.set] = ev->u.set.frames < UINT32_MAX
+                                             ? (uint32_t)ev->u.set.frames
+                                             : UINT32_MAX;
         break;
     case EV_DONE:
         core_on_done(c, node, ev);
@@ -1809,8 +1813,8 @@ core_job_install(struct amb_core *c, const struct job *job,
 {
     struct set_table *sets;
     char **accepted, **accepted_sha;
-    uint64_t *progress, *started;
-    uint32_t *nbackups;
+    uint32_t *progress, *nbackups;
+    uint64_t *started;
 
     FF_ASSERT(c->job == NULL);
     if (restored != NULL && restored->sets != NULL) {
@@ -1904,8 +1908,8 @@ core_job_drop(struct amb_core *c)
     free(c->nbackups);
     set_table_free(c->sets);
     c->accepted = c->accepted_sha = NULL;
-    c->progress = c->started = NULL;
-    c->nbackups = NULL;
+    c->progress = c->nbackups = NULL;
+    c->started = NULL;
     c->nspec = 0;
     c->sets = NULL;
     c->job = NULL;
@@ -2096,58 +2100,64 @@ amb_core_stats(const struct amb_core *c)
     return &c->st;
 }
 
-const struct jrec *
-amb_core_snapshot(struct amb_core *c, size_t *n)
+/* One record of the snapshot into c->snap, handed to f. */
+static int
+core_snap_emit(struct amb_core *c, int (*f)(const struct jrec *r, void *arg),
+               void *arg, size_t *n)
 {
-    size_t k = 0, need;
-    if (c->job == NULL) {
-        *n = 0;
-        return NULL;
-    }
-    need = (size_t)c->job->nsets + 3;
-    if (c->capsnap < need) {
-        struct jrec *ns = realloc(c->snap, need * sizeof(*ns));
-        if (ns == NULL) {
-            *n = 0;
-            return NULL;
-        }
-        c->snap = ns;
-        c->capsnap = need;
-    }
-    memset(&c->snap[k], 0, sizeof(c->snap[k]));
-    c->snap[k].type = JREC_JOB;
-    snprintf(c->snap[k].job, sizeof(c->snap[k].job), "%s", c->job->id);
-    c->snap[k].sets = c->job->nsets;
-    c->snap[k].frames = c->job->frames->count;
-    c->snap[k].gen = c->cfg->gen;
-    c->snap[k].epoch = c->job->epoch_base;
-    snprintf(c->snap[k].input, sizeof(c->snap[k].input), "%s",
-             c->job->input_sha);
-    k++;
-    c->snap[k] = c->snap[k - 1];
-    c->snap[k++].type = JREC_GEN;
+    (*n)++;
+    return f(c->snap, arg);
+}
+
+ssize_t
+amb_core_snapshot(struct amb_core *c, int (*f)(const struct jrec *r, void *arg),
+                  void *arg)
+{
+    struct jrec *r;
+    size_t n = 0;
+
+    if (c->job == NULL)
+        return -1;
+    /* One record at a time: a job's table as records (about 5 KB each)
+     * would be gigabytes at a million sets. */
+    if (c->snap == NULL && (c->snap = malloc(sizeof(*c->snap))) == NULL)
+        return -1;
+    r = c->snap;
+    memset(r, 0, sizeof(*r));
+    r->type = JREC_JOB;
+    snprintf(r->job, sizeof(r->job), "%s", c->job->id);
+    r->sets = c->job->nsets;
+    r->frames = c->job->frames->count;
+    r->gen = c->cfg->gen;
+    r->epoch = c->job->epoch_base;
+    snprintf(r->input, sizeof(r->input), "%s", c->job->input_sha);
+    if (core_snap_emit(c, f, arg, &n) == -1)
+        return -1;
+    r->type = JREC_GEN;
+    if (core_snap_emit(c, f, arg, &n) == -1)
+        return -1;
     for (uint32_t i = 0; i < c->job->nsets; i++) {
         const struct set_info *si = set_table_get(c->sets, i);
         if (si->status == SET_AVAILABLE && si->epoch <= c->job->epoch_base)
             continue; /* untouched: the job record implies it */
-        memset(&c->snap[k], 0, sizeof(c->snap[k]));
-        c->snap[k].type = JREC_SET;
-        c->snap[k].set = i;
-        c->snap[k].info = *si;
+        memset(r, 0, sizeof(*r));
+        r->type = JREC_SET;
+        r->set = i;
+        r->info = *si;
         if (si->status == SET_COUNTED && c->accepted[i] != NULL)
-            snprintf(c->snap[k].path, sizeof(c->snap[k].path), "%s",
-                     c->accepted[i]);
+            snprintf(r->path, sizeof(r->path), "%s", c->accepted[i]);
         if (si->status == SET_COUNTED && c->accepted_sha[i] != NULL)
-            snprintf(c->snap[k].sha256, sizeof(c->snap[k].sha256), "%s",
-                     c->accepted_sha[i]);
-        k++;
+            snprintf(r->sha256, sizeof(r->sha256), "%s", c->accepted_sha[i]);
+        if (core_snap_emit(c, f, arg, &n) == -1)
+            return -1;
     }
     if (c->concat_started) {
-        memset(&c->snap[k], 0, sizeof(c->snap[k]));
-        c->snap[k++].type = JREC_CONCAT;
+        memset(r, 0, sizeof(*r));
+        r->type = JREC_CONCAT;
+        if (core_snap_emit(c, f, arg, &n) == -1)
+            return -1;
     }
-    *n = k;
-    return c->snap;
+    return (ssize_t)n;
 }
 
 void

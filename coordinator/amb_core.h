@@ -38,6 +38,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "coordinator/config.h"
 #include "coordinator/events.h"
@@ -214,8 +215,11 @@ const char *amb_core_accepted_sha(const struct amb_core *c, uint32_t set);
 uint64_t amb_core_progress(const struct amb_core *c, uint32_t set);
 const struct amb_stats *amb_core_stats(const struct amb_core *c);
 /* The journal's state as records (a snapshot that replaces the file at
- * compaction): *n records, valid until the next call. */
-const struct jrec *amb_core_snapshot(struct amb_core *c, size_t *n);
+ * compaction), one at a time and in order: f(r, arg) for each, r valid
+ * during that call only. The number of records, or -1 when there is no
+ * job, on allocation failure or when f returned -1 (which stops it). */
+ssize_t amb_core_snapshot(struct amb_core *c,
+                          int (*f)(const struct jrec *r, void *arg), void *arg);
 /* The node table, for status: calls f for each entry. */
 void amb_core_nodes(const struct amb_core *c,
                     void (*f)(const struct amb_node_view *v, void *arg),

@@ -62,6 +62,8 @@
  * not polled for this long, instead of spinning on a queue that stays
  * readable. */
 #define AMB_ACCEPT_PAUSE_MS 100
+/* Records the compaction snapshot's list starts with (it doubles). */
+#define AMB_SNAP_MIN 64
 
 /* A node's thread, by session. */
 struct amb_conn {
@@ -342,29 +344,46 @@ amb_flush(struct ambassador *a)
     a->inflight++;
 }
 
+/* The snapshot's records, encoded as the core hands them over. */
+struct amb_snap {
+    char **recs;
+    size_t n, cap;
+};
+
+static int
+amb_snap_add(const struct jrec *r, void *arg)
+{
+    struct amb_snap *s = arg;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : AMB_SNAP_MIN;
+        char **nr = realloc(s->recs, cap * sizeof(*nr));
+        if (nr == NULL)
+            return -1;
+        s->recs = nr;
+        s->cap = cap;
+    }
+    if ((s->recs[s->n] = jrec_encode(r)) == NULL)
+        return -1;
+    s->n++;
+    return 0;
+}
+
 /* The journal grew past its limit: hand the journaler the core's snapshot
  * of the state after everything already queued (this turn's records go
  * first), which replaces the file. */
 static void
 amb_compact(struct ambassador *a)
 {
-    size_t n;
-    const struct jrec *snap;
-    char **recs;
+    struct amb_snap s = {0};
 
     amb_flush(a);
-    snap = amb_core_snapshot(a->core, &n);
-    if (snap == NULL || (recs = calloc(n, sizeof(*recs))) == NULL)
+    if (amb_core_snapshot(a->core, amb_snap_add, &s) == -1) {
+        for (size_t k = 0; k < s.n; k++)
+            free(s.recs[k]);
+        free(s.recs);
         return;
-    for (size_t i = 0; i < n; i++) {
-        if ((recs[i] = jrec_encode(&snap[i])) == NULL) {
-            for (size_t k = 0; k < i; k++)
-                free(recs[k]);
-            free(recs);
-            return;
-        }
     }
-    journaler_compact(a->journaler, recs, n);
+    journaler_compact(a->journaler, s.recs, s.n);
 }
 
 static void

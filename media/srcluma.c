@@ -81,27 +81,28 @@ srcluma_load(struct srcluma *s, size_t i, uint8_t *dst, int *sw_out,
     uint8_t *jpeg = NULL;
     size_t len = 0, pixels;
     int sw, sh, subsamp, cs, rc = -1;
-    char why[ERR_MAX];
+    char why[ERR_MAX], name_buf[ZIPF_NAME_MAX];
+    const char *name = zipf_frame_name(s->list, i, name_buf);
 
     if (s->w == 0) {
         errf(err, errlen, "source frame %zu: no video size yet", i);
         return -1;
     }
-    if (zipf_reader_read(s->zr, f->name, f->size, f->crc, &jpeg, &len, why,
+    if (zipf_reader_read(s->zr, name, f->size, f->crc, &jpeg, &len, why,
                          sizeof(why)) == -1) {
         errf(err, errlen, "source frame %zu: %s", i, why);
         goto out;
     }
     if (tjDecompressHeader3(s->tj, jpeg, (unsigned long)len, &sw, &sh, &subsamp,
                             &cs) != 0) {
-        errf(err, errlen, "source frame %zu (%s): %s", i, f->name,
+        errf(err, errlen, "source frame %zu (%s): %s", i, name,
              tjGetErrorStr2(s->tj));
         goto out;
     }
     if (sw <= 0 || sh <= 0 || sw > SRCLUMA_MAX_DIM || sh > SRCLUMA_MAX_DIM ||
         (long long)sw * sh > SRCLUMA_MAX_PIXELS) {
         errf(err, errlen, "source frame %zu (%s): size %dx%d too large", i,
-             f->name, sw, sh);
+             name, sw, sh);
         goto out;
     }
     pixels = (size_t)sw * (size_t)sh;
@@ -119,7 +120,7 @@ srcluma_load(struct srcluma *s, size_t i, uint8_t *dst, int *sw_out,
     if (tjDecompress2(s->tj, jpeg, (unsigned long)len, s->grey, sw, sw, sh,
                       TJPF_GRAY, 0) != 0 &&
         tjGetErrorCode(s->tj) != TJERR_WARNING) {
-        errf(err, errlen, "source frame %zu (%s): %s", i, f->name,
+        errf(err, errlen, "source frame %zu (%s): %s", i, name,
              tjGetErrorStr2(s->tj));
         goto out;
     }

@@ -153,7 +153,6 @@ verify_load_source(struct verify *v, size_t i)
 static void
 verify_times(struct verify *v, const AVFrame *fr, size_t i)
 {
-    const struct zipf_frame *f = v->list->frames;
     int64_t pts = fr->best_effort_timestamp;
     double at, want;
 
@@ -170,7 +169,8 @@ verify_times(struct verify *v, const AVFrame *fr, size_t i)
         v->pts0 = pts;
     at = (double)pts * v->tb.num / v->tb.den;
     if (v->list->by_timestamp) {
-        want = (double)(f[i].ts - f[0].ts) / ENC_TIMESTAMP_HZ;
+        want = (double)(zipf_frame_ts(v->list, i) - zipf_frame_ts(v->list, 0)) /
+               ENC_TIMESTAMP_HZ;
         if (frametime_ticks_off(pts, v->tb.num, v->tb.den, want) >= 1.0 &&
             v->ts_off++ == 0)
             snprintf(v->ts_problem, sizeof(v->ts_problem),

@@ -30,6 +30,15 @@
 #define ZIPF_HEAD_CHUNK 4096u
 #define ZIPF_HEAD_MAX (256u << 10) /* SOF must appear within this */
 #define ZIPF_SKIP_LOG_MAX 10       /* skipped entries logged by name */
+#define ZIPF_NAMES_MIN 4096        /* the names' block starts this big */
+/* Coded names: every ZIPF_NAME_RUN-th is whole, each other one is the
+ * length it shares with the one before (a byte, at most ZIPF_SHARED_MAX)
+ * and the rest. Reading one decodes at most ZIPF_NAME_RUN of them. */
+#define ZIPF_NAME_RUN 16
+#define ZIPF_SHARED_MAX UINT8_MAX
+
+_Static_assert(ENC_MAX_DIM <= UINT16_MAX, "a side fits a zipf_frame");
+_Static_assert(ZIPF_NAME_MAX == MANIFEST_MAX_NAME, "an entry name's room");
 
 struct zipf_reader {
     zip_t *za;
@@ -121,20 +130,95 @@ zipf_listing_free(struct zipf_listing *l)
 {
     if (l == NULL)
         return;
-    for (size_t i = 0; i < l->count; i++)
-        free(l->frames[i].name);
+    free(l->names);
     free(l->frames);
     free(l);
+}
+
+/* How much of names[i] is kept as shared with names[i - 1]. */
+static size_t
+zipf_shared(const char *const *names, size_t i)
+{
+    size_t n = 0;
+    if (i % ZIPF_NAME_RUN == 0)
+        return 0;
+    while (n < ZIPF_SHARED_MAX && names[i][n] != '\0' &&
+           names[i][n] == names[i - 1][n])
+        n++;
+    return n;
+}
+
+/* Code names[i] as frame i's name, for the l->count frames, into a new
+ * l->names. 0, or -1 (out of memory; l unchanged). */
+static int
+zipf_names_code(struct zipf_listing *l, const char *const *names)
+{
+    size_t len = 0, off = 0;
+    unsigned char *block;
+
+    for (size_t i = 0; i < l->count; i++)
+        len += 1 + strlen(names[i]) - zipf_shared(names, i) + 1;
+    if (len > UINT32_MAX)
+        return -1; /* a frame's name is a 32-bit offset */
+    block = malloc(len > 0 ? len : 1);
+    if (block == NULL)
+        return -1;
+    for (size_t i = 0; i < l->count; i++) {
+        size_t shared = zipf_shared(names, i);
+        size_t rest = strlen(names[i]) - shared + 1;
+        block[off] = (unsigned char)shared;
+        memcpy(block + off + 1, names[i] + shared, rest);
+        l->frames[i].name = (uint32_t)off;
+        off += 1 + rest;
+    }
+    free(l->names);
+    l->names = (char *)block;
+    return 0;
+}
+
+int
+zipf_listing_set_names(struct zipf_listing *l, const char *const *names)
+{
+    return zipf_names_code(l, names);
+}
+
+/* Frame i's coded name onto buf, which holds frame i - 1's unless i
+ * begins a run. */
+static void
+zipf_name_step(const struct zipf_listing *l, size_t i, char *buf)
+{
+    const char *e = l->names + l->frames[i].name;
+    size_t shared = (unsigned char)e[0];
+    memcpy(buf + shared, e + 1, strlen(e + 1) + 1);
+}
+
+const char *
+zipf_frame_name(const struct zipf_listing *l, size_t i, char *buf)
+{
+    for (size_t k = i - i % ZIPF_NAME_RUN; k <= i; k++)
+        zipf_name_step(l, k, buf);
+    return buf;
+}
+
+uint64_t
+zipf_frame_ts(const struct zipf_listing *l, size_t i)
+{
+    char name[ZIPF_NAME_MAX];
+    uint64_t ts = 0;
+    if (l->by_timestamp &&
+        !frameorder_timestamp(zipf_frame_name(l, i, name), &ts))
+        ts = 0;
+    return ts;
 }
 
 /* One frame in the fingerprint: its name with its NUL, then size, CRC-32,
  * width and height as little-endian integers. */
 static size_t
-zipf_fp_put(unsigned char *p, const struct zipf_frame *f)
+zipf_fp_put(unsigned char *p, const struct zipf_frame *f, const char *name)
 {
-    size_t n = strlen(f->name) + 1;
+    size_t n = strlen(name) + 1;
     uint64_t v[] = {f->size, f->crc, (uint64_t)f->width, (uint64_t)f->height};
-    memcpy(p, f->name, n);
+    memcpy(p, name, n);
     for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
         for (size_t b = 0; b < sizeof(v[i]); b++)
             p[n++] = (unsigned char)(v[i] >> (8 * b));
@@ -146,14 +230,19 @@ zipf_fingerprint(const struct zipf_listing *l, char *hex)
 {
     size_t len = 0, off = 0;
     unsigned char *buf;
-    for (size_t i = 0; i < l->count; i++)
-        len +=
-            strlen(l->frames[i].name) + 1 + ZIPF_FP_FIELDS * sizeof(uint64_t);
+    char name[ZIPF_NAME_MAX];
+    /* The names in order, each decoded onto the one before. */
+    for (size_t i = 0; i < l->count; i++) {
+        zipf_name_step(l, i, name);
+        len += strlen(name) + 1 + ZIPF_FP_FIELDS * sizeof(uint64_t);
+    }
     buf = malloc(len ? len : 1);
     if (buf == NULL)
         return -1;
-    for (size_t i = 0; i < l->count; i++)
-        off += zipf_fp_put(buf + off, &l->frames[i]);
+    for (size_t i = 0; i < l->count; i++) {
+        zipf_name_step(l, i, name);
+        off += zipf_fp_put(buf + off, &l->frames[i], name);
+    }
     hash_sha256_buf(buf, off, hex);
     free(buf);
     return 0;
@@ -277,24 +366,33 @@ zipf_check_frame(const char *name, const struct jpeghdr *h, const char *path,
     return 0;
 }
 
+/* While listing (before zipf_sort codes them): frame i's name. */
+static const char *
+zipf_plain(const struct zipf_listing *l, size_t i)
+{
+    return l->names + l->frames[i].name;
+}
+
 static int
 zipf_sort(struct zipf_listing *l, const char *path, char *err, size_t errlen)
 {
-    const char **names = NULL;
+    const char **names = NULL, **sorted_names = NULL;
     size_t *order = NULL;
     struct zipf_frame *sorted = NULL;
     int rc = -1, by_ts;
 
     names = calloc(l->count, sizeof(*names));
+    sorted_names = calloc(l->count, sizeof(*sorted_names));
     order = calloc(l->count, sizeof(*order));
     sorted = calloc(l->count, sizeof(*sorted));
-    if (names == NULL || order == NULL || sorted == NULL) {
+    if (names == NULL || sorted_names == NULL || order == NULL ||
+        sorted == NULL) {
         errf(err, errlen, "out of memory");
         goto out;
     }
     for (size_t i = 0; i < l->count; i++) {
         uint64_t ts;
-        names[i] = l->frames[i].name;
+        names[i] = zipf_plain(l, i);
         l->timestamped += frameorder_timestamp(names[i], &ts) ? 1 : 0;
     }
     by_ts = frameorder_sort(names, l->count, order);
@@ -302,25 +400,30 @@ zipf_sort(struct zipf_listing *l, const char *path, char *err, size_t errlen)
         errf(err, errlen, "sorting frames: %s", strerror(errno));
         goto out;
     }
-    for (size_t i = 0; i < l->count; i++) {
+    for (size_t i = 0; i < l->count; i++)
         sorted[i] = l->frames[order[i]];
-        if (by_ts)
-            frameorder_timestamp(sorted[i].name, &sorted[i].ts);
-    }
     for (size_t i = 1; i < l->count; i++) {
-        if (strcmp(sorted[i - 1].name, sorted[i].name) == 0) {
+        if (strcmp(names[order[i - 1]], names[order[i]]) == 0) {
             errf(err, errlen, "%s: entry \"%s\" appears twice", path,
-                 sorted[i].name);
+                 names[order[i]]);
             goto out;
         }
     }
+    /* In video order, coded: the listed block goes. */
+    for (size_t i = 0; i < l->count; i++)
+        sorted_names[i] = names[order[i]];
     free(l->frames);
     l->frames = sorted;
     sorted = NULL;
+    if (zipf_names_code(l, sorted_names) == -1) {
+        errf(err, errlen, "out of memory");
+        goto out;
+    }
     l->by_timestamp = by_ts;
     rc = 0;
 out:
     free(names);
+    free(sorted_names);
     free(order);
     free(sorted);
     return rc;
@@ -385,7 +488,7 @@ zipf_keep_camera(struct zipf_listing *l, const struct zipf_limits *lim,
     /* A frame that names a camera names lim->camera: the others were
      * skipped unread. */
     for (size_t i = 0; i < l->count && !found; i++)
-        found = frameorder_camera(l->frames[i].name, cam);
+        found = frameorder_camera(zipf_plain(l, i), cam);
     if (!found) {
         zipf_list_cameras(l, lim->camera, others, sizeof(others));
         errf(err, errlen,
@@ -395,12 +498,11 @@ zipf_keep_camera(struct zipf_listing *l, const struct zipf_limits *lim,
         return -1;
     }
     for (size_t i = 0; i < l->count; i++) {
-        if (frameorder_camera(l->frames[i].name, cam)) {
+        if (frameorder_camera(zipf_plain(l, i), cam)) {
             l->frames[kept++] = l->frames[i];
             continue;
         }
-        free(l->frames[i].name);
-        l->skipped_unnamed++;
+        l->skipped_unnamed++; /* its name is not coded (zipf_sort) */
     }
     l->count = kept;
     snprintf(l->camera, sizeof(l->camera), "%s", lim->camera);
@@ -446,10 +548,40 @@ zipf_describe(const struct zipf_listing *l, char *buf, size_t len)
                  l->timestamped, l->count);
 }
 
+/* While listing, the names go whole into one block as they come (a
+ * string each would cost its allocation's overhead, and scatter the heap
+ * among libzip's own entries, freed after the listing); zipf_sort codes
+ * them in video order. */
+struct zipf_names {
+    size_t len, cap;
+};
+
+/* Append name for frame l->count. 0, or -1 (out of memory). */
+static int
+zipf_names_add(struct zipf_listing *l, struct zipf_names *nm, const char *name)
+{
+    size_t n = strlen(name) + 1;
+    if (nm->len + n > UINT32_MAX)
+        return -1; /* a frame's name is a 32-bit offset */
+    while (nm->cap - nm->len < n) {
+        size_t cap = nm->cap ? 2 * nm->cap : ZIPF_NAMES_MIN;
+        char *p = realloc(l->names, cap);
+        if (p == NULL)
+            return -1;
+        l->names = p;
+        nm->cap = cap;
+    }
+    memcpy(l->names + nm->len, name, n);
+    l->frames[l->count].name = (uint32_t)nm->len;
+    nm->len += n;
+    return 0;
+}
+
 int
 zipf_list(const char *path, const struct zipf_limits *lim,
           struct zipf_listing **out, char *err, size_t errlen)
 {
+    struct zipf_names nm = {0};
     struct zipf_listing *l = NULL;
     zip_t *za = NULL;
     zip_int64_t n;
@@ -528,15 +660,19 @@ zipf_list(const char *path, const struct zipf_limits *lim,
             goto out;
         }
         struct zipf_frame *f = &l->frames[l->count];
-        f->name = strdup(st.name);
-        if (f->name == NULL) {
-            errf(err, errlen, "out of memory");
+        if (zipf_names_add(l, &nm, st.name) == -1) {
+            errf(err, errlen,
+                 nm.len + strlen(st.name) + 1 > UINT32_MAX
+                     ? "%s: the JPEG entries' names take over 4 GiB; "
+                       "refusing the archive"
+                     : "%s: out of memory",
+                 path);
             goto out;
         }
         f->size = st.size;
         f->crc = st.crc;
-        f->width = h.width;
-        f->height = h.height;
+        f->width = (uint16_t)h.width;
+        f->height = (uint16_t)h.height;
         l->count++;
     }
     if (l->skipped > ZIPF_SKIP_LOG_MAX)

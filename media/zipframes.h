@@ -34,12 +34,19 @@ struct zipf_limits {
 };
 void zipf_limits_init(struct zipf_limits *l); /* the defaults above */
 
+/* An entry name's room, its NUL included (MANIFEST_MAX_NAME). */
+#define ZIPF_NAME_MAX 1024
+
+/* One frame: 24 bytes (a job holds a million of them, and the ambassador
+ * keeps its listing). Its name is in the listing's block of names, each
+ * kept as what it does not share with the one before (nuScenes names of
+ * ~85 bytes differ in ~20): read it with zipf_frame_name. Its capture
+ * time is read from the name (zipf_frame_ts). */
 struct zipf_frame {
-    char *name; /* entry name, owned */
     uint64_t size;
     uint32_t crc;
-    int width, height; /* from the JPEG's SOF header */
-    uint64_t ts; /* nuScenes capture time in us, when by_timestamp; else 0 */
+    uint32_t name;          /* its place in the listing's names */
+    uint16_t width, height; /* from the JPEG's SOF header (ENC_MAX_DIM) */
 };
 
 /* A camera named in the zip and how many entries name it. */
@@ -51,7 +58,8 @@ struct zipf_camera {
 struct zipf_listing {
     struct zipf_frame *frames; /* in video order */
     size_t count;
-    size_t skipped;       /* entries that are not JPEGs (logged by name) */
+    char *names;    /* owned: the frames' names, coded (zipf_frame_name) */
+    size_t skipped; /* entries that are not JPEGs (logged by name) */
     size_t skipped_empty; /* of those, 0-byte entries */
     int by_timestamp;     /* 1: ordered by nuScenes timestamps; 0: natural */
     size_t timestamped;   /* frames whose names carry a capture time (all of
@@ -72,12 +80,21 @@ struct zipf_listing {
  * the names say which camera took each frame, else all of them. Rejects
  * the whole archive (with err) on: unreadable zip, absolute or ".." entry
  * names, an entry or total over the limits, a suspicious compression
- * ratio, no JPEG at all, or none of lim->camera in a zip of cameras (err
- * names the cameras there are). Non-JPEG entries (by content) are skipped
- * and logged, other cameras' entries are skipped unread and counted. */
+ * ratio, JPEG entries' names over 4 GiB in all, no JPEG at all, or none of
+ * lim->camera in a zip of cameras (err names the cameras there are). Non-JPEG
+ * entries (by content) are skipped and logged, other cameras' entries are
+ * skipped unread and counted. */
 int zipf_list(const char *path, const struct zipf_limits *lim,
               struct zipf_listing **out, char *err, size_t errlen);
 void zipf_listing_free(struct zipf_listing *l);
+/* Frame i's entry name, into buf (ZIPF_NAME_MAX bytes); returns buf. */
+const char *zipf_frame_name(const struct zipf_listing *l, size_t i, char *buf);
+/* Frame i's nuScenes capture time in us, when l->by_timestamp; else 0. */
+uint64_t zipf_frame_ts(const struct zipf_listing *l, size_t i);
+/* A listing made by hand (tests): names[i] becomes frame i's name, for
+ * the l->count frames, in a new l->names (the caller frees it, or
+ * zipf_listing_free does). 0, or -1 on allocation failure. */
+int zipf_listing_set_names(struct zipf_listing *l, const char *const *names);
 /* What the listing took and skipped, in words, for the job's report:
  * "240 frames of CAM_FRONT (timestamp order); skipped 1195 entries of other
  * cameras (CAM_BACK 239, ...) and 30 that are not JPEGs". */

@@ -2171,20 +2171,49 @@ journal_clear(struct sim_job *j)
     j->njournal = 0;
 }
 
+/* The snapshot's records as the core hands them over, one at a time. */
+struct sim_snap {
+    char **recs;
+    size_t n, cap;
+};
+
+static int
+journal_compact_add(const struct jrec *r, void *arg)
+{
+    struct sim_snap *sn = arg;
+    sn->recs = xgrow(sn->recs, &sn->cap, sn->n + 1, sizeof(*sn->recs));
+    if ((sn->recs[sn->n] = jrec_encode(r)) == NULL) {
+        fprintf(stderr, "sim: out of memory\n");
+        exit(2);
+    }
+    sn->n++;
+    return 0;
+}
+
 /* Compaction (amb_compact): the core's snapshot replaces the file. Only
  * between loop steps, as after a durable batch. */
 static void
 journal_compact(struct sim *s, struct sim_job *j)
 {
-    size_t n;
-    const struct jrec *snap = amb_core_snapshot(s->core, &n);
-    if (snap == NULL)
+    struct sim_snap sn = {0};
+    if (amb_core_snapshot(s->core, journal_compact_add, &sn) == -1) {
+        free(sn.recs);
         return;
+    }
     journal_clear(j);
-    for (size_t i = 0; i < n; i++)
-        journal_add(s, j, &snap[i]);
+    for (size_t i = 0; i < sn.n; i++) {
+        if (!s->journaling) {
+            free(sn.recs[i]);
+            continue;
+        }
+        j->journal = xgrow(j->journal, &j->capjournal, j->njournal + 1,
+                           sizeof(*j->journal));
+        j->journal[j->njournal++] = sn.recs[i];
+    }
+    free(sn.recs);
     s->st.compactions++;
-    tracef(s, "amb", "job %s: journal compacted to %zu records", j->job.id, n);
+    tracef(s, "amb", "job %s: journal compacted to %zu records", j->job.id,
+           sn.n);
 }
 
 /* recovery_open: decode and apply every record. 0, or -1 (the seed
@@ -3103,6 +3132,7 @@ static void
 sim_job_setup(struct sim *s, int k, uint32_t nsets)
 {
     struct sim_job *j = &s->jobs[k];
+    const char **names;
     snprintf(j->job.id, sizeof(j->job.id), "j%d", k);
     snprintf(j->job.share, sizeof(j->job.share), "/share");
     snprintf(j->job.output, sizeof(j->job.output), "/share/out-%d.mp4", k);
@@ -3114,12 +3144,19 @@ sim_job_setup(struct sim *s, int k, uint32_t nsets)
     j->job.frames = &j->frames;
     j->tr = calloc(nsets, sizeof(*j->tr));
     j->file_head = malloc(nsets * sizeof(*j->file_head));
-    if (j->frame == NULL || j->tr == NULL || j->file_head == NULL) {
+    names = calloc(j->frames.count, sizeof(*names));
+    if (j->frame == NULL || j->tr == NULL || j->file_head == NULL ||
+        names == NULL) {
         fprintf(stderr, "sim: out of memory\n");
         exit(2);
     }
     for (size_t i = 0; i < j->frames.count; i++)
-        j->frame[i].name = sim_frame_name;
+        names[i] = sim_frame_name;
+    if (zipf_listing_set_names(&j->frames, names) == -1) {
+        fprintf(stderr, "sim: out of memory\n");
+        exit(2);
+    }
+    free(names);
     for (uint32_t i = 0; i < nsets; i++)
         j->file_head[i] = NONE;
     j->prio = (int)rng_below(s, SIM_PRIORITIES);
@@ -3294,6 +3331,7 @@ sim_teardown(struct sim *s)
     for (int k = 0; k < s->njobs; k++) {
         struct sim_job *j = &s->jobs[k];
         free(j->frame);
+        free(j->frames.names);
         free(j->tr);
         free(j->file_head);
         journal_clear(j);

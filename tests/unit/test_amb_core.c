@@ -90,6 +90,8 @@ fix_teardown(void **state)
 {
     struct fix *f = *state;
     amb_core_free(f->core);
+    free(f->listing.names);
+    free(f->next_listing.names);
     free(f);
     return 0;
 }
@@ -100,6 +102,7 @@ static void
 job_fill(struct fix *f, struct job *j, struct zipf_listing *listing,
          struct zipf_frame *frame, const char *id, uint32_t nsets, uint64_t seq)
 {
+    const char *names[FRAMES_MAX];
     assert_true(nsets <= NSETS_MAX);
     memset(j, 0, sizeof(*j));
     snprintf(j->id, sizeof(j->id), "%s", id);
@@ -112,8 +115,9 @@ job_fill(struct fix *f, struct job *j, struct zipf_listing *listing,
     listing->frames = frame;
     for (size_t i = 0; i < listing->count; i++) {
         snprintf(f->frame_name[i], FRAME_NAME_MAX, "frame-%04zu.jpg", i);
-        frame[i].name = f->frame_name[i];
+        names[i] = f->frame_name[i];
     }
+    assert_int_equal(zipf_listing_set_names(listing, names), 0);
     j->frames = listing;
 }
 
@@ -1577,6 +1581,33 @@ test_newer_generation_exits(void **state)
     expect_no_act(f, ACT_RECORD, ANY, NO_SET, 0, "newer generation");
 }
 
+/* The core's compaction snapshot, collected (the core hands over one
+ * record at a time); valid until the next call. */
+#define SNAP_MAX (NSETS_MAX + 3)
+static struct jrec snap_recs[SNAP_MAX];
+static size_t snap_n;
+
+static int
+snap_add(const struct jrec *r, void *arg)
+{
+    (void)arg;
+    assert_true(snap_n < SNAP_MAX);
+    snap_recs[snap_n++] = *r;
+    return 0;
+}
+
+static const struct jrec *
+snapshot(struct amb_core *c, size_t *n)
+{
+    ssize_t got;
+    snap_n = 0;
+    got = amb_core_snapshot(c, snap_add, NULL);
+    assert_true(got >= 0);
+    assert_int_equal((size_t)got, snap_n);
+    *n = snap_n;
+    return snap_recs;
+}
+
 static void
 test_all_counted_concat_then_done(void **state)
 {
@@ -1602,7 +1633,7 @@ test_all_counted_concat_then_done(void **state)
     tick(f, t += TICK_MS);
     expect_no_act(f, ACT_CONCAT, ANY, NO_SET, 0, "concat already started");
 
-    snap = amb_core_snapshot(f->core, &n);
+    snap = snapshot(f->core, &n);
     assert_non_null(snap);
     assert_int_equal(snap[n - 1].type, JREC_CONCAT);
 
@@ -1788,6 +1819,37 @@ test_concat_finds_changed_results(void **state)
     expect_act(f, ACT_CONCAT, ANY, NO_SET, 0, "counted again");
 }
 
+/* A node's progress report on set at epoch. */
+static void
+progress_at(struct fix *f, uint32_t set, uint64_t epoch, uint64_t frames,
+            uint64_t now)
+{
+    struct amb_event ev;
+    ev_init(&ev, EV_PROGRESS, S1, NULL);
+    ev.u.set.set = set;
+    ev.u.set.epoch = epoch;
+    ev.u.set.frames = frames;
+    step(f, &ev, now);
+}
+
+/* A node's progress on a set: kept for the set's current epoch only, and
+ * held at the most a set can have (a set's frames are 32-bit). */
+static void
+test_progress_kept_for_current_epoch(void **state)
+{
+    struct fix *f = *state;
+
+    start_with_node(f, 2, 1);
+    expect_set(f, 0, SET_PROCESSING, 1, S1);
+    progress_at(f, 0, 1, 1, T0 + 2 * TICK_MS);
+    assert_int_equal(amb_core_progress(f->core, 0), 1);
+    progress_at(f, 0, 2, 2, T0 + 3 * TICK_MS); /* not the set's epoch */
+    assert_int_equal(amb_core_progress(f->core, 0), 1);
+    progress_at(f, 0, 1, UINT64_MAX, T0 + 4 * TICK_MS);
+    assert_int_equal(amb_core_progress(f->core, 0), UINT32_MAX);
+    assert_int_equal(amb_core_progress(f->core, 1), 0);
+}
+
 /* ---- the journal ---- */
 
 /* Through the record's text, as a restart reads it. */
@@ -1905,7 +1967,7 @@ test_snapshot_replays_to_same_table(void **state)
     size_t n;
 
     busy_run(f);
-    snap = amb_core_snapshot(f->core, &n);
+    snap = snapshot(f->core, &n);
     assert_non_null(snap);
     assert_int_equal(snap[0].type, JREC_JOB);
     assert_string_equal(snap[0].job, JOB_ID);
@@ -1947,7 +2009,7 @@ test_resume_from_snapshot_reattaches(void **state)
 
     start_with_node(f, 2, 1);
     expect_set(f, 0, SET_PROCESSING, 1, S1);
-    snap = amb_core_snapshot(f->core, &n);
+    snap = snapshot(f->core, &n);
     memset(&st, 0, sizeof(st));
     for (size_t i = 0; i < n; i++)
         replay_one(&st, &snap[i]);
@@ -2041,14 +2103,12 @@ test_idle_core_gives_nothing(void **state)
     const struct lease_held held[2] = {{.set = 3, .epoch = 7},
                                        {.set = 0, .epoch = 9}};
     const struct amb_act *a;
-    size_t n;
     uint64_t t = T0;
 
     fix_idle(f, 2, 1);
     assert_null(amb_core_job(f->core));
     assert_null(amb_core_sets(f->core));
-    assert_null(amb_core_snapshot(f->core, &n));
-    assert_int_equal(n, 0);
+    assert_int_equal(amb_core_snapshot(f->core, snap_add, NULL), -1);
     assert_int_equal(amb_core_cancel(f->core, "by request"), -1);
     share(f, t, 1, GEN);
 
@@ -2567,7 +2627,7 @@ test_backup_replays(void **state)
     backup_made(f);
     expect_records_replay(f, "records with a backup");
 
-    snap = amb_core_snapshot(f->core, &n);
+    snap = snapshot(f->core, &n);
     assert_non_null(snap);
     memset(&st, 0, sizeof(st));
     for (size_t i = 0; i < n; i++)
@@ -2595,7 +2655,7 @@ test_backup_after_restart(void **state)
     struct amb_core *next;
     size_t n;
 
-    snap = amb_core_snapshot(f->core, &n);
+    snap = snapshot(f->core, &n);
     memset(&st, 0, sizeof(st));
     for (size_t i = 0; i < n; i++)
         replay_one(&st, &snap[i]);
@@ -2650,6 +2710,7 @@ main(void)
         T(test_undelivered_probe_released),
         T(test_newer_generation_exits),
         T(test_all_counted_concat_then_done),
+        T(test_progress_kept_for_current_epoch),
         T(test_failed_concat_stops_job),
         T(test_concat_short_of_resources_retried),
         T(test_concat_finds_changed_results),

@@ -44,7 +44,7 @@ setup(void **state)
     struct zipf_listing *l = NULL;
     struct manifest *m = manifest_new();
     struct render_result res;
-    char zip[FS_PATH_MAX], err[ERR_MAX];
+    char zip[FS_PATH_MAX], err[ERR_MAX], name[ZIPF_NAME_MAX];
 
     assert_non_null(f);
     assert_non_null(m);
@@ -69,7 +69,7 @@ setup(void **state)
     assert_int_equal(manifest_set_zip(m, zip), 0);
     assert_int_equal(manifest_alloc_frames(m, l->count), 0);
     for (size_t i = 0; i < l->count; i++)
-        manifest_set_frame(m, i, l->frames[i].name, l->frames[i].size,
+        manifest_set_frame(m, i, zipf_frame_name(l, i, name), l->frames[i].size,
                            l->frames[i].crc);
     struct render_request rq = {
         .m = m,

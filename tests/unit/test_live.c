@@ -61,6 +61,7 @@ job_fill(struct fix *f, struct job *j, const char *id, uint64_t seq)
 static int
 fix_setup(void **state)
 {
+    const char *names[FRAMES];
     struct fix *f = calloc(1, sizeof(*f));
     if (f == NULL)
         return -1;
@@ -70,8 +71,10 @@ fix_setup(void **state)
     f->listing.frames = f->frame;
     for (int i = 0; i < FRAMES; i++) {
         snprintf(f->names[i], sizeof(f->names[i]), "frame-%04d.jpg", i);
-        f->frame[i].name = f->names[i];
+        names[i] = f->names[i];
     }
+    if (zipf_listing_set_names(&f->listing, names) == -1)
+        return -1;
     job_fill(f, &f->job, JOB_ID, 0);
     job_fill(f, &f->next, NEXT_ID, 1);
     f->now = T0;
@@ -89,6 +92,7 @@ fix_teardown(void **state)
     struct fix *f = *state;
     amb_core_free(f->core);
     live_free(f->live);
+    free(f->listing.names);
     free(f);
     return 0;
 }

@@ -151,11 +151,11 @@ expect_refused(const char *path, const struct zipf_limits *lim,
 static void
 expect_frames(const struct zipf_listing *l, const char *const *names, size_t n)
 {
+    char name[ZIPF_NAME_MAX];
     assert_int_equal(l->count, n);
     for (size_t i = 0; i < n; i++)
-        if (strcmp(l->frames[i].name, names[i]) != 0)
-            fail_msg("frame %zu is \"%s\", want \"%s\"", i, l->frames[i].name,
-                     names[i]);
+        if (strcmp(zipf_frame_name(l, i, name), names[i]) != 0)
+            fail_msg("frame %zu is \"%s\", want \"%s\"", i, name, names[i]);
 }
 
 static void
@@ -224,6 +224,7 @@ test_natural_order_without_timestamps(void **state)
     const char *dir = *state;
     const char *const sorted[] = {"f1.jpg", "f2.jpg", "f10.jpg"};
     const char *const zipped[] = {"f10.jpg", "f2.jpg", "f1.jpg"};
+    const char *const mixed[] = {"a__1533151603512404.jpg", "b.jpg"};
     struct jpeg j;
     struct zipf_listing *l;
     char path[FS_PATH_MAX];
@@ -235,6 +236,18 @@ test_natural_order_without_timestamps(void **state)
     assert_int_equal(l->by_timestamp, 0);
     assert_int_equal(l->frames[0].width, 64);
     assert_int_equal(l->frames[0].height, 48);
+    assert_int_equal(zipf_frame_ts(l, 0), 0);
+    zipf_listing_free(l);
+
+    /* Only some names carry a capture time: name order, and no frame has
+     * a time (manifests get none). */
+    unit_path(path, dir, "mixed.zip");
+    l = list_names(path, mixed, 2, &j, NULL);
+    expect_frames(l, mixed, 2);
+    assert_int_equal(l->by_timestamp, 0);
+    assert_int_equal(l->timestamped, 1);
+    assert_int_equal(zipf_frame_ts(l, 0), 0);
+    assert_int_equal(zipf_frame_ts(l, 1), 0);
     zipf_listing_free(l);
 }
 
@@ -424,7 +437,7 @@ test_control_char_names(void **state)
     struct zipf_limits lim;
     struct zipf_listing *l;
     struct zipf_reader *r;
-    char path[FS_PATH_MAX], err[ERR_MAX] = "";
+    char path[FS_PATH_MAX], err[ERR_MAX] = "", name[ZIPF_NAME_MAX];
     struct zentry e[2];
     uint8_t *buf = NULL;
     size_t len = 0;
@@ -438,12 +451,12 @@ test_control_char_names(void **state)
     file_patch(path, "ctrlXname", "ctrl\x01name", 2);
     l = list_ok(path, &lim);
     assert_int_equal(l->count, 2);
-    assert_string_equal(l->frames[0].name, mapped);
-    assert_int_equal(fs_relpath_is_safe(l->frames[0].name), 1);
+    assert_string_equal(zipf_frame_name(l, 0, name), mapped);
+    assert_int_equal(fs_relpath_is_safe(name), 1);
     r = zipf_reader_open(path, err, sizeof(err));
     assert_non_null(r);
-    if (zipf_reader_read(r, l->frames[0].name, l->frames[0].size,
-                         l->frames[0].crc, &buf, &len, err, sizeof(err)) != 0)
+    if (zipf_reader_read(r, name, l->frames[0].size, l->frames[0].crc, &buf,
+                         &len, err, sizeof(err)) != 0)
         fail_msg("listed name not readable: %s", err);
     assert_memory_equal(buf, j.b, j.len);
     free(buf);
@@ -866,8 +879,8 @@ test_camera_taken_from_several(void **state)
     expect_frames(l, six_front, 3);
     assert_string_equal(l->camera, "CAM_FRONT");
     assert_int_equal(l->by_timestamp, 1);
-    assert_int_equal(l->frames[0].ts, 1533151603512404ull);
-    assert_int_equal(l->frames[2].ts, 1533151603762404ull);
+    assert_int_equal(zipf_frame_ts(l, 0), 1533151603512404ull);
+    assert_int_equal(zipf_frame_ts(l, 2), 1533151603762404ull);
     assert_int_equal(l->skipped_camera, 3);
     assert_int_equal(l->skipped_unnamed, 1);
     assert_int_equal(l->skipped, 1);
@@ -983,6 +996,75 @@ test_camera_names_absent_or_folders(void **state)
     zipf_listing_free(l);
 }
 
+/* The names a listing keeps (each coded against the one before) read
+ * back as they went in, in any order: runs, shared parts longer than a
+ * byte counts, a name that is the start of the one before, equal ones. */
+#define CODED_N 40
+#define CODED_LONG 300
+
+static void
+test_names_read_back(void **state)
+{
+    static char store[CODED_N][ZIPF_NAME_MAX];
+    const char *names[CODED_N];
+    struct zipf_frame frame[CODED_N];
+    struct zipf_listing l;
+    char name[ZIPF_NAME_MAX], lead[CODED_LONG + 1];
+
+    (void)state;
+    memset(lead, 'a', CODED_LONG);
+    lead[CODED_LONG] = '\0';
+    memset(&l, 0, sizeof(l));
+    memset(frame, 0, sizeof(frame));
+    for (size_t i = 0; i < CODED_N; i++) {
+        if (i % 7 == 3) /* the start of the one before */
+            snprintf(store[i], strlen(store[i - 1]) - 3, "%s", store[i - 1]);
+        else if (i % 7 == 5) /* the same as the one before */
+            snprintf(store[i], sizeof(store[i]), "%s", store[i - 1]);
+        else
+            snprintf(store[i], sizeof(store[i]), "%s/%s__%llu.jpg", lead,
+                     i % 2 ? "CAM_FRONT" : "CAM_BACK",
+                     1533151603512404ull + 50000ull * i);
+        names[i] = store[i];
+    }
+    l.frames = frame;
+    l.count = CODED_N;
+    assert_int_equal(zipf_listing_set_names(&l, names), 0);
+    for (size_t i = CODED_N; i-- > 0;)
+        if (strcmp(zipf_frame_name(&l, i, name), names[i]) != 0)
+            fail_msg("frame %zu reads \"%s\", went in as \"%s\"", i, name,
+                     names[i]);
+    for (size_t i = 0; i < CODED_N; i++)
+        assert_string_equal(zipf_frame_name(&l, i, name), names[i]);
+    free(l.names);
+}
+
+/* The fingerprint is of the names, sizes, CRC-32s and picture sizes as
+ * they were always laid out (a changed one would make every job already
+ * journaled another job's input). */
+static void
+test_fingerprint_layout(void **state)
+{
+    const char *names[] = {"a.jpg", "b/c.jpg"};
+    struct zipf_frame frame[] = {
+        {.size = 10, .crc = 0x01020304, .width = 16, .height = 8},
+        {.size = 20, .crc = 0xdeadbeef, .width = 32, .height = 16},
+    };
+    struct zipf_listing l;
+    char hex[HASH_HEX_LEN + 1];
+
+    (void)state;
+    memset(&l, 0, sizeof(l));
+    l.frames = frame;
+    l.count = 2;
+    assert_int_equal(zipf_listing_set_names(&l, names), 0);
+    assert_int_equal(zipf_fingerprint(&l, hex), 0);
+    assert_string_equal(
+        hex,
+        "ba1207f056b586ef2e40f4a3ef1f12d8597eca2a223c97b8a325a876998e5f48");
+    free(l.names);
+}
+
 #define TMP_TEST(f)                                                            \
     cmocka_unit_test_setup_teardown(f, unit_tmpdir_setup, unit_tmpdir_teardown)
 
@@ -1014,6 +1096,8 @@ main(void)
         TMP_TEST(test_readers_kept_for_concurrent_sets),
         TMP_TEST(test_reader_checks_size_and_crc),
         TMP_TEST(test_reader_detects_corruption),
+        cmocka_unit_test(test_names_read_back),
+        cmocka_unit_test(test_fingerprint_layout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
