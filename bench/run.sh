@@ -43,8 +43,9 @@ pairmed() { # "a1 a2 ..." "b1 b2 ..."
     paste <(tr ' ' '\n' <<<"$1") <(tr ' ' '\n' <<<"$2") |
         awk '{print $1 / $2}' | median
 }
-# "HH:MM:SS.mmm" at the start of a log line -> seconds of the day.
-logsec() { echo "$1" | awk '{split($1, t, ":"); print t[1]*3600 + t[2]*60 + t[3]}'; }
+# "HH:MM:SS.mmm" at the start of a log line -> seconds of the day, to the
+# millisecond (awk's default print keeps 6 significant digits: 0.1 s).
+logsec() { echo "$1" | awk '{split($1, t, ":"); printf "%.3f\n", t[1]*3600 + t[2]*60 + t[3]}'; }
 
 # The frames of a zip as DIR/00000.jpg... (links; nuScenes names sort by
 # time, so name order is frame order); prints the count.
@@ -156,7 +157,7 @@ concat_line() { # zip set-size
     log=$share/logs/coordinator.log
     c0=$(logsec "$(grep -m1 'concatenating' "$log")")
     c1=$(logsec "$(grep -m1 ': done;' "$log")")
-    cs=$(calc "$c1 - $c0")
+    cs=$(calc "$c1 - $c0 + ($c1 < $c0 ? 86400 : 0)") # past midnight
     printf '%-34s 1000 sets  render %6.2f s  concat %5.3f s = %.2f%% of render time\n' \
         "concat, --set-size $2" "$w" "$cs" "$(calc "100 * $cs / $w")"
     rm -rf "$share"
