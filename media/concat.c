@@ -48,6 +48,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <libavcodec/avcodec.h>
@@ -55,7 +56,9 @@
 
 #include "common/err.h"
 #include "common/fault.h"
+#include "common/fdio.h"
 #include "common/fsutil.h"
+#include "common/hash.h"
 #include "common/log.h"
 #include "media/container.h"
 #include "media/transcode.h"
@@ -70,6 +73,10 @@
 #define CONCAT_MOOV_BASE 65536
 #define CONCAT_MOOV_PER_FRAME 64
 #define CONCAT_NUM_MAX 16
+/* The one pass reads each input whole into memory, to hash and demux the
+ * same bytes; a larger input sends the job down the general path. */
+#define CONCAT_MEM_MAX ((size_t)256 << 20)
+#define CONCAT_MEM_MIN ((size_t)1 << 16)
 
 /* A profile's name ("High", "Constrained Baseline"), else its number. */
 static const char *
@@ -113,6 +120,103 @@ concat_describe_diff(const struct vidinfo *a, const struct vidinfo *b,
                  a->tb_num, a->tb_den);
     else
         snprintf(buf, len, "different parameter sets (extradata)");
+}
+
+/* 0 when input i's hex sha256 (got) is the one it was counted with
+ * (want; NULL: none to compare); else -1 with err. */
+static int
+concat_same_sha(const char *const *inputs, size_t i, const char *got,
+                const char *want, char *err, size_t errlen)
+{
+    if (want == NULL || strcmp(got, want) == 0)
+        return 0;
+    errf(err, errlen,
+         "input %zu (%s): sha256 %.12s..., counted as %.12s...: changed "
+         "since it was counted",
+         i, inputs[i], got, want);
+    return -1;
+}
+
+/* Every input whose sha256 was counted (shas[i] not NULL) must still have
+ * it: the general path's check, a pass of its own before anything is
+ * read for the concat. 0, or -1 with err. */
+static int
+concat_verify_inputs(const char *const *inputs, const char *const *shas,
+                     size_t n, char *err, size_t errlen)
+{
+    char hex[HASH_HEX_LEN + 1];
+
+    for (size_t i = 0; shas != NULL && i < n; i++) {
+        if (shas[i] == NULL)
+            continue;
+        if (hash_sha256_file(inputs[i], hex, NULL) == -1) {
+            errf(err, errlen, "input %zu (%s): %s", i, inputs[i],
+                 strerror(errno));
+            return -1;
+        }
+        if (concat_same_sha(inputs, i, hex, shas[i], err, errlen) == -1)
+            return -1;
+    }
+    return 0;
+}
+
+/* A whole input in memory, the buffer kept from one input to the next. */
+struct concat_mem {
+    uint8_t *data;
+    size_t len, cap;
+};
+
+/* Read the regular file at path whole into m (fs_open_regular). 0; 1
+ * when it holds more than CONCAT_MEM_MAX bytes; -1 with errno. */
+static int
+concat_read_whole(const char *path, struct concat_mem *m)
+{
+    struct stat st;
+    int fd, rc = -1, saved;
+
+    m->len = 0;
+    fd = fs_open_regular(path, &st);
+    if (fd == -1)
+        return -1;
+    if ((uint64_t)st.st_size > CONCAT_MEM_MAX) {
+        rc = 1;
+        goto out;
+    }
+    for (;;) {
+        ssize_t got;
+        if (m->len == m->cap) {
+            /* room for the size it had, and one byte more to see EOF */
+            size_t cap = m->cap * 2 > (size_t)st.st_size + 1
+                             ? m->cap * 2
+                             : (size_t)st.st_size + 1;
+            uint8_t *p;
+            if (m->len > CONCAT_MEM_MAX) {
+                rc = 1;
+                goto out;
+            }
+            if (cap < CONCAT_MEM_MIN)
+                cap = CONCAT_MEM_MIN;
+            if (cap > CONCAT_MEM_MAX + 1)
+                cap = CONCAT_MEM_MAX + 1;
+            p = realloc(m->data, cap);
+            if (p == NULL)
+                goto out;
+            m->data = p;
+            m->cap = cap;
+        }
+        got = fdio_read_some(fd, m->data + m->len, m->cap - m->len);
+        if (got == -1)
+            goto out;
+        if (got == 0)
+            break;
+        m->len += (size_t)got;
+    }
+    rc = 0;
+out:
+    saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
 }
 
 /* Probe every input into vi[0..n): each must hold frames and start with a
@@ -519,33 +623,46 @@ concat_copy(AVFormatContext *ifmt, int idx, AVFormatContext *ofmt,
     return 0;
 }
 
-/* The common case, each input opened once: every input's frames counted
+/* The common case, each input read once: every input's frames counted
  * from its index (MP4, MOV) and its fingerprint input 0's, so input 0's
- * is the reference and nothing is re-encoded. Each input is probed,
- * checked as concat_probe_inputs does and copied before the next one is
- * opened (one descriptor at a time), into tmp. 0 with every packet
- * written to *out (header written; the caller finishes it). 1 when the
- * general path must run: an input it cannot take that way, and any
- * failure, which the general path meets again and reports in its order;
- * nothing is then left behind (tmp removed). */
+ * is the reference and nothing is re-encoded. Each input is read whole
+ * into memory (one file open at a time), its sha256 checked against
+ * shas[i] (when given), then probed, checked as concat_probe_inputs does
+ * and copied from those same bytes into tmp before the next one is read.
+ * 0 with every packet written to *out (header written; the caller
+ * finishes it). -1 with err when an input is not the one counted. 1 when
+ * the general path must run: an input it cannot take that way, and any
+ * other failure, which the general path meets again and reports in its
+ * order. On 1 and -1 nothing is left behind (tmp removed). */
 static int
-concat_one_pass(const char *const *inputs, size_t n, const char *out_path,
-                const char *tmp, const struct enc_params *enc,
-                uint64_t expect_frames, struct vidinfo *vi, AVPacket *pkt,
-                AVFormatContext **out)
+concat_one_pass(const char *const *inputs, const char *const *shas, size_t n,
+                const char *out_path, const char *tmp,
+                const struct enc_params *enc, uint64_t expect_frames,
+                struct vidinfo *vi, AVPacket *pkt, AVFormatContext **out,
+                char *err, size_t errlen)
 {
     struct concat_timeline tl = {0, AV_NOPTS_VALUE, 1, 0, 0};
     AVFormatContext *ofmt = NULL;
     const struct container *ct;
+    struct concat_mem mem = {NULL, 0, 0};
     struct viddec vd;
-    char why[ERR_MAX];
+    char why[ERR_MAX], hex[HASH_HEX_LEN + 1];
     uint64_t total = 0;
     int rc = 1, header = 0, made = 0;
 
     memset(&vd, 0, sizeof(vd));
     for (size_t i = 0; i < n; i++) {
-        if (vidinfo_probe_open(inputs[i], &vi[i], &vd, why, sizeof(why)) ==
-                -1 ||
+        if (concat_read_whole(inputs[i], &mem) != 0)
+            goto out;
+        if (shas != NULL && shas[i] != NULL) {
+            hash_sha256_buf(mem.data, mem.len, hex);
+            if (concat_same_sha(inputs, i, hex, shas[i], err, errlen) == -1) {
+                rc = -1;
+                goto out;
+            }
+        }
+        if (vidinfo_probe_mem(inputs[i], mem.data, mem.len, &vi[i], &vd, why,
+                              sizeof(why)) == -1 ||
             vd.fmt == NULL || !vidinfo_compatible(&vi[0], &vi[i]) ||
             vi[i].frames == 0 || !vi[i].first_is_key)
             goto out;
@@ -585,6 +702,7 @@ out:
     }
     if (made && unlink(tmp) == -1 && errno != ENOENT)
         log_warn("concat: removing %s", tmp);
+    free(mem.data);
     return rc;
 }
 
@@ -601,9 +719,10 @@ concat_free_temps(char **tmp, size_t n)
 }
 
 int
-concat_videos(const char *const *inputs, size_t n, const char *out_path,
-              const struct enc_params *enc, uint64_t expect_frames,
-              uint64_t *frames_out, char *err, size_t errlen)
+concat_videos(const char *const *inputs, const char *const *shas, size_t n,
+              const char *out_path, const struct enc_params *enc,
+              uint64_t expect_frames, uint64_t *frames_out, char *err,
+              size_t errlen)
 {
     AVFormatContext *ofmt = NULL, *ifmt = NULL;
     AVPacket *pkt = NULL;
@@ -638,13 +757,19 @@ concat_videos(const char *const *inputs, size_t n, const char *out_path,
         errf(err, errlen, "%s: out of memory", out_path);
         goto out;
     }
-    if (concat_one_pass(inputs, n, out_path, tmp, enc, expect_frames, vi, pkt,
-                        &ofmt) == 0) {
+    switch (concat_one_pass(inputs, shas, n, out_path, tmp, enc, expect_frames,
+                            vi, pkt, &ofmt, err, errlen)) {
+    case 0:
         tmp_made = 1;
         header = 1;
         goto finish;
+    case -1:
+        goto out;
+    default:
+        break;
     }
-    if (concat_probe_inputs(inputs, n, vi, &total, err, errlen) == -1)
+    if (concat_verify_inputs(inputs, shas, n, err, errlen) == -1 ||
+        concat_probe_inputs(inputs, n, vi, &total, err, errlen) == -1)
         goto out;
     /* Refused before any work by the programs that take the name; here
      * for a caller that did not ask. */
