@@ -48,7 +48,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <libavcodec/avcodec.h>
@@ -56,10 +55,10 @@
 
 #include "common/err.h"
 #include "common/fault.h"
-#include "common/fdio.h"
 #include "common/fsutil.h"
 #include "common/hash.h"
 #include "common/log.h"
+#include "media/concatread.h"
 #include "media/container.h"
 #include "media/transcode.h"
 #include "media/viddec.h"
@@ -73,10 +72,6 @@
 #define CONCAT_MOOV_BASE 65536
 #define CONCAT_MOOV_PER_FRAME 64
 #define CONCAT_NUM_MAX 16
-/* The one pass reads each input whole into memory, to hash and demux the
- * same bytes; a larger input sends the job down the general path. */
-#define CONCAT_MEM_MAX ((size_t)256 << 20)
-#define CONCAT_MEM_MIN ((size_t)1 << 16)
 
 /* A profile's name ("High", "Constrained Baseline"), else its number. */
 static const char *
@@ -122,21 +117,6 @@ concat_describe_diff(const struct vidinfo *a, const struct vidinfo *b,
         snprintf(buf, len, "different parameter sets (extradata)");
 }
 
-/* 0 when input i's hex sha256 (got) is the one it was counted with
- * (want; NULL: none to compare); else -1 with err. */
-static int
-concat_same_sha(const char *const *inputs, size_t i, const char *got,
-                const char *want, char *err, size_t errlen)
-{
-    if (want == NULL || strcmp(got, want) == 0)
-        return 0;
-    errf(err, errlen,
-         "input %zu (%s): sha256 %.12s..., counted as %.12s...: changed "
-         "since it was counted",
-         i, inputs[i], got, want);
-    return -1;
-}
-
 /* Every input whose sha256 was counted (shas[i] not NULL) must still have
  * it: the general path's check, a pass of its own before anything is
  * read for the concat. 0, or -1 with err. */
@@ -154,69 +134,10 @@ concat_verify_inputs(const char *const *inputs, const char *const *shas,
                  strerror(errno));
             return -1;
         }
-        if (concat_same_sha(inputs, i, hex, shas[i], err, errlen) == -1)
+        if (concatread_same_sha(inputs, i, hex, shas[i], err, errlen) == -1)
             return -1;
     }
     return 0;
-}
-
-/* A whole input in memory, the buffer kept from one input to the next. */
-struct concat_mem {
-    uint8_t *data;
-    size_t len, cap;
-};
-
-/* Read the regular file at path whole into m (fs_open_regular). 0; 1
- * when it holds more than CONCAT_MEM_MAX bytes; -1 with errno. */
-static int
-concat_read_whole(const char *path, struct concat_mem *m)
-{
-    struct stat st;
-    int fd, rc = -1, saved;
-
-    m->len = 0;
-    fd = fs_open_regular(path, &st);
-    if (fd == -1)
-        return -1;
-    if ((uint64_t)st.st_size > CONCAT_MEM_MAX) {
-        rc = 1;
-        goto out;
-    }
-    for (;;) {
-        ssize_t got;
-        if (m->len == m->cap) {
-            /* room for the size it had, and one byte more to see EOF */
-            size_t cap = m->cap * 2 > (size_t)st.st_size + 1
-                             ? m->cap * 2
-                             : (size_t)st.st_size + 1;
-            uint8_t *p;
-            if (m->len > CONCAT_MEM_MAX) {
-                rc = 1;
-                goto out;
-            }
-            if (cap < CONCAT_MEM_MIN)
-                cap = CONCAT_MEM_MIN;
-            if (cap > CONCAT_MEM_MAX + 1)
-                cap = CONCAT_MEM_MAX + 1;
-            p = realloc(m->data, cap);
-            if (p == NULL)
-                goto out;
-            m->data = p;
-            m->cap = cap;
-        }
-        got = fdio_read_some(fd, m->data + m->len, m->cap - m->len);
-        if (got == -1)
-            goto out;
-        if (got == 0)
-            break;
-        m->len += (size_t)got;
-    }
-    rc = 0;
-out:
-    saved = errno;
-    close(fd);
-    errno = saved;
-    return rc;
 }
 
 /* Probe every input into vi[0..n): each must hold frames and start with a
@@ -625,15 +546,14 @@ concat_copy(AVFormatContext *ifmt, int idx, AVFormatContext *ofmt,
 
 /* The common case, each input read once: every input's frames counted
  * from its index (MP4, MOV) and its fingerprint input 0's, so input 0's
- * is the reference and nothing is re-encoded. Each input is read whole
- * into memory (one file open at a time), its sha256 checked against
- * shas[i] (when given), then probed, checked as concat_probe_inputs does
- * and copied from those same bytes into tmp before the next one is read.
- * 0 with every packet written to *out (header written; the caller
- * finishes it). -1 with err when an input is not the one counted. 1 when
- * the general path must run: an input it cannot take that way, and any
- * other failure, which the general path meets again and reports in its
- * order. On 1 and -1 nothing is left behind (tmp removed). */
+ * is the reference and nothing is re-encoded. The inputs are read whole,
+ * hashed against shas and probed ahead by media/concatread; here each is
+ * checked as concat_probe_inputs does and its packets copied, in order,
+ * into tmp. 0 with every packet written to *out (header written; the
+ * caller finishes it). -1 with err when an input is not the one counted.
+ * 1 when the general path must run: an input it cannot take that way,
+ * and any other failure, which the general path meets again and reports
+ * in its order. On 1 and -1 nothing is left behind (tmp removed). */
 static int
 concat_one_pass(const char *const *inputs, const char *const *shas, size_t n,
                 const char *out_path, const char *tmp,
@@ -644,48 +564,41 @@ concat_one_pass(const char *const *inputs, const char *const *shas, size_t n,
     struct concat_timeline tl = {0, AV_NOPTS_VALUE, 1, 0, 0};
     AVFormatContext *ofmt = NULL;
     const struct container *ct;
-    struct concat_mem mem = {NULL, 0, 0};
-    struct viddec vd;
-    char why[ERR_MAX], hex[HASH_HEX_LEN + 1];
+    struct concatread *rd = concatread_start(inputs, shas, n, vi);
+    struct viddec *vd;
+    char why[ERR_MAX];
     uint64_t total = 0;
-    int rc = 1, header = 0, made = 0;
+    int rc = 1, r, header = 0, made = 0;
 
-    memset(&vd, 0, sizeof(vd));
-    for (size_t i = 0; i < n; i++) {
-        if (concat_read_whole(inputs[i], &mem) != 0)
+    for (size_t i = 0; rd != NULL && i < n; i++) {
+        r = concatread_next(rd, i, &vd, err, errlen);
+        if (r != 0) {
+            rc = r;
             goto out;
-        if (shas != NULL && shas[i] != NULL) {
-            hash_sha256_buf(mem.data, mem.len, hex);
-            if (concat_same_sha(inputs, i, hex, shas[i], err, errlen) == -1) {
-                rc = -1;
-                goto out;
-            }
         }
-        if (vidinfo_probe_mem(inputs[i], mem.data, mem.len, &vi[i], &vd, why,
-                              sizeof(why)) == -1 ||
-            vd.fmt == NULL || !vidinfo_compatible(&vi[0], &vi[i]) ||
-            vi[i].frames == 0 || !vi[i].first_is_key)
+        if (!vidinfo_compatible(&vi[0], &vi[i]) || vi[i].frames == 0 ||
+            !vi[i].first_is_key)
             goto out;
         total += vi[i].frames;
         if (i == 0) {
             ct = container_for_output(out_path, vi[0].codec, why, sizeof(why));
             /* the output's parameters: filled in completely (pixel
              * format, level) from the bitstream, as concat_open_input */
-            if (ct == NULL || avformat_find_stream_info(vd.fmt, NULL) < 0)
+            if (ct == NULL || avformat_find_stream_info(vd->fmt, NULL) < 0)
                 goto out;
             concat_timeline_start(&tl, enc, &vi[0]);
             made = 1;
-            if (concat_open_output(tmp, ct, vd.st, expect_frames, &ofmt, why,
+            if (concat_open_output(tmp, ct, vd->st, expect_frames, &ofmt, why,
                                    sizeof(why)) == -1)
                 goto out;
             header = 1;
         }
-        if (concat_copy(vd.fmt, vd.st->index, ofmt, &tl, inputs[i], i, pkt, why,
-                        sizeof(why)) == -1)
+        if (concat_copy(vd->fmt, vd->st->index, ofmt, &tl, inputs[i], i, pkt,
+                        why, sizeof(why)) == -1)
             goto out;
-        viddec_close(&vd);
+        concatread_done(rd, i);
     }
-    if (total != expect_frames)
+    if (rd == NULL || total != expect_frames)
         goto out;
     *out = ofmt;
     ofmt = NULL;
@@ -693,7 +606,7 @@ concat_one_pass(const char *const *inputs, const char *const *shas, size_t n,
     rc = 0;
 out:
     av_packet_unref(pkt);
-    viddec_close(&vd);
+    concatread_free(rd);
     if (ofmt != NULL) {
         if (header)
             av_write_trailer(ofmt); /* the muxer's state is freed with it */
@@ -702,7 +615,6 @@ out:
     }
     if (made && unlink(tmp) == -1 && errno != ENOENT)
         log_warn("concat: removing %s", tmp);
-    free(mem.data);
     return rc;
 }
 
