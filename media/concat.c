@@ -55,6 +55,7 @@
 
 #include "common/err.h"
 #include "common/fault.h"
+#include "common/fdio.h"
 #include "common/fsutil.h"
 #include "common/hash.h"
 #include "common/log.h"
@@ -381,6 +382,104 @@ concat_open_input(const char *path, size_t i, AVFormatContext **fmt, int *idx,
     return 0;
 }
 
+/* The output is written through an AVIOContext of ours, so that its
+ * writeback to disk starts every CONCAT_SYNC_STEP bytes
+ * (sync_file_range, which does not wait) while the rest is copied, and
+ * the fsync before the rename has little left to wait for (through
+ * avio_open it waited ~10 ms for 18 MB and ~27 ms for 63 MB here). */
+#define CONCAT_SYNC_STEP ((int64_t)4 << 20)
+#define CONCAT_OUT_BUF 65536
+
+struct concat_out {
+    int fd;
+    int64_t pos;    /* the descriptor's offset */
+    int64_t end;    /* the file's size so far */
+    int64_t synced; /* writeback started for [0, synced) */
+};
+
+static int
+concat_out_write(void *opaque, uint8_t *buf, int size)
+{
+    struct concat_out *o = opaque;
+
+    if (size < 0)
+        return AVERROR(EINVAL);
+    if (fdio_write_full(o->fd, buf, (size_t)size) == -1)
+        return AVERROR(errno);
+    o->pos += size;
+    if (o->pos > o->end)
+        o->end = o->pos;
+    if (o->end - o->synced >= CONCAT_SYNC_STEP) {
+        /* a hint: the fsync before the rename is what must succeed */
+        (void)sync_file_range(o->fd, o->synced, o->end - o->synced,
+                              SYNC_FILE_RANGE_WRITE);
+        o->synced = o->end;
+    }
+    return size;
+}
+
+static int64_t
+concat_out_seek(void *opaque, int64_t offset, int whence)
+{
+    struct concat_out *o = opaque;
+    off_t pos;
+
+    if (whence == AVSEEK_SIZE)
+        return o->end;
+    pos = lseek(o->fd, (off_t)offset, whence & ~AVSEEK_FORCE);
+    if (pos == -1)
+        return AVERROR(errno);
+    o->pos = (int64_t)pos;
+    return o->pos;
+}
+
+/* Create path (truncated) for writing, into *pb. 0, or a libav error. */
+static int
+concat_out_open(AVIOContext **pb, const char *path)
+{
+    struct concat_out *o = av_mallocz(sizeof(*o));
+    uint8_t *buf = av_malloc(CONCAT_OUT_BUF);
+    int ret = AVERROR(ENOMEM);
+
+    if (o == NULL || buf == NULL)
+        goto fail;
+    o->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (o->fd == -1) {
+        ret = AVERROR(errno);
+        goto fail;
+    }
+    *pb = avio_alloc_context(buf, CONCAT_OUT_BUF, 1, o, NULL, concat_out_write,
+                             concat_out_seek);
+    if (*pb != NULL)
+        return 0;
+    close(o->fd);
+fail:
+    av_free(buf);
+    av_free(o);
+    return ret;
+}
+
+/* Flush and close what concat_out_open made; *pb NULL after. 0, or the
+ * first write or close error as a libav error. NULL ok. */
+static int
+concat_out_close(AVIOContext **pb)
+{
+    struct concat_out *o;
+    int ret;
+
+    if (*pb == NULL)
+        return 0;
+    avio_flush(*pb);
+    ret = (*pb)->error;
+    o = (*pb)->opaque;
+    if (close(o->fd) == -1 && ret >= 0)
+        ret = AVERROR(errno);
+    av_free(o);
+    av_freep(&(*pb)->buffer);
+    avio_context_free(pb);
+    return ret < 0 ? ret : 0;
+}
+
 /* Create the output in container ct from the first input's stream and
  * write the header. */
 static int
@@ -417,7 +516,7 @@ concat_open_output(const char *tmp, const struct container *ct,
             : 0;
     ost->time_base = ist->time_base;
     ost->avg_frame_rate = ist->avg_frame_rate;
-    ret = avio_open(&ofmt->pb, tmp, AVIO_FLAG_WRITE);
+    ret = concat_out_open(&ofmt->pb, tmp);
     if (ret < 0) {
         errf(err, errlen, "%s: %s", tmp, av_err2str(ret));
         goto out;
@@ -447,7 +546,7 @@ concat_open_output(const char *tmp, const struct container *ct,
 out:
     av_dict_free(&opts);
     if (ofmt != NULL) {
-        avio_closep(&ofmt->pb);
+        concat_out_close(&ofmt->pb);
         avformat_free_context(ofmt);
     }
     return rc;
@@ -610,7 +709,7 @@ out:
     if (ofmt != NULL) {
         if (header)
             av_write_trailer(ofmt); /* the muxer's state is freed with it */
-        avio_closep(&ofmt->pb);
+        concat_out_close(&ofmt->pb);
         avformat_free_context(ofmt);
     }
     if (made && unlink(tmp) == -1 && errno != ENOENT)
@@ -716,7 +815,7 @@ finish:
     header = 0;
     ret = av_write_trailer(ofmt);
     if (ret >= 0)
-        ret = avio_closep(&ofmt->pb);
+        ret = concat_out_close(&ofmt->pb);
     if (ret < 0) {
         errf(err, errlen, "%s: finishing: %s", tmp, av_err2str(ret));
         goto out;
@@ -750,7 +849,7 @@ out:
     if (header)
         av_write_trailer(ofmt); /* the muxer's state is freed with it */
     if (ofmt != NULL) {
-        avio_closep(&ofmt->pb);
+        concat_out_close(&ofmt->pb);
         avformat_free_context(ofmt);
     }
     avformat_close_input(&ifmt);
