@@ -14,6 +14,8 @@
 
 #include <dirent.h>
 #include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "common/evq.h"
@@ -496,6 +498,37 @@ test_concat_refuses_replaced(void **state)
     }
 }
 
+/* A write of the output that fails (here: over RLIMIT_FSIZE, EFBIG)
+ * fails the concat with libav's reason, and leaves no file behind. */
+static void
+test_concat_write_fails(void **state)
+{
+    struct fixture *f = *state;
+    enum { N = 3, LIMIT = 32 << 10 };
+    char *paths[N], out[FS_PATH_MAX], err[ERR_MAX];
+    struct rlimit old, lim;
+    uint64_t frames = 0;
+    int rc;
+
+    copies_of(f, "w", N, paths, NULL);
+    snprintf(out, sizeof(out), "%s/toolarge.mp4", f->dir);
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = LIMIT;
+    signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    rc = concat_videos((const char *const *)paths, NULL, N, out, NULL,
+                       (uint64_t)N * CHECK_FRAMES, &frames, err, sizeof(err));
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, SIG_DFL);
+    assert_int_equal(rc, -1);
+    assert_contains(err, "too large");
+    assert_int_equal(access(out, F_OK), -1);
+    assert_no_concat_temp(f->dir);
+    for (int i = 0; i < N; i++)
+        free(paths[i]);
+}
+
 int
 main(void)
 {
@@ -512,6 +545,7 @@ main(void)
         cmocka_unit_test(test_concat_one_pass_failures),
         cmocka_unit_test(test_concat_refuses_replaced),
         cmocka_unit_test(test_checker_concat_replaced),
+        cmocka_unit_test(test_concat_write_fails),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
