@@ -4,7 +4,9 @@
  * unread, and a libavcodec decoder for that stream (frame and slice
  * threads, one per CPU); and the one loop that decodes the whole file into
  * a sink. Used by verify, quality, vidinfo (the stream only) and
- * transcode. A viddec and its frames belong to the thread that opened it.
+ * transcode. A viddec and its frames belong to one thread at a time: the
+ * one that opened it, or the one it was handed to through a lock
+ * (media/concatread.c: a reader opens it, the concat's writer copies it).
  */
 #ifndef FF_VIDDEC_H
 #define FF_VIDDEC_H
