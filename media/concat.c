@@ -29,7 +29,12 @@
  * The output's time base is the inputs' (the muxer may refine it; packets
  * are rescaled to whatever it chose).
  *
- * The result goes to "<out>.tmp-<pid>", is probed again (frame count), is
+ * Every input given a sha256 must still have it before anything is
+ * published: the one pass (concat_one_pass, media/concatread.c) hashes
+ * the very bytes it copies, the general path hashes every input first.
+ *
+ * The result goes to "<out>.tmp-<pid>" (concat_out: its writeback starts
+ * as it is written), is probed again (frame count), is
  * fsynced and renamed, and the directory is fsynced; on any failure the
  * temp file is removed and out_path is untouched. Re-encoded temp files
  * are removed on every path. The caller's thread owns every libav object
