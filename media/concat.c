@@ -38,7 +38,7 @@
  * fsynced and renamed, and the directory is fsynced; on any failure the
  * temp file is removed and out_path is untouched. Re-encoded temp files
  * are removed on every path. The caller's thread owns every libav object
- * made here.
+ * made here, and each that concatread's readers open once handed over.
  *
  * The output's container is the one out_path's extension names
  * (media/container.h: MP4, Matroska, QuickTime, WebM), whatever the
