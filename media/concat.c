@@ -526,6 +526,9 @@ concat_open_output(const char *tmp, const struct container *ct,
         errf(err, errlen, "%s: %s", tmp, av_err2str(ret));
         goto out;
     }
+    /* Whole buffers only: on an AVIOContext of its own a muxer flushes
+     * after every packet by default (a write a frame: 24,000 for 18 MB). */
+    ofmt->flush_packets = 0;
     /* The index up front, so that players can start before the end:
      * written into room reserved for it at the start (moov_size), for
      * the frames the job has, instead of +faststart's second pass that
