@@ -18,8 +18,10 @@
 # `scripts/deps.sh bench`). ffmpeg reads the frames pre-extracted from the
 # zip, which favours it.
 #   bench/run.sh [BUILD]   env: RUNS=5 PRESET=veryfast CRF=23 FPS=12
-#                               CONCAT=1 (0: skip part 3) SAMPLE=1 (0: skip
-#                               the sample line)
+#                               CONCAT=1 (0: skip part 3; only: part 3
+#                               alone) CONCAT_RUNS=1 (renders a concat
+#                               line; more: the median share, and each run)
+#                               SAMPLE=1 (0: skip the sample line)
 set -eu
 BUILD=${1:-build}
 RUNS=${RUNS:-5}
@@ -43,8 +45,9 @@ pairmed() { # "a1 a2 ..." "b1 b2 ..."
     paste <(tr ' ' '\n' <<<"$1") <(tr ' ' '\n' <<<"$2") |
         awk '{print $1 / $2}' | median
 }
-# "HH:MM:SS.mmm" at the start of a log line -> seconds of the day.
-logsec() { echo "$1" | awk '{split($1, t, ":"); print t[1]*3600 + t[2]*60 + t[3]}'; }
+# "HH:MM:SS.mmm" at the start of a log line -> seconds of the day, to the
+# millisecond (awk's default print keeps 6 significant digits: 0.1 s).
+logsec() { echo "$1" | awk '{split($1, t, ":"); printf "%.3f\n", t[1]*3600 + t[2]*60 + t[3]}'; }
 
 # The frames of a zip as DIR/00000.jpg... (links; nuScenes names sort by
 # time, so name order is frame order); prints the count.
@@ -138,30 +141,43 @@ render_line() { # zip label
 
 real150=$(sh "$top/bench/corpus.sh" "$BUILD" 150)
 real1000=$(sh "$top/bench/corpus.sh" "$BUILD" 1000)
-node_line "$real150" "real footage"
-if [ "${SAMPLE:-1}" = 1 ]; then
-    sample=$tmp/sample.zip
-    "$bin/framefarm" sample -o "$sample" --frames 240 --size 1600x900 >/dev/null
-    node_line "$sample" "framefarm sample"
+if [ "${CONCAT:-1}" != only ]; then
+    node_line "$real150" "real footage"
+    if [ "${SAMPLE:-1}" = 1 ]; then
+        sample=$tmp/sample.zip
+        "$bin/framefarm" sample -o "$sample" --frames 240 --size 1600x900 >/dev/null
+        node_line "$sample" "framefarm sample"
+    fi
+    render_line "$real150" "real footage"
+    render_line "$real1000" "real footage"
 fi
-render_line "$real150" "real footage"
-render_line "$real1000" "real footage"
 
 # 3. The concat at 1,000 sets: from the ambassador's "concatenating" line
 # to its "done" line, against the whole render's wall time.
 concat_line() { # zip set-size
-    local share w c0 c1 cs log
-    share=$(mktemp -d "$tmp/share-concat-XXXX")
-    read -r w _ <<<"$(render_run "$1" --set-size "$2" --share "$share")"
-    log=$share/logs/coordinator.log
-    c0=$(logsec "$(grep -m1 'concatenating' "$log")")
-    c1=$(logsec "$(grep -m1 ': done;' "$log")")
-    cs=$(calc "$c1 - $c0")
+    local share w c0 c1 cs log runs=() line
+    for _ in $(seq "${CONCAT_RUNS:-1}"); do
+        share=$(mktemp -d "$tmp/share-concat-XXXX")
+        read -r w _ <<<"$(render_run "$1" --set-size "$2" --share "$share")"
+        log=$share/logs/coordinator.log
+        c0=$(logsec "$(grep -m1 'concatenating' "$log")")
+        c1=$(logsec "$(grep -m1 ': done;' "$log")")
+        cs=$(calc "$c1 - $c0 + ($c1 < $c0 ? 86400 : 0)") # past midnight
+        # "share render concat", sortable by the share
+        runs+=("$(calc "100 * $cs / $w") $w $cs")
+        rm -rf "$share"
+    done
+    # the run with the median share
+    line=$(printf '%s\n' "${runs[@]}" | sort -n | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}')
+    read -r _ w cs <<<"$line"
     printf '%-34s 1000 sets  render %6.2f s  concat %5.3f s = %.2f%% of render time\n' \
         "concat, --set-size $2" "$w" "$cs" "$(calc "100 * $cs / $w")"
-    rm -rf "$share"
+    if [ "${#runs[@]}" -gt 1 ]; then
+        printf '%-34s runs (%% render s concat s): %s\n' "" \
+            "$(printf '%s, ' "${runs[@]}" | sed 's/, $//')"
+    fi
 }
-if [ "${CONCAT:-1}" = 1 ]; then
+if [ "${CONCAT:-1}" != 0 ]; then
     concat_line "$real1000" 1
     concat_line "$(sh "$top/bench/corpus.sh" "$BUILD" 24000 160x90)" 24
 fi

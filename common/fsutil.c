@@ -193,6 +193,25 @@ out:
 }
 
 int
+fs_open_regular(const char *path, struct stat *st)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    int saved;
+
+    if (fd == -1)
+        return -1;
+    if (fstat(fd, st) == -1)
+        saved = errno;
+    else if (!S_ISREG(st->st_mode))
+        saved = EINVAL;
+    else
+        return fd;
+    close(fd);
+    errno = saved;
+    return -1;
+}
+
+int
 fs_read_max(const char *path, size_t max, char **bufp, size_t *lenp)
 {
     struct stat st;

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #define FS_PATH_MAX 4096
 
@@ -20,6 +21,11 @@ int fs_copy_atomic(const char *src, const char *dst);
  * rename) when both are on one filesystem, else as fs_copy_atomic. 1 when
  * linked, 0 when copied, -1 + errno. */
 int fs_link_or_copy(const char *src, const char *dst);
+/* Open a file that may come from an untrusted writer, to read it: no
+ * symlink followed, no FIFO waited on, a regular file only (EINVAL
+ * otherwise); its fstat into *st. The descriptor (CLOEXEC,
+ * O_NONBLOCK: no effect on a regular file), or -1 + errno. */
+int fs_open_regular(const char *path, struct stat *st);
 /* Read a whole file of at most max bytes into a NUL-terminated malloc'd
  * buffer. 0, or -1 + errno (EFBIG when larger than max). */
 int fs_read_max(const char *path, size_t max, char **buf, size_t *len);

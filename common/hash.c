@@ -4,7 +4,6 @@
 #include "common/hash.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -14,6 +13,7 @@
 #include <zlib.h>
 
 #include "common/fdio.h"
+#include "common/fsutil.h"
 
 #define HASH_CHUNK (1u << 20)
 
@@ -39,17 +39,10 @@ hash_sha256_file(const char *path, char *hex, uint64_t *size)
     char *buf = NULL;
     int fd, rc = -1, saved;
 
-    /* The file may come from an untrusted writer: never follow a symlink,
-     * never block on a FIFO, and hash only a regular file. */
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    /* The file may come from an untrusted writer. */
+    fd = fs_open_regular(path, &st);
     if (fd == -1)
         return -1;
-    if (fstat(fd, &st) == -1)
-        goto out;
-    if (!S_ISREG(st.st_mode)) {
-        errno = EINVAL;
-        goto out;
-    }
     buf = malloc(HASH_CHUNK);
     ctx = EVP_MD_CTX_new();
     if (buf == NULL || ctx == NULL ||

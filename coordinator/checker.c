@@ -100,10 +100,11 @@ checker_check_range(void *arg)
 }
 
 /* Is every counted mini-video still the one that was counted? The ones
- * that are not go into c->bad, named in c->text, in set order. Hashing
- * every file again is most of the concat's time at 1,000 sets (63 MB of
- * one-frame sets: ~0.25 s on one core), so the second half is hashed on
- * a thread of its own (or here, when no thread can be started). */
+ * that are not go into c->bad, named in c->text, in set order. Run after
+ * a concat that failed (the concat hashes each input as it reads it, and
+ * stops at the first that changed): it names every set to render again.
+ * The second half is hashed on a thread of its own (or here, when no
+ * thread can be started). */
 static void
 checker_verify_counted(const struct checker_task *t, struct ev_concated *c)
 {
@@ -242,15 +243,22 @@ checker_run(struct checker *k, struct checker_task *t)
         return;
     case TASK_CONCAT:
         ev->type = EV_CONCATED;
-        checker_verify_counted(t, &ev->u.concated);
-        if (ev->u.concated.nbad > 0) {
-            checker_emit(k, ev);
-            return;
-        }
+        /* The output is published only once every input hashed as
+         * counted (concat_videos checks each as it copies it). Should it
+         * fail, the sets that changed, if any, are the answer, and not
+         * its error: they are rendered again. */
         ev->u.concated.ok =
-            concat_videos((const char *const *)t->paths, t->npaths, t->path,
+            concat_videos((const char *const *)t->paths,
+                          (const char *const *)t->shas, t->npaths, t->path,
                           &t->enc, t->frames, &frames, ev->u.concated.text,
                           sizeof(ev->u.concated.text)) == 0;
+        if (!ev->u.concated.ok) {
+            checker_verify_counted(t, &ev->u.concated);
+            if (ev->u.concated.nbad > 0) {
+                checker_emit(k, ev);
+                return;
+            }
+        }
         ev->u.concated.frames = frames;
         ev->u.concated.transient =
             !ev->u.concated.ok && err_is_resource(ev->u.concated.text);

@@ -17,13 +17,18 @@
 
 #include "common/encparams.h"
 
-/* inputs[i] is set i's mini-video. enc: the job's encode parameters, for
- * re-encoding the sets that cannot be stream-copied (NULL: such inputs
- * fail the concat). 0 with *frames_out set, or -1 with err. Fails (and
- * leaves nothing under out_path) when the frame count of the result is
- * not expect_frames. Logs which sets it re-encoded and why. */
-int concat_videos(const char *const *inputs, size_t n, const char *out_path,
-                  const struct enc_params *enc, uint64_t expect_frames,
-                  uint64_t *frames_out, char *err, size_t errlen);
+/* inputs[i] is set i's mini-video. shas: NULL, or shas[i] the sha256
+ * (hex) input i was counted with (NULL: not checked): every input given
+ * one must still hash to it before out_path is written, or the concat
+ * fails naming the first that does not; the common path hashes the same
+ * bytes it copies, as it reads them. enc: the job's encode parameters,
+ * for re-encoding the sets that cannot be stream-copied (NULL: such
+ * inputs fail the concat). 0 with *frames_out set, or -1 with err. Fails
+ * (and leaves nothing under out_path) when the frame count of the result
+ * is not expect_frames. Logs which sets it re-encoded and why. */
+int concat_videos(const char *const *inputs, const char *const *shas, size_t n,
+                  const char *out_path, const struct enc_params *enc,
+                  uint64_t expect_frames, uint64_t *frames_out, char *err,
+                  size_t errlen);
 
 #endif

@@ -13,6 +13,9 @@
 #include "common/err.h"
 #include "media/avlog.h"
 
+/* viddec_open_mem's read size: whole boxes of a small mini-video at once. */
+#define VIDDEC_IO_BUF 65536
+
 /* 1 when the container alone describes every video stream: codec, size
  * and parameter sets. */
 static int
@@ -38,6 +41,18 @@ viddec_open_stream(struct viddec *v, unsigned flags, char *err, size_t errlen)
 {
     int ret, idx;
 
+    if (v->io != NULL || (flags & VIDDEC_COPY)) {
+        v->fmt = avformat_alloc_context();
+        if (v->fmt == NULL) {
+            errf(err, errlen, "%s: out of memory", v->path);
+            errno = ENOMEM;
+            return -1;
+        }
+        v->fmt->pb = v->io; /* NULL: avformat_open_input opens the file */
+        if (flags & VIDDEC_COPY)
+            v->fmt->flags |= AVFMT_FLAG_NOPARSE | AVFMT_FLAG_NOFILLIN;
+    }
+    /* on failure it frees v->fmt (never v->io) and sets it NULL */
     ret = avformat_open_input(
         &v->fmt, v->path,
         flags & VIDDEC_MP4 ? av_find_input_format("mov") : NULL, NULL);
@@ -113,12 +128,93 @@ viddec_open(struct viddec *v, const char *path, unsigned flags, char *err,
     return viddec_open_decoder(v, flags, err, errlen);
 }
 
+/* viddec_open_mem's bytes, read through v->io. */
+struct viddec_mem {
+    const uint8_t *data;
+    size_t len, pos;
+};
+
+static int
+viddec_mem_read(void *opaque, uint8_t *buf, int size)
+{
+    struct viddec_mem *m = opaque;
+    size_t n = m->len - m->pos;
+
+    if (n == 0)
+        return AVERROR_EOF;
+    if (size >= 0 && n > (size_t)size)
+        n = (size_t)size;
+    memcpy(buf, m->data + m->pos, n);
+    m->pos += n;
+    return (int)n;
+}
+
+static int64_t
+viddec_mem_seek(void *opaque, int64_t offset, int whence)
+{
+    struct viddec_mem *m = opaque;
+    int64_t base;
+
+    switch (whence & ~AVSEEK_FORCE) {
+    case AVSEEK_SIZE:
+        return (int64_t)m->len;
+    case SEEK_SET:
+        base = 0;
+        break;
+    case SEEK_CUR:
+        base = (int64_t)m->pos;
+        break;
+    case SEEK_END:
+        base = (int64_t)m->len;
+        break;
+    default:
+        return AVERROR(EINVAL);
+    }
+    if (offset < -base || offset > (int64_t)m->len - base)
+        return AVERROR(EINVAL);
+    m->pos = (size_t)(base + offset);
+    return (int64_t)m->pos;
+}
+
+int
+viddec_open_mem(struct viddec *v, const char *path, const uint8_t *data,
+                size_t len, unsigned flags, char *err, size_t errlen)
+{
+    struct viddec_mem *m = av_mallocz(sizeof(*m));
+    uint8_t *buf = av_malloc(VIDDEC_IO_BUF);
+
+    v->path = path;
+    if (m == NULL || buf == NULL) {
+        av_free(m);
+        av_free(buf);
+        errf(err, errlen, "%s: out of memory", path);
+        errno = ENOMEM;
+        return -1;
+    }
+    m->data = data;
+    m->len = len;
+    v->mem = m;
+    v->io = avio_alloc_context(buf, VIDDEC_IO_BUF, 0, m, viddec_mem_read, NULL,
+                               viddec_mem_seek);
+    if (v->io == NULL) {
+        av_free(buf);
+        errf(err, errlen, "%s: out of memory", path);
+        errno = ENOMEM;
+        return -1;
+    }
+    return viddec_open(v, path, flags, err, errlen);
+}
+
 void
 viddec_close(struct viddec *v)
 {
     avcodec_free_context(&v->dec);
     avformat_close_input(&v->fmt);
     v->st = NULL;
+    if (v->io != NULL)
+        av_freep(&v->io->buffer); /* libav may have replaced ours */
+    avio_context_free(&v->io);
+    av_freep(&v->mem);
 }
 
 /* Hand every frame the decoder has ready to the sink. -1 only when the

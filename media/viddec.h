@@ -4,12 +4,15 @@
  * unread, and a libavcodec decoder for that stream (frame and slice
  * threads, one per CPU); and the one loop that decodes the whole file into
  * a sink. Used by verify, quality, vidinfo (the stream only) and
- * transcode. A viddec and its frames belong to the thread that opened it.
+ * transcode. A viddec and its frames belong to one thread at a time: the
+ * one that opened it, or the one it was handed to through a lock
+ * (media/concatread.c: a reader opens it, the concat's writer copies it).
  */
 #ifndef FF_VIDDEC_H
 #define FF_VIDDEC_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
@@ -25,6 +28,10 @@ enum viddec_flag {
     /* the file is read as MP4/MOV, with no probe of the other formats
      * (a file that is not one fails to open) */
     VIDDEC_MP4 = 1 << 3,
+    /* packets as the container stores them, for stream copy: no parser
+     * (AVFMT_FLAG_NOPARSE, NOFILLIN; timestamps, durations and key flags
+     * are the container's) */
+    VIDDEC_COPY = 1 << 4,
 };
 
 /* Zero it before viddec_open; viddec_close then frees whatever is set. */
@@ -33,6 +40,8 @@ struct viddec {
     AVFormatContext *fmt; /* the demuxer */
     const AVStream *st;   /* the video stream */
     AVCodecContext *dec;  /* its decoder; NULL with VIDDEC_STREAM_ONLY */
+    AVIOContext *io;      /* viddec_open_mem's reader over the bytes */
+    void *mem;            /* viddec_open_mem's cursor */
 };
 
 /* Open path's video stream and, unless flags has VIDDEC_STREAM_ONLY, its
@@ -40,6 +49,10 @@ struct viddec {
  * viddec_close. */
 int viddec_open(struct viddec *v, const char *path, unsigned flags, char *err,
                 size_t errlen);
+/* viddec_open on the len bytes at data (a whole file, borrowed until
+ * viddec_close; path names it in messages): the file is not read again. */
+int viddec_open_mem(struct viddec *v, const char *path, const uint8_t *data,
+                    size_t len, unsigned flags, char *err, size_t errlen);
 void viddec_close(struct viddec *v);
 
 /* Where viddec_decode puts what it decodes. */

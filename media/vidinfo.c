@@ -65,24 +65,27 @@ vidinfo_from_index(const AVFormatContext *fmt, AVStream *st, struct vidinfo *vi)
     return 1;
 }
 
-/* vidinfo_probe; with keep, a file whose frames its index counted stays
- * open in *vd, not a packet read. */
+/* vidinfo_probe; of the len bytes at data when data is not NULL; with
+ * keep, a file whose frames its index counted stays open in *vd, for
+ * stream copy (VIDDEC_COPY), not a packet read. */
 static int
-vidinfo_probe_vd(const char *path, struct vidinfo *vi, struct viddec *keep,
-                 char *err, size_t errlen)
+vidinfo_probe_vd(const char *path, const uint8_t *data, size_t len,
+                 struct vidinfo *vi, struct viddec *keep, char *err,
+                 size_t errlen)
 {
     struct viddec vd;
     AVPacket *pkt = NULL;
     const AVCodecParameters *par;
     const AVStream *st;
     int ret, rc = -1, first = 1;
+    unsigned flags = VIDDEC_STREAM_ONLY | VIDDEC_CONTAINER_INFO |
+                     (keep != NULL ? VIDDEC_MP4 | VIDDEC_COPY : 0);
 
     memset(vi, 0, sizeof(*vi));
     memset(&vd, 0, sizeof(vd));
-    if (viddec_open(&vd, path,
-                    VIDDEC_STREAM_ONLY | VIDDEC_CONTAINER_INFO |
-                        (keep != NULL ? VIDDEC_MP4 : 0),
-                    err, errlen) == -1)
+    if ((data != NULL
+             ? viddec_open_mem(&vd, path, data, len, flags, err, errlen)
+             : viddec_open(&vd, path, flags, err, errlen)) == -1)
         goto out;
     st = vd.st;
     par = st->codecpar;
@@ -162,15 +165,16 @@ out:
 int
 vidinfo_probe(const char *path, struct vidinfo *vi, char *err, size_t errlen)
 {
-    return vidinfo_probe_vd(path, vi, NULL, err, errlen);
+    return vidinfo_probe_vd(path, NULL, 0, vi, NULL, err, errlen);
 }
 
 int
-vidinfo_probe_open(const char *path, struct vidinfo *vi, struct viddec *vd,
-                   char *err, size_t errlen)
+vidinfo_probe_mem(const char *path, const uint8_t *data, size_t len,
+                  struct vidinfo *vi, struct viddec *vd, char *err,
+                  size_t errlen)
 {
     memset(vd, 0, sizeof(*vd));
-    return vidinfo_probe_vd(path, vi, vd, err, errlen);
+    return vidinfo_probe_vd(path, data, len, vi, vd, err, errlen);
 }
 
 int

@@ -7,6 +7,7 @@
 #ifndef FF_VIDINFO_H
 #define FF_VIDINFO_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common/hash.h"
@@ -30,12 +31,15 @@ struct vidinfo {
 /* 0 with vi filled, or -1 with err (cannot open, no video stream, ...). */
 int vidinfo_probe(const char *path, struct vidinfo *vi, char *err,
                   size_t errlen);
-/* vidinfo_probe of an MP4/MOV file (opened as one, no other format
- * probed: anything else fails); when its index counted the frames, the
- * file stays open in *vd with no packet read yet (the caller reads them
- * and calls viddec_close); else vd->fmt is NULL. */
-int vidinfo_probe_open(const char *path, struct vidinfo *vi, struct viddec *vd,
-                       char *err, size_t errlen);
+/* vidinfo_probe of an MP4/MOV file read whole into the len bytes at data
+ * (path names it in messages; opened as MP4, no other format probed:
+ * anything else fails); when its index counted the frames, it stays open
+ * in *vd for stream copy (packets as stored, no parser; data borrowed
+ * until viddec_close) with no packet read yet (the caller reads them and
+ * calls viddec_close); else vd->fmt is NULL. */
+int vidinfo_probe_mem(const char *path, const uint8_t *data, size_t len,
+                      struct vidinfo *vi, struct viddec *vd, char *err,
+                      size_t errlen);
 /* 1 when two fingerprints allow stream-copy concat (codec, size, pix_fmt,
  * profile, level, range, time base, extradata hash), else 0. */
 int vidinfo_compatible(const struct vidinfo *a, const struct vidinfo *b);

@@ -6,12 +6,16 @@
  * rejected when the node's sha256 or size is not the file's, when the set
  * has another frame count, when it is cut short, and when the job wants
  * another codec or size. And the container-read parameters are those the
- * decode used to give: codec, size, profile and level.
+ * decode used to give: codec, size, profile and level. And the concat
+ * publishes nothing when a counted set's file changed since it was
+ * counted, even for another sound video of the same frames.
  */
 #include "tests/unit/unit.h"
 
 #include <dirent.h>
 #include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "common/evq.h"
@@ -241,7 +245,7 @@ test_index_first_cut_rejected(void **state)
     FILE *fp;
 
     snprintf(path, sizeof(path), "%s/joined.mp4", f->dir);
-    if (concat_videos(in, 1, path, &f->enc, CHECK_FRAMES, &frames, err,
+    if (concat_videos(in, NULL, 1, path, &f->enc, CHECK_FRAMES, &frames, err,
                       sizeof(err)) == -1)
         fail_msg("concat: %s", err);
     fp = fopen(path, "rb");
@@ -262,53 +266,6 @@ test_index_first_cut_rejected(void **state)
         vi.frames == CHECK_FRAMES)
         fail_msg("a cut file read as %llu whole frames",
                  (unsigned long long)vi.frames);
-}
-
-/* Before the concat every counted file must still hash as counted; the
- * two halves of the list are hashed on two threads, and the changed sets
- * of both come back in set order, with nothing written. */
-static void
-test_concat_refuses_changed(void **state)
-{
-    struct fixture *f = *state;
-    enum { N = 5 };
-    char **paths = calloc(N, sizeof(*paths)), **shas = calloc(N, sizeof(*shas));
-    char out[FS_PATH_MAX], name[32];
-    struct evq *q = evq_new();
-    struct checker *k = checker_start(q);
-    struct amb_event *ev;
-
-    assert_non_null(paths);
-    assert_non_null(shas);
-    assert_non_null(k);
-    for (int i = 0; i < N; i++) {
-        char path[FS_PATH_MAX];
-        snprintf(name, sizeof(name), "c%d.mp4", i);
-        copy_of(f, name, path, sizeof(path), -1);
-        paths[i] = strdup(path);
-        shas[i] = strdup(f->r.sha256);
-        assert_non_null(paths[i]);
-        assert_non_null(shas[i]);
-    }
-    /* set 0 (first half) and set 4 (second half) changed since counted */
-    assert_int_equal(truncate(paths[0], 100), 0);
-    assert_int_equal(truncate(paths[4], 200), 0);
-    snprintf(out, sizeof(out), "%s/out.mp4", f->dir);
-    checker_concat(k, paths, shas, N, out, (uint64_t)N * CHECK_FRAMES, &f->enc);
-    while ((ev = evq_pop(q)) == NULL) {
-        struct pollfd p = {.fd = evq_fd(q), .events = POLLIN};
-        poll(&p, 1, 1000);
-    }
-    assert_int_equal(ev->type, EV_CONCATED);
-    assert_false(ev->u.concated.ok);
-    assert_int_equal(ev->u.concated.nbad, 2);
-    assert_int_equal(ev->u.concated.bad[0], 0);
-    assert_int_equal(ev->u.concated.bad[1], 4);
-    assert_contains(ev->u.concated.text, "set 0, set 4");
-    assert_int_equal(access(out, F_OK), -1);
-    free(ev);
-    checker_free(k);
-    evq_free(q, free);
 }
 
 /* No temp file of the concat's left in dir. */
@@ -344,27 +301,228 @@ test_concat_one_pass_failures(void **state)
         assert_non_null(paths[i]);
     }
     snprintf(out, sizeof(out), "%s/onepass.mp4", f->dir);
-    assert_int_equal(concat_videos((const char *const *)paths, N, out, NULL,
-                                   (uint64_t)N * CHECK_FRAMES + 1, &frames, err,
-                                   sizeof(err)),
+    assert_int_equal(concat_videos((const char *const *)paths, NULL, N, out,
+                                   NULL, (uint64_t)N * CHECK_FRAMES + 1,
+                                   &frames, err, sizeof(err)),
                      -1);
     assert_contains(err, "expected");
     assert_int_equal(access(out, F_OK), -1);
     assert_no_concat_temp(f->dir);
 
-    assert_int_equal(concat_videos((const char *const *)paths, N, out, NULL,
-                                   (uint64_t)N * CHECK_FRAMES, &frames, err,
-                                   sizeof(err)),
+    assert_int_equal(concat_videos((const char *const *)paths, NULL, N, out,
+                                   NULL, (uint64_t)N * CHECK_FRAMES, &frames,
+                                   err, sizeof(err)),
                      0);
     assert_int_equal(frames, (uint64_t)N * CHECK_FRAMES);
 
     assert_int_equal(truncate(paths[N - 1], 100), 0);
     snprintf(out, sizeof(out), "%s/onepass2.mp4", f->dir);
-    assert_int_equal(concat_videos((const char *const *)paths, N, out, NULL,
-                                   (uint64_t)N * CHECK_FRAMES, &frames, err,
-                                   sizeof(err)),
+    assert_int_equal(concat_videos((const char *const *)paths, NULL, N, out,
+                                   NULL, (uint64_t)N * CHECK_FRAMES, &frames,
+                                   err, sizeof(err)),
                      -1);
     assert_contains(err, "input 2");
+    assert_int_equal(access(out, F_OK), -1);
+    assert_no_concat_temp(f->dir);
+    for (int i = 0; i < N; i++)
+        free(paths[i]);
+}
+
+/* n copies of the fixture's video, <prefix><i>.mp4, into paths[i]
+ * (malloc'd) and, when shas is not NULL, shas[i] (malloc'd: the sha256
+ * they are counted with). */
+static void
+copies_of(const struct fixture *f, const char *prefix, int n, char **paths,
+          char **shas)
+{
+    for (int i = 0; i < n; i++) {
+        char path[FS_PATH_MAX], name[32];
+        snprintf(name, sizeof(name), "%s%d.mp4", prefix, i);
+        copy_of(f, name, path, sizeof(path), -1);
+        paths[i] = strdup(path);
+        assert_non_null(paths[i]);
+        if (shas != NULL) {
+            shas[i] = strdup(f->r.sha256);
+            assert_non_null(shas[i]);
+        }
+    }
+}
+
+/* Replace the file at path with another sound video of the same frames
+ * (the concat of the fixture's video alone: other bytes, same stream). */
+static void
+replace_with_rejoined(const struct fixture *f, const char *path)
+{
+    const char *one[] = {f->video};
+    char other[FS_PATH_MAX], err[ERR_MAX];
+    uint64_t frames = 0;
+
+    snprintf(other, sizeof(other), "%s.other.mp4", path);
+    if (concat_videos(one, NULL, 1, other, &f->enc, CHECK_FRAMES, &frames, err,
+                      sizeof(err)) == -1)
+        fail_msg("concat: %s", err);
+    assert_int_equal(rename(other, path), 0);
+}
+
+/* checker_concat of paths and shas (both taken) into out; the event it
+ * answers with. */
+static struct amb_event *
+checker_concat_wait(const struct fixture *f, char **paths, char **shas, int n,
+                    const char *out)
+{
+    struct evq *q = evq_new();
+    struct checker *k = checker_start(q);
+    struct amb_event *ev;
+
+    assert_non_null(k);
+    checker_concat(k, paths, shas, (size_t)n, out, (uint64_t)n * CHECK_FRAMES,
+                   &f->enc);
+    while ((ev = evq_pop(q)) == NULL) {
+        struct pollfd p = {.fd = evq_fd(q), .events = POLLIN};
+        poll(&p, 1, 1000);
+    }
+    checker_free(k);
+    evq_free(q, free);
+    assert_int_equal(ev->type, EV_CONCATED);
+    return ev;
+}
+
+/* Every counted file must still hash as counted before anything is
+ * published: the concat stops at the first that does not, and the
+ * checker then hashes them all (the two halves of the list on two
+ * threads) so that the changed sets of both come back in set order. */
+static void
+test_concat_refuses_changed(void **state)
+{
+    struct fixture *f = *state;
+    enum { N = 5 };
+    char **paths = calloc(N, sizeof(*paths)), **shas = calloc(N, sizeof(*shas));
+    char out[FS_PATH_MAX];
+    struct amb_event *ev;
+
+    assert_non_null(paths);
+    assert_non_null(shas);
+    copies_of(f, "c", N, paths, shas);
+    /* set 0 (first half) and set 4 (second half) changed since counted */
+    assert_int_equal(truncate(paths[0], 100), 0);
+    assert_int_equal(truncate(paths[4], 200), 0);
+    snprintf(out, sizeof(out), "%s/out.mp4", f->dir);
+    ev = checker_concat_wait(f, paths, shas, N, out);
+    assert_false(ev->u.concated.ok);
+    assert_int_equal(ev->u.concated.nbad, 2);
+    assert_int_equal(ev->u.concated.bad[0], 0);
+    assert_int_equal(ev->u.concated.bad[1], 4);
+    assert_contains(ev->u.concated.text, "set 0, set 4");
+    assert_int_equal(access(out, F_OK), -1);
+    free(ev);
+}
+
+/* Through the checker: a counted set replaced by another sound video
+ * (found by its hash during the concat's one pass) is the one named to
+ * render again, and nothing is published. */
+static void
+test_checker_concat_replaced(void **state)
+{
+    struct fixture *f = *state;
+    enum { N = 4 };
+    char **paths = calloc(N, sizeof(*paths)), **shas = calloc(N, sizeof(*shas));
+    char out[FS_PATH_MAX];
+    struct amb_event *ev;
+
+    assert_non_null(paths);
+    assert_non_null(shas);
+    copies_of(f, "k", N, paths, shas);
+    replace_with_rejoined(f, paths[2]);
+    snprintf(out, sizeof(out), "%s/out2.mp4", f->dir);
+    ev = checker_concat_wait(f, paths, shas, N, out);
+    assert_false(ev->u.concated.ok);
+    assert_int_equal(ev->u.concated.nbad, 1);
+    assert_int_equal(ev->u.concated.bad[0], 2);
+    assert_contains(ev->u.concated.text, "set 2");
+    assert_int_equal(access(out, F_OK), -1);
+    assert_no_concat_temp(f->dir);
+    free(ev);
+}
+
+/* concat_videos of paths with shas must refuse, naming input as changed,
+ * and leave nothing behind. */
+static void
+assert_concat_refuses(const struct fixture *f, char **paths, char **shas, int n,
+                      const char *out, int input)
+{
+    char err[ERR_MAX], want[32];
+    uint64_t frames = 0;
+
+    assert_int_equal(concat_videos((const char *const *)paths,
+                                   (const char *const *)shas, (size_t)n, out,
+                                   NULL, (uint64_t)n * CHECK_FRAMES, &frames,
+                                   err, sizeof(err)),
+                     -1);
+    snprintf(want, sizeof(want), "input %d ", input);
+    assert_contains(err, want);
+    assert_contains(err, "changed since it was counted");
+    assert_int_equal(access(out, F_OK), -1);
+    assert_no_concat_temp(f->dir);
+}
+
+/* A counted set's file replaced by another sound video of the same
+ * frames would join, so only its sha256 tells. The one pass hashes each
+ * input as it reads it and refuses before anything is published; and
+ * when the one pass gives up earlier (input 0 cut short, no sha256 known
+ * for it) the general path checks the hashes before it writes. */
+static void
+test_concat_refuses_replaced(void **state)
+{
+    struct fixture *f = *state;
+    enum { N = 3 };
+    char *paths[N], *shas[N], out[FS_PATH_MAX], err[ERR_MAX];
+    uint64_t frames = 0;
+
+    copies_of(f, "r", N, paths, shas);
+    replace_with_rejoined(f, paths[1]);
+    snprintf(out, sizeof(out), "%s/replaced.mp4", f->dir);
+    if (concat_videos((const char *const *)paths, NULL, N, out, NULL,
+                      (uint64_t)N * CHECK_FRAMES, &frames, err,
+                      sizeof(err)) == -1)
+        fail_msg("without hashes the replaced set should join: %s", err);
+    assert_int_equal(unlink(out), 0);
+    assert_concat_refuses(f, paths, shas, N, out, 1);
+
+    assert_int_equal(truncate(paths[0], 100), 0);
+    free(shas[0]);
+    shas[0] = NULL;
+    assert_concat_refuses(f, paths, shas, N, out, 1);
+    for (int i = 0; i < N; i++) {
+        free(paths[i]);
+        free(shas[i]);
+    }
+}
+
+/* A write of the output that fails (here: over RLIMIT_FSIZE, EFBIG)
+ * fails the concat with libav's reason, and leaves no file behind. */
+static void
+test_concat_write_fails(void **state)
+{
+    struct fixture *f = *state;
+    enum { N = 3, LIMIT = 32 << 10 };
+    char *paths[N], out[FS_PATH_MAX], err[ERR_MAX];
+    struct rlimit old, lim;
+    uint64_t frames = 0;
+    int rc;
+
+    copies_of(f, "w", N, paths, NULL);
+    snprintf(out, sizeof(out), "%s/toolarge.mp4", f->dir);
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = LIMIT;
+    signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    rc = concat_videos((const char *const *)paths, NULL, N, out, NULL,
+                       (uint64_t)N * CHECK_FRAMES, &frames, err, sizeof(err));
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, SIG_DFL);
+    assert_int_equal(rc, -1);
+    assert_contains(err, "too large");
     assert_int_equal(access(out, F_OK), -1);
     assert_no_concat_temp(f->dir);
     for (int i = 0; i < N; i++)
@@ -385,6 +543,9 @@ main(void)
         cmocka_unit_test(test_index_first_cut_rejected),
         cmocka_unit_test(test_concat_refuses_changed),
         cmocka_unit_test(test_concat_one_pass_failures),
+        cmocka_unit_test(test_concat_refuses_replaced),
+        cmocka_unit_test(test_checker_concat_replaced),
+        cmocka_unit_test(test_concat_write_fails),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
