@@ -25,14 +25,7 @@ LOADGEN=$BUILD/bench/loadgen
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 [ -x "$LOADGEN" ] || { echo "queue.sh: no $LOADGEN (make binaries)" >&2; exit 2; }
-T=$(mktemp -d "${TMPDIR:-/tmp}/ff-bench-queue-XXXXXX")
-PIDS=""
-cleanup() {
-    for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
-    rm -rf "$T"
-}
-trap cleanup EXIT
-trap "exit 1" INT TERM
+bench_tmp queue
 
 z=$BUILD/samples/bench-sets-$SETS.zip
 mkdir -p "$BUILD/samples"
@@ -58,7 +51,7 @@ while [ "$j" -le "$JOBS" ]; do
     j=$((j + 1))
 done
 "$LOADGEN" --coordinator "127.0.0.1:$PORT" --share "$T/share" \
-    --nodes "$NODES" --report done --duration 36000 --quiet \
+    --nodes "$NODES" --report "done" --duration 36000 --quiet \
     >"$T/lg.out" 2>"$T/lg.log" &
 PIDS="$PIDS $!"
 

@@ -34,15 +34,7 @@ LOADGEN=${LOADGEN:-$BUILD/bench/loadgen}
 NODES=${NODES:-8}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-T=$(mktemp -d "${TMPDIR:-/tmp}/ff-bench-sets-XXXXXX")
-PIDS=""
-cleanup() {
-    for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
-    rm -rf "$T"
-}
-trap cleanup EXIT
-# A signal ends the run (cleanup alone let its loops go on).
-trap "exit 1" INT TERM
+bench_tmp sets
 
 zip_of() { # sets -> path (cached under BUILD/samples)
     z=$BUILD/samples/bench-sets-$1.zip

@@ -21,13 +21,7 @@ NODES=${NODES:-2}
 SLOTS=${SLOTS:-1 2}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-T=$(mktemp -d "${TMPDIR:-/tmp}/ff-bench-tiny-XXXXXX")
-PIDS=""
-cleanup() {
-    for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
-    rm -rf "$T"
-}
-trap cleanup EXIT INT TERM
+bench_tmp tiny
 
 Z=$BUILD/samples/bench-tiny-$FRAMES.zip
 mkdir -p "$BUILD/samples"
