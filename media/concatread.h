@@ -5,7 +5,8 @@
  * counted with, and it is probed and opened for stream copy from those
  * same bytes, so what is copied is what was hashed. Reader threads do
  * that for the next inputs while the writer (the caller's thread) copies
- * the current one; at most CONCATREAD_SLOTS inputs are in memory at once.
+ * the current one; at most CONCATREAD_SLOTS (8) inputs are in memory at
+ * once, and no reader starts one while 32 MiB of them wait to be copied.
  * The writer takes the inputs in order; each viddec handed to it is its
  * own until it gives it back (no reader touches it meanwhile). With no
  * reader thread (none could start) the writer reads each input itself.
@@ -26,6 +27,11 @@ struct viddec;
 struct concatread *concatread_start(const char *const *inputs,
                                     const char *const *shas, size_t n,
                                     struct vidinfo *vi);
+/* The same, with readers that start no input while held_max bytes of
+ * inputs are read and not yet given back (concatread_start: 32 MiB). */
+struct concatread *concatread_start_held(const char *const *inputs,
+                                         const char *const *shas, size_t n,
+                                         struct vidinfo *vi, size_t held_max);
 /* Input i, the one after the last given back (0 first): wait for it. 0
  * with *vd its demuxer, opened for stream copy with no packet read and
  * its frames counted from its index; 1 when it cannot be taken this way

@@ -23,6 +23,7 @@
 #include "common/manifest.h"
 #include "coordinator/checker.h"
 #include "media/concat.h"
+#include "media/concatread.h"
 #include "media/render.h"
 #include "media/sample.h"
 #include "media/vidinfo.h"
@@ -348,6 +349,51 @@ copies_of(const struct fixture *f, const char *prefix, int n, char **paths,
     }
 }
 
+/* The one pass's readers under a budget of bytes in flight: with one byte
+ * (every input over it) they still hand over every input, in order, each
+ * whole and checked against its sha256, more inputs than the reader's
+ * slots; and a changed one is still named. */
+static void
+test_concatread_budget(void **state)
+{
+    struct fixture *f = *state;
+    enum { N = 11 };
+    char *paths[N], *shas[N], err[ERR_MAX];
+    struct vidinfo vi[N];
+    struct viddec *vd;
+    struct concatread *r;
+
+    copies_of(f, "b", N, paths, shas);
+    memset(vi, 0, sizeof(vi));
+    r = concatread_start_held((const char *const *)paths,
+                              (const char *const *)shas, N, vi, 1);
+    assert_non_null(r);
+    for (size_t i = 0; i < N; i++) {
+        assert_int_equal(concatread_next(r, i, &vd, err, sizeof(err)), 0);
+        assert_non_null(vd);
+        assert_int_equal(vi[i].frames, CHECK_FRAMES);
+        concatread_done(r, i);
+    }
+    concatread_free(r);
+
+    shas[7][0] = shas[7][0] == '0' ? '1' : '0';
+    r = concatread_start_held((const char *const *)paths,
+                              (const char *const *)shas, N, vi, 1);
+    assert_non_null(r);
+    for (size_t i = 0; i < 7; i++) {
+        assert_int_equal(concatread_next(r, i, &vd, err, sizeof(err)), 0);
+        concatread_done(r, i);
+    }
+    assert_int_equal(concatread_next(r, 7, &vd, err, sizeof(err)), -1);
+    assert_contains(err, "input 7");
+    assert_contains(err, "changed since it was counted");
+    concatread_free(r);
+    for (int i = 0; i < N; i++) {
+        free(paths[i]);
+        free(shas[i]);
+    }
+}
+
 /* Replace the file at path with another sound video of the same frames
  * (the concat of the fixture's video alone: other bytes, same stream). */
 static void
@@ -546,6 +592,7 @@ main(void)
         cmocka_unit_test(test_concat_refuses_replaced),
         cmocka_unit_test(test_checker_concat_replaced),
         cmocka_unit_test(test_concat_write_fails),
+        cmocka_unit_test(test_concatread_budget),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
