@@ -38,11 +38,12 @@ fuzz_zip_read_back(const struct zipf_listing *l)
     for (size_t i = 0; i < l->count && i < FUZZ_ZIP_READ_MAX; i++) {
         uint8_t *buf = NULL;
         size_t len = 0;
+        char name[ZIPF_NAME_MAX];
+        zipf_frame_name(l, i, name);
         /* A CRC that does not match the data is a refusal, not a crash. */
-        if (zipf_reader_read(r, l->frames[i].name, l->frames[i].size,
-                             l->frames[i].crc, &buf, &len, err,
-                             sizeof(err)) == 0)
-            FUZZ_CHECK(len == l->frames[i].size, l->frames[i].name);
+        if (zipf_reader_read(r, name, l->frames[i].size, l->frames[i].crc, &buf,
+                             &len, err, sizeof(err)) == 0)
+            FUZZ_CHECK(len == l->frames[i].size, name);
         else
             FUZZ_CHECK(err[0] != '\0', "read refused without a reason");
         free(buf);
@@ -54,7 +55,9 @@ fuzz_zip_read_back(const struct zipf_listing *l)
 static void
 fuzz_zip_check_order(const struct zipf_listing *l, size_t i)
 {
-    const char *prev = l->frames[i - 1].name, *cur = l->frames[i].name;
+    char pbuf[ZIPF_NAME_MAX], cbuf[ZIPF_NAME_MAX];
+    const char *prev = zipf_frame_name(l, i - 1, pbuf);
+    const char *cur = zipf_frame_name(l, i, cbuf);
     uint64_t prev_ts = 0, cur_ts = 0;
 
     if (!l->by_timestamp) {
@@ -69,17 +72,28 @@ fuzz_zip_check_order(const struct zipf_listing *l, size_t i)
                cur);
 }
 
+/* Every frame's name decodes (the listing codes each against the one
+ * before) to a safe, distinct path, in order; its capture time is the
+ * one its name carries. */
 static void
 fuzz_zip_check(const struct zipf_listing *l, const struct zipf_limits *lim)
 {
+    char name[ZIPF_NAME_MAX], other[ZIPF_NAME_MAX];
+
     FUZZ_CHECK(l->count >= 1, "an empty listing");
     for (size_t i = 0; i < l->count; i++) {
         const struct zipf_frame *f = &l->frames[i];
-        FUZZ_CHECK(fs_relpath_is_safe(f->name), f->name);
-        FUZZ_CHECK(f->size > 0 && f->size <= lim->max_entry_bytes, f->name);
-        FUZZ_CHECK(f->width > 0 && f->height > 0, f->name);
+        uint64_t ts = 0;
+        zipf_frame_name(l, i, name);
+        FUZZ_CHECK(fs_relpath_is_safe(name), name);
+        FUZZ_CHECK(f->size > 0 && f->size <= lim->max_entry_bytes, name);
+        FUZZ_CHECK(f->width > 0 && f->height > 0, name);
+        if (l->by_timestamp)
+            FUZZ_CHECK(frameorder_timestamp(name, &ts) == 1 &&
+                           zipf_frame_ts(l, i) == ts,
+                       name);
         for (size_t j = 0; j < i; j++)
-            FUZZ_CHECK(strcmp(l->frames[j].name, f->name) != 0, f->name);
+            FUZZ_CHECK(strcmp(zipf_frame_name(l, j, other), name) != 0, name);
         if (i > 0)
             fuzz_zip_check_order(l, i);
     }
