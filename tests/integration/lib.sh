@@ -70,10 +70,14 @@ poison_zip() { # src-zip dir out-zip
 
 # Start the coordinator in the background on port 0; sets COORD_PID and PORT.
 # Its stdout goes to $T/coord.out, stderr to $T/coord.log.
+# COORD_NOFILE=N: the coordinator runs with N descriptors (soft and hard).
 start_coord() { # args...
     rm -f "$T/coord.out" # a restart must not read the last run's port
-    "$BIN/framefarm-coordinator" --share "$SHARE" --listen 127.0.0.1:0 "$@" \
-        >"$T/coord.out" 2>"$T/coord.log" &
+    (
+        [ -z "${COORD_NOFILE:-}" ] || ulimit -n "$COORD_NOFILE"
+        exec "$BIN/framefarm-coordinator" --share "$SHARE" \
+            --listen 127.0.0.1:0 "$@"
+    ) >"$T/coord.out" 2>"$T/coord.log" &
     COORD_PID=$!
     PIDS="$PIDS $COORD_PID"
     wait_for "$T/coord.out" '^listening on ' 30

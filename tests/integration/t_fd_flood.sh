@@ -10,16 +10,7 @@
 command -v python3 >/dev/null || skip "python3 is needed to hold the connections"
 zip=$(sample s96 96 640x360)
 # The coordinator alone runs with 128 descriptors (soft and hard).
-(
-    ulimit -n 128
-    exec "$BIN/framefarm-coordinator" --share "$SHARE" --listen 127.0.0.1:0 \
-        --input "$zip" --output "$T/out.mp4" --set-size 24 \
-        >"$T/coord.out" 2>"$T/coord.log"
-) &
-COORD_PID=$!
-PIDS="$PIDS $COORD_PID"
-wait_for "$T/coord.out" '^listening on' 10
-PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$T/coord.out")
+COORD_NOFILE=128 start_coord --input "$zip" --output "$T/out.mp4" --set-size 24
 # A flood from another address (127.0.0.2): 200 connections that say
 # nothing, held open, and opened again whenever the ambassador closes one,
 # until the test ends.

@@ -50,18 +50,13 @@ rm -rf "$SHARE"; mkdir -p "$SHARE"
 out_of_fds() { # extra inherited descriptors: 0 or 1
     echo "== out of descriptors, $1 extra descriptor(s) inherited"
     rm -rf "$SHARE" "$T"/coord.* "$T"/node-*.log "$T/out.mp4"; mkdir -p "$SHARE"
-    (
-        ulimit -n 128
-        export FRAMEFARM_FAULT_CONN_CAP=1000
-        [ "$1" -eq 0 ] || exec 9</dev/null
-        exec "$BIN/framefarm-coordinator" --share "$SHARE" --listen 127.0.0.1:0 \
-            --input "$zip" --output "$T/out.mp4" --set-size 24 \
-            >"$T/coord.out" 2>"$T/coord.log"
-    ) &
-    COORD_PID=$!
-    PIDS="$PIDS $COORD_PID"
-    wait_for "$T/coord.out" '^listening on' 10
-    PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$T/coord.out")
+    if [ "$1" -eq 0 ]; then
+        COORD_NOFILE=128 FRAMEFARM_FAULT_CONN_CAP=1000 start_coord \
+            --input "$zip" --output "$T/out.mp4" --set-size 24
+    else
+        COORD_NOFILE=128 FRAMEFARM_FAULT_CONN_CAP=1000 start_coord \
+            --input "$zip" --output "$T/out.mp4" --set-size 24 9</dev/null
+    fi
     # Idle nodes (they decline any set) that leave after 8 s.
     "$LOADGEN" --coordinator "127.0.0.1:$PORT" --share "$SHARE" --nodes 200 \
         --report none --duration 8 --quiet >"$T/lg.out" 2>&1 &
